@@ -1,0 +1,106 @@
+"""Load and merge YAML config files.
+
+Files merge left to right, the rightmost winning: dicts deep-merge, lists union. A list of
+dicts that carry a `name` (cameras) is a set keyed by name: an item whose name is already
+present replaces it whole, so a run-time camera edit can drop keys. `removed_cameras` hides
+cameras named by earlier files (a union can only add, so removal needs its own list).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..schema import SchemaValidationError, validate
+
+
+class ConfigError(Exception):
+    """The config cannot be used; the message names the file, line or field."""
+
+
+class ConfigFileError(ConfigError):
+    def __init__(self, path: Path, message: str, line: int | None = None) -> None:
+        self.path, self.line = path, line
+        where = f"{path}:{line}" if line is not None else str(path)
+        super().__init__(f"{where}: {message}")
+
+
+def read_yaml(path: Path) -> dict[str, Any]:
+    """One YAML file -> dict; an empty file is {}. Errors carry file and line."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as err:
+        raise ConfigFileError(path, "file not found") from err
+    except OSError as err:
+        raise ConfigFileError(path, f"cannot read: {err.strerror}") from err
+    try:
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = err.problem or err.context or "invalid YAML"
+        column = f", column {mark.column + 1}" if mark is not None else ""
+        raise ConfigFileError(path, f"invalid YAML{column}: {problem}", line) from err
+    except yaml.YAMLError as err:
+        raise ConfigFileError(path, f"invalid YAML: {err}") from err
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigFileError(path, "the top level must be a mapping of settings", 1)
+    return data
+
+
+def _is_named_list(items: list[Any]) -> bool:
+    return bool(items) and all(isinstance(i, dict) and "name" in i for i in items)
+
+
+def _union(left: list[Any], right: list[Any]) -> list[Any]:
+    if _is_named_list(left) or _is_named_list(right):
+        merged = {item["name"]: item for item in left if isinstance(item, dict)}
+        for item in right:
+            merged[item["name"]] = copy.deepcopy(item)
+        return list(merged.values())
+    out = list(left)
+    out.extend(copy.deepcopy(item) for item in right if item not in out)
+    return out
+
+
+def merge(left: dict[str, Any], right: dict[str, Any]) -> dict[str, Any]:
+    """Merge `right` over `left` without touching either."""
+    out = copy.deepcopy(left)
+    for key, value in right.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = merge(out[key], value)
+        elif isinstance(value, list) and isinstance(out.get(key), list):
+            out[key] = _union(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def merge_all(layers: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for layer in layers:
+        out = merge(out, layer)
+    return out
+
+
+def apply_removals(raw: dict[str, Any]) -> dict[str, Any]:
+    removed = set(raw.get("removed_cameras") or [])
+    if removed and isinstance(raw.get("cameras"), list):
+        raw = dict(raw)
+        raw["cameras"] = [
+            c for c in raw["cameras"] if not (isinstance(c, dict) and c.get("name") in removed)
+        ]
+    return raw
+
+
+def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return validate("Config", apply_removals(raw))
+    except SchemaValidationError as err:
+        raise ConfigError(f"invalid config: {err}") from err

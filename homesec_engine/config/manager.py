@@ -1,0 +1,210 @@
+"""ConfigManager: run-time config changes, written to the override file.
+
+The override file is the source of truth for everything changed at run time; the base files
+are bootstrap-only. Every change is validated against the whole merged config, written
+atomically (temp file, fsync, rename, with a `.bak` of the previous file) and bumps the
+integer `config_version`. A change made against a stale version is refused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..schema import validate
+from .loader import ConfigError, merge_all, read_yaml, validate_config
+
+
+class ConfigVersionConflict(ConfigError):
+    def __init__(self, current_version: int, given: int) -> None:
+        self.current_version = current_version
+        super().__init__(
+            f"config_version {given} is stale: the config changed elsewhere "
+            f"(current version {current_version}); reload and try again"
+        )
+
+
+class CameraExists(ConfigError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"a camera named {name!r} already exists")
+
+
+class CameraNotFound(ConfigError):
+    def __init__(self, name: str) -> None:
+        self.name = name
+        super().__init__(f"no camera named {name!r}")
+
+
+@dataclass(slots=True)
+class ChangeResult:
+    restart_required: bool
+    config_version: int
+    camera: dict[str, Any] | None = None
+
+
+def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | None = None) -> None:
+    """Write `text` to `path` so a crash leaves either the old or the new file, never half.
+
+    The previous file is kept as `<name>.bak`. `before_rename` is a test hook that runs
+    after the temp file is durable and before it replaces the target.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    if path.exists():
+        shutil.copy2(path, path.with_name(path.name + ".bak"))
+    if before_rename is not None:
+        before_rename()
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+class ConfigManager:
+    """Owns the merged config and every run-time change to it."""
+
+    def __init__(
+        self,
+        config_paths: list[Path],
+        overrides_path: Path,
+        *,
+        embedded_default: dict[str, Any] | None = None,
+    ) -> None:
+        self._paths = list(config_paths)
+        self._overrides_path = overrides_path
+        self._embedded = embedded_default or {}
+        self._base: dict[str, Any] = {}
+        self._overrides: dict[str, Any] = {}
+        self._config: dict[str, Any] = {}
+        self._lock = asyncio.Lock()
+        self.restart_pending = False
+        self.before_rename: Callable[[], None] | None = None  # test hook, see atomic_write
+
+    @property
+    def overrides_path(self) -> Path:
+        return self._overrides_path
+
+    @property
+    def config_version(self) -> int:
+        return int(self._config.get("config_version", 1))
+
+    def get_config(self) -> dict[str, Any]:
+        """The validated, merged config (a copy: callers cannot change it by accident)."""
+        return copy.deepcopy(self._config)
+
+    def load_sync(self) -> dict[str, Any]:
+        layers = [self._embedded] + [read_yaml(p) for p in self._paths]
+        self._base = merge_all(layers)
+        self._overrides = (
+            read_yaml(self._overrides_path) if self._overrides_path.exists() else {}
+        )
+        self._config = validate_config(merge_all([self._base, self._overrides]))
+        return self.get_config()
+
+    async def load(self) -> dict[str, Any]:
+        return await asyncio.to_thread(self.load_sync)
+
+    # -- mutations ---------------------------------------------------------------------
+
+    async def add_camera(self, camera: dict[str, Any], expected_version: int | None = None
+                         ) -> ChangeResult:
+        camera = validate("Camera", camera, prefix="camera")
+
+        def change(overrides: dict[str, Any]) -> None:
+            if any(c["name"] == camera["name"] for c in self._config["cameras"]):
+                raise CameraExists(camera["name"])
+            overrides["cameras"] = [
+                c for c in overrides.get("cameras", []) if c.get("name") != camera["name"]
+            ] + [camera]
+            removed = [n for n in overrides.get("removed_cameras", []) if n != camera["name"]]
+            overrides["removed_cameras"] = removed
+
+        result = await self._mutate(change, expected_version, restart_required=True)
+        result.camera = self._camera(camera["name"])
+        return result
+
+    async def update_camera(self, name: str, changes: dict[str, Any],
+                            expected_version: int | None = None) -> ChangeResult:
+        changes = validate("CameraUpdate", changes, partial=True)
+        changes.pop("config_version", None)
+
+        def change(overrides: dict[str, Any]) -> None:
+            current = self._camera(name)
+            if current is None:
+                raise CameraNotFound(name)
+            updated = {**current, **changes}
+            updated = validate("Camera", updated, prefix="camera")
+            overrides["cameras"] = [
+                c for c in overrides.get("cameras", []) if c.get("name") != name
+            ] + [updated]
+
+        result = await self._mutate(change, expected_version, restart_required=True)
+        result.camera = self._camera(name)
+        return result
+
+    async def remove_camera(self, name: str, expected_version: int | None = None
+                            ) -> ChangeResult:
+        def change(overrides: dict[str, Any]) -> None:
+            if self._camera(name) is None:
+                raise CameraNotFound(name)
+            overrides["cameras"] = [
+                c for c in overrides.get("cameras", []) if c.get("name") != name
+            ]
+            if any(c.get("name") == name for c in self._base.get("cameras", [])):
+                overrides["removed_cameras"] = sorted(
+                    set(overrides.get("removed_cameras", [])) | {name}
+                )
+
+        return await self._mutate(change, expected_version, restart_required=True)
+
+    async def set_alert_policy(self, policy: dict[str, Any],
+                               expected_version: int | None = None) -> ChangeResult:
+        policy = validate("AlertPolicy", policy, prefix="alert_policy")
+
+        def change(overrides: dict[str, Any]) -> None:
+            overrides["alert_policy"] = policy
+
+        # The runtime applies a new policy live: no restart needed.
+        return await self._mutate(change, expected_version, restart_required=False)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _camera(self, name: str) -> dict[str, Any] | None:
+        for camera in self._config.get("cameras", []):
+            if camera["name"] == name:
+                return copy.deepcopy(camera)
+        return None
+
+    async def _mutate(self, change: Callable[[dict[str, Any]], None],
+                      expected_version: int | None, *, restart_required: bool) -> ChangeResult:
+        async with self._lock:
+            current = self.config_version
+            if expected_version is not None and expected_version != current:
+                raise ConfigVersionConflict(current, expected_version)
+            overrides = copy.deepcopy(self._overrides)
+            change(overrides)
+            overrides["config_version"] = current + 1
+            config = validate_config(merge_all([self._base, overrides]))
+            text = yaml.safe_dump(overrides, sort_keys=True, allow_unicode=True)
+            await asyncio.to_thread(
+                atomic_write, self._overrides_path, text, before_rename=self.before_rename
+            )
+            self._overrides, self._config = overrides, config
+            self.restart_pending = self.restart_pending or restart_required
+            return ChangeResult(restart_required=restart_required,
+                                config_version=config["config_version"])

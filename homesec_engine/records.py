@@ -1,0 +1,147 @@
+"""Domain records passed between the engine's parts.
+
+Plain dataclasses: the state layer persists them, the pipeline produces them, the API
+serialises them through the schema package. Every timestamp is timezone-aware UTC.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+DETECTION_CLASSES = ("person", "vehicle", "animal", "package", "object", "unknown")
+RISK_LEVELS = ("low", "medium", "high", "critical")
+
+
+class ClipStatus(StrEnum):
+    QUEUED_LOCAL = "queued_local"
+    UPLOADED = "uploaded"
+    ANALYZED = "analyzed"
+    DONE = "done"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_clip_id() -> str:
+    """Sortable-enough unique id: time prefix keeps ids of one camera roughly ordered."""
+    return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def risk_rank(level: str | None) -> int:
+    """Order of risk levels; unknown/None ranks below `low`."""
+    return RISK_LEVELS.index(level) if level in RISK_LEVELS else -1
+
+
+@dataclass(slots=True)
+class ClipRecord:
+    id: str
+    camera: str
+    status: str = ClipStatus.QUEUED_LOCAL
+    created_at: datetime = field(default_factory=utcnow)
+    activity_type: str | None = None
+    risk_level: str | None = None
+    summary: str | None = None
+    detected_objects: list[str] = field(default_factory=list)
+    storage_uri: str | None = None
+    alerted: bool = False
+    duration_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(slots=True)
+class ClipEventRecord:
+    clip_id: str
+    type: str
+    created_at: datetime = field(default_factory=utcnow)
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int | None = None
+
+
+@dataclass(slots=True)
+class ClipQuery:
+    camera: str | None = None
+    status: str | None = None
+    alerted: bool | None = None
+    risk_level: str | None = None
+    activity_type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    offset: int = 0
+    limit: int = 50
+
+
+@dataclass(slots=True)
+class ClipFile:
+    """A finished recording handed from a source to the pipeline."""
+
+    camera: str
+    path: Path
+    started_at: datetime
+    ended_at: datetime
+
+    @property
+    def duration_s(self) -> float:
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+@dataclass(slots=True)
+class Detection:
+    label: str  # one of DETECTION_CLASSES
+    confidence: float
+    frame_index: int = 0
+    box: tuple[float, float, float, float] | None = None  # x, y, w, h as fractions
+
+
+@dataclass(slots=True)
+class FilterResult:
+    detections: list[Detection] = field(default_factory=list)
+    frames_sampled: int = 0
+
+    @property
+    def classes(self) -> list[str]:
+        return sorted({d.label for d in self.detections})
+
+
+@dataclass(slots=True)
+class Analysis:
+    activity_type: str
+    risk_level: str  # one of RISK_LEVELS
+    summary: str
+
+
+@dataclass(slots=True)
+class AlertDecision:
+    alert: bool
+    reason: str
+    risk_level: str | None = None
+    activity_type: str | None = None
+
+
+@dataclass(slots=True)
+class AlertEvent:
+    """The payload of `homesec_alert` (SPEC §7); keys match schema/events.py."""
+
+    camera: str
+    clip_id: str
+    activity_type: str | None
+    risk_level: str | None
+    summary: str | None
+    view_url: str | None
+    storage_uri: str | None
+    timestamp: datetime
+    detected_objects: list[str]
+
+    def payload(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["timestamp"] = self.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return data

@@ -1,0 +1,237 @@
+"""REST API models and route specs (base path /api/v1)."""
+
+from __future__ import annotations
+
+from .config import ACTIVITY_TYPES, RISK_LEVELS, SOURCE_BACKENDS
+from .fields import (
+    Decl,
+    bool_field,
+    datetime_field,
+    float_field,
+    int_field,
+    list_field,
+    map_field,
+    model,
+    model_field,
+    object_field,
+    slug_field,
+    str_field,
+)
+
+API_BASE = "/api/v1"
+CLIP_STATUSES = ["queued_local", "uploaded", "analyzed", "done", "error", "deleted"]
+HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
+ERROR_CODES = [
+    "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
+    "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
+]
+
+
+def _list_of(model_name: str, description: str) -> Decl:
+    return list_field(description, {"type": "model", "model": model_name, "required": False,
+                                    "description": description}, required=True)
+
+
+def _version_field() -> Decl:
+    return int_field("The config_version this change was made against; stale -> 409",
+                     min=1, nullable=True)
+
+
+API_MODELS: dict[str, Decl] = {
+    "ErrorItem": model("One validation problem.", {
+        "path": str_field("Dotted path of the field", required=True),
+        "message": str_field("What is wrong", required=True),
+    }, extra="allow"),
+    "Error": model("Every error body.", {
+        "detail": str_field("Human-readable message", required=True),
+        "error_code": str_field("Machine-readable code", required=True, choices=ERROR_CODES),
+        "errors": _list_of("ErrorItem", "Validation problems") | {"required": False},
+        "current_version": int_field("The current config_version (on 409)"),
+    }, extra="allow"),
+    "Health": model("Liveness and component state.", {
+        "status": str_field("Overall state", required=True, choices=HEALTH_STATES),
+        "pipeline": str_field("Pipeline state", required=True, choices=["running", "stopped"]),
+        "database": str_field("Database state", required=True, choices=["up", "down"]),
+        "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "version": str_field("Engine version", required=True),
+    }, extra="allow"),
+    "Component": model("One component's diagnostic state.", {
+        "status": str_field("ok, degraded or error", required=True,
+                            choices=["ok", "degraded", "error", "disabled"]),
+        "error": str_field("Last error", nullable=True),
+        "latency_ms": float_field("Last probe latency", nullable=True),
+    }, extra="allow"),
+    "Diagnostics": model("Per-component diagnostics; never a secret.", {
+        "version": str_field("Engine version", required=True),
+        "components": map_field("Components by name",
+                                {"type": "model", "model": "Component", "required": False,
+                                 "description": "Component"}, required=True),
+    }, extra="allow"),
+    "CameraView": model("A camera as the API shows it.", {
+        "name": slug_field("Camera name"),
+        "enabled": bool_field("Whether it runs", required=True),
+        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
+        "source_config": object_field("Backend settings; secrets as env-var names",
+                                      required=True),
+        "healthy": bool_field("Streaming now", required=True),
+        "last_heartbeat": datetime_field("Last frame or file seen", required=True,
+                                         nullable=True),
+    }, extra="allow"),
+    "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
+    "CameraCreate": model("Body of POST /cameras.", {
+        "name": slug_field("Camera name"),
+        "enabled": bool_field("Whether it runs", default=True),
+        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
+        "source_config": object_field("Backend settings", required=True),
+        "config_version": _version_field(),
+    }),
+    "CameraUpdate": model("Body of PUT /cameras/{name}.", {
+        "enabled": bool_field("Whether it runs"),
+        "source_config": object_field("Backend settings (replaces the old ones)"),
+        "config_version": _version_field(),
+    }),
+    "VersionOnly": model("Optional body of DELETE requests.", {
+        "config_version": _version_field(),
+    }),
+    "ChangeResult": model("Result of a config change.", {
+        "restart_required": bool_field("The engine must restart to apply it", required=True),
+        "config_version": int_field("The new config_version", required=True, min=1),
+        "camera": model_field("The camera after the change", "CameraView", nullable=True),
+    }, extra="allow"),
+    "AlertPolicyView": model("The alert policy and its config version.", {
+        "config_version": int_field("Current config_version", required=True, min=1),
+        "alert_policy": model_field("The policy", "AlertPolicy", required=True),
+    }, extra="allow"),
+    "AlertPolicyUpdate": model("Body of PUT /alert-policy: the whole policy.", {
+        "min_risk_level": str_field("Lowest risk level that alerts", choices=RISK_LEVELS,
+                                    default="low"),
+        "activity_types": list_field("Only these activities alert (empty: all)",
+                                     str_field("Activity type", choices=ACTIVITY_TYPES),
+                                     default=[]),
+        "cameras": map_field("Per-camera overrides",
+                             {"type": "model", "model": "CameraPolicy", "required": False,
+                              "description": "Override"},
+                             default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),
+        "config_version": _version_field(),
+    }),
+    "Clip": model("A recorded clip and what the pipeline made of it.", {
+        "id": str_field("Clip id", required=True),
+        "camera": str_field("Camera name", required=True),
+        "status": str_field("Pipeline state", required=True, choices=CLIP_STATUSES),
+        "created_at": datetime_field("When recording started", required=True),
+        "activity_type": str_field("What happened", nullable=True),
+        "risk_level": str_field("Risk level", nullable=True, choices=RISK_LEVELS),
+        "summary": str_field("VLM summary", nullable=True),
+        "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
+        "storage_uri": str_field("Where the clip is stored", nullable=True),
+        "view_url": str_field("API path of the video", nullable=True),
+        "alerted": bool_field("Whether it raised an alert", required=True),
+    }, extra="allow"),
+    "ClipQuery": model("Query parameters of GET /clips.", {
+        "camera": str_field("Camera name"),
+        "status": str_field("Pipeline state", choices=CLIP_STATUSES),
+        "alerted": bool_field("Only alerted (true) or not alerted (false)"),
+        "risk_level": str_field("Risk level", choices=RISK_LEVELS),
+        "activity_type": str_field("Activity type", max_len=64),
+        "since": datetime_field("Created at or after"),
+        "until": datetime_field("Created before"),
+        "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
+        "page_size": int_field("Clips per page", default=50, min=1, max=100),
+    }),
+    "ClipList": model("One page of clips, newest first.", {
+        "clips": _list_of("Clip", "Clips"),
+        "total": int_field("Clips matching the filters", required=True, min=0),
+        "page": int_field("Page", required=True, min=1),
+        "page_size": int_field("Page size", required=True, min=1),
+    }, extra="allow"),
+    "Stats": model("Counters.", {
+        "clips_today": int_field("Clips since local midnight", required=True, min=0),
+        "alerts_today": int_field("Alerts since local midnight", required=True, min=0),
+        "cameras_total": int_field("Configured cameras", required=True, min=0),
+        "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "uptime_seconds": float_field("Seconds since the engine started", required=True,
+                                      min=0),
+    }, extra="allow"),
+    "AlertSummary": model("A camera's last alert.", {
+        "clip_id": str_field("Clip id", required=True),
+        "activity_type": str_field("What happened", nullable=True),
+        "risk_level": str_field("Risk level", nullable=True),
+        "summary": str_field("VLM summary", nullable=True),
+        "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
+        "timestamp": datetime_field("When", required=True),
+    }, extra="allow"),
+    "CameraStatus": model("A camera in /status.", {
+        "name": str_field("Camera name", required=True),
+        "enabled": bool_field("Whether it runs", required=True),
+        "source_backend": str_field("Backend", required=True),
+        "healthy": bool_field("Streaming now", required=True),
+        "last_heartbeat": datetime_field("Last frame or file seen", required=True,
+                                         nullable=True),
+        "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
+    }, extra="allow"),
+    "Status": model("Everything the integration's poll needs, in one response.", {
+        "health": model_field("Health", "Health", required=True),
+        "cameras": _list_of("CameraStatus", "Cameras"),
+        "stats": model_field("Counters", "Stats", required=True),
+        "config_version": int_field("Current config_version", required=True, min=1),
+        "restart_required": bool_field("A change waits for a restart", required=True),
+    }, extra="allow"),
+    "ConfigView": model("The merged config; secrets appear as env-var names.", {
+        "config_version": int_field("Current config_version", required=True, min=1),
+        "config": object_field("The config", required=True),
+    }, extra="allow"),
+    "RestartAccepted": model("Restart accepted.", {
+        "status": str_field("Always restarting", required=True, choices=["restarting"]),
+    }, extra="allow"),
+}
+
+# Route specs: the API registers handlers by operation_id; OpenAPI is rendered from here.
+ROUTES: list[Decl] = [
+    {"method": "GET", "path": "/health", "operation_id": "get_health", "public": True,
+     "summary": "Liveness", "responses": {"200": "Health", "503": "Health"}},
+    {"method": "GET", "path": "/diagnostics", "operation_id": "get_diagnostics",
+     "public": True, "summary": "Per-component diagnostics", "responses": {"200": "Diagnostics"}},
+    {"method": "GET", "path": "/status", "operation_id": "get_status",
+     "summary": "Everything the integration polls", "responses": {"200": "Status"}},
+    {"method": "GET", "path": "/config", "operation_id": "get_config",
+     "summary": "The merged config", "responses": {"200": "ConfigView"}},
+    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras",
+     "summary": "List cameras", "responses": {"200": "CameraList"}},
+    {"method": "POST", "path": "/cameras", "operation_id": "create_camera",
+     "summary": "Add a camera", "body": "CameraCreate",
+     "responses": {"201": "ChangeResult"}, "errors": ["400", "409"]},
+    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera",
+     "summary": "Read a camera", "responses": {"200": "CameraView"}, "errors": ["404"]},
+    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera",
+     "summary": "Update a camera", "body": "CameraUpdate",
+     "responses": {"200": "ChangeResult"}, "errors": ["400", "404", "409"]},
+    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
+     "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
+     "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
+    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
+     "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
+    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
+     "summary": "Replace the alert policy", "body": "AlertPolicyUpdate",
+     "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
+    {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
+     "summary": "List clips", "responses": {"200": "ClipList"}, "errors": ["400"]},
+    {"method": "GET", "path": "/clips/{clip_id}", "operation_id": "get_clip",
+     "summary": "Read a clip", "responses": {"200": "Clip"}, "errors": ["404"]},
+    {"method": "DELETE", "path": "/clips/{clip_id}", "operation_id": "delete_clip",
+     "summary": "Delete a clip and its file", "responses": {"200": "Clip"}, "errors": ["404"]},
+    {"method": "GET", "path": "/clips/{clip_id}/media", "operation_id": "get_clip_media",
+     "summary": "The clip's video (HTTP Range supported)", "media": "video/mp4",
+     "responses": {"200": None, "206": None}, "errors": ["404", "416"]},
+    {"method": "GET", "path": "/clips/{clip_id}/snapshot", "operation_id": "get_clip_snapshot",
+     "summary": "The clip's snapshot (JPEG of the best detection frame)", "media": "image/jpeg",
+     "responses": {"200": None}, "errors": ["404"]},
+    {"method": "GET", "path": "/stats", "operation_id": "get_stats",
+     "summary": "Counters", "responses": {"200": "Stats"}},
+    {"method": "POST", "path": "/system/restart", "operation_id": "restart",
+     "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
+    {"method": "GET", "path": "/events", "operation_id": "events", "websocket": True,
+     "summary": "WebSocket of alert and camera_health messages",
+     "responses": {"101": None}},
+    {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,
+     "summary": "This document", "responses": {"200": None}},
+]

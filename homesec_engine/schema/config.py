@@ -1,0 +1,222 @@
+"""Config models: the YAML files, the add-on options that seed them, and camera bodies."""
+
+from __future__ import annotations
+
+from .fields import (
+    Decl,
+    bool_field,
+    env_var_field,
+    float_field,
+    int_field,
+    list_field,
+    map_field,
+    model,
+    model_field,
+    object_field,
+    slug_field,
+    str_field,
+    url_field,
+)
+
+DETECTION_CLASSES = ["person", "vehicle", "animal", "package", "object", "unknown"]
+RISK_LEVELS = ["low", "medium", "high", "critical"]
+# What the analyzer may answer as activity_type; without an analyzer the activity is the most
+# significant detected class. Event entities declare these as their event types.
+ACTIVITY_TYPES = [
+    "person", "vehicle", "animal", "package", "delivery", "loitering", "intrusion", "other",
+]
+SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
+LOG_LEVELS = ["debug", "info", "warning", "error"]
+
+SOURCE_MODELS: dict[str, str] = {
+    "rtsp": "RtspSourceConfig",
+    "local_folder": "LocalFolderSourceConfig",
+    "demo": "DemoSourceConfig",
+}
+
+CONFIG_MODELS: dict[str, Decl] = {
+    "RtspSourceConfig": model(
+        "An RTSP camera decoded with PyAV; motion triggers a recording.",
+        {
+            "url": url_field("Stream URL without credentials", schemes=["rtsp", "rtsps"],
+                             nullable=True),
+            "url_env": env_var_field("Env var holding the stream URL with its credentials"),
+            "rtsp_transport": str_field("RTSP transport", default="tcp", choices=["tcp", "udp"]),
+            "analysis_width": int_field("Width of the low-resolution analysis decode",
+                                        default=320, min=64, max=1920),
+            "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
+                                       default=0.5, min=0.0, max=1.0),
+            "min_motion_s": float_field("Minimum motion duration before recording",
+                                        default=0.5, min=0.0, max=60.0),
+            "pre_roll_s": float_field("Seconds kept before the motion", default=2.0,
+                                      min=0.0, max=30.0),
+            "post_roll_s": float_field("Seconds kept after the motion", default=3.0,
+                                       min=0.0, max=60.0),
+            "max_clip_s": float_field("Longest clip", default=60.0, min=1.0, max=600.0),
+            "reconnect_max_backoff_s": float_field("Longest wait between reconnects",
+                                                   default=30.0, min=1.0, max=600.0),
+        },
+        one_of_required=[["url", "url_env"]],
+    ),
+    "LocalFolderSourceConfig": model(
+        "Finished video files dropped into a folder.",
+        {
+            "path": str_field("Folder to watch", required=True, min_len=1),
+            "stable_s": float_field("Seconds a file's size must stay the same", default=2.0,
+                                    min=0.0, max=600.0),
+            "poll_s": float_field("Polling interval", default=1.0, min=0.1, max=60.0),
+            "extensions": list_field("Video file extensions", str_field("Extension"),
+                                     default=[".mp4", ".mkv", ".mov", ".avi"]),
+        },
+    ),
+    "DemoSourceConfig": model(
+        "A synthetic camera that needs no hardware.",
+        {
+            "interval_s": float_field("Seconds between synthetic events", default=30.0,
+                                      min=1.0, max=86400.0),
+            "clip_s": float_field("Clip length", default=4.0, min=1.0, max=60.0),
+            "subject": str_field("What moves through the picture", default="person",
+                                 choices=["person", "vehicle", "animal"]),
+            "width": int_field("Frame width", default=320, min=64, max=1920),
+            "height": int_field("Frame height", default=240, min=48, max=1080),
+            "fps": int_field("Frames per second", default=10, min=1, max=30),
+        },
+    ),
+    "Camera": model(
+        "A camera: a named clip source.",
+        {
+            "name": slug_field("Camera name (slug)"),
+            "enabled": bool_field("Whether the camera is started", default=True),
+            "source_backend": str_field("Clip source backend", required=True,
+                                        choices=SOURCE_BACKENDS),
+            "source_config": object_field("Backend-specific settings", required=True),
+        },
+        variant={"discriminator": "source_backend", "field": "source_config",
+                 "models": SOURCE_MODELS},
+    ),
+    "CameraPolicy": model(
+        "Per-camera alert-policy override; unset fields inherit the global policy.",
+        {
+            "min_risk_level": str_field("Lowest risk level that alerts", choices=RISK_LEVELS,
+                                        nullable=True),
+            "activity_types": list_field("Only these activities alert (empty: all)",
+                                         str_field("Activity type", choices=ACTIVITY_TYPES)),
+            "enabled": bool_field("Whether this camera alerts at all", nullable=True),
+        },
+    ),
+    "AlertPolicy": model(
+        "Which analysed clips become alerts.",
+        {
+            "min_risk_level": str_field("Lowest risk level that alerts", default="low",
+                                        choices=RISK_LEVELS),
+            "activity_types": list_field("Only these activities alert (empty: all)",
+                                         str_field("Activity type", choices=ACTIVITY_TYPES),
+                                         default=[]),
+            "cameras": map_field("Per-camera overrides",
+                                 {"type": "model", "model": "CameraPolicy", "required": False,
+                                  "description": "Override"},
+                                 default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),
+        },
+    ),
+    "ServerConfig": model(
+        "The REST API and panel.",
+        {
+            "host": str_field("Listen address", default="127.0.0.1"),
+            "port": int_field("Listen port", default=8080, min=1, max=65535),
+            "api_key_env": env_var_field("Env var holding the API key (unset: no key)"),
+            "trusted_proxies": list_field(
+                "Peers allowed without a key (the add-on's ingress proxy)",
+                str_field("IP address"), default=[]),
+            "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
+                                    nullable=True),
+            "signing_key_env": env_var_field("Env var holding the key that signs media links"),
+        },
+    ),
+    "StorageConfig": model(
+        "Where clips are kept.",
+        {
+            "backend": str_field("Storage backend", default="local", choices=["local"]),
+            "path": str_field("Root folder of stored clips", default="./data/clips"),
+        },
+    ),
+    "StateConfig": model(
+        "The clip-state database.",
+        {
+            "url": str_field("Database URL without a password (sqlite:///file or "
+                             "postgresql://user@host/db)", default="sqlite:///./data/homesec.db"),
+            "url_env": env_var_field("Env var holding a database URL with a password"),
+            "outbox_path": str_field("Folder for writes kept while the database is down",
+                                     default="./data/outbox"),
+        },
+    ),
+    "FilterConfig": model(
+        "Object detection on sampled frames.",
+        {
+            "backend": str_field("Detector", default="builtin", choices=["builtin", "model_file"]),
+            "model_path": str_field("Model file for the model_file backend", nullable=True),
+            "sample_fps": float_field("Frames analysed per second", default=2.0,
+                                      min=0.1, max=30.0),
+            "min_confidence": float_field("Lowest confidence kept", default=0.5,
+                                          min=0.0, max=1.0),
+            "trigger_classes": list_field("Classes that trigger the analyzer",
+                                          str_field("Class", choices=DETECTION_CLASSES),
+                                          default=["person", "vehicle", "animal", "package"]),
+        },
+    ),
+    "AnalyzerConfig": model(
+        "The optional vision-language model (OpenAI-compatible API).",
+        {
+            "enabled": bool_field("Whether the VLM runs", default=False),
+            "base_url": url_field("API base URL", schemes=["http", "https"],
+                                  default="https://api.openai.com/v1"),
+            "model": str_field("Model name", default="gpt-4o-mini"),
+            "api_key_env": env_var_field("Env var holding the API key"),
+            "timeout_s": float_field("Request timeout", default=30.0, min=1.0, max=300.0),
+            "max_retries": int_field("Retries on failure", default=2, min=0, max=10),
+            "frames": int_field("Frames sent per clip", default=3, min=1, max=10),
+        },
+    ),
+    "NotifierConfig": model(
+        "One notifier; alerts fan out to all of them.",
+        {
+            "backend": str_field("Notifier backend", required=True,
+                                 choices=["home_assistant", "mqtt"]),
+            "enabled": bool_field("Whether it is used", default=True),
+            "url_env": env_var_field("home_assistant: env var holding HA's base URL "
+                                     "(standalone mode)"),
+            "token_env": env_var_field("home_assistant: env var holding a long-lived token "
+                                       "(standalone mode)"),
+            "host": str_field("mqtt: broker host", default="127.0.0.1"),
+            "port": int_field("mqtt: broker port", default=1883, min=1, max=65535),
+            "username_env": env_var_field("mqtt: env var holding the user name"),
+            "password_env": env_var_field("mqtt: env var holding the password"),
+            "topic_prefix": str_field("mqtt: topic prefix", default="homesec"),
+            "max_retries": int_field("Retries before giving up", default=3, min=0, max=10),
+        },
+    ),
+    "Config": model(
+        "The whole engine configuration.",
+        {
+            "config_version": int_field("Bumped on every run-time change", default=1, min=1),
+            "config_overrides_path": str_field("Override file written at run time",
+                                               nullable=True),
+            "log_level": str_field("Log level", default="info", choices=LOG_LEVELS),
+            "server": model_field("REST API", "ServerConfig", default={}),
+            "storage": model_field("Clip storage", "StorageConfig", default={}),
+            "state": model_field("Clip-state database", "StateConfig", default={}),
+            "filter": model_field("Object filter", "FilterConfig", default={}),
+            "analyzer": model_field("VLM analyzer", "AnalyzerConfig", default={}),
+            "alert_policy": model_field("Alert policy", "AlertPolicy", default={}),
+            "notifiers": list_field("Notifiers",
+                                    {"type": "model", "model": "NotifierConfig",
+                                     "required": False, "description": "Notifier"},
+                                    default=[]),
+            "cameras": list_field("Cameras",
+                                  {"type": "model", "model": "Camera", "required": False,
+                                   "description": "Camera"},
+                                  default=[], unique_by="name"),
+            "removed_cameras": list_field("Cameras of the base file removed at run time",
+                                          str_field("Camera name"), default=[]),
+        },
+    ),
+}

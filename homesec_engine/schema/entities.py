@@ -1,0 +1,57 @@
+"""Home Assistant entity specs, rendered into the integration's entity descriptions.
+
+`value_path` points into the /api/v1/status data: for scope "hub" from the document root,
+for scope "camera" from that camera's entry in `cameras`. Push-driven entities (motion,
+person, last alert) read the camera's `last_alert`, which alerts also update live.
+"""
+
+from __future__ import annotations
+
+from .config import ACTIVITY_TYPES, RISK_LEVELS
+from .fields import Decl
+
+
+def entity(key: str, platform: str, scope: str, value_path: list[str], **extra: object) -> Decl:
+    spec: Decl = {"key": key, "platform": platform, "scope": scope, "value_path": value_path,
+                  "translation_key": key, "enabled_default": True}
+    spec.update(extra)
+    return spec
+
+
+ENTITY_SPECS: list[Decl] = [
+    # Hub sensors
+    entity("cameras_online", "sensor", "hub", ["stats", "cameras_online"],
+           state_class="measurement", icon="mdi:cctv"),
+    entity("alerts_today", "sensor", "hub", ["stats", "alerts_today"],
+           state_class="total", icon="mdi:alarm-light"),
+    entity("clips_today", "sensor", "hub", ["stats", "clips_today"],
+           state_class="total", icon="mdi:filmstrip-box-multiple"),
+    entity("system_health", "sensor", "hub", ["health", "status"], device_class="enum",
+           options=["healthy", "degraded", "unhealthy"], entity_category="diagnostic",
+           icon="mdi:heart-pulse"),
+    # Camera sensors
+    entity("last_activity", "sensor", "camera", ["last_alert", "activity_type"],
+           device_class="enum", options=ACTIVITY_TYPES, icon="mdi:motion-sensor",
+           restore=True),
+    entity("risk_level", "sensor", "camera", ["last_alert", "risk_level"], device_class="enum",
+           options=RISK_LEVELS, icon="mdi:shield-alert", restore=True),
+    entity("health", "sensor", "camera", ["healthy"], device_class="enum",
+           options=["online", "offline", "disabled"], entity_category="diagnostic",
+           icon="mdi:cctv"),
+    entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
+           entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
+    # Camera binary sensors
+    entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
+           device_class="motion", push=True),
+    entity("person", "binary_sensor", "camera", ["last_alert", "detected_objects"],
+           device_class="occupancy", push=True, icon="mdi:account"),
+    entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
+           entity_category="diagnostic"),
+    # Camera switch, event and image
+    entity("enabled", "switch", "camera", ["enabled"], entity_category="config",
+           icon="mdi:cctv"),
+    entity("alert", "event", "camera", ["last_alert"], event_types=ACTIVITY_TYPES,
+           device_class=None, icon="mdi:alarm-light"),
+    entity("last_alert_snapshot", "image", "camera", ["last_alert", "clip_id"],
+           icon="mdi:image"),
+]

@@ -1,0 +1,109 @@
+"""Versioned schema migrations, applied on every start.
+
+`MIGRATIONS` is an ordered list of numbered steps. `migrate()` reads the version recorded in
+`schema_version`, applies the missing steps in one transaction and records each one; when
+nothing is missing it changes nothing, so it is safe to run on every start. On PostgreSQL a
+transaction-scoped advisory lock keeps two engines from migrating the same database at once;
+on SQLite the engine's own BEGIN (see db.py) makes the DDL transactional as well.
+
+Rules for adding a step: tables.py always describes the latest schema, and a fresh database
+is created from it directly (step 1) and stamped with every version; each later step is the
+delta that brings a database made by an older version up to date (add a column, an index,
+...). Append steps, never edit or renumber released ones.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, func, insert, inspect, select, text
+from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateSchema
+
+from homesec_engine.records import utcnow
+
+from .tables import Base, schema_version
+
+_LOGGER = logging.getLogger(__name__)
+
+# pg_advisory_xact_lock key: "homesec" state migrations.
+_PG_LOCK_KEY = 0x686F6D65736563
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    description: str
+    upgrade: Callable[[Connection], None]
+
+
+def _create_latest_schema(conn: Connection) -> None:
+    Base.metadata.create_all(conn, checkfirst=True)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "clips, clip_events and their list/counter indexes", _create_latest_schema),
+)
+
+
+def _schema_name(conn: Connection) -> str | None:
+    translate = conn.get_execution_options().get("schema_translate_map") or {}
+    return translate.get(None)
+
+
+def current_version(conn: Connection) -> int:
+    """The highest version recorded (0 for a database without the schema_version table)."""
+    if not inspect(conn).has_table(schema_version.name, schema=_schema_name(conn)):
+        return 0
+    return int(conn.execute(select(func.max(schema_version.c.version))).scalar() or 0)
+
+
+def _check(migrations: Sequence[Migration]) -> None:
+    versions = [m.version for m in migrations]
+    if versions != list(range(1, len(versions) + 1)):
+        raise ValueError(f"migrations must be numbered 1, 2, 3, ... in order; got {versions}")
+
+
+def run_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Apply the missing steps on `conn` (inside the caller's transaction); the new version."""
+    _check(migrations)
+    if conn.dialect.name == "postgresql":
+        schema = _schema_name(conn)
+        if schema is not None:
+            conn.execute(CreateSchema(schema, if_not_exists=True))
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    latest = migrations[-1].version if migrations else 0
+    current = current_version(conn)
+    if current > latest:
+        _LOGGER.warning(
+            "State database schema is at version %s, newer than this engine knows (%s); "
+            "continuing without migrating",
+            current,
+            latest,
+        )
+        return current
+    if current == latest:
+        return current
+    now = utcnow()
+    if current == 0:
+        # A fresh database: the latest schema at once, every step recorded as applied.
+        Base.metadata.create_all(conn, checkfirst=True)
+        applied = list(migrations)
+    else:
+        applied = [m for m in migrations if m.version > current]
+        for step in applied:
+            _LOGGER.info("Migrating the state database to version %s: %s", step.version, step.description)
+            step.upgrade(conn)
+    conn.execute(
+        insert(schema_version),
+        [{"version": m.version, "description": m.description, "applied_at": now} for m in applied],
+    )
+    return latest
+
+
+async def migrate(engine: AsyncEngine, migrations: Sequence[Migration] = MIGRATIONS) -> int:
+    """Bring the database behind `engine` up to date in one transaction; the version it is at."""
+    async with engine.begin() as conn:
+        return await conn.run_sync(run_migrations, migrations)

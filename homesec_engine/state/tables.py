@@ -1,0 +1,125 @@
+"""The state tables (SQLAlchemy 2 typed declarative mapping).
+
+`clips` holds one row per clip, `clip_events` the clip's history in write order and
+`schema_version` the migrations applied (see migrations.py). The same tables work on
+PostgreSQL (asyncpg) and SQLite (aiosqlite): datetimes are stored as UTC and always come back
+timezone-aware, JSON columns use JSONB on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timezone-aware datetime stored as UTC.
+
+    PostgreSQL keeps it in a `timestamptz`. SQLite has no time zones: the value is converted to
+    UTC and stored without an offset (so stored values compare correctly as text), and UTC is
+    attached again when it is read. A naive datetime is taken to be UTC already.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONType,
+        list[str]: JSONType,
+    }
+
+
+class ClipRow(Base):
+    __tablename__ = "clips"
+
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    camera: Mapped[str]
+    status: Mapped[str]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    activity_type: Mapped[str | None]
+    risk_level: Mapped[str | None]
+    summary: Mapped[str | None] = mapped_column(Text)
+    detected_objects: Mapped[list[str]]
+    storage_uri: Mapped[str | None] = mapped_column(Text)
+    alerted: Mapped[bool]
+    duration_s: Mapped[float | None]
+
+    __table_args__ = (
+        # /clips lists newest first under each filter; the counters count since a time.
+        Index(None, "created_at"),
+        Index(None, "camera", "created_at"),
+        Index(None, "status", "created_at"),
+        Index(None, "alerted", "created_at"),
+        Index(None, "risk_level", "created_at"),
+        Index(None, "activity_type", "created_at"),
+    )
+
+
+class ClipEventRow(Base):
+    __tablename__ = "clip_events"
+
+    # BIGINT on PostgreSQL; SQLite's autoincrementing rowid key must be spelled INTEGER.
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    clip_id: Mapped[str] = mapped_column(ForeignKey("clips.id", ondelete="CASCADE"))
+    type: Mapped[str]
+    created_at: Mapped[datetime]
+    data: Mapped[dict[str, Any]]
+
+    __table_args__ = (Index(None, "clip_id", "id"),)
+
+
+class SchemaVersionRow(Base):
+    __tablename__ = "schema_version"
+
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    description: Mapped[str] = mapped_column(Text)
+    applied_at: Mapped[datetime]
+
+
+clips = ClipRow.__table__
+clip_events = ClipEventRow.__table__
+schema_version = SchemaVersionRow.__table__

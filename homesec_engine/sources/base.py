@@ -1,0 +1,118 @@
+"""The clip source interface and the health/callback plumbing every source shares.
+
+A source runs its work in background tasks or threads, hands finished recordings to
+``on_clip`` and reports health changes to ``on_health``. Callbacks are coroutines run on the
+event loop that called ``start()``; worker threads reach them through ``_emit_*``, which are
+thread-safe and never block the worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..records import ClipFile, utcnow
+
+ClipCallback = Callable[[ClipFile], Awaitable[None]]
+HealthCallback = Callable[[str, bool], Awaitable[None]]  # (camera, healthy)
+
+_LOGGER = logging.getLogger(__name__)
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_name(text: str) -> str:
+    """A file-name-safe form of a camera name (clip files are named after their camera)."""
+    return _UNSAFE.sub("_", text).strip("._") or "camera"
+
+
+class ClipSource(ABC):
+    """One camera's source of clips. Constructing it starts nothing; ``start()`` does."""
+
+    def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
+        self.camera = camera
+        self.config = dict(config)
+        self.work_dir = Path(work_dir)
+        self._healthy = False
+        self._heartbeat: datetime | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._on_clip: ClipCallback | None = None
+        self._on_health: HealthCallback | None = None
+        self._callbacks: set[asyncio.Task[None]] = set()
+
+    # --- interface -----------------------------------------------------------------------
+    async def start(self, on_clip: ClipCallback, on_health: HealthCallback) -> None:
+        """Begin producing clips; returns once the background work is running."""
+        self._loop = asyncio.get_running_loop()
+        self._on_clip, self._on_health = on_clip, on_health
+        await asyncio.to_thread(self.work_dir.mkdir, parents=True, exist_ok=True)
+        await self._start()
+
+    async def stop(self) -> None:
+        """Stop the background work (threads joined) and wait for callbacks in flight."""
+        await self._stop()
+        # Workers are gone now; let callbacks they queued with call_soon_threadsafe get
+        # scheduled, then wait for them (a clip finished during stop is still handed on).
+        await asyncio.sleep(0)
+        while self._callbacks:
+            await asyncio.gather(*list(self._callbacks), return_exceptions=True)
+
+    def is_healthy(self) -> bool:
+        return self._healthy
+
+    def last_heartbeat(self) -> datetime | None:
+        return self._heartbeat
+
+    @abstractmethod
+    async def _start(self) -> None: ...
+
+    @abstractmethod
+    async def _stop(self) -> None: ...
+
+    # --- helpers for implementations (safe from any thread) ------------------------------
+    def _beat(self) -> None:
+        self._heartbeat = utcnow()
+
+    def _set_health(self, healthy: bool) -> None:
+        """Record health; the callback fires only on a change."""
+        if healthy == self._healthy:
+            return
+        self._healthy = healthy
+        _LOGGER.info("camera %s is %s", self.camera, "healthy" if healthy else "unhealthy")
+        if self._on_health is not None:
+            self._call_soon(self._on_health(self.camera, healthy))
+
+    def _emit_clip(self, clip: ClipFile) -> None:
+        if self._on_clip is not None:
+            self._call_soon(self._on_clip(clip))
+
+    def _call_soon(self, coro: Coroutine[Any, Any, None]) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            coro.close()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._track(coro)
+        else:
+            loop.call_soon_threadsafe(self._track, coro)
+
+    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(self._guard(coro))
+        self._callbacks.add(task)
+        task.add_done_callback(self._callbacks.discard)
+
+    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
+        # A failing consumer must not take the source down.
+        try:
+            await coro
+        except Exception:
+            _LOGGER.exception("callback for camera %s failed", self.camera)

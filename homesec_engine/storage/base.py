@@ -1,0 +1,27 @@
+"""The storage interface: where finished clips are kept, addressed by URI."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+
+class StorageError(Exception):
+    """A key or URI that storage refuses (e.g. one that would escape the storage root)."""
+
+
+class Storage(ABC):
+    @abstractmethod
+    async def put(self, local_path: Path, key: str) -> str:
+        """Store a copy of ``local_path`` under ``key``; returns the storage URI."""
+
+    @abstractmethod
+    def resolve(self, storage_uri: str) -> Path:
+        """Local path of a stored object; raises StorageError if it would escape the root."""
+
+    @abstractmethod
+    async def delete(self, storage_uri: str) -> bool:
+        """Remove an object; True if something was deleted."""
+
+    @abstractmethod
+    async def exists(self, storage_uri: str) -> bool: ...

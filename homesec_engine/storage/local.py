@@ -1,0 +1,123 @@
+"""``local`` storage: clips as files under one root directory, URIs ``local://<key>``.
+
+Writes are atomic (copy to a temp file in the target directory, fsync, rename, fsync the
+directory), so a reader sees the old object or the new one, never a torn file. Keys are
+sanitised, and every path is checked to stay inside the root after symlinks are resolved.
+All file I/O runs in worker threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .base import Storage, StorageError
+
+SCHEME = "local://"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize_key(key: str) -> str:
+    """Canonical key: '/'-separated safe segments. Refuses absolute keys and '..' segments."""
+    if not key or key.startswith(("/", "\\")) or re.match(r"^[A-Za-z]:", key):
+        raise StorageError("storage key must be a relative path")
+    parts = []
+    for raw in key.replace("\\", "/").split("/"):
+        if raw in ("", "."):
+            continue
+        if raw == "..":
+            raise StorageError("storage key must not contain '..'")
+        part = _UNSAFE.sub("_", raw).lstrip(".") or "_"
+        parts.append(part)
+    if not parts:
+        raise StorageError("storage key is empty")
+    return "/".join(parts)
+
+
+class LocalStorage(Storage):
+    """Config: ``path`` (the root directory; created on first write)."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.root = Path(str(config["path"])).expanduser().absolute()
+
+    # --- addressing ----------------------------------------------------------------------
+    def _key_of(self, storage_uri: str) -> str:
+        if not storage_uri.startswith(SCHEME):
+            raise StorageError("not a local:// storage URI")
+        key = storage_uri[len(SCHEME) :]
+        if sanitize_key(key) != key:  # only canonical keys (as put() returns) are accepted
+            raise StorageError("storage URI key is not canonical")
+        return key
+
+    def _confined(self, path: Path) -> Path:
+        """Raise unless path (symlinks resolved) lies inside the root."""
+        root = self.root.resolve()
+        real = path.resolve()
+        if real != root and root not in real.parents:
+            raise StorageError("path escapes the storage root")
+        return path
+
+    def resolve(self, storage_uri: str) -> Path:
+        key = self._key_of(storage_uri)
+        return self._confined(self.root / PurePosixPath(key))
+
+    # --- operations ----------------------------------------------------------------------
+    async def put(self, local_path: Path, key: str) -> str:
+        canonical = sanitize_key(key)
+        await asyncio.to_thread(self._put, Path(local_path), canonical)
+        return SCHEME + canonical
+
+    def _put(self, src: Path, key: str) -> None:
+        dest = self.root / PurePosixPath(key)
+        self._confined(dest)  # before creating anything: a symlinked dir may point outside
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        self._confined(dest)
+        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
+        tmp = Path(tmp_name)
+        try:
+            with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
+                shutil.copyfileobj(fin, fout, 1024 * 1024)
+                fout.flush()
+                os.fsync(fout.fileno())
+            os.replace(tmp, dest)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        _fsync_dir(dest.parent)
+
+    async def delete(self, storage_uri: str) -> bool:
+        path = self.resolve(storage_uri)
+        return await asyncio.to_thread(_unlink, path)
+
+    async def exists(self, storage_uri: str) -> bool:
+        path = self.resolve(storage_uri)
+        return await asyncio.to_thread(path.is_file)
+
+
+def _unlink(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return False
+    _fsync_dir(path.parent)
+    return True
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make a rename/unlink durable (directory entries live in the directory)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

@@ -51,6 +51,17 @@ class ChangeResult:
     camera: dict[str, Any] | None = None
 
 
+def _backup(path: Path) -> None:
+    """Keep the current file as `<name>.bak`, itself replaced atomically (never half a copy)."""
+    tmp = path.with_name(f".{path.name}.bak.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.link(path, tmp)  # same inode: no bytes copied, nothing half-written
+    except OSError:
+        shutil.copy2(path, tmp)
+    os.replace(tmp, path.with_name(path.name + ".bak"))
+
+
 def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | None = None) -> None:
     """Write `text` to `path` so a crash leaves either the old or the new file, never half.
 
@@ -64,7 +75,7 @@ def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | N
         handle.flush()
         os.fsync(handle.fileno())
     if path.exists():
-        shutil.copy2(path, path.with_name(path.name + ".bak"))
+        _backup(path)
     if before_rename is not None:
         before_rename()
     os.replace(tmp, path)

@@ -13,19 +13,44 @@ The REST API reads and changes the engine only through this object:
 - `request_restart()`           graceful restart (the CLI loop or the add-on supervisor
                                 starts the engine again)
 - `components()`                per-component diagnostics (never a secret)
+
+Every part is built through the plugin registry (plugins.py) from the validated config.
+`start(run_sources=False)` builds and starts everything but the cameras (the API tests use
+it). `last_alerts` is restored from the repository on start, so it survives a restart.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import time
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, plugins
+from .analyzers.base import Analyzer
 from .config.manager import ConfigManager
 from .events import EventHub
+from .filters.base import FilterError, ObjectFilter
+from .notifiers.base import Notifier, NotifierConfigError
+from .notifiers.fanout import NotifierFanout
+from .pipeline import Pipeline, view_url
+from .policy import AlertPolicyEngine
+from .records import ClipQuery, ClipRecord
+
+_LOGGER = logging.getLogger(__name__)
+
+MONITOR_INTERVAL_S = 15.0
+SOURCE_STOP_TIMEOUT_S = 15.0
+PIPELINE_DRAIN_TIMEOUT_S = 30.0
+NOTIFIER_DRAIN_TIMEOUT_S = 10.0
+
+
+class StartupError(Exception):
+    """The engine cannot start with this config/environment; the message says why."""
 
 
 @dataclass(slots=True)
@@ -35,12 +60,27 @@ class CameraState:
     source_backend: str
     healthy: bool = False
     last_heartbeat: datetime | None = None
+    error: str | None = None
+
+
+def _iso(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class EngineRuntime:
     """Owns the engine's parts; see the module docstring for what the API may use."""
 
-    def __init__(self, config_manager: ConfigManager) -> None:
+    def __init__(
+        self,
+        config_manager: ConfigManager,
+        *,
+        data_dir: Path | None = None,
+        notifier_backoff_s: float = 1.0,
+        notifier_max_backoff_s: float = 30.0,
+        monitor_interval_s: float = MONITOR_INTERVAL_S,
+    ) -> None:
         self.config_manager = config_manager
         self.events = EventHub()
         self.version = __version__
@@ -49,24 +89,276 @@ class EngineRuntime:
         self.pipeline_running = False
         self.restart_requested = asyncio.Event()
         self._camera_states: dict[str, CameraState] = {}
-        # Built in start(): repository, storage, sources, pipeline.
+        self._data_dir = data_dir
+        self._notifier_backoff = (notifier_backoff_s, notifier_max_backoff_s)
+        self._monitor_interval_s = monitor_interval_s
+        # Built in start().
+        self.config: dict[str, Any] = {}
         self.repository: Any = None
         self.storage: Any = None
+        self.object_filter: ObjectFilter | None = None
+        self.analyzer: Analyzer | None = None
+        self.notifiers: list[Notifier] = []
+        self.fanout: NotifierFanout | None = None
+        self.pipeline: Pipeline | None = None
+        self.sources: dict[str, Any] = {}
+        self._policy = AlertPolicyEngine({})
+        self._monitor: asyncio.Task[None] | None = None
+        self._db_latency_ms: float | None = None
+        self._started = False
+
+    # -- what the API reads -----------------------------------------------------------------
+
+    @property
+    def data_dir(self) -> Path:
+        if self._data_dir is not None:
+            return self._data_dir
+        outbox = (self.config.get("state") or {}).get("outbox_path") or "./data/outbox"
+        return Path(outbox).expanduser().absolute().parent
+
+    @property
+    def policy(self) -> AlertPolicyEngine:
+        return self._policy
 
     def cameras(self) -> dict[str, CameraState]:
+        for name, source in self.sources.items():
+            state = self._camera_states.get(name)
+            if state is not None:
+                state.healthy = bool(source.is_healthy())
+                state.last_heartbeat = source.last_heartbeat()
         return dict(self._camera_states)
 
     async def request_restart(self) -> None:
         self.restart_requested.set()
 
-    def components(self) -> dict[str, dict[str, Any]]:
-        raise NotImplementedError  # pipeline helper
-
     def apply_alert_policy(self, policy: dict[str, Any]) -> None:
-        raise NotImplementedError  # pipeline helper
+        """Use `policy` (a validated AlertPolicy dict) for every clip decided from now on."""
+        self._policy = plugins.create("alert_policy", "default", policy)
+        _LOGGER.info("alert policy applied: minimum risk %s", self._policy.min_risk_level)
 
-    async def start(self) -> None:
-        raise NotImplementedError  # pipeline helper
+    def components(self) -> dict[str, dict[str, Any]]:
+        """Per-component status, error and latency; never a secret."""
+        out: dict[str, dict[str, Any]] = {}
+        repo = self.repository
+        if repo is None:
+            out["database"] = {"status": "stopped", "error": None, "latency_ms": None}
+        else:
+            up = bool(repo.available)
+            out["database"] = {
+                "status": "ok" if up else "down",
+                "error": None if up else "the database does not answer",
+                "latency_ms": self._db_latency_ms if up else None,
+                "pending_writes": int(repo.pending_writes),
+                "backend": repo.engine.dialect.name,
+            }
+        storage_cfg = self.config.get("storage") or {}
+        upload_error = None
+        if self.pipeline and self.pipeline.last_error and \
+                self.pipeline.last_error.startswith("upload"):
+            upload_error = self.pipeline.last_error
+        out["storage"] = {"status": "error" if upload_error else "ok", "error": upload_error,
+                          "latency_ms": None, "backend": storage_cfg.get("backend", "local")}
+        pipe = self.pipeline
+        out["pipeline"] = {
+            "status": "running" if self.pipeline_running else "stopped",
+            "error": pipe.last_error if pipe else None, "latency_ms": None,
+            "clips_in_flight": pipe.in_flight if pipe else 0,
+            "clips_seen": pipe.clips_seen if pipe else 0,
+        }
+        if self.object_filter is not None:
+            out["filter"] = {**self.object_filter.status(), "latency_ms": None}
+        if self.analyzer is not None:
+            out["analyzer"] = self.analyzer.status()
+        else:
+            out["analyzer"] = {"status": "disabled", "error": None, "latency_ms": None}
+        for name, state in self.cameras().items():
+            if not state.enabled:
+                status = "disabled"
+            else:
+                status = "ok" if state.healthy else "unhealthy"
+            out[f"camera:{name}"] = {
+                "status": status, "error": state.error, "latency_ms": None,
+                "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
+            }
+        for notifier in self.notifiers:
+            out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
+        return out
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self, run_sources: bool = True) -> None:
+        if self._started:
+            return
+        self.config = self.config_manager.get_config() or await self.config_manager.load()
+        self._started = True
+        self.started_monotonic = time.monotonic()
+        try:
+            await self._build()
+        except BaseException:
+            await self.stop()
+            raise
+        await self._restore_last_alerts()
+        self.pipeline_running = True
+        if run_sources:
+            await self._start_sources()
+        self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
+        _LOGGER.info("engine started: %d camera(s), %d notifier(s)",
+                     len(self._camera_states), len(self.notifiers))
+
+    async def _build(self) -> None:
+        cfg = self.config
+        state_cfg = cfg["state"]
+        url = state_cfg["url"]
+        if state_cfg.get("url_env"):
+            url = os.environ.get(state_cfg["url_env"]) or ""
+            if not url:
+                raise StartupError(f"state.url_env: environment variable "
+                                   f"{state_cfg['url_env']} is not set")
+        from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
+
+        try:
+            self.repository = ClipRepository(url, Path(state_cfg["outbox_path"]).expanduser())
+        except ValueError as err:
+            raise StartupError(f"state.url: {err}") from err
+        await self.repository.start()
+
+        storage_cfg = cfg["storage"]
+        self.storage = plugins.create("storage", storage_cfg["backend"], storage_cfg)
+
+        filter_cfg = cfg["filter"]
+        self.object_filter = plugins.create("filter", filter_cfg["backend"], filter_cfg)
+        try:
+            await self.object_filter.start()
+        except FilterError as err:
+            raise StartupError(str(err)) from err
+
+        analyzer_cfg = cfg["analyzer"]
+        if analyzer_cfg.get("enabled"):
+            self.analyzer = plugins.create("analyzer", analyzer_cfg.get("backend", "openai"),
+                                           analyzer_cfg)
+            await self.analyzer.start()
+
+        self.apply_alert_policy(cfg["alert_policy"])
+
+        backoff_s, max_backoff_s = self._notifier_backoff
+        used: dict[str, int] = {}
+        for notifier_cfg in cfg["notifiers"]:
+            if not notifier_cfg.get("enabled", True):
+                continue
+            backend = notifier_cfg["backend"]
+            used[backend] = used.get(backend, 0) + 1
+            name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
+            notifier = plugins.create("notifier", backend, notifier_cfg, name=name,
+                                      backoff_s=backoff_s, max_backoff_s=max_backoff_s)
+            self.notifiers.append(notifier)
+            try:
+                await notifier.start()
+            except NotifierConfigError as err:
+                raise StartupError(str(err)) from err
+        self.fanout = NotifierFanout(self.notifiers)
+
+        self.pipeline = Pipeline(
+            repository=self.repository, storage=self.storage,
+            object_filter=self.object_filter, analyzer=self.analyzer,
+            policy=lambda: self._policy, fanout=self.fanout, events=self.events,
+            last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
+        )
+        for camera in cfg["cameras"]:
+            self._camera_states[camera["name"]] = CameraState(
+                name=camera["name"], enabled=bool(camera.get("enabled", True)),
+                source_backend=camera["source_backend"])
+
+    async def _start_sources(self) -> None:
+        assert self.pipeline is not None
+        for camera in self.config["cameras"]:
+            name = camera["name"]
+            state = self._camera_states[name]
+            if not state.enabled:
+                continue
+            work_dir = self.data_dir / "work" / name
+            try:
+                source = plugins.create("source", camera["source_backend"], name,
+                                        camera["source_config"], work_dir)
+                await source.start(self.pipeline.on_clip, self._on_health)
+            except Exception as err:  # one broken camera must not keep the others down
+                state.error = f"{type(err).__name__}: {err}"
+                _LOGGER.error("camera %s did not start: %s", name, state.error)
+                continue
+            self.sources[name] = source
+
+    async def _on_health(self, camera: str, healthy: bool) -> None:
+        state = self._camera_states.get(camera)
+        source = self.sources.get(camera)
+        beat = source.last_heartbeat() if source is not None else None
+        if state is not None:
+            state.healthy, state.last_heartbeat = healthy, beat or state.last_heartbeat
+            if healthy:
+                state.error = None
+        self.events.publish("camera_health",
+                            {"camera": camera, "healthy": healthy, "last_heartbeat": _iso(beat)})
+        if self.fanout is not None:
+            self.fanout.camera_health(camera, healthy, beat)
+
+    async def _restore_last_alerts(self) -> None:
+        for name in self._camera_states:
+            try:
+                clips, _ = await self.repository.list_clips(
+                    ClipQuery(camera=name, alerted=True, limit=1))
+            except Exception as err:  # database down at start: nothing to restore now
+                _LOGGER.info("last alerts not restored: %s", err)
+                return
+            if clips:
+                public_url = self.config["server"].get("public_url")
+                self.last_alerts.setdefault(name, _alert_summary(clips[0], public_url))
+
+    async def _monitor_loop(self) -> None:
+        while True:
+            started = time.monotonic()
+            try:
+                ok = await self.repository.ping()
+            except Exception:
+                ok = False
+            self._db_latency_ms = round((time.monotonic() - started) * 1000, 1) if ok else None
+            await asyncio.sleep(self._monitor_interval_s)
 
     async def stop(self) -> None:
-        raise NotImplementedError  # pipeline helper
+        """Stop cameras, finish clips in flight, close notifiers and the repository."""
+        if not self._started:
+            return
+        self._started = False
+        self.pipeline_running = False
+        for name, source in list(self.sources.items()):
+            try:
+                await asyncio.wait_for(source.stop(), SOURCE_STOP_TIMEOUT_S)
+            except Exception as err:
+                _LOGGER.warning("camera %s did not stop cleanly: %s", name, err)
+        self.sources.clear()
+        if self.pipeline is not None:
+            await self.pipeline.drain(PIPELINE_DRAIN_TIMEOUT_S)
+        if self.fanout is not None:
+            await self.fanout.drain(NOTIFIER_DRAIN_TIMEOUT_S)
+            await self.fanout.close()
+        else:
+            for notifier in self.notifiers:
+                await notifier.close()
+        if self._monitor is not None:
+            self._monitor.cancel()
+            await asyncio.gather(self._monitor, return_exceptions=True)
+            self._monitor = None
+        for component in (self.analyzer, self.object_filter):
+            if component is not None:
+                try:
+                    await component.close()
+                except Exception as err:
+                    _LOGGER.warning("closing %s failed: %s", type(component).__name__, err)
+        if self.repository is not None:
+            await self.repository.close()
+        _LOGGER.info("engine stopped")
+
+
+def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
+    return {
+        "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
+        "summary": clip.summary, "detected_objects": list(clip.detected_objects),
+        "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
+    }

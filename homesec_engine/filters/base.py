@@ -1,0 +1,111 @@
+"""The filter interface: sampled frames in, normalised detections out, with early exit.
+
+A backend implements `detect_frame` (and, when it needs the whole clip first, `prepare`).
+The shared loop samples frames at `sample_fps`, keeps detections at or above
+`min_confidence`, stops as soon as a trigger class is found with that confidence, and keeps
+the frame of the best detection for the clip's snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..records import Detection, FilterResult
+from .frames import SampledFrame, sample_frames
+
+
+@dataclass(slots=True)
+class FilterOutput:
+    result: FilterResult
+    best_frame: np.ndarray | None = None  # RGB frame of the best detection (or a middle frame)
+    best_detection: Detection | None = None
+    early_exit: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def classes(self) -> list[str]:
+        return self.result.classes
+
+
+class FilterError(Exception):
+    """The clip could not be filtered (unreadable video, broken model)."""
+
+
+class ObjectFilter(ABC):
+    """Base of filter backends. `config` is the validated FilterConfig dict."""
+
+    name: ClassVar[str] = "filter"
+    needs_whole_clip: ClassVar[bool] = False  # True: prepare() sees every sampled frame first
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.sample_fps = float(config.get("sample_fps", 2.0))
+        self.min_confidence = float(config.get("min_confidence", 0.5))
+        self.trigger_classes = frozenset(config.get("trigger_classes") or ())
+
+    async def start(self) -> None:
+        """Load what the backend needs (model files); errors here are start-up errors."""
+
+    async def close(self) -> None:
+        """Release what start() loaded."""
+
+    def status(self) -> dict[str, Any]:
+        return {"status": "ok", "error": None, "backend": self.name}
+
+    def prepare(self, frames: Sequence[SampledFrame]) -> None:
+        """Called with every sampled frame when `needs_whole_clip` (e.g. a background model)."""
+
+    @abstractmethod
+    def detect_frame(self, frame: SampledFrame) -> list[Detection]:
+        """Detections in one frame (labels already normalised, any confidence)."""
+
+    async def run(self, path: Path) -> FilterOutput:
+        return await asyncio.to_thread(self.run_sync, path)
+
+    def run_sync(self, path: Path) -> FilterOutput:
+        try:
+            frames: Iterable[SampledFrame] = sample_frames(path, self.sample_fps)
+            if self.needs_whole_clip:
+                frames = list(frames)
+                self.prepare(frames)
+            return self._scan(iter(frames))
+        except FilterError:
+            raise
+        except Exception as err:  # PyAV/numpy/runtime errors: one clear error type
+            raise FilterError(f"{type(err).__name__}: {err}") from err
+
+    def _scan(self, frames: Iterator[SampledFrame]) -> FilterOutput:
+        kept: list[Detection] = []
+        best: tuple[Detection, np.ndarray] | None = None
+        sampled: list[np.ndarray] = []
+        early = False
+        for frame in frames:
+            sampled.append(frame.rgb)
+            for det in self.detect_frame(frame):
+                if det.confidence < self.min_confidence:
+                    continue
+                kept.append(det)
+                if best is None or _better(det, best[0], self.trigger_classes):
+                    best = (det, frame.rgb)
+            if any(d.label in self.trigger_classes for d in kept):
+                early = True
+                break
+        result = FilterResult(detections=kept, frames_sampled=len(sampled))
+        if best is not None:
+            return FilterOutput(result, best[1], best[0], early)
+        middle = sampled[len(sampled) // 2] if sampled else None
+        return FilterOutput(result, middle, None, early)
+
+
+def _better(new: Detection, old: Detection, triggers: frozenset[str]) -> bool:
+    """Trigger classes beat other classes; then the higher confidence wins."""
+    new_key = (new.label in triggers, new.confidence)
+    old_key = (old.label in triggers, old.confidence)
+    return new_key > old_key

@@ -1,0 +1,148 @@
+"""The built-in detector: classical computer vision, no model file, works out of the box.
+
+How it sees (on small RGB frames sampled from the clip):
+
+1. Background: the per-pixel median of the sampled frames. Anything that moves through the
+   picture covers a pixel for less than half the clip, so the median is the empty scene.
+2. Foreground: pixels whose colour differs from the background by more than a threshold,
+   cleaned on a coarse grid of 4x4-pixel cells (isolated noisy cells fall away).
+3. Blobs: 8-connected groups of foreground cells, measured exactly on the pixel mask.
+4. Classes by shape, size and place, in frame fractions:
+   - tall upright blob (height >= 1.4 x width)                      -> person
+   - wide, low blob of some size (width >= 1.25 x height, >= 2.5 %)  -> vehicle
+   - small, low-lying, wider-than-tall blob in the lower half      -> animal
+   - small, compact, square-ish box in the lower half              -> package
+   - anything else of reasonable size                              -> object
+   A blob cut by the left or right edge of the picture is only partly visible: its shape says
+   little, so its confidence is capped below the usual threshold.
+
+It is a heuristic, not a trained model: it recognises the demo camera's subjects and similar
+clean scenes. Users with real cameras point the `model_file` backend at a model of their own.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import numpy as np
+
+from ..records import Detection
+from .base import ObjectFilter
+from .frames import SampledFrame
+
+CELL = 4  # px; the foreground grid's cell size
+PIXEL_DELTA = 35  # colour distance from the background that counts as foreground
+CELL_FILL = 0.4  # share of foreground pixels for a cell to count
+MIN_AREA = 0.003  # blobs smaller than this share of the frame are noise
+EDGE_CONFIDENCE_CAP = 0.4
+
+
+class BuiltinDetector(ObjectFilter):
+    name: ClassVar[str] = "builtin"
+    needs_whole_clip: ClassVar[bool] = True
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        super().__init__(config)
+        self._background: np.ndarray | None = None
+
+    def prepare(self, frames: Sequence[SampledFrame]) -> None:
+        if not frames:
+            self._background = None
+            return
+        stack = np.stack([f.rgb for f in frames])
+        self._background = np.median(stack, axis=0).astype(np.int16)
+
+    def detect_frame(self, frame: SampledFrame) -> list[Detection]:
+        if self._background is None or self._background.shape != frame.rgb.shape:
+            return []
+        mask = foreground_mask(frame.rgb, self._background)
+        detections = []
+        for blob in find_blobs(mask):
+            det = classify_blob(blob, mask.shape, frame.rgb)
+            if det is not None:
+                det.frame_index = frame.index
+                detections.append(det)
+        return detections
+
+
+def foreground_mask(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
+    diff = np.abs(rgb.astype(np.int16) - background).max(axis=2)
+    return diff > PIXEL_DELTA
+
+
+def _cell_grid(mask: np.ndarray) -> np.ndarray:
+    h, w = mask.shape
+    gh, gw = h // CELL, w // CELL
+    cells = mask[: gh * CELL, : gw * CELL].reshape(gh, CELL, gw, CELL).mean(axis=(1, 3))
+    return cells >= CELL_FILL
+
+
+def find_blobs(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
+    """Blobs as (x, y, w, h, pixel_count) in pixels, from 8-connected foreground cells."""
+    grid = _cell_grid(mask)
+    gh, gw = grid.shape
+    seen = np.zeros_like(grid)
+    blobs = []
+    for cy, cx in zip(*np.nonzero(grid), strict=True):
+        if seen[cy, cx]:
+            continue
+        seen[cy, cx] = True
+        queue = deque([(int(cy), int(cx))])
+        y0, y1, x0, x1 = cy, cy, cx, cx
+        while queue:
+            y, x = queue.popleft()
+            y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
+            for ny in (y - 1, y, y + 1):
+                for nx in (x - 1, x, x + 1):
+                    if 0 <= ny < gh and 0 <= nx < gw and grid[ny, nx] and not seen[ny, nx]:
+                        seen[ny, nx] = True
+                        queue.append((ny, nx))
+        # Exact extent from the pixel mask inside the blob's cells.
+        sub = mask[y0 * CELL : (y1 + 1) * CELL, x0 * CELL : (x1 + 1) * CELL]
+        rows, cols = np.nonzero(sub.any(axis=1))[0], np.nonzero(sub.any(axis=0))[0]
+        if rows.size == 0:
+            continue
+        x, y = x0 * CELL + int(cols[0]), y0 * CELL + int(rows[0])
+        w, h = int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1
+        blobs.append((int(x), int(y), w, h, int(sub.sum())))
+    return blobs
+
+
+def classify_blob(blob: tuple[int, int, int, int, int], shape: tuple[int, ...],
+                  rgb: np.ndarray) -> Detection | None:
+    x, y, w, h, pixels = blob
+    frame_h, frame_w = shape[0], shape[1]
+    area = pixels / float(frame_h * frame_w)
+    if area < MIN_AREA:
+        return None
+    aspect = h / max(1, w)  # >1: taller than wide
+    fill = pixels / float(max(1, w * h))
+    bottom = (y + h) / frame_h
+    label, confidence = _label_for(aspect, area, fill, bottom)
+    if x <= 1 or x + w >= frame_w - 1:  # cut by the picture's side: shape unreliable
+        confidence = min(confidence, EDGE_CONFIDENCE_CAP)
+    box = (round(x / frame_w, 4), round(y / frame_h, 4), round(w / frame_w, 4),
+           round(h / frame_h, 4))
+    return Detection(label=label, confidence=round(confidence, 3), box=box)
+
+
+def _ramp(value: float, start: float, end: float) -> float:
+    """0 at `start`, 1 at `end`, clamped (either direction)."""
+    if end == start:
+        return 1.0
+    return float(min(1.0, max(0.0, (value - start) / (end - start))))
+
+
+def _label_for(aspect: float, area: float, fill: float, bottom: float) -> tuple[str, float]:
+    solid = _ramp(fill, 0.3, 0.9)  # compact, filled blobs are more believable
+    if aspect >= 1.4:
+        return "person", 0.55 + 0.3 * _ramp(aspect, 1.4, 2.2) + 0.1 * solid
+    if aspect <= 0.8 and area >= 0.025:
+        return "vehicle", 0.55 + 0.25 * _ramp(aspect, 0.8, 0.45) + 0.1 * _ramp(area, 0.025, 0.08)
+    if aspect < 0.95 and area < 0.025 and bottom > 0.5:
+        return "animal", 0.55 + 0.2 * _ramp(aspect, 0.95, 0.55) + 0.1 * _ramp(bottom, 0.5, 0.8)
+    if aspect < 1.4 and area < 0.04 and fill >= 0.8 and bottom > 0.5:
+        return "package", 0.55 + 0.2 * solid
+    return "object", 0.5 + 0.2 * solid

@@ -1,0 +1,107 @@
+"""Home Assistant notifier: fires `homesec_alert` on HA's event bus through its REST API.
+
+Two modes, chosen at start:
+
+- supervisor (the add-on): `SUPERVISOR_TOKEN` is set; base URL `http://supervisor/core`
+  (the env var `HOMESEC_SUPERVISOR_CORE_URL` replaces it, for tests);
+- standalone: the base URL and a long-lived access token come from the env vars that the
+  config names in `url_env` and `token_env`.
+
+Neither available is a start-up error that says what to set. Camera health changes go out as
+`homesec_camera_health` events.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from typing import Any
+
+import aiohttp
+
+from ..records import AlertEvent
+from ..schema.events import ALERT_EVENT_TYPE
+from .base import Notifier, NotifierConfigError, NotifierError, PermanentNotifierError
+
+SUPERVISOR_CORE_URL = "http://supervisor/core"
+SUPERVISOR_URL_OVERRIDE_ENV = "HOMESEC_SUPERVISOR_CORE_URL"
+HEALTH_EVENT_TYPE = "homesec_camera_health"
+REQUEST_TIMEOUT_S = 10.0
+
+
+def resolve_target(config: dict[str, Any]) -> tuple[str, str, str]:
+    """(mode, base_url, token) from the environment; NotifierConfigError when impossible."""
+    supervisor_token = os.environ.get("SUPERVISOR_TOKEN")
+    if supervisor_token:
+        base = os.environ.get(SUPERVISOR_URL_OVERRIDE_ENV) or SUPERVISOR_CORE_URL
+        return "supervisor", base.rstrip("/"), supervisor_token
+    url_env, token_env = config.get("url_env"), config.get("token_env")
+    if not url_env or not token_env:
+        raise NotifierConfigError(
+            "home_assistant notifier: not running as an add-on (SUPERVISOR_TOKEN is not set) "
+            "and url_env/token_env are not configured; set url_env and token_env to the names "
+            "of environment variables holding Home Assistant's URL and a long-lived token"
+        )
+    missing = [name for name in (url_env, token_env) if not os.environ.get(name)]
+    if missing:
+        raise NotifierConfigError(
+            "home_assistant notifier: environment variable(s) "
+            f"{', '.join(missing)} not set (url_env={url_env}, token_env={token_env})"
+        )
+    return "standalone", os.environ[url_env].rstrip("/"), os.environ[token_env]
+
+
+class HomeAssistantNotifier(Notifier):
+    backend = "home_assistant"
+
+    def __init__(self, config: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(config, **kwargs)
+        self.mode: str | None = None
+        self._base = ""
+        self._token = ""
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        self.mode, self._base, self._token = resolve_target(self.config)
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def status(self) -> dict[str, Any]:
+        return {**super().status(), "mode": self.mode}
+
+    async def send_alert(self, event: AlertEvent) -> None:
+        await self._fire(ALERT_EVENT_TYPE, event.payload())
+
+    async def send_health(self, camera: str, healthy: bool,
+                          last_heartbeat: datetime | None) -> None:
+        beat = last_heartbeat.astimezone(UTC).isoformat().replace("+00:00", "Z") \
+            if last_heartbeat else None
+        await self._fire(HEALTH_EVENT_TYPE,
+                         {"camera": camera, "healthy": healthy, "last_heartbeat": beat})
+
+    async def _fire(self, event_type: str, data: dict[str, Any]) -> None:
+        if self._session is None:
+            raise NotifierError("the home_assistant notifier is not started")
+        url = f"{self._base}/api/events/{event_type}"
+        headers = {"Authorization": f"Bearer {self._token}"}
+        try:
+            async with self._session.post(
+                url, json=data, headers=headers,
+                timeout=aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S),
+            ) as resp:
+                if resp.status in (401, 403):
+                    raise PermanentNotifierError(
+                        f"Home Assistant refused the token (HTTP {resp.status})")
+                if resp.status >= 400:
+                    err = NotifierError if resp.status >= 500 or resp.status == 429 \
+                        else PermanentNotifierError
+                    raise err(f"Home Assistant answered HTTP {resp.status}")
+        except TimeoutError as exc:
+            raise NotifierError("Home Assistant did not answer in time") from exc
+        except aiohttp.ClientError as exc:
+            raise NotifierError(f"cannot reach Home Assistant: {type(exc).__name__}") from exc

@@ -1,0 +1,81 @@
+"""The alert policy: which analysed clips become alerts.
+
+Rules, in order, for a clip of camera C (an override in `cameras[C]` replaces the global
+value it sets; unset or empty values inherit the global ones):
+
+1. nothing of a trigger class was detected                -> no alert
+2. the camera's override has `enabled: false`             -> no alert
+3. the risk level is below `min_risk_level`               -> no alert
+4. `activity_types` is non-empty and lacks the activity   -> no alert
+5. otherwise                                              -> alert
+
+Without an analyzer (disabled, or it failed) the clip is judged on what the filter saw:
+the activity is the most significant detected class (person > vehicle > package > animal >
+object; object and unknown map to the activity `other`), and the risk is derived from it:
+a person is `medium`, anything else `low`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from .records import Analysis, AlertDecision, risk_rank
+from .schema.config import ACTIVITY_TYPES
+
+SIGNIFICANCE = ("person", "vehicle", "package", "animal", "object", "unknown")
+_CLASS_ACTIVITY = {"person": "person", "vehicle": "vehicle", "package": "package",
+                   "animal": "animal", "object": "other", "unknown": "other"}
+_CLASS_RISK = {"person": "medium"}
+
+
+def fallback_analysis(classes: Iterable[str]) -> Analysis:
+    """The analysis of a clip judged on its detected classes alone (no analyzer)."""
+    found = set(classes)
+    top = next((c for c in SIGNIFICANCE if c in found), None)
+    if top is None:
+        return Analysis(activity_type="other", risk_level="low", summary="No object detected.")
+    activity = _CLASS_ACTIVITY[top]
+    assert activity in ACTIVITY_TYPES
+    names = ", ".join(c for c in SIGNIFICANCE if c in found)
+    return Analysis(activity_type=activity, risk_level=_CLASS_RISK.get(top, "low"),
+                    summary=f"Detected: {names}.")
+
+
+class AlertPolicyEngine:
+    """Applies one validated AlertPolicy dict; replace it whole to change the policy."""
+
+    def __init__(self, policy: dict[str, Any] | None = None) -> None:
+        policy = policy or {}
+        self.policy = policy
+        self.min_risk_level: str = policy.get("min_risk_level") or "low"
+        self.activity_types: list[str] = list(policy.get("activity_types") or [])
+        self.cameras: dict[str, dict[str, Any]] = dict(policy.get("cameras") or {})
+
+    def effective(self, camera: str) -> dict[str, Any]:
+        """The rules that apply to `camera` after its override."""
+        override = self.cameras.get(camera) or {}
+        enabled = override.get("enabled")
+        return {
+            "enabled": True if enabled is None else bool(enabled),
+            "min_risk_level": override.get("min_risk_level") or self.min_risk_level,
+            "activity_types": list(override.get("activity_types") or self.activity_types),
+        }
+
+    def decide(self, camera: str, analysis: Analysis, *, triggered: bool) -> AlertDecision:
+        rules = self.effective(camera)
+        decision = AlertDecision(alert=False, reason="", risk_level=analysis.risk_level,
+                                 activity_type=analysis.activity_type)
+        if not triggered:
+            decision.reason = "no trigger class detected"
+        elif not rules["enabled"]:
+            decision.reason = f"alerts are disabled for camera {camera}"
+        elif risk_rank(analysis.risk_level) < risk_rank(rules["min_risk_level"]):
+            decision.reason = (f"risk {analysis.risk_level} is below the minimum "
+                               f"{rules['min_risk_level']}")
+        elif rules["activity_types"] and analysis.activity_type not in rules["activity_types"]:
+            decision.reason = f"activity {analysis.activity_type} is not one that alerts"
+        else:
+            decision.alert = True
+            decision.reason = f"{analysis.activity_type} at risk {analysis.risk_level}"
+        return decision

@@ -1,0 +1,146 @@
+"""Device triggers: "a camera raised an alert", optionally by activity type and risk level.
+
+They listen to the coordinator's SIGNAL_ALERT, which fires exactly once per clip however
+the alert arrived (Events API bus event and/or the engine's WebSocket), so an automation
+runs once per alert. The trigger variables carry the alert and signed, expiring snapshot
+and clip URLs a phone can open without an HA login.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import voluptuous as vol
+
+from homeassistant.components.device_automation import (
+    DEVICE_TRIGGER_BASE_SCHEMA,
+    InvalidDeviceAutomationConfig,
+)
+from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_PLATFORM, CONF_TYPE
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
+from homeassistant.helpers.typing import ConfigType
+
+from .const import DOMAIN, SIGNAL_ALERT
+from .generated.schema_data import ACTIVITY_TYPES, RISK_LEVELS
+from .views import async_signed_alert_urls
+
+TRIGGER_TYPE_ALERT: Final = "alert"
+CONF_ACTIVITY_TYPE: Final = "activity_type"
+CONF_MIN_RISK_LEVEL: Final = "min_risk_level"
+
+TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
+    {
+        vol.Required(CONF_TYPE): vol.In([TRIGGER_TYPE_ALERT]),
+        vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
+        vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
+    }
+)
+
+
+def camera_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str] | None:
+    """(config entry id, camera name) of a HomeSec camera device; None for the hub."""
+    device = dr.async_get(hass).async_get(device_id)
+    if device is None or device.via_device_id is None:
+        return None
+    for domain, identifier in device.identifiers:
+        if domain != DOMAIN:
+            continue
+        for entry_id in device.config_entries:
+            prefix = f"{entry_id}_"
+            if identifier.startswith(prefix):
+                return entry_id, identifier.removeprefix(prefix)
+    return None
+
+
+async def async_get_triggers(
+    hass: HomeAssistant, device_id: str
+) -> list[dict[str, Any]]:
+    """One `alert` trigger per camera device."""
+    if camera_of_device(hass, device_id) is None:
+        return []
+    return [
+        {
+            CONF_PLATFORM: "device",
+            CONF_DOMAIN: DOMAIN,
+            CONF_DEVICE_ID: device_id,
+            CONF_TYPE: TRIGGER_TYPE_ALERT,
+        }
+    ]
+
+
+async def async_get_trigger_capabilities(
+    hass: HomeAssistant, config: ConfigType
+) -> dict[str, vol.Schema]:
+    """The optional filters the automation editor offers."""
+    return {
+        "extra_fields": vol.Schema(
+            {
+                vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
+                vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
+            }
+        )
+    }
+
+
+def _risk_rank(level: object) -> int:
+    return RISK_LEVELS.index(level) if level in RISK_LEVELS else -1
+
+
+def alert_matches(config: ConfigType, alert: dict[str, Any]) -> bool:
+    """Whether an alert passes the trigger's activity and risk filters."""
+    if (activity := config.get(CONF_ACTIVITY_TYPE)) and alert.get("activity_type") != activity:
+        return False
+    if (minimum := config.get(CONF_MIN_RISK_LEVEL)) and _risk_rank(
+        alert.get("risk_level")
+    ) < _risk_rank(minimum):
+        return False
+    return True
+
+
+async def async_attach_trigger(
+    hass: HomeAssistant,
+    config: ConfigType,
+    action: TriggerActionType,
+    trigger_info: TriggerInfo,
+) -> CALLBACK_TYPE:
+    """Run `action` for each matching alert of this camera."""
+    device_id: str = config[CONF_DEVICE_ID]
+    target = camera_of_device(hass, device_id)
+    if target is None:
+        raise InvalidDeviceAutomationConfig(f"{device_id} is not a HomeSec camera")
+    entry_id, camera = target
+    job = HassJob(action, f"homesec alert trigger {trigger_info}")
+    trigger_data = trigger_info["trigger_data"]
+
+    @callback
+    def _on_alert(alert_camera: str, alert: dict[str, Any]) -> None:
+        if alert_camera != camera or not alert_matches(config, alert):
+            return
+        urls = async_signed_alert_urls(hass, entry_id, str(alert.get("clip_id")))
+        hass.async_run_hass_job(
+            job,
+            {
+                "trigger": {
+                    **trigger_data,
+                    CONF_PLATFORM: "device",
+                    CONF_DOMAIN: DOMAIN,
+                    CONF_DEVICE_ID: device_id,
+                    CONF_TYPE: TRIGGER_TYPE_ALERT,
+                    "camera": camera,
+                    "alert": dict(alert),
+                    "clip_id": alert.get("clip_id"),
+                    "activity_type": alert.get("activity_type"),
+                    "risk_level": alert.get("risk_level"),
+                    "summary": alert.get("summary"),
+                    **urls,
+                    "description": f"HomeSec alert on {camera}",
+                }
+            },
+        )
+
+    return async_dispatcher_connect(
+        hass, SIGNAL_ALERT.format(entry_id=entry_id), _on_alert
+    )

@@ -1,0 +1,98 @@
+"""Repair issue: a configuration change waits for an engine restart.
+
+The coordinator reports the engine's `restart_required` after every poll; while it is true a
+fixable issue offers to restart the engine in one click.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import voluptuous as vol
+
+from homeassistant import data_entry_flow
+from homeassistant.components.repairs import RepairsFlow
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers import issue_registry as ir
+
+from .api import HomeSecError
+from .const import DOMAIN
+
+ISSUE_RESTART_REQUIRED = "restart_required"
+
+
+def _issue_id(entry_id: str) -> str:
+    return f"{ISSUE_RESTART_REQUIRED}_{entry_id}"
+
+
+@callback
+def async_update_restart_issue(
+    hass: HomeAssistant, entry: ConfigEntry[Any], restart_required: bool
+) -> None:
+    """Create the issue while a restart is pending; delete it once it is not."""
+    issue_id = _issue_id(entry.entry_id)
+    if not restart_required:
+        ir.async_delete_issue(hass, DOMAIN, issue_id)
+        return
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        issue_id,
+        is_fixable=True,
+        is_persistent=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key=ISSUE_RESTART_REQUIRED,
+        translation_placeholders={"title": entry.title},
+        data={"entry_id": entry.entry_id},
+    )
+
+
+class RestartEngineRepairFlow(RepairsFlow):
+    """Confirm, then ask the engine for a graceful restart."""
+
+    def __init__(self, entry_id: str) -> None:
+        """Remember which engine to restart."""
+        self._entry_id = entry_id
+
+    async def async_step_init(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Go straight to the confirmation."""
+        return await self.async_step_confirm()
+
+    async def async_step_confirm(
+        self, user_input: dict[str, str] | None = None
+    ) -> data_entry_flow.FlowResult:
+        """Show the confirmation; on submit restart the engine and clear the issue."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            entry = self.hass.config_entries.async_get_entry(self._entry_id)
+            if entry is None or entry.state is not ConfigEntryState.LOADED:
+                return self.async_abort(reason="not_loaded")
+            try:
+                await entry.runtime_data.client.restart()
+            except HomeSecError:
+                errors["base"] = "cannot_connect"
+            else:
+                ir.async_delete_issue(self.hass, DOMAIN, _issue_id(self._entry_id))
+                return self.async_create_entry(data={})
+        issue = ir.async_get(self.hass).async_get_issue(DOMAIN, self.issue_id)
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            errors=errors,
+            description_placeholders=issue.translation_placeholders if issue else None,
+        )
+
+
+async def async_create_fix_flow(
+    hass: HomeAssistant,
+    issue_id: str,
+    data: dict[str, str | int | float | None] | None,
+) -> RepairsFlow:
+    """Create the fix flow for a restart_required issue."""
+    entry_id = (data or {}).get("entry_id")
+    if not isinstance(entry_id, str):
+        raise ValueError(f"issue {issue_id} carries no entry_id")
+    return RestartEngineRepairFlow(entry_id)

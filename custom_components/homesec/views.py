@@ -1,0 +1,189 @@
+"""Signed, expiring media URLs and the HTTP view that serves them.
+
+A phone that receives an alert notification must open the snapshot and the clip without an
+HA login, yet nothing else may open without one. So the only unauthenticated route is this
+view, and it serves nothing unless the URL carries an HMAC over its own path and expiry made
+with a key that only Home Assistant knows (random, generated once, kept in HA's storage;
+never derived from anything the engine knows).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import timedelta
+from http import HTTPStatus
+from typing import Final, Literal
+
+from aiohttp import ClientError, ClientResponse, web
+
+from homeassistant.components.http import KEY_HASS, HomeAssistantView
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.network import NoURLAvailableError, get_url
+from homeassistant.helpers.storage import Store
+from homeassistant.util.hass_dict import HassKey
+
+from .api import HomeSecError, HomeSecNotFoundError
+from .const import DOMAIN
+
+MediaKind = Literal["clip", "snapshot"]
+MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("clip", "snapshot")
+MEDIA_URL: Final = "/api/homesec/media/{entry_id}/{clip_id}/{kind}"
+# Long enough to open a notification hours later; short enough that a leaked link dies.
+ALERT_URL_TTL: Final = timedelta(hours=24)
+# Media browser playback: the player fetches at once (and seeks within the hour).
+PLAYBACK_URL_TTL: Final = timedelta(hours=1)
+
+SIG_PARAM: Final = "homesec_sig"
+EXP_PARAM: Final = "homesec_exp"
+_STORAGE_KEY: Final = f"{DOMAIN}.media_signing_key"
+_STORAGE_VERSION: Final = 1
+_KEY: HassKey[bytes] = HassKey(f"{DOMAIN}_media_signing_key")
+_REGISTERED: HassKey[bool] = HassKey(f"{DOMAIN}_media_view_registered")
+# Headers copied from the engine's answer to the browser (Range support needs them).
+_PASS_HEADERS: Final = (
+    "Content-Type",
+    "Content-Length",
+    "Content-Range",
+    "Accept-Ranges",
+    "Last-Modified",
+    "ETag",
+)
+_CHUNK: Final = 64 * 1024
+
+
+async def async_register_views(hass: HomeAssistant) -> None:
+    """Load (or create once) the signing key and register the media view."""
+    if _KEY not in hass.data:
+        store: Store[dict[str, str]] = Store(
+            hass, _STORAGE_VERSION, _STORAGE_KEY, private=True
+        )
+        stored = await store.async_load()
+        if stored and isinstance(stored.get("key"), str):
+            hass.data[_KEY] = bytes.fromhex(stored["key"])
+        else:
+            key = secrets.token_bytes(32)
+            await store.async_save({"key": key.hex()})
+            hass.data[_KEY] = key
+    if not hass.data.get(_REGISTERED):
+        hass.http.register_view(HomeSecMediaView())
+        hass.data[_REGISTERED] = True
+
+
+def media_path(entry_id: str, clip_id: str, kind: MediaKind) -> str:
+    """The view's path for one clip's video or snapshot."""
+    return MEDIA_URL.format(entry_id=entry_id, clip_id=clip_id, kind=kind)
+
+
+def _signature(key: bytes, path: str, expires: int) -> str:
+    return hmac.new(key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
+
+
+@callback
+def async_sign_url(hass: HomeAssistant, path: str, expires_in: timedelta) -> str:
+    """Return `path` with an expiry and an HMAC signature over path and expiry."""
+    expires = int(time.time() + expires_in.total_seconds())
+    sig = _signature(hass.data[_KEY], path, expires)
+    return f"{path}?{EXP_PARAM}={expires}&{SIG_PARAM}={sig}"
+
+
+@callback
+def async_signed_alert_urls(
+    hass: HomeAssistant,
+    entry_id: str,
+    clip_id: str,
+    expires_in: timedelta = ALERT_URL_TTL,
+) -> dict[str, str]:
+    """Signed snapshot and clip URLs for an alert, absolute when HA knows its URL."""
+    try:
+        base = get_url(hass, prefer_external=True)
+    except NoURLAvailableError:
+        base = ""
+    return {
+        f"{kind}_url": base
+        + async_sign_url(hass, media_path(entry_id, clip_id, kind), expires_in)
+        for kind in ("snapshot", "clip")
+    }
+
+
+def verify_signature(
+    key: bytes, path: str, expires: str | None, sig: str | None, now: float
+) -> HTTPStatus | None:
+    """None when valid; 401 when unsigned or tampered; 403 when expired."""
+    if not expires or not sig or not expires.isdigit():
+        return HTTPStatus.UNAUTHORIZED
+    if not hmac.compare_digest(_signature(key, path, int(expires)), sig):
+        return HTTPStatus.UNAUTHORIZED
+    if int(expires) < now:
+        return HTTPStatus.FORBIDDEN
+    return None
+
+
+class HomeSecMediaView(HomeAssistantView):
+    """Streams a clip or its snapshot from the engine to a holder of a signed URL."""
+
+    url = MEDIA_URL
+    name = "api:homesec:media"
+    requires_auth = False
+
+    async def get(
+        self, request: web.Request, entry_id: str, clip_id: str, kind: str
+    ) -> web.StreamResponse:
+        """Check the signature, then stream the engine's answer (Range passes through)."""
+        hass = request.app[KEY_HASS]
+        if kind not in MEDIA_KINDS:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        problem = verify_signature(
+            hass.data[_KEY],
+            request.path,
+            request.query.get(EXP_PARAM),
+            request.query.get(SIG_PARAM),
+            time.time(),
+        )
+        if problem is not None:
+            return web.Response(status=problem)
+        entry = hass.config_entries.async_get_entry(entry_id)
+        if entry is None or entry.domain != DOMAIN:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        if entry.state is not ConfigEntryState.LOADED:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        client = entry.runtime_data.client
+        try:
+            if kind == "snapshot":
+                image = await client.get_clip_snapshot(clip_id)
+                return web.Response(
+                    body=image,
+                    content_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=300"},
+                )
+            upstream = await client.open_clip_media(clip_id, request.headers.get("Range"))
+        except HomeSecNotFoundError:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        except HomeSecError:
+            return web.Response(status=HTTPStatus.BAD_GATEWAY)
+        return await _relay(request, upstream)
+
+
+async def _relay(
+    request: web.Request, upstream: ClientResponse
+) -> web.StreamResponse:
+    """Copy the engine's answer (status 200/206, range headers, body) to the browser."""
+    response = web.StreamResponse(status=upstream.status)
+    try:
+        for header in _PASS_HEADERS:
+            if header in upstream.headers:
+                response.headers[header] = upstream.headers[header]
+        response.headers["Cache-Control"] = "private, max-age=300"
+        await response.prepare(request)
+        async for chunk in upstream.content.iter_chunked(_CHUNK):
+            await response.write(chunk)
+        await response.write_eof()
+    except (ClientError, ConnectionResetError):
+        # The engine or the browser went away mid-stream; nobody is left to tell.
+        pass
+    finally:
+        upstream.release()
+    return response

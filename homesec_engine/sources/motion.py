@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 # Sensitivity 0..1 maps onto these ranges (higher sensitivity = smaller thresholds).
-_PIXEL_DELTA_RANGE = (12, 60)  # grey levels a pixel must change by to count as changed
+_PIXEL_DELTA_RANGE = (18, 60)  # grey levels; 18 keeps ordinary sensor noise out even at 1.0
 _AREA_FRACTION_RANGE = (0.0005, 0.05)  # share of changed pixels for a frame to count as moving
 
 

@@ -1,0 +1,133 @@
+"""Reading request input: JSON bodies, query strings, path parameters, If-Match.
+
+Everything the client sends is checked here or by the schema package, so a handler only
+sees valid data; every problem is a 400 `VALIDATION_ERROR` naming the field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from aiohttp import web
+
+from ..schema import SchemaValidationError, validate
+from ..schema.fields import SLUG_MESSAGE, SLUG_PATTERN
+from .errors import ApiError, validation_error
+
+CLIP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+_SLUG = re.compile(SLUG_PATTERN)
+_VERSION = re.compile(r'^\s*(?:W/)?"?\s*(\d{1,18})\s*"?\s*$')
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _bad_strings(value: Any, path: str = "") -> list[dict[str, str]]:
+    """Strings no store can keep: NUL characters and lone surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            return [{"path": path, "message": "must not contain NUL characters"}]
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return [{"path": path, "message": "is not valid Unicode text"}]
+        return []
+    if isinstance(value, dict):
+        problems: list[dict[str, str]] = []
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else str(key)
+            problems += _bad_strings(key, sub) + _bad_strings(item, sub)
+        return problems
+    if isinstance(value, list):
+        return [p for i, item in enumerate(value) for p in _bad_strings(item, f"{path}[{i}]")]
+    return []
+
+
+async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any] | None:
+    """The request's JSON object; None for an absent optional body."""
+    raw = await request.read()  # aiohttp enforces client_max_size (413)
+    if not raw.strip():
+        if optional:
+            return None
+        raise validation_error([{"path": "", "message": "a JSON body is required"}])
+    if request.content_type != "application/json":
+        raise validation_error(
+            [{"path": "", "message": "the body must be sent as application/json"}],
+            "Unsupported content type",
+        )
+    try:
+        data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise validation_error([{"path": "", "message": f"malformed JSON: {err}"}],
+                               "Malformed JSON") from err
+    if not isinstance(data, dict):
+        raise validation_error([{"path": "", "message": "expected a JSON object"}])
+    problems = _bad_strings(data)
+    if problems:
+        raise validation_error(problems)
+    return data
+
+
+def validate_body(model: str, data: Any, *, partial: bool = False) -> dict[str, Any]:
+    try:
+        return validate(model, data, partial=partial)
+    except (OverflowError, ValueError) as err:
+        if isinstance(err, SchemaValidationError):
+            raise
+        raise validation_error([{"path": "", "message": str(err)}]) from err
+
+
+def read_query(request: web.Request, model: str) -> dict[str, Any]:
+    """The query string validated (and coerced) against `model`."""
+    data: dict[str, Any] = {}
+    problems: list[dict[str, str]] = []
+    for key in request.query:
+        values = request.query.getall(key)
+        if len(values) > 1:
+            problems.append({"path": key, "message": "must be given once"})
+        data[key] = values[0]
+    problems += _bad_strings(data)
+    if problems:
+        raise validation_error(problems)
+    try:
+        return validate(model, data, coerce=True)
+    except SchemaValidationError:
+        raise
+    except (OverflowError, ValueError) as err:  # e.g. a date at the edge of the calendar
+        raise validation_error([{"path": "", "message": str(err)}]) from err
+
+
+def camera_name(request: web.Request) -> str:
+    name = request.match_info["name"]
+    if not _SLUG.fullmatch(name):
+        raise validation_error([{"path": "name", "message": SLUG_MESSAGE}])
+    return name
+
+
+def clip_id(request: web.Request) -> str:
+    value = request.match_info["clip_id"]
+    if not CLIP_ID_PATTERN.fullmatch(value):
+        raise validation_error(
+            [{"path": "clip_id", "message": "must be 1-128 letters, digits, '_' or '-'"}])
+    return value
+
+
+def expected_version(request: web.Request, body: dict[str, Any] | None) -> int | None:
+    """The config_version a mutation was made against: body field or If-Match header."""
+    from_body = body.get("config_version") if body else None
+    header = request.headers.get("If-Match")
+    from_header: int | None = None
+    if header is not None:
+        match = _VERSION.fullmatch(header)
+        if match is None or int(match.group(1)) < 1:
+            raise validation_error([{"path": "If-Match",
+                                     "message": "must be a config_version (a positive integer)"}])
+        from_header = int(match.group(1))
+    if from_body is not None and from_header is not None and from_body != from_header:
+        raise ApiError(400, "VALIDATION_ERROR", "Two different config versions were given",
+                       errors=[{"path": "config_version",
+                                "message": "differs from the If-Match header"}])
+    return from_body if from_body is not None else from_header

@@ -1,0 +1,134 @@
+"""Clip files: the video (with HTTP Range) and the snapshot, never outside the storage root.
+
+A clip's `storage_uri` is resolved through the runtime's Storage (which confines URIs to
+its root); the result is then resolved again with symlinks followed and must still lie
+inside the root's real path, so a symlink planted in the storage folder cannot expose
+another file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from ..records import ClipRecord, ClipStatus
+from .context import ApiContext, context
+from .errors import ApiError, not_found
+from .inputs import clip_id
+
+_LOGGER = logging.getLogger(__name__)
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)
+SNAPSHOT_SUFFIX = ".jpg"
+
+
+def snapshot_uri(storage: Any, clip: ClipRecord) -> str | None:
+    """Where the clip's snapshot is kept: the storage's own rule, else `<clip>.jpg`."""
+    if not clip.storage_uri:
+        return None
+    rule = getattr(storage, "snapshot_uri", None)
+    if callable(rule):
+        return str(rule(clip.storage_uri))
+    stem, dot, _ext = clip.storage_uri.rpartition(".")
+    base = stem if dot and "/" not in _ext else clip.storage_uri
+    return base + SNAPSHOT_SUFFIX
+
+
+def _storage_root(storage: Any) -> Path | None:
+    root = getattr(storage, "root", None)
+    return Path(root) if root is not None else None
+
+
+def _confined_file(storage: Any, uri: str) -> Path | None:
+    """The real path of `uri`'s file when it exists inside the storage root (blocking)."""
+    try:
+        path = Path(storage.resolve(uri))
+    except Exception as exc:  # noqa: BLE001 - an unresolvable URI is simply not served
+        _LOGGER.debug("Storage refused %r: %s", uri, type(exc).__name__)
+        return None
+    root = _storage_root(storage)
+    try:
+        real = Path(os.path.realpath(path, strict=True))
+        if root is not None:
+            real_root = Path(os.path.realpath(root, strict=True))
+            if not real.is_relative_to(real_root):
+                _LOGGER.warning("Refusing to serve %r: it leads outside the storage root", uri)
+                return None
+    except OSError:
+        return None
+    return real if real.is_file() else None
+
+
+async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
+    cid = clip_id(request)
+    clip = await ctx.runtime.repository.get_clip(cid)
+    if clip is None or clip.status == ClipStatus.DELETED:
+        raise not_found(f"no clip with id {cid!r}")
+    return clip
+
+
+def _check_range(request: web.Request, size: int) -> None:
+    """416 (JSON) for a Range header that cannot be served; aiohttp serves the valid ones."""
+    header = request.headers.get("Range")
+    if header is None:
+        return
+    match = _RANGE.fullmatch(header.strip())
+    satisfiable = False
+    if match is not None and (match.group(1) or match.group(2)):
+        start, end = match.group(1), match.group(2)
+        if start:
+            satisfiable = int(start) < size and (not end or int(end) >= int(start))
+        else:
+            satisfiable = int(end) > 0 and size > 0
+    if not satisfiable:
+        raise ApiError(416, "VALIDATION_ERROR",
+                       f"Range not satisfiable (the file has {size} bytes)",
+                       headers={"Content-Range": f"bytes */{size}"},
+                       errors=[{"path": "Range", "message": "not a satisfiable byte range"}])
+
+
+async def _serve(request: web.Request, uri: str | None, content_type: str,
+                 what: str) -> web.StreamResponse:
+    storage = context(request).runtime.storage
+    path = await asyncio.to_thread(_confined_file, storage, uri) if uri else None
+    if path is None:
+        raise not_found(f"the clip's {what} is not available")
+    size = (await asyncio.to_thread(path.stat)).st_size
+    _check_range(request, size)
+    return web.FileResponse(path, headers={"Content-Type": content_type,
+                                           "Cache-Control": "private, max-age=3600"})
+
+
+async def get_clip_media(request: web.Request) -> web.StreamResponse:
+    clip = await _clip(context(request), request)
+    return await _serve(request, clip.storage_uri, "video/mp4", "video")
+
+
+async def get_clip_snapshot(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    clip = await _clip(ctx, request)
+    return await _serve(request, snapshot_uri(ctx.runtime.storage, clip), "image/jpeg",
+                        "snapshot")
+
+
+async def remove_files(storage: Any, clip: ClipRecord) -> None:
+    """Delete the clip's video and snapshot from storage (missing files are fine)."""
+    for uri in (clip.storage_uri, snapshot_uri(storage, clip)):
+        if not uri:
+            continue
+        try:
+            await storage.delete(uri)
+        except Exception as exc:  # noqa: BLE001 - the clip is deleted; a stray file is logged
+            _LOGGER.warning("Could not remove %r: %s", uri, type(exc).__name__)
+
+
+HANDLERS = {
+    "get_clip_media": get_clip_media,
+    "get_clip_snapshot": get_clip_snapshot,
+}

@@ -1,0 +1,34 @@
+"""The alert policy: read, and replace (applied live, no restart)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from .context import context
+from .inputs import expected_version, read_json, validate_body
+from .views import json_response
+
+
+async def get_alert_policy(request: web.Request) -> web.Response:
+    manager = context(request).runtime.config_manager
+    config = manager.get_config()
+    return json_response({"config_version": manager.config_version,
+                          "alert_policy": config["alert_policy"]})
+
+
+async def set_alert_policy(request: web.Request) -> web.Response:
+    ctx = context(request)
+    body = validate_body("AlertPolicyUpdate", await read_json(request))
+    version = expected_version(request, body)
+    body.pop("config_version", None)
+    result = await ctx.runtime.config_manager.set_alert_policy(body, version)
+    # The stored policy is the validated one: apply exactly what the config now says.
+    ctx.runtime.apply_alert_policy(ctx.runtime.config_manager.get_config()["alert_policy"])
+    return json_response({"restart_required": result.restart_required,
+                          "config_version": result.config_version})
+
+
+HANDLERS = {
+    "get_alert_policy": get_alert_policy,
+    "set_alert_policy": set_alert_policy,
+}

@@ -1,0 +1,152 @@
+"""Health, diagnostics, status, stats, config, restart and the OpenAPI document."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from aiohttp import web
+
+from ..schema.openapi import render_openapi
+from .context import ApiContext, context
+from .views import camera_view, dumps, iso, json_response
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def _cameras_online(ctx: ApiContext) -> int:
+    return sum(1 for s in ctx.runtime.cameras().values() if s.enabled and s.healthy)
+
+
+async def _health(ctx: ApiContext) -> dict[str, Any]:
+    up, _latency = await ctx.probe_database(force=True)
+    pipeline = "running" if ctx.runtime.pipeline_running else "stopped"
+    status = "unhealthy" if pipeline == "stopped" else ("healthy" if up else "degraded")
+    return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
+            "cameras_online": _cameras_online(ctx), "version": ctx.runtime.version}
+
+
+async def _stats(ctx: ApiContext) -> dict[str, Any]:
+    clips_today, alerts_today = await ctx.today_counts()
+    return {
+        "clips_today": clips_today,
+        "alerts_today": alerts_today,
+        "cameras_total": len(ctx.runtime.config_manager.get_config().get("cameras", [])),
+        "cameras_online": _cameras_online(ctx),
+        "uptime_seconds": max(0.0, time.monotonic() - ctx.runtime.started_monotonic),
+    }
+
+
+async def get_health(request: web.Request) -> web.Response:
+    health = await _health(context(request))
+    return json_response(health, status=503 if health["status"] == "unhealthy" else 200)
+
+
+async def get_diagnostics(request: web.Request) -> web.Response:
+    ctx = context(request)
+    try:
+        components: dict[str, Any] = dict(ctx.runtime.components())
+    except Exception as exc:  # noqa: BLE001 - diagnostics must answer even when a part fails
+        _LOGGER.warning("Runtime diagnostics failed: %s", type(exc).__name__)
+        components = {"runtime": {"status": "error", "error": type(exc).__name__,
+                                  "latency_ms": None}}
+    components = {name: _component(value) for name, value in components.items()}
+    if "database" not in components:
+        up, latency = await ctx.probe_database(force=True)
+        components["database"] = {"status": "ok" if up else "error",
+                                  "error": None if up else "unavailable", "latency_ms": latency}
+    hub = ctx.runtime.events
+    components["events"] = {
+        "status": "ok", "error": None, "latency_ms": None,
+        "websocket_clients": ctx.ws.clients,
+        "published": hub.published,
+        "dropped": ctx.ws.dropped_closed + hub.dropped,
+    }
+    return json_response({"version": ctx.runtime.version, "components": components})
+
+
+# The Component model's states; the runtime's own words are kept in `state`.
+_COMPONENT_STATES = {"ok": "ok", "running": "ok", "up": "ok", "degraded": "degraded",
+                     "unhealthy": "degraded", "disabled": "disabled", "error": "error",
+                     "down": "error", "stopped": "error"}
+
+
+def _component(value: Any) -> dict[str, Any]:
+    out = dict(value) if isinstance(value, dict) else {"status": "error"}
+    raw = out.get("status")
+    out["status"] = _COMPONENT_STATES.get(str(raw), "error")
+    if raw != out["status"]:
+        out["state"] = raw
+    out.setdefault("error", None)
+    out.setdefault("latency_ms", None)
+    return out
+
+
+async def get_status(request: web.Request) -> web.Response:
+    ctx = context(request)
+    stats = await _stats(ctx)  # first: it raises DatabaseUnavailable while the DB is down
+    config = ctx.runtime.config_manager.get_config()
+    states = ctx.runtime.cameras()
+    alerts = ctx.runtime.last_alerts
+    cameras = []
+    for camera in config.get("cameras", []):
+        view = camera_view(camera, states.get(camera["name"]))
+        del view["source_config"]  # the poll needs health, not settings
+        last = alerts.get(camera["name"])
+        view["last_alert"] = _alert_summary(last) if last else None
+        cameras.append(view)
+    return json_response({
+        "health": await _health(ctx),
+        "cameras": cameras,
+        "stats": stats,
+        "config_version": ctx.runtime.config_manager.config_version,
+        "restart_required": bool(ctx.runtime.config_manager.restart_pending),
+    })
+
+
+def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
+    summary = {key: alert.get(key) for key in
+               ("clip_id", "activity_type", "risk_level", "summary", "timestamp")}
+    summary["detected_objects"] = list(alert.get("detected_objects") or [])
+    if not isinstance(summary["timestamp"], str):
+        summary["timestamp"] = iso(summary["timestamp"])
+    return summary
+
+
+async def get_stats(request: web.Request) -> web.Response:
+    return json_response(await _stats(context(request)))
+
+
+async def get_config(request: web.Request) -> web.Response:
+    manager = context(request).runtime.config_manager
+    # Secrets are never in the config (only *_env names), so it is shown as it is.
+    return json_response({"config_version": manager.config_version,
+                          "config": manager.get_config()})
+
+
+async def restart(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    response = json_response({"status": "restarting"}, status=202)
+    await response.prepare(request)
+    await response.write_eof()  # the client has its answer before the engine goes down
+    _LOGGER.warning("Restart requested through the API")
+    await ctx.runtime.request_restart()
+    return response
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    ctx = context(request)
+    if ctx.openapi_body is None:  # rendered once: the declarations do not change at run time
+        ctx.openapi_body = dumps(render_openapi(ctx.runtime.version)).encode()
+    return web.Response(body=ctx.openapi_body, content_type="application/json")
+
+HANDLERS = {
+    "get_health": get_health,
+    "get_diagnostics": get_diagnostics,
+    "get_status": get_status,
+    "get_stats": get_stats,
+    "get_config": get_config,
+    "restart": restart,
+    "get_openapi": get_openapi,
+}

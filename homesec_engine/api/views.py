@@ -1,0 +1,67 @@
+"""How engine objects look in API bodies (the shapes of schema/api.py)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from aiohttp import web
+
+from ..records import ClipRecord
+from ..runtime import CameraState
+from ..pipeline import view_url
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO 8601 UTC with a `Z`, as every timestamp in the API."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+dumps = partial(json.dumps, default=_default, ensure_ascii=False, allow_nan=False)
+
+
+def json_response(body: Any, *, status: int = 200,
+                  headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(body, status=status, headers=headers, dumps=dumps)
+
+
+def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:
+    """CameraView: the configured camera plus its live health (secrets are env-var names)."""
+    return {
+        "name": camera["name"],
+        "enabled": camera.get("enabled", True),
+        "source_backend": camera["source_backend"],
+        "source_config": camera.get("source_config", {}),
+        "healthy": bool(state.healthy) if state is not None else False,
+        "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+    }
+
+
+def clip_view(clip: ClipRecord, public_url: str | None = None) -> dict[str, Any]:
+    return {
+        "id": clip.id,
+        "camera": clip.camera,
+        "status": str(clip.status),
+        "created_at": iso(clip.created_at),
+        "activity_type": clip.activity_type,
+        "risk_level": clip.risk_level,
+        "summary": clip.summary,
+        "detected_objects": list(clip.detected_objects),
+        "storage_uri": clip.storage_uri,
+        # The same link the alerts carry (absolute when server.public_url is set).
+        "view_url": view_url(clip.id, public_url) if clip.storage_uri else None,
+        "alerted": bool(clip.alerted),
+        "duration_s": clip.duration_s,
+    }

@@ -1,0 +1,120 @@
+"""HomeSec binary sensors: motion and person (driven by alerts) and online (camera health)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.binary_sensor import BinarySensorEntity
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.event import async_call_later
+from homeassistant.util import dt as dt_util
+
+from .const import CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S
+from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
+from .entity import HomeSecEntity, async_add_homesec_entities
+from .generated.entity_descriptions import (
+    BINARY_SENSOR_DESCRIPTIONS,
+    HomeSecBinarySensorEntityDescription,
+)
+
+PARALLEL_UPDATES = 0  # read-only: values come from the coordinator and live alerts
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeSecConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up HomeSec binary sensors."""
+    async_add_homesec_entities(
+        entry, async_add_entities, BINARY_SENSOR_DESCRIPTIONS, HomeSecBinarySensor
+    )
+
+
+class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
+    """Push sensors (motion, person) turn on at an alert and off after the reset time."""
+
+    entity_description: HomeSecBinarySensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: HomeSecCoordinator,
+        description: HomeSecBinarySensorEntityDescription,
+        camera: str | None,
+    ) -> None:
+        super().__init__(coordinator, description, camera)
+        self.entity_description = description
+        self._push_on = False
+        self._cancel_reset: CALLBACK_TYPE | None = None
+
+    @property
+    def _reset_seconds(self) -> float:
+        options = self.coordinator.config_entry.options
+        return float(options.get(CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S))
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if not self.entity_description.push:
+            return
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, self.coordinator.signal_alert, self._handle_alert
+            )
+        )
+        self.async_on_remove(self._cancel_timer)
+        # An alert younger than the reset time (e.g. just before a reload) keeps it on.
+        camera = self.camera_data
+        alert = camera["last_alert"] if camera else None
+        if alert and (when := dt_util.parse_datetime(alert["timestamp"])):
+            remaining = self._reset_seconds - (dt_util.utcnow() - when).total_seconds()
+            if remaining > 0:
+                self._turn_on(dict(alert), remaining)
+
+    @callback
+    def _handle_alert(self, camera: str, alert: dict[str, Any]) -> None:
+        if camera != self.camera_name:
+            return
+        self._turn_on(alert, self._reset_seconds)
+        self.async_write_ha_state()
+
+    @callback
+    def _turn_on(self, alert: dict[str, Any], seconds: float) -> None:
+        if self.entity_description.key == "person":
+            on = "person" in (alert.get("detected_objects") or [])
+        else:
+            on = True
+        self._cancel_timer()
+        self._push_on = on
+        if on:
+            self._cancel_reset = async_call_later(self.hass, seconds, self._reset)
+
+    @callback
+    def _reset(self, _now: datetime) -> None:
+        self._cancel_reset = None
+        self._push_on = False
+        self.async_write_ha_state()
+
+    @callback
+    def _cancel_timer(self) -> None:
+        if self._cancel_reset is not None:
+            self._cancel_reset()
+            self._cancel_reset = None
+
+    @property
+    def available(self) -> bool:
+        if self.entity_description.key == "online":
+            # Stays available while the engine is unreachable and says "off" then.
+            return self.camera_data is not None
+        return super().available
+
+    @property
+    def is_on(self) -> bool | None:
+        if self.entity_description.push:
+            return self._push_on
+        if self.entity_description.key == "online":
+            return bool(self.coordinator.last_update_success and self.raw_value)
+        value = self.raw_value
+        return None if value is None else bool(value)

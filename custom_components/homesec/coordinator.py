@@ -1,0 +1,373 @@
+"""The HomeSec data coordinator: one /status request per poll, plus live pushes.
+
+Live updates come two ways — the `homesec_alert` bus event (the engine's home_assistant
+notifier) and the engine's `/api/v1/events` WebSocket — and are applied at once with
+`async_set_updated_data`. An alert seen both ways (or first seen by a poll) is applied once:
+clip ids are remembered in a bounded, insertion-ordered set.
+
+A 503 DB_UNAVAILABLE is not a failure of the integration: the engine is up, only its
+database is down. The last data is kept with health marked degraded, so entities keep their
+values and `system_health` shows the problem instead of every entity going unavailable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, Final, cast
+
+import voluptuous as vol
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers.dispatcher import async_dispatcher_send
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+
+from .api import (
+    HomeSecAuthenticationError,
+    HomeSecClient,
+    HomeSecConnectionError,
+    HomeSecError,
+    HomeSecUnavailableError,
+)
+from .const import (
+    CONF_SCAN_INTERVAL,
+    DEFAULT_SCAN_INTERVAL_S,
+    DOMAIN,
+    EVENT_ALERT,
+    LOGGER,
+    SIGNAL_ALERT,
+    SIGNAL_CAMERA_HEALTH,
+)
+from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
+from .generated.schema_data import MODELS
+from .generated.vol_render import model_validator
+from .repairs import async_update_restart_issue
+
+MAX_SEEN_CLIPS: Final = 1000
+WS_BACKOFF_MAX: Final = 60.0
+
+_ALERT_EVENT = model_validator(MODELS, "AlertEvent")
+_CAMERA_HEALTH = model_validator(MODELS, "CameraHealthEvent")
+
+
+@dataclass(slots=True)
+class HomeSecData:
+    """entry.runtime_data."""
+
+    client: HomeSecClient
+    coordinator: HomeSecCoordinator
+    extra: dict[str, Any] = field(default_factory=dict)  # room for other modules' state
+
+
+type HomeSecConfigEntry = ConfigEntry[HomeSecData]
+
+
+def camera_device_identifier(entry_id: str, camera: str) -> tuple[str, str]:
+    """The device-registry identifier of a camera."""
+    return (DOMAIN, f"{entry_id}_{camera}")
+
+
+class HomeSecCoordinator(DataUpdateCoordinator[Status]):
+    """Polls /status and applies live alerts and camera-health messages."""
+
+    config_entry: HomeSecConfigEntry
+    ws_backoff_initial: float = 1.0
+
+    def __init__(
+        self, hass: HomeAssistant, entry: HomeSecConfigEntry, client: HomeSecClient
+    ) -> None:
+        interval = int(entry.options.get(CONF_SCAN_INTERVAL, DEFAULT_SCAN_INTERVAL_S))
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=DOMAIN,
+            update_interval=timedelta(seconds=interval),
+        )
+        self.client = client
+        self.signal_alert = SIGNAL_ALERT.format(entry_id=entry.entry_id)
+        self.signal_camera_health = SIGNAL_CAMERA_HEALTH.format(entry_id=entry.entry_id)
+        self._seen: OrderedDict[str, None] = OrderedDict()
+        self._polled_once = False
+        self._pending_alerts: list[tuple[str, dict[str, Any]]] = []
+        self._db_down_logged = False
+        self._ws_task: asyncio.Task[None] | None = None
+        self.ws_connected = False
+        self._ws_down_logged = False
+        self.alerts_applied = 0  # new alerts applied (after dedupe), for diagnostics
+        # False while the engine answers 503 DB_UNAVAILABLE (data is the last known, degraded).
+        self.database_available = True
+        # False when the database was down at start-up and only /health is known: counters
+        # are unknown and the (empty) camera list is not authoritative.
+        self.complete = True
+
+    @property
+    def current(self) -> Status | None:
+        """The data, or None before the first successful refresh (HA types it non-optional)."""
+        return cast("Status | None", self.data)
+
+    def camera(self, name: str) -> CameraStatus | None:
+        """One camera of the current data."""
+        if (data := self.current) is None:
+            return None
+        return next((c for c in data["cameras"] if c["name"] == name), None)
+
+    @property
+    def camera_names(self) -> list[str]:
+        data = self.current
+        return [] if data is None else [c["name"] for c in data["cameras"]]
+
+    # -- polling ----------------------------------------------------------------------------
+
+    async def _async_update_data(self) -> Status:
+        try:
+            status = await self.client.get_status(attempts=1)
+        except HomeSecAuthenticationError as err:
+            raise ConfigEntryAuthFailed(
+                translation_domain=DOMAIN, translation_key="invalid_auth"
+            ) from err
+        except HomeSecUnavailableError:
+            return await self._degraded()
+        except HomeSecConnectionError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except HomeSecError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="unexpected_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if self._db_down_logged:
+            LOGGER.info("The HomeSec engine's database is back")
+            self._db_down_logged = False
+        self.database_available = True
+        self.complete = True
+        self._absorb_polled_alerts(status)
+        self._remove_stale_devices(status)
+        async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
+        return status
+
+    async def _degraded(self) -> Status:
+        """Keep the last data, marked degraded; at start-up, build it from /health."""
+        if not self._db_down_logged:
+            LOGGER.warning("The HomeSec engine's database is unavailable; keeping last data")
+            self._db_down_logged = True
+        self.database_available = False
+        if (last := self.current) is not None:
+            status = copy.deepcopy(last)
+            status["health"]["status"] = "degraded"
+            status["health"]["database"] = "down"
+            return status
+        try:
+            health = await self.client.get_health()
+        except HomeSecError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.complete = False
+        return _status_from_health(health)
+
+    def _absorb_polled_alerts(self, status: Status) -> None:
+        """Alerts a poll shows first (no push path delivered them) count as new alerts."""
+        for camera in status["cameras"]:
+            name = camera["name"]
+            alert = camera.get("last_alert")
+            if not alert or not self._remember(alert["clip_id"]):
+                continue
+            if self._polled_once:
+                self._pending_alerts.append((name, {"camera": name, **alert}))
+        self._polled_once = True
+
+    @callback
+    def _dispatch_pending(self) -> None:
+        pending, self._pending_alerts = self._pending_alerts, []
+        for camera, alert in pending:
+            self.alerts_applied += 1
+            async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
+
+    def _remove_stale_devices(self, status: Status) -> None:
+        """Cameras gone from the engine take their device (and its entities) with them."""
+        registry = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        wanted = {camera_device_identifier(entry_id, c["name"]) for c in status["cameras"]}
+        hub = (DOMAIN, entry_id)
+        for device in dr.async_entries_for_config_entry(registry, entry_id):
+            ours = {i for i in device.identifiers if i[0] == DOMAIN}
+            if ours and hub not in ours and not ours & wanted:
+                LOGGER.debug("Removing the device of a camera gone from the engine: %s", ours)
+                registry.async_update_device(
+                    device.id, remove_config_entry_id=entry_id
+                )
+
+    def _remember(self, clip_id: str) -> bool:
+        """True when the clip id is new (and now remembered)."""
+        if clip_id in self._seen:
+            return False
+        self._seen[clip_id] = None
+        while len(self._seen) > MAX_SEEN_CLIPS:
+            self._seen.popitem(last=False)
+        return True
+
+    @callback
+    def async_update_listeners(self) -> None:
+        """Update entities, then announce alerts a poll discovered (they read the new data)."""
+        super().async_update_listeners()
+        self._dispatch_pending()
+
+    # -- live updates ---------------------------------------------------------------------------
+
+    @callback
+    def async_start_live_updates(self) -> None:
+        """Listen to the bus event and run the WebSocket until the entry unloads."""
+        entry = self.config_entry
+        entry.async_on_unload(self.hass.bus.async_listen(EVENT_ALERT, self._handle_bus_event))
+        self._ws_task = entry.async_create_background_task(
+            self.hass, self._run_event_stream(), f"{DOMAIN} event stream"
+        )
+        entry.async_on_unload(self._stop_event_stream)
+
+    @callback
+    def _stop_event_stream(self) -> None:
+        if self._ws_task is not None:
+            self._ws_task.cancel()
+            self._ws_task = None
+        self.ws_connected = False
+
+    @callback
+    def _handle_bus_event(self, event: Event[Mapping[str, Any]]) -> None:
+        self.async_handle_alert(event.data)
+
+    @callback
+    def async_handle_alert(self, payload: Mapping[str, Any]) -> bool:
+        """Apply one live alert; False when it was invalid or already applied."""
+        try:
+            _ALERT_EVENT(dict(payload))
+        except vol.Invalid:
+            LOGGER.debug("Ignoring a malformed alert: %s", payload)
+            return False
+        data = self.current
+        if not self._remember(str(payload["clip_id"])) or data is None:
+            return False
+        camera = str(payload["camera"])
+        alert = dict(payload)
+        summary: AlertSummary = {
+            "clip_id": alert["clip_id"],
+            "activity_type": alert.get("activity_type"),
+            "risk_level": alert.get("risk_level"),
+            "summary": alert.get("summary"),
+            "detected_objects": list(alert.get("detected_objects") or []),
+            "timestamp": alert["timestamp"],
+        }
+        known = self.camera(camera) is not None
+        status = copy.deepcopy(data)
+        status["stats"]["alerts_today"] += 1
+        for cam in status["cameras"]:
+            if cam["name"] == camera:
+                cam["last_alert"] = summary
+        self.async_set_updated_data(status)
+        self.alerts_applied += 1
+        async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
+        if not known:
+            # A camera this integration has not polled yet: fetch it now.
+            self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+        return True
+
+    @callback
+    def async_handle_camera_health(self, payload: Mapping[str, Any]) -> None:
+        """Apply a live camera_health message."""
+        try:
+            _CAMERA_HEALTH(dict(payload))
+        except vol.Invalid:
+            return
+        if (data := self.current) is None or self.camera(payload["camera"]) is None:
+            return
+        status = copy.deepcopy(data)
+        for cam in status["cameras"]:
+            if cam["name"] == payload["camera"]:
+                cam["healthy"] = bool(payload["healthy"])
+                cam["last_heartbeat"] = payload.get("last_heartbeat")
+        status["stats"]["cameras_online"] = sum(
+            1 for cam in status["cameras"] if cam["healthy"] and cam["enabled"]
+        )
+        self.async_set_updated_data(status)
+        async_dispatcher_send(self.hass, self.signal_camera_health, payload["camera"])
+
+    @callback
+    def async_apply_camera_change(self, camera: str, enabled: bool, config_version: int) -> None:
+        """Show a change the engine accepted now, so a second change carries the new version."""
+        if (data := self.current) is None:
+            return
+        status = copy.deepcopy(data)
+        status["config_version"] = config_version
+        for cam in status["cameras"]:
+            if cam["name"] == camera:
+                cam["enabled"] = enabled
+        self.async_set_updated_data(status)
+
+    @callback
+    def _handle_ws_message(self, message: WsMessage) -> None:
+        if message["type"] == "alert":
+            self.async_handle_alert(message["data"])
+        elif message["type"] == "camera_health":
+            self.async_handle_camera_health(message["data"])
+
+    @callback
+    def _ws_connected(self) -> None:
+        self.ws_connected = True
+        if self._ws_down_logged:
+            LOGGER.info("The HomeSec event stream is connected again")
+            self._ws_down_logged = False
+
+    async def _run_event_stream(self) -> None:
+        """Read the WebSocket; reconnect with exponential backoff until cancelled."""
+        delay = self.ws_backoff_initial
+        while True:
+            try:
+                async for message in self.client.events(on_connect=self._ws_connected):
+                    delay = self.ws_backoff_initial
+                    self._handle_ws_message(message)
+            except HomeSecAuthenticationError:
+                self.ws_connected = False
+                LOGGER.warning("The HomeSec engine refused the API key on the event stream")
+                self.config_entry.async_start_reauth(self.hass)
+                return
+            except HomeSecConnectionError as err:
+                if not self._ws_down_logged:
+                    LOGGER.info("The HomeSec event stream is unavailable: %s", err)
+                    self._ws_down_logged = True
+            except Exception:  # noqa: BLE001 - the stream must outlive one bad message
+                LOGGER.exception("Unexpected error in the HomeSec event stream")
+            self.ws_connected = False
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WS_BACKOFF_MAX)
+
+
+def _status_from_health(health: Health) -> Status:
+    return cast(
+        Status,
+        {
+            "health": dict(health),
+            "cameras": [],
+            "stats": {
+                "clips_today": 0,
+                "alerts_today": 0,
+                "cameras_total": 0,
+                "cameras_online": health.get("cameras_online", 0),
+                "uptime_seconds": 0.0,
+            },
+            "config_version": 0,
+            "restart_required": False,
+        },
+    )

@@ -1,0 +1,134 @@
+"""Base entity of HomeSec and the helper that adds entities for cameras as they appear."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
+
+from homeassistant.core import callback
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.entity import Entity
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN, MANUFACTURER
+from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
+from .generated.api_models import CameraStatus
+
+
+class HomeSecSpec(Protocol):
+    """What every generated HomeSec entity description carries."""
+
+    @property
+    def key(self) -> str: ...
+
+    @property
+    def scope(self) -> str: ...
+
+    @property
+    def value_path(self) -> tuple[str, ...]: ...
+
+
+def read_path(data: Any, path: Iterable[str]) -> Any:
+    """Follow a description's value_path into the /status data; None when absent."""
+    for part in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(part)
+    return data
+
+
+class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
+    """A hub entity (camera None) or a camera entity, reading its value by value_path."""
+
+    _attr_has_entity_name = True
+
+    def __init__(
+        self, coordinator: HomeSecCoordinator, spec: HomeSecSpec, camera: str | None
+    ) -> None:
+        super().__init__(coordinator)
+        self._spec = spec
+        self.camera_name = camera
+        entry = coordinator.config_entry
+        entry_id = entry.entry_id
+        if camera is None:
+            self._attr_unique_id = f"{entry_id}_{spec.key}"
+            health = coordinator.current["health"] if coordinator.current else None
+            self._attr_device_info = DeviceInfo(
+                identifiers={(DOMAIN, entry_id)},
+                name=entry.title,
+                manufacturer=MANUFACTURER,
+                model="HomeSec engine",
+                sw_version=health["version"] if health else None,
+                configuration_url=coordinator.client.base_url,
+            )
+        else:
+            self._attr_unique_id = f"{entry_id}_{camera}_{spec.key}"
+            cam = coordinator.camera(camera)
+            self._attr_device_info = DeviceInfo(
+                identifiers={camera_device_identifier(entry_id, camera)},
+                name=camera,
+                manufacturer=MANUFACTURER,
+                model=f"{cam['source_backend']} camera" if cam else "Camera",
+                via_device=(DOMAIN, entry_id),
+            )
+
+    @property
+    def camera_data(self) -> CameraStatus | None:
+        """This entity's camera in the current data (None for hub entities)."""
+        if self.camera_name is None:
+            return None
+        return self.coordinator.camera(self.camera_name)
+
+    @property
+    def raw_value(self) -> Any:
+        """The value at the description's value_path."""
+        if self.camera_name is None:
+            return read_path(self.coordinator.current, self._spec.value_path)
+        return read_path(self.camera_data, self._spec.value_path)
+
+    @property
+    def available(self) -> bool:
+        """Engine reachable, and for camera entities: the camera still exists."""
+        if not super().available:
+            return False
+        return self.camera_name is None or self.camera_data is not None
+
+
+@callback
+def async_add_homesec_entities(
+    entry: HomeSecConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+    descriptions: Iterable[Any],
+    factory: Callable[[HomeSecCoordinator, Any, str | None], Entity],
+) -> None:
+    """Add hub entities now and camera entities for every camera, now and when one appears.
+
+    Cameras that disappear are forgotten, so the same name coming back gets entities again
+    (the coordinator removes the stale device together with its entities).
+    """
+    coordinator = entry.runtime_data.coordinator
+    specs = list(descriptions)
+    async_add_entities(
+        factory(coordinator, spec, None) for spec in specs if spec.scope == "hub"
+    )
+    camera_specs = [spec for spec in specs if spec.scope == "camera"]
+    known: set[str] = set()
+
+    @callback
+    def _sync_cameras() -> None:
+        if not coordinator.complete or coordinator.current is None:
+            return  # the camera list is not known yet
+        current = set(coordinator.camera_names)
+        new = current - known
+        known.intersection_update(current)
+        known.update(new)
+        if new and camera_specs:
+            async_add_entities(
+                factory(coordinator, spec, name)
+                for name in sorted(new)
+                for spec in camera_specs
+            )
+
+    _sync_cameras()
+    entry.async_on_unload(coordinator.async_add_listener(_sync_cameras))

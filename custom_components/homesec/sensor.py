@@ -1,0 +1,96 @@
+"""HomeSec sensors: hub counters and health, per-camera activity, risk, health, heartbeat."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from homeassistant.components.sensor import RestoreSensor, SensorDeviceClass
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+from homeassistant.helpers.typing import StateType
+from homeassistant.util import dt as dt_util
+
+from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
+from .entity import HomeSecEntity, async_add_homesec_entities
+from .generated.entity_descriptions import (
+    SENSOR_DESCRIPTIONS,
+    HomeSecSensorEntityDescription,
+)
+
+PARALLEL_UPDATES = 0  # read-only: values come from the coordinator
+
+_COUNTERS = frozenset({"alerts_today", "clips_today"})
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeSecConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up HomeSec sensors."""
+    async_add_homesec_entities(entry, async_add_entities, SENSOR_DESCRIPTIONS, HomeSecSensor)
+
+
+class HomeSecSensor(HomeSecEntity, RestoreSensor):
+    """A sensor built from a generated description."""
+
+    entity_description: HomeSecSensorEntityDescription
+
+    def __init__(
+        self,
+        coordinator: HomeSecCoordinator,
+        description: HomeSecSensorEntityDescription,
+        camera: str | None,
+    ) -> None:
+        super().__init__(coordinator, description, camera)
+        self.entity_description = description
+        self._restored: StateType | datetime = None
+
+    async def async_added_to_hass(self) -> None:
+        await super().async_added_to_hass()
+        if self.entity_description.restore and (
+            last := await self.async_get_last_sensor_data()
+        ):
+            self._restored = last.native_value  # type: ignore[assignment]
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        value = self._engine_value()
+        if value is None and self.entity_description.restore:
+            # The restored (or last known) state stands until the engine's data says
+            # otherwise: an engine restart forgets its last alert, the user should not.
+            return self._restored
+        return value
+
+    def _engine_value(self) -> StateType | datetime:
+        key = self.entity_description.key
+        if key == "health":
+            camera = self.camera_data
+            if camera is None:
+                return None
+            if not camera["enabled"]:
+                return "disabled"
+            return "online" if camera["healthy"] else "offline"
+        if key in _COUNTERS and not self.coordinator.complete:
+            return None  # the database was down since start-up: the count is unknown
+        value: Any = self.raw_value
+        if value is None:
+            return None
+        if self.entity_description.device_class is SensorDeviceClass.TIMESTAMP:
+            return dt_util.parse_datetime(str(value))
+        if self.entity_description.device_class is SensorDeviceClass.ENUM:
+            options = self.entity_description.options or []
+            if value in options:
+                return str(value)
+            # An engine newer than this integration may send a new activity type.
+            return "other" if "other" in options else None
+        if isinstance(value, (int, float, str)):
+            return value
+        return None
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        if self.entity_description.restore and (value := self._engine_value()) is not None:
+            self._restored = value
+        super()._handle_coordinator_update()

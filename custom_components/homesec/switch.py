@@ -1,0 +1,97 @@
+"""HomeSec switch: a camera's `enabled` flag (PUT /cameras/{name})."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.switch import SwitchEntity
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .api import (
+    HomeSecConflictError,
+    HomeSecConnectionError,
+    HomeSecError,
+    HomeSecNotFoundError,
+)
+from .const import DOMAIN
+from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
+from .entity import HomeSecEntity, async_add_homesec_entities
+from .generated.entity_descriptions import (
+    SWITCH_DESCRIPTIONS,
+    HomeSecSwitchEntityDescription,
+)
+
+PARALLEL_UPDATES = 1  # one config change at a time: the engine versions its config
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: HomeSecConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Set up HomeSec switches."""
+    async_add_homesec_entities(entry, async_add_entities, SWITCH_DESCRIPTIONS, HomeSecSwitch)
+
+
+class HomeSecSwitch(HomeSecEntity, SwitchEntity):
+    """Turns a camera on or off in the engine's configuration."""
+
+    entity_description: HomeSecSwitchEntityDescription
+
+    def __init__(
+        self,
+        coordinator: HomeSecCoordinator,
+        description: HomeSecSwitchEntityDescription,
+        camera: str | None,
+    ) -> None:
+        super().__init__(coordinator, description, camera)
+        self.entity_description = description
+
+    @property
+    def is_on(self) -> bool | None:
+        value = self.raw_value
+        return None if value is None else bool(value)
+
+    async def async_turn_on(self, **kwargs: Any) -> None:
+        await self._set_enabled(True)
+
+    async def async_turn_off(self, **kwargs: Any) -> None:
+        await self._set_enabled(False)
+
+    async def _set_enabled(self, enabled: bool) -> None:
+        name = self.camera_name or ""
+        data = self.coordinator.current
+        config_version = data["config_version"] if data else None
+        try:
+            result = await self.coordinator.client.update_camera(
+                name,
+                {"enabled": enabled, "config_version": config_version or None},
+            )
+        except HomeSecConflictError as err:
+            # Someone changed the config since our last poll: show the newer state.
+            await self.coordinator.async_request_refresh()
+            raise HomeAssistantError(
+                translation_domain=DOMAIN, translation_key="config_version_conflict"
+            ) from err
+        except HomeSecNotFoundError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="camera_not_found",
+                translation_placeholders={"name": name},
+            ) from err
+        except HomeSecConnectionError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="cannot_connect",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        except HomeSecError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="unexpected_error",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        self.coordinator.async_apply_camera_change(name, enabled, result["config_version"])
+        await self.coordinator.async_request_refresh()

@@ -9,7 +9,7 @@ H.264.) The grey analysis frame is taken straight from the decoded luma plane
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -46,4 +46,4 @@ def analysis_gray(frame: Any, analysis_width: int) -> np.ndarray:
         return downscale_gray(buf[:, : plane.width], analysis_width)
     # Unusual pixel formats: let the scaler produce a small grey frame.
     height = max(1, round(frame.height * analysis_width / max(1, frame.width)))
-    return frame.to_ndarray(width=analysis_width, height=height, format="gray")
+    return cast(np.ndarray, frame.to_ndarray(width=analysis_width, height=height, format="gray"))

@@ -9,10 +9,11 @@ thread-safe and never block the worker.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -91,10 +92,11 @@ class ClipSource(ABC):
         if self._on_clip is not None:
             self._call_soon(self._on_clip(clip))
 
-    def _call_soon(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _call_soon(self, coro: Awaitable[None]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
-            coro.close()
+            if inspect.iscoroutine(coro):
+                coro.close()  # never awaited: close it to avoid a warning
             return
         try:
             running = asyncio.get_running_loop()
@@ -105,12 +107,12 @@ class ClipSource(ABC):
         else:
             loop.call_soon_threadsafe(self._track, coro)
 
-    def _track(self, coro: Coroutine[Any, Any, None]) -> None:
+    def _track(self, coro: Awaitable[None]) -> None:
         task = asyncio.ensure_future(self._guard(coro))
         self._callbacks.add(task)
         task.add_done_callback(self._callbacks.discard)
 
-    async def _guard(self, coro: Coroutine[Any, Any, None]) -> None:
+    async def _guard(self, coro: Awaitable[None]) -> None:
         # A failing consumer must not take the source down.
         try:
             await coro

@@ -35,10 +35,11 @@ import uuid
 from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import av
 import numpy as np
+from av.video.stream import VideoStream
 
 from ..records import ClipFile, utcnow
 from .base import ClipSource, safe_name
@@ -89,7 +90,7 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int) -> None:
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     try:
         with av.open(str(part), "w", format="mp4") as out:
-            stream = out.add_stream(codec, rate=fps)
+            stream = cast(VideoStream, out.add_stream(codec, rate=fps))
             stream.height, stream.width = frames[0].shape[:2]
             stream.pix_fmt = "yuv420p"
             if codec == "libx264":

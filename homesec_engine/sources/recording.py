@@ -93,7 +93,7 @@ class ClipWriter:
             self._base, self._base_tb = item.dts, item.time_base
             self.first_t = item.t
         base = self._base
-        if item.time_base != self._base_tb:  # cannot happen within one stream; be safe
+        if self._base_tb is not None and item.time_base != self._base_tb:  # cannot happen within one stream; be safe
             base = round(self._base * self._base_tb / item.time_base)
         pkt = item.packet
         # Restore the original timestamps: a packet may be muxed into two overlapping clips

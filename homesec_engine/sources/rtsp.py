@@ -42,7 +42,14 @@ def redact_url(url: str) -> str:
 
 
 class RtspSource(ClipSource):
-    """``rtsp`` backend. Config keys: see the module docstring of this package / SPEC §4."""
+    """``rtsp`` backend.
+
+    Config: ``url`` or ``url_env`` (name of an env var holding a URL with credentials),
+    ``analysis_width`` (320), ``sensitivity`` 0..1 (0.5), ``min_motion_s`` (0.5),
+    ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60), ``reconnect_max_backoff_s``
+    (30), ``rtsp_transport`` tcp|udp (tcp); advanced: ``open_timeout_s`` (10),
+    ``read_timeout_s`` (5), ``decoder_threads`` (1).
+    """
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)

@@ -12,9 +12,9 @@ import asyncio
 from datetime import date, datetime, time, timedelta
 from typing import Final
 
-from homeassistant.components.media_player import MediaClass, MediaType
+from homeassistant.components.media_player.const import MediaClass, MediaType
+from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import (
-    BrowseError,
     BrowseMediaSource,
     MediaSource,
     MediaSourceItem,
@@ -102,7 +102,7 @@ class HomeSecMediaSource(MediaSource):
     def _entry(self, entry_id: str) -> HomeSecConfigEntry:
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
             if entry.entry_id == entry_id:
-                return entry  # type: ignore[no-any-return]
+                return entry
         raise BrowseError("HomeSec is not loaded")
 
     def _root(self) -> BrowseMediaSource:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import voluptuous as vol
 
@@ -177,8 +177,8 @@ async def _set_alert_policy(call: ServiceCall) -> None:
         }
     else:
         update = {
-            "min_risk_level": change["min_risk_level"],  # type: ignore[typeddict-item]
-            "activity_types": change["activity_types"],  # type: ignore[typeddict-item]
+            "min_risk_level": change["min_risk_level"],
+            "activity_types": change["activity_types"],
         }
     update["cameras"] = cameras
     update["config_version"] = current["config_version"]
@@ -210,7 +210,7 @@ async def _get_clips(call: ServiceCall) -> ServiceResponse:
         query[key] = value.isoformat() if isinstance(value, datetime) else value  # type: ignore[literal-required]
     page = await _call(entry.runtime_data.client.list_clips(query))
     return {
-        "clips": [dict(clip) for clip in page["clips"]],
+        "clips": [cast(dict[str, Any], clip) for clip in page["clips"]],
         "total": page["total"],
         "page": page["page"],
         "page_size": page["page_size"],

@@ -154,3 +154,21 @@ def test_backends_are_registered_and_construction_starts_nothing(work_dir: Path)
     assert source._thread is None
     assert not source.is_healthy() and source.last_heartbeat() is None
     assert set(SOURCE_BACKENDS) == {"rtsp", "local_folder", "demo"}
+
+
+async def test_long_motion_is_split_at_max_clip_length(tmp_path: Path, work_dir: Path, recorder) -> None:
+    # Given an object that keeps moving for 6 s and a camera limited to 2.5 s clips
+    video = make_motion_video(tmp_path / "long.mp4", [Segment(1, 7)], duration_s=10, fps=FPS)
+    config = {"min_motion_s": 0.3, "pre_roll_s": 0.5, "post_roll_s": 1.0, "max_clip_s": 2.5}
+    with RtspTestServer(video, speed=2.0) as server:
+        source = RtspSource("lane", {**config, "url": server.url}, work_dir)
+        await source.start(recorder.on_clip, recorder.on_health)
+        try:
+            # When the motion has passed
+            await recorder.wait_for(lambda: sum(c.duration_s for c in recorder.clips) >= 6.0)
+        finally:
+            await source.stop()
+    # Then it was recorded as several playable clips, none longer than the limit (+ one GOP)
+    assert len(recorder.clips) >= 3
+    for clip in recorder.clips:
+        assert probe_video(clip.path).duration_s <= 2.5 + GOP_S + 2 / FPS

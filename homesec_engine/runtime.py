@@ -80,6 +80,7 @@ class EngineRuntime:
         notifier_backoff_s: float = 1.0,
         notifier_max_backoff_s: float = 30.0,
         monitor_interval_s: float = MONITOR_INTERVAL_S,
+        repository_options: dict[str, Any] | None = None,
     ) -> None:
         self.config_manager = config_manager
         self.events = EventHub()
@@ -92,6 +93,7 @@ class EngineRuntime:
         self._data_dir = data_dir
         self._notifier_backoff = (notifier_backoff_s, notifier_max_backoff_s)
         self._monitor_interval_s = monitor_interval_s
+        self._repository_options = dict(repository_options or {})
         # Built in start().
         self.config: dict[str, Any] = {}
         self.repository: Any = None
@@ -217,7 +219,8 @@ class EngineRuntime:
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
         try:
-            self.repository = ClipRepository(url, Path(state_cfg["outbox_path"]).expanduser())
+            self.repository = ClipRepository(url, Path(state_cfg["outbox_path"]).expanduser(),
+                                             **self._repository_options)
         except ValueError as err:
             raise StartupError(f"state.url: {err}") from err
         await self.repository.start()

@@ -2,8 +2,12 @@
 
 How it sees (on small RGB frames sampled from the clip):
 
-1. Background: the per-pixel median of the sampled frames. Anything that moves through the
-   picture covers a pixel for less than half the clip, so the median is the empty scene.
+1. Background: the empty scene, rebuilt from the clip's first and last sampled frames. Where
+   they agree, that is the background (a subject passing in between leaves both ends alone).
+   Where they differ, a subject stands there at one end of the clip; per such region, the end
+   whose picture continues smoothly into the surrounding background is the empty one (the
+   other shows the subject's edge). Unlike a temporal median this holds for big, slow
+   subjects that cover a spot for most of the clip.
 2. Foreground: pixels whose colour differs from the background by more than a threshold,
    cleaned on a coarse grid of 4x4-pixel cells (isolated noisy cells fall away).
 3. Blobs: 8-connected groups of foreground cells, measured exactly on the pixel mask.
@@ -48,11 +52,8 @@ class BuiltinDetector(ObjectFilter):
         self._background: np.ndarray | None = None
 
     def prepare(self, frames: Sequence[SampledFrame]) -> None:
-        if not frames:
-            self._background = None
-            return
-        stack = np.stack([f.rgb for f in frames])
-        self._background = np.median(stack, axis=0).astype(np.int16)
+        self._background = estimate_background(frames[0].rgb, frames[-1].rgb) if frames \
+            else None
 
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:
         if self._background is None or self._background.shape != frame.rgb.shape:
@@ -65,6 +66,78 @@ class BuiltinDetector(ObjectFilter):
                 det.frame_index = frame.index
                 detections.append(det)
         return detections
+
+
+def _dilate(grid: np.ndarray) -> np.ndarray:
+    padded = np.pad(grid, 1)
+    out = np.zeros_like(grid)
+    h, w = grid.shape
+    for dy in (0, 1, 2):
+        for dx in (0, 1, 2):
+            out |= padded[dy : dy + h, dx : dx + w]
+    return out
+
+
+def _cell_means(rgb: np.ndarray) -> np.ndarray:
+    h, w = rgb.shape[:2]
+    gh, gw = h // CELL, w // CELL
+    cells = rgb[: gh * CELL, : gw * CELL].astype(np.float32)
+    return cells.reshape(gh, CELL, gw, CELL, 3).mean(axis=(1, 3))
+
+
+def estimate_background(first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """The empty scene from a clip's first and last frames (see the module docstring)."""
+    background = first.astype(np.int16)
+    if first.shape != last.shape:
+        return background
+    differs = foreground_mask(last, background)
+    labels, count = _label_cells(_cell_grid(differs))
+    if not count:
+        return background
+    first_cells, last_cells = _cell_means(first), _cell_means(last)
+    h, w = first.shape[:2]
+    for label in range(1, count + 1):
+        region = labels == label
+        ring = _dilate(region) & ~region & (labels == 0)
+        inner = region & ~_erode(region)
+        if not ring.any():
+            continue
+        outside = (first_cells[ring].mean(axis=0) + last_cells[ring].mean(axis=0)) / 2
+        jump_first = np.abs(first_cells[inner].mean(axis=0) - outside).max()
+        jump_last = np.abs(last_cells[inner].mean(axis=0) - outside).max()
+        if jump_last < jump_first:  # the last frame is the empty one here
+            cells = _dilate(region)
+            pixels = np.repeat(np.repeat(cells, CELL, axis=0), CELL, axis=1)
+            full = np.zeros((h, w), dtype=bool)
+            full[: pixels.shape[0], : pixels.shape[1]] = pixels
+            take = full & differs
+            background[take] = last[take]
+    return background
+
+
+def _erode(grid: np.ndarray) -> np.ndarray:
+    return ~_dilate(~grid)
+
+
+def _label_cells(grid: np.ndarray) -> tuple[np.ndarray, int]:
+    """8-connected labels of a boolean cell grid (0 = background)."""
+    gh, gw = grid.shape
+    labels = np.zeros(grid.shape, dtype=np.int32)
+    count = 0
+    for cy, cx in zip(*np.nonzero(grid), strict=True):
+        if labels[cy, cx]:
+            continue
+        count += 1
+        labels[cy, cx] = count
+        queue = deque([(int(cy), int(cx))])
+        while queue:
+            y, x = queue.popleft()
+            for ny in (y - 1, y, y + 1):
+                for nx in (x - 1, x, x + 1):
+                    if 0 <= ny < gh and 0 <= nx < gw and grid[ny, nx] and not labels[ny, nx]:
+                        labels[ny, nx] = count
+                        queue.append((ny, nx))
+    return labels, count
 
 
 def foreground_mask(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
@@ -81,24 +154,11 @@ def _cell_grid(mask: np.ndarray) -> np.ndarray:
 
 def find_blobs(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
     """Blobs as (x, y, w, h, pixel_count) in pixels, from 8-connected foreground cells."""
-    grid = _cell_grid(mask)
-    gh, gw = grid.shape
-    seen = np.zeros_like(grid)
+    labels, count = _label_cells(_cell_grid(mask))
     blobs = []
-    for cy, cx in zip(*np.nonzero(grid), strict=True):
-        if seen[cy, cx]:
-            continue
-        seen[cy, cx] = True
-        queue = deque([(int(cy), int(cx))])
-        y0, y1, x0, x1 = cy, cy, cx, cx
-        while queue:
-            y, x = queue.popleft()
-            y0, y1, x0, x1 = min(y0, y), max(y1, y), min(x0, x), max(x1, x)
-            for ny in (y - 1, y, y + 1):
-                for nx in (x - 1, x, x + 1):
-                    if 0 <= ny < gh and 0 <= nx < gw and grid[ny, nx] and not seen[ny, nx]:
-                        seen[ny, nx] = True
-                        queue.append((ny, nx))
+    for label in range(1, count + 1):
+        ys, xs = np.nonzero(labels == label)
+        y0, y1, x0, x1 = int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())
         # Exact extent from the pixel mask inside the blob's cells.
         sub = mask[y0 * CELL : (y1 + 1) * CELL, x0 * CELL : (x1 + 1) * CELL]
         rows, cols = np.nonzero(sub.any(axis=1))[0], np.nonzero(sub.any(axis=0))[0]
@@ -106,7 +166,7 @@ def find_blobs(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:
             continue
         x, y = x0 * CELL + int(cols[0]), y0 * CELL + int(rows[0])
         w, h = int(cols[-1] - cols[0]) + 1, int(rows[-1] - rows[0]) + 1
-        blobs.append((int(x), int(y), w, h, int(sub.sum())))
+        blobs.append((x, y, w, h, int(sub.sum())))
     return blobs
 
 

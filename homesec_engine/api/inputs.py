@@ -16,7 +16,9 @@ from ..schema import SchemaValidationError, validate
 from ..schema.fields import SLUG_MESSAGE, SLUG_PATTERN
 from .errors import ApiError, validation_error
 
-CLIP_ID_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+# The OpenAPI document's pattern for every path parameter; outside it a value is a 400.
+PATH_PARAM_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
+PATH_PARAM_MESSAGE = "must be 1-128 letters, digits, '_' or '-'"
 _SLUG = re.compile(SLUG_PATTERN)
 _VERSION = re.compile(r'^\s*(?:W/)?"?\s*(\d{1,18})\s*"?\s*$')
 
@@ -102,16 +104,19 @@ def read_query(request: web.Request, model: str) -> dict[str, Any]:
 
 def camera_name(request: web.Request) -> str:
     name = request.match_info["name"]
+    if not PATH_PARAM_PATTERN.fullmatch(name):
+        raise validation_error([{"path": "name", "message": PATH_PARAM_MESSAGE}])
     if not _SLUG.fullmatch(name):
-        raise validation_error([{"path": "name", "message": SLUG_MESSAGE}])
+        # A well-formed path parameter that no camera can have (not a slug): not found.
+        raise ApiError(404, "NOT_FOUND", f"no camera named {name!r} (camera names: "
+                       f"{SLUG_MESSAGE})")
     return name
 
 
 def clip_id(request: web.Request) -> str:
     value = request.match_info["clip_id"]
-    if not CLIP_ID_PATTERN.fullmatch(value):
-        raise validation_error(
-            [{"path": "clip_id", "message": "must be 1-128 letters, digits, '_' or '-'"}])
+    if not PATH_PARAM_PATTERN.fullmatch(value):
+        raise validation_error([{"path": "clip_id", "message": PATH_PARAM_MESSAGE}])
     return value
 
 

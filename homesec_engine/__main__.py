@@ -84,7 +84,7 @@ def _api_factory() -> Callable[[EngineRuntime], Any] | None:
             _LOGGER.warning("the REST API is not available in this build: serving nothing")
             return None
         raise
-    return create_app  # type: ignore[no-any-return]
+    return create_app
 
 
 async def _serve(runtime: EngineRuntime, host: str, port: int) -> Any:

@@ -103,6 +103,6 @@ def get(kind: str, name: str) -> Callable[..., Any]:
         raise UnknownPlugin(kind, name, sorted(_registry[kind])) from None
 
 
-def create(kind: str, name: str, *args: Any, **kwargs: Any) -> Any:
+def create(kind: str, name: str, /, *args: Any, **kwargs: Any) -> Any:
     """Build the `name` backend of `kind` with the given arguments."""
     return get(kind, name)(*args, **kwargs)

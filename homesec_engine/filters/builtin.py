@@ -82,7 +82,8 @@ def _cell_means(rgb: np.ndarray) -> np.ndarray:
     h, w = rgb.shape[:2]
     gh, gw = h // CELL, w // CELL
     cells = rgb[: gh * CELL, : gw * CELL].astype(np.float32)
-    return cells.reshape(gh, CELL, gw, CELL, 3).mean(axis=(1, 3))
+    means: np.ndarray = cells.reshape(gh, CELL, gw, CELL, 3).mean(axis=(1, 3))
+    return means
 
 
 def estimate_background(first: np.ndarray, last: np.ndarray) -> np.ndarray:
@@ -142,14 +143,16 @@ def _label_cells(grid: np.ndarray) -> tuple[np.ndarray, int]:
 
 def foreground_mask(rgb: np.ndarray, background: np.ndarray) -> np.ndarray:
     diff = np.abs(rgb.astype(np.int16) - background).max(axis=2)
-    return diff > PIXEL_DELTA
+    mask: np.ndarray = diff > PIXEL_DELTA
+    return mask
 
 
 def _cell_grid(mask: np.ndarray) -> np.ndarray:
     h, w = mask.shape
     gh, gw = h // CELL, w // CELL
     cells = mask[: gh * CELL, : gw * CELL].reshape(gh, CELL, gw, CELL).mean(axis=(1, 3))
-    return cells >= CELL_FILL
+    grid: np.ndarray = cells >= CELL_FILL
+    return grid
 
 
 def find_blobs(mask: np.ndarray) -> list[tuple[int, int, int, int, int]]:

@@ -103,7 +103,8 @@ class ModelFileDetector(ObjectFilter):
         resized = rgb[rows][:, cols].astype(np.float32) / 255.0  # nearest neighbour
         if not self._nhwc:
             resized = resized.transpose(2, 0, 1)
-        return resized[None, ...]
+        batch: np.ndarray = resized[None, ...]
+        return batch
 
     def _label(self, index: int) -> str | None:
         return self._labels[index] if 0 <= index < len(self._labels) else "unknown"

@@ -53,6 +53,7 @@ class Settings:
     hostname: str = "localhost"
     db_timeout_s: float = 120.0
     bundled_db_url: str = BUNDLED_DB_URL
+    port: int = bootstrap.PORT
     run_engine: bool = True
 
     @property
@@ -115,9 +116,11 @@ def _prepare_files(settings: Settings, options: AddonOptions,
     api_key = read_or_create_secret(settings.data_dir / API_KEY_FILE)
     signing_key = read_or_create_secret(settings.data_dir / SIGNING_KEY_FILE)
     created = bootstrap.write_initial_config(
-        settings.config_path, bootstrap.initial_config(options, settings.data_dir, database_url))
-    bootstrap.write_addon_layer(settings.addon_layer_path,
-                                bootstrap.addon_layer(settings.data_dir, database_url))
+        settings.config_path,
+        bootstrap.initial_config(options, settings.data_dir, database_url, settings.port))
+    bootstrap.write_addon_layer(
+        settings.addon_layer_path,
+        bootstrap.addon_layer(settings.data_dir, database_url, settings.port))
     return created, api_key, signing_key
 
 
@@ -161,7 +164,7 @@ async def _announce(settings: Settings, api_key: str) -> str | None:
         _LOGGER.warning("SUPERVISOR_TOKEN is not set (not running under the Supervisor?): "
                         "skipping discovery; set the integration up by hand")
         return None
-    body = discovery_body(settings.hostname, bootstrap.PORT, api_key)
+    body = discovery_body(settings.hostname, settings.port, api_key)
     try:
         uuid = await announce(settings.supervisor_url, settings.supervisor_token, body)
     except DiscoveryError as err:
@@ -169,7 +172,7 @@ async def _announce(settings: Settings, api_key: str) -> str | None:
         _LOGGER.error("Could not announce HomeSec to Home Assistant: %s", err)
         return None
     _LOGGER.info("Announced HomeSec to Home Assistant as %s:%d (discovery %s)",
-                 settings.hostname, bootstrap.PORT, uuid)
+                 settings.hostname, settings.port, uuid)
     return uuid
 
 
@@ -203,6 +206,9 @@ def _parse_args(argv: Sequence[str] | None) -> Settings:
                         default=float(env.get("HOMESEC_ADDON_DB_TIMEOUT", "120")))
     parser.add_argument("--bundled-db-url",
                         default=env.get("HOMESEC_ADDON_BUNDLED_DB_URL", BUNDLED_DB_URL))
+    parser.add_argument("--port", type=int,
+                        default=int(env.get("HOMESEC_ADDON_PORT", str(bootstrap.PORT))),
+                        help="API port (the add-on's ingress_port; change only for tests)")
     parser.add_argument("--no-run", action="store_true",
                         help="prepare everything, then exit instead of running the engine")
     args = parser.parse_args(argv)
@@ -215,6 +221,7 @@ def _parse_args(argv: Sequence[str] | None) -> Settings:
         hostname=env.get("HOSTNAME") or socket.gethostname(),
         db_timeout_s=args.db_timeout,
         bundled_db_url=args.bundled_db_url,
+        port=args.port,
         run_engine=not args.no_run,
     )
 

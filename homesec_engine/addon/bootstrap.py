@@ -45,13 +45,13 @@ _HEADER = (
 )
 
 
-def addon_layer(data_dir: Path, database_url: str) -> dict[str, Any]:
+def addon_layer(data_dir: Path, database_url: str, port: int = PORT) -> dict[str, Any]:
     """What the add-on enforces on every start (loaded after the user's base file)."""
     return {
         "config_overrides_path": str(data_dir / OVERRIDES_NAME),
         "server": {
             "host": "0.0.0.0",  # reached by the ingress proxy and the integration
-            "port": PORT,
+            "port": port,  # the ingress_port of config.yaml; other values only in tests
             "api_key_env": ENV_API_KEY,
             "trusted_proxies": [INGRESS_PROXY],
             "signing_key_env": ENV_SIGNING_KEY,
@@ -64,14 +64,15 @@ def addon_layer(data_dir: Path, database_url: str) -> dict[str, Any]:
     }
 
 
-def initial_config(options: AddonOptions, data_dir: Path, database_url: str) -> dict[str, Any]:
+def initial_config(options: AddonOptions, data_dir: Path, database_url: str,
+                   port: int = PORT) -> dict[str, Any]:
     """The first base config, seeded from the options.
 
     No camera: a home security system should not invent alerts or add a fake device to Home
     Assistant; cameras are added from the integration, the panel or the API (DOCS.md shows
     how to add the synthetic `demo` camera to try the pipeline without hardware).
     """
-    layer = addon_layer(data_dir, database_url)
+    layer = addon_layer(data_dir, database_url, port)
     return {
         "log_level": options.log_level,
         "config_overrides_path": layer["config_overrides_path"],

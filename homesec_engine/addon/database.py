@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 
 from .dburl import for_asyncpg, without_password
 

@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import aiohttp
 import asyncpg
 import pytest
 
@@ -216,3 +217,74 @@ async def test_external_database_skips_the_bundled_cluster(init_run: InitRun) ->
     assert "External database configured" in result.stdout
     assert not init_run.pgdata.exists()
     assert not (init_run.data / "postgres_password").exists()
+
+
+async def test_whole_start_up_serves_the_api_behind_the_key(
+    served: tuple[InitRun, int], supervisor,
+) -> None:
+    run, db_port = served
+    # Given the bundled database prepared by postgres-init and served by the postgres service
+    options = {"log_level": "info", "storage_path": str(run.root / "media"),
+               "vlm_enabled": False, "vlm_model": "gpt-4o-mini"}
+    assert (await asyncio.to_thread(run.run, **options)).returncode == 0
+    await _serve(run, db_port)
+    api_port = closed_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("HOMESEC_")},
+        "SUPERVISOR_TOKEN": supervisor.token,
+        "SUPERVISOR_URL": supervisor.url,
+        "HOMESEC_SUPERVISOR_CORE_URL": supervisor.url + "/core",
+        "HOSTNAME": "a0d7b954-homesec",
+    }
+    cmd = [sys.executable, "-m", "homesec_engine.addon_entry",
+           "--options", str(run.root / "options.json"), "--data-dir", str(run.data),
+           "--config-dir", str(run.root / "config"), "--port", str(api_port),
+           "--bundled-db-url", f"postgresql://homesec@127.0.0.1:{db_port}/homesec"]
+    log = open(run.root / "addon.log", "wb")  # noqa: SIM115 - closed in finally
+    # When the homesec service runs the entry point (which then runs the engine)
+    proc = await asyncio.create_subprocess_exec(*cmd, env=env, stdout=log, stderr=log)
+    try:
+        base = f"http://127.0.0.1:{api_port}/api/v1"
+        async with aiohttp.ClientSession() as session:
+            try:
+                health = await _wait_for_health(session, base, proc)
+            except AssertionError as err:
+                log.flush()
+                tail = (run.root / "addon.log").read_text(errors="replace")[-3000:]
+                raise AssertionError(f"{err}\n{tail}") from None
+            # Then the engine answers its public health check, with the database up
+            assert health["status"] == "healthy", health
+            api_key = (run.data / "api_key").read_text(encoding="utf-8").strip()
+            # And every other endpoint requires the key the add-on announced
+            async with session.get(f"{base}/stats") as resp:
+                assert resp.status == 401
+            async with session.get(f"{base}/stats",
+                                   headers={"Authorization": f"Bearer {api_key}"}) as resp:
+                assert resp.status == 200, await resp.text()
+        assert supervisor.received == [{"service": "homesec", "config": {
+            "host": "a0d7b954-homesec", "port": api_port, "api_key": api_key}}]
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+        code = await proc.wait()
+        log.close()
+        await _stop(run)
+    # And a stop by the supervisor (SIGTERM) is a clean exit
+    assert code == 0, (run.root / "addon.log").read_text(errors="replace")[-3000:]
+    assert api_key not in (run.root / "addon.log").read_text(errors="replace")
+
+
+async def _wait_for_health(session: aiohttp.ClientSession, base: str,
+                           proc: asyncio.subprocess.Process) -> dict[str, object]:
+    for _ in range(600):
+        if proc.returncode is not None:
+            raise AssertionError(f"the add-on exited early with {proc.returncode}")
+        try:
+            async with session.get(f"{base}/health") as resp:
+                if resp.status == 200:
+                    body: dict[str, object] = await resp.json()
+                    return body
+        except aiohttp.ClientConnectionError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("the engine never answered /health")

@@ -62,6 +62,7 @@ ensure_debian_tools() {
   command -v ffmpeg >/dev/null || missing+=(ffmpeg)
   command -v shellcheck >/dev/null || missing+=(shellcheck)
   command -v chromium >/dev/null || missing+=(chromium)
+  command -v jq >/dev/null || missing+=(jq)
   [ ${#missing[@]} -eq 0 ] && return 0
   command -v apt-get >/dev/null || { log "missing tools ${missing[*]} (install them)"; return 0; }
   log "installing ${missing[*]}"

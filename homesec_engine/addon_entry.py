@@ -113,7 +113,8 @@ def _prepare_files(settings: Settings, options: AddonOptions,
                    database_url: str) -> tuple[bool, str, str]:
     """Blocking file work (run in a thread): keys, base config, add-on layer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    api_key = read_or_create_secret(settings.data_dir / API_KEY_FILE)
+    # A key the user chose (for clients outside HA) wins; otherwise one generated once.
+    api_key = options.api_key or read_or_create_secret(settings.data_dir / API_KEY_FILE)
     signing_key = read_or_create_secret(settings.data_dir / SIGNING_KEY_FILE)
     created = bootstrap.write_initial_config(
         settings.config_path,

@@ -34,6 +34,7 @@ class AddonOptions:
     vlm_api_key: str | None = None
     mqtt_username: str | None = None
     mqtt_password: str | None = None
+    api_key: str | None = None
 
     @property
     def external_database(self) -> bool:
@@ -96,6 +97,7 @@ def parse_options(raw: Any) -> AddonOptions:
         vlm_api_key=_opt_str(data, "vlm_api_key"),
         mqtt_username=_opt_str(data, "mqtt_username"),
         mqtt_password=_opt_str(data, "mqtt_password"),
+        api_key=_opt_str(data, "api_key"),
     )
 
 

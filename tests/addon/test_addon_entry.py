@@ -110,6 +110,21 @@ async def test_second_start_keeps_config_and_key(
     assert second.discovery_uuid == supervisor.messages["homesec"]["uuid"]
 
 
+async def test_a_chosen_api_key_is_used_and_announced(
+    addon_dirs: AddonDirs, make_settings, supervisor
+) -> None:
+    # Given a user who set the api_key option (to set the integration up by hand)
+    addon_dirs.write_options(api_key="my-own-key-for-scripts-123")
+
+    # When the add-on starts
+    startup = await start(make_settings(supervisor))
+
+    # Then the engine and the discovery message use that key, and it is on no disk file
+    assert startup.env["HOMESEC_API_KEY"] == "my-own-key-for-scripts-123"
+    assert supervisor.received[-1]["config"]["api_key"] == "my-own-key-for-scripts-123"
+    assert "my-own-key-for-scripts-123" not in addon_dirs.all_file_text()
+
+
 async def test_existing_standalone_config_is_kept_and_secured(
     addon_dirs: AddonDirs, make_settings, supervisor
 ) -> None:

@@ -106,6 +106,7 @@ class EngineRuntime:
         self.sources: dict[str, Any] = {}
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
+        self._monitor_stop = asyncio.Event()
         self._db_latency_ms: float | None = None
         self._started = False
 
@@ -315,14 +316,19 @@ class EngineRuntime:
                 self.last_alerts.setdefault(name, _alert_summary(clips[0], public_url))
 
     async def _monitor_loop(self) -> None:
-        while True:
+        # Stopped through an event, never cancelled mid-ping: a cancelled database call can
+        # leave its connection (and the driver's thread) behind.
+        while not self._monitor_stop.is_set():
             started = time.monotonic()
             try:
                 ok = await self.repository.ping()
             except Exception:
                 ok = False
             self._db_latency_ms = round((time.monotonic() - started) * 1000, 1) if ok else None
-            await asyncio.sleep(self._monitor_interval_s)
+            try:
+                await asyncio.wait_for(self._monitor_stop.wait(), self._monitor_interval_s)
+            except TimeoutError:
+                pass
 
     async def stop(self) -> None:
         """Stop cameras, finish clips in flight, close notifiers and the repository."""
@@ -345,8 +351,11 @@ class EngineRuntime:
             for notifier in self.notifiers:
                 await notifier.close()
         if self._monitor is not None:
-            self._monitor.cancel()
-            await asyncio.gather(self._monitor, return_exceptions=True)
+            self._monitor_stop.set()
+            try:
+                await asyncio.wait_for(self._monitor, 30)
+            except (TimeoutError, Exception) as err:
+                _LOGGER.warning("database monitor did not stop cleanly: %r", err)
             self._monitor = None
         for component in (self.analyzer, self.object_filter):
             if component is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +90,9 @@ async def test_demo_camera_alert_reaches_home_assistant_and_mqtt(
 
                 async def both_notified() -> bool:
                     events, _ = await repo.list_events(clip_id)
-                    return sum(e.type == "notified" for e in events) == 2
+                    record = await repo.get_clip(clip_id)
+                    return sum(e.type == "notified" for e in events) == 2 and \
+                        record.status == "done"
 
                 await wait_until(both_notified)
                 record = await repo.get_clip(clip_id)
@@ -148,29 +151,37 @@ async def test_disabled_cameras_are_listed_but_not_started(tmp_path: Path) -> No
 
 
 async def test_apply_alert_policy_takes_effect_without_restart(tmp_path: Path) -> None:
-    # Given a running engine whose demo camera sees a person (medium risk)
+    # Given a running engine whose demo camera sees a person (medium risk) every second
     data = tmp_path / "data"
     manager, _ = runtime_for(data, {"cameras": [
         {"name": "demo", "enabled": True, "source_backend": "demo",
          "source_config": {"interval_s": 1, "clip_s": 1, "subject": "person"}}]})
     await manager.load()
     runtime = EngineRuntime(manager)
-    # When the policy is raised to "high" through the ConfigManager and applied live
-    result = await manager.set_alert_policy({"min_risk_level": "high"})
-    runtime_policy = manager.get_config()["alert_policy"]
     await runtime.start()
-    runtime.apply_alert_policy(runtime_policy)
+    repo = runtime.repository
     try:
-        async def decided() -> bool:
-            clips, _ = await runtime.repository.list_clips(ClipQuery(camera="demo"))
-            return any(c.status == "done" for c in clips)
+        async def alerted() -> bool:
+            clips, _ = await repo.list_clips(ClipQuery(camera="demo", alerted=True))
+            return bool(clips)
 
-        await wait_until(decided)
-        # Then clips are still recorded, but none alerts
-        clips, _ = await runtime.repository.list_clips(ClipQuery(camera="demo"))
-        assert not any(c.alerted for c in clips)
-        assert "demo" not in runtime.last_alerts
+        await wait_until(alerted)
+        # When the policy is raised to "high" through the ConfigManager and applied live
+        result = await manager.set_alert_policy({"min_risk_level": "high"})
+        runtime.apply_alert_policy(manager.get_config()["alert_policy"])
+        changed_at = datetime.now(UTC)
+
+        async def decided_after_change() -> bool:
+            clips, _ = await repo.list_clips(ClipQuery(camera="demo", status="done",
+                                                       since=changed_at))
+            return bool(clips)
+
+        await wait_until(decided_after_change)
+        # Then clips recorded since are still stored and decided, but none alerts
+        later, _ = await repo.list_clips(ClipQuery(camera="demo", since=changed_at))
+        assert later and not any(c.alerted for c in later)
         assert result.restart_required is False
+        assert runtime.policy.min_risk_level == "high"
     finally:
         await runtime.stop()
 

@@ -67,7 +67,7 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
             cam = coordinator.camera(camera)
             self._attr_device_info = DeviceInfo(
                 identifiers={camera_device_identifier(entry_id, camera)},
-                name=camera,
+                name=camera.replace("_", " ").capitalize(),  # front_door -> Front door
                 manufacturer=MANUFACTURER,
                 model=f"{cam['source_backend']} camera" if cam else "Camera",
                 via_device=(DOMAIN, entry_id),

@@ -7,9 +7,10 @@ test's clips.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,15 @@ async def engine(
         tmp_path, cameras=cameras, api_key=API_KEY, database_url=database_url
     ) as running:
         yield running
+
+
+async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """Let the loop run (real network I/O) until predicate() holds."""
+    for _ in range(int(timeout / 0.02)):
+        if predicate():
+            return
+        await asyncio.sleep(0.02)
+    assert predicate(), "condition not reached in time"
 
 
 def engine_port(engine: RunningEngine) -> int:

@@ -1,0 +1,193 @@
+"""Live alerts and camera health: the HA bus event and the engine's WebSocket, deduped."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_capture_events,
+    async_fire_time_changed,
+)
+
+from custom_components.homesec.const import EVENT_ALERT
+from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
+from tests.engine_harness import RunningEngine
+
+from .conftest import alert_event, seed_last_alert, wait_for
+
+
+def _state(hass: HomeAssistant, entity_id: str) -> str:
+    return hass.states.get(entity_id).state
+
+
+def _alert_signals(hass: HomeAssistant, entry: MockConfigEntry) -> list[tuple[str, dict[str, Any]]]:
+    received: list[tuple[str, dict[str, Any]]] = []
+
+    @callback
+    def _on_alert(camera: str, alert: dict[str, Any]) -> None:
+        received.append((camera, alert))
+
+    entry.async_on_unload(
+        async_dispatcher_connect(hass, entry.runtime_data.coordinator.signal_alert, _on_alert)
+    )
+    return received
+
+
+async def test_bus_alert_turns_motion_on_then_off(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    # Given no motion at the front door
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
+    # When the engine's notifier posts a homesec_alert event to HA
+    hass.bus.async_fire(EVENT_ALERT, alert_event(activity_type="delivery", risk_level="low"))
+    await hass.async_block_till_done()
+    # Then motion and person are on at once, and the camera's sensors and event show it
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
+    assert _state(hass, "binary_sensor.front_door_person") == STATE_ON
+    assert _state(hass, "binary_sensor.garage_motion") == STATE_OFF
+    assert _state(hass, "sensor.front_door_last_activity") == "delivery"
+    assert _state(hass, "sensor.front_door_risk_level") == "low"
+    assert _state(hass, "sensor.homesec_alerts_today") == "1"
+    event = hass.states.get("event.front_door_alert")
+    assert event.attributes["event_type"] == "delivery"
+    assert event.attributes["clip_id"] == "clip-live-1"
+    assert event.attributes["risk_level"] == "low"
+    assert "snapshot_url" in event.attributes and "clip_url" in event.attributes
+    # When less than the reset time (30 s) passes Then motion is still on
+    freezer.tick(timedelta(seconds=20))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
+    # When the reset time has passed Then motion and person are off again
+    freezer.tick(timedelta(seconds=11))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
+    assert _state(hass, "binary_sensor.front_door_person") == STATE_OFF
+
+
+async def test_alert_without_person_leaves_person_off(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    # When a vehicle alert arrives
+    hass.bus.async_fire(
+        EVENT_ALERT, alert_event(activity_type="vehicle", detected_objects=["vehicle"])
+    )
+    await hass.async_block_till_done()
+    # Then motion is on but person is not
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
+    assert _state(hass, "binary_sensor.front_door_person") == STATE_OFF
+
+
+async def test_websocket_alert_applies_without_a_poll(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    client = loaded_entry.runtime_data.client
+    await wait_for(lambda: coordinator.ws_connected)
+    requests_before = client.request_count
+    # When the engine publishes an alert on its WebSocket
+    engine.runtime.events.publish("alert", alert_event(activity_type="animal"))
+    await wait_for(lambda: _state(hass, "binary_sensor.front_door_motion") == STATE_ON)
+    # Then the entities show it without HA asking the engine for anything
+    assert _state(hass, "sensor.front_door_last_activity") == "animal"
+    assert hass.states.get("event.front_door_alert").attributes["event_type"] == "animal"
+    assert client.request_count == requests_before
+
+
+async def test_same_alert_both_ways_is_applied_once(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.ws_connected)
+    signals = _alert_signals(hass, loaded_entry)
+    event_changes = async_capture_events(hass, EVENT_STATE_CHANGED)
+    payload = alert_event(clip_id="clip-twice")
+    # When the same clip arrives on the WebSocket and as a bus event
+    engine.runtime.events.publish("alert", payload)
+    await wait_for(lambda: len(signals) == 1)
+    hass.bus.async_fire(EVENT_ALERT, payload)
+    await hass.async_block_till_done()
+    # And a different clip right after
+    hass.bus.async_fire(EVENT_ALERT, alert_event(clip_id="clip-other"))
+    await hass.async_block_till_done()
+    # Then each clip counted once: two alerts today, two events fired, two signals
+    assert _state(hass, "sensor.homesec_alerts_today") == "2"
+    assert [camera for camera, _ in signals] == ["front_door", "front_door"]
+    fired = [
+        e for e in event_changes
+        if e.data["entity_id"] == "event.front_door_alert"
+        and e.data["new_state"].attributes.get("clip_id") is not None
+    ]
+    assert [e.data["new_state"].attributes["clip_id"] for e in fired] == [
+        "clip-twice",
+        "clip-other",
+    ]
+
+
+async def test_malformed_alert_is_ignored(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    # When something fires a homesec_alert without the required fields
+    hass.bus.async_fire(EVENT_ALERT, {"camera": "front_door"})
+    await hass.async_block_till_done()
+    # Then nothing changes
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
+    assert _state(hass, "sensor.homesec_alerts_today") == "0"
+
+
+async def test_alert_first_seen_by_a_poll_still_fires(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    signals = _alert_signals(hass, loaded_entry)
+    # Given an alert that reached neither push path (only the engine's data has it)
+    seed_last_alert(engine, clip_id="clip-polled", activity_type="loitering")
+    # When the next poll runs
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    # Then it is announced once, like a pushed alert
+    assert [alert["clip_id"] for _, alert in signals] == ["clip-polled"]
+    assert hass.states.get("event.front_door_alert").attributes["event_type"] == "loitering"
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
+    # When it arrives late on the bus too Then it is not announced again
+    hass.bus.async_fire(EVENT_ALERT, alert_event(clip_id="clip-polled"))
+    await loaded_entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert len(signals) == 1
+
+
+async def test_camera_health_is_live(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.ws_connected)
+    assert _state(hass, "binary_sensor.front_door_online") == STATE_OFF
+    # When the camera's source reports it streams
+    await engine.runtime._on_health("front_door", True)
+    await wait_for(lambda: _state(hass, "binary_sensor.front_door_online") == STATE_ON)
+    # Then its health and the hub's camera count follow at once
+    assert _state(hass, "sensor.front_door_health") == "online"
+    assert _state(hass, "sensor.homesec_cameras_online") == "1"
+    # When it loses the stream Then it is offline again
+    await engine.runtime._on_health("front_door", False)
+    await wait_for(lambda: _state(hass, "sensor.front_door_health") == "offline")
+    assert _state(hass, "binary_sensor.front_door_online") == STATE_OFF
+
+
+async def test_alert_for_a_new_camera_fetches_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    # Given a camera added in the engine after the last poll
+    await engine.runtime.config_manager.add_camera(
+        {"name": "yard", "source_backend": "demo",
+         "source_config": {"interval_s": 3600, "subject": "animal"}}
+    )
+    # When an alert for it arrives
+    hass.bus.async_fire(EVENT_ALERT, alert_event(camera="yard", clip_id="clip-yard"))
+    # Then HA fetches the engine's status at once and the camera's entities appear
+    await wait_for(lambda: hass.states.get("switch.yard_enabled") is not None)

@@ -12,6 +12,7 @@ import hmac
 import ipaddress
 import logging
 import os
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ class AuthSettings:
     required: bool = False  # a key env var is configured (even when it is empty)
 
 
+@lru_cache(maxsize=256)
 def _normalise_ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))
@@ -52,6 +54,8 @@ def load_auth(server_config: dict[str, Any]) -> AuthSettings:
 
 
 def peer_is_trusted(request: web.Request, settings: AuthSettings) -> bool:
+    if not settings.trusted:
+        return False
     remote = request.remote
     return remote is not None and _normalise_ip(remote) in settings.trusted
 

@@ -57,9 +57,23 @@ class ApiContext:
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     _stats: _StatsCache = field(default_factory=_StatsCache)
     _stats_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _config: tuple[int, dict[str, Any]] | None = None
     _probe: asyncio.Task[tuple[bool, float | None]] | None = None
+    _refresh: asyncio.Task[Any] | None = None
     _probe_at: float = float("-inf")
     _probe_result: tuple[bool, float | None] = (False, None)
+
+    def config(self) -> dict[str, Any]:
+        """The merged config, copied once per config_version (READ-ONLY for handlers).
+
+        ConfigManager.get_config() deep-copies on every call; a poll-heavy route cannot
+        afford that, and every change bumps config_version, so the copy is never stale.
+        """
+        manager = self.runtime.config_manager
+        version = manager.config_version
+        if self._config is None or self._config[0] != version:
+            self._config = (version, manager.get_config())
+        return self._config[1]
 
     # -- database ------------------------------------------------------------------------
 
@@ -97,6 +111,10 @@ class ApiContext:
         return self._probe_result
 
     async def close(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            await asyncio.gather(self._refresh, return_exceptions=True)
+            self._refresh = None
         if self._probe is not None:
             self._probe.cancel()
             try:
@@ -108,22 +126,41 @@ class ApiContext:
     # -- counters ------------------------------------------------------------------------
 
     async def today_counts(self) -> tuple[int, int]:
-        """(clips_today, alerts_today), reused for `stats_cache_s` (raises when the DB is down)."""
+        """(clips_today, alerts_today); raises DatabaseUnavailable while the DB is down.
+
+        Counted at most every `stats_cache_s`: an expired value of the same day is served
+        while one background task counts afresh (stale-while-revalidate), so a poll never
+        waits for the count; only the first poll of a day does.
+        """
         midnight = local_midnight()
         cache = self._stats
         ttl = self.settings.stats_cache_s
-        if ttl > 0 and cache.key == midnight and time.monotonic() - cache.at < ttl:
-            return cache.clips_today, cache.alerts_today
+        if ttl > 0 and cache.key == midnight:
+            if time.monotonic() - cache.at >= ttl and (
+                    self._refresh is None or self._refresh.done()):
+                self._refresh = asyncio.create_task(self._count(midnight))
+                self._refresh.add_done_callback(_quiet)
+            if self.runtime.repository is not None and self.runtime.repository.available:
+                return cache.clips_today, cache.alerts_today
         async with self._stats_lock:
             if ttl > 0 and cache.key == midnight and time.monotonic() - cache.at < ttl:
                 return cache.clips_today, cache.alerts_today
-            repo = self.runtime.repository
-            clips = await repo.count_clips_since(midnight)
-            alerts = await repo.count_alerts_since(midnight)
-            cache.key, cache.at = midnight, time.monotonic()
-            cache.clips_today, cache.alerts_today = clips, alerts
-            return clips, alerts
+            return await self._count(midnight)
 
+    async def _count(self, midnight: datetime) -> tuple[int, int]:
+        repo = self.runtime.repository
+        clips = await repo.count_clips_since(midnight)
+        alerts = await repo.count_alerts_since(midnight)
+        cache = self._stats
+        cache.key, cache.at = midnight, time.monotonic()
+        cache.clips_today, cache.alerts_today = clips, alerts
+        return clips, alerts
+
+
+def _quiet(task: asyncio.Task[Any]) -> None:
+    """A background recount that failed (DB down) is retried by the next poll."""
+    if not task.cancelled():
+        task.exception()
 
 CONTEXT_KEY = web.AppKey("homesec_api", ApiContext)
 

@@ -14,7 +14,7 @@ from .views import camera_view, json_response
 
 
 def _camera(ctx: ApiContext, name: str) -> dict[str, Any] | None:
-    for camera in ctx.runtime.config_manager.get_config().get("cameras", []):
+    for camera in ctx.config().get("cameras", []):
         if camera["name"] == name:
             return dict(camera)
     return None
@@ -33,7 +33,7 @@ async def list_cameras(request: web.Request) -> web.Response:
     ctx = context(request)
     states = ctx.runtime.cameras()
     cameras = [camera_view(c, states.get(c["name"]))
-               for c in ctx.runtime.config_manager.get_config().get("cameras", [])]
+               for c in ctx.config().get("cameras", [])]
     return json_response({"cameras": cameras})
 
 

@@ -10,10 +10,9 @@ from .views import json_response
 
 
 async def get_alert_policy(request: web.Request) -> web.Response:
-    manager = context(request).runtime.config_manager
-    config = manager.get_config()
-    return json_response({"config_version": manager.config_version,
-                          "alert_policy": config["alert_policy"]})
+    ctx = context(request)
+    return json_response({"config_version": ctx.runtime.config_manager.config_version,
+                          "alert_policy": ctx.config()["alert_policy"]})
 
 
 async def set_alert_policy(request: web.Request) -> web.Response:
@@ -23,7 +22,7 @@ async def set_alert_policy(request: web.Request) -> web.Response:
     body.pop("config_version", None)
     result = await ctx.runtime.config_manager.set_alert_policy(body, version)
     # The stored policy is the validated one: apply exactly what the config now says.
-    ctx.runtime.apply_alert_policy(ctx.runtime.config_manager.get_config()["alert_policy"])
+    ctx.runtime.apply_alert_policy(ctx.config()["alert_policy"])
     return json_response({"restart_required": result.restart_required,
                           "config_version": result.config_version})
 

@@ -32,7 +32,7 @@ async def _stats(ctx: ApiContext) -> dict[str, Any]:
     return {
         "clips_today": clips_today,
         "alerts_today": alerts_today,
-        "cameras_total": len(ctx.runtime.config_manager.get_config().get("cameras", [])),
+        "cameras_total": len(ctx.config().get("cameras", [])),
         "cameras_online": _cameras_online(ctx),
         "uptime_seconds": max(0.0, time.monotonic() - ctx.runtime.started_monotonic),
     }
@@ -86,7 +86,7 @@ def _component(value: Any) -> dict[str, Any]:
 async def get_status(request: web.Request) -> web.Response:
     ctx = context(request)
     stats = await _stats(ctx)  # first: it raises DatabaseUnavailable while the DB is down
-    config = ctx.runtime.config_manager.get_config()
+    config = ctx.config()
     states = ctx.runtime.cameras()
     alerts = ctx.runtime.last_alerts
     cameras = []

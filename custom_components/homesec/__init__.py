@@ -19,6 +19,7 @@ from .const import (
     PLATFORMS,
 )
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, HomeSecData
+from .entity import hub_device_info
 from .services import async_setup_services
 from .views import async_register_views
 
@@ -49,6 +50,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeSecConfigEntry) -> b
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HomeSecData(client=client, coordinator=coordinator)
     coordinator.async_start_live_updates()
+    # The hub device first: camera devices name it as their via_device.
+    dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id, **hub_device_info(coordinator)
+    )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

@@ -427,10 +427,9 @@ class HomeSecClient:
         try:
             ws = await self._session.ws_connect(url, headers=self.headers, heartbeat=heartbeat)
         except aiohttp.WSServerHandshakeError as err:
+            # The engine answered over HTTP, so it is alive: this says nothing about polls.
             if err.status in (401, 403):
-                self.breaker.record_success()
                 raise HomeSecAuthenticationError("the API key was refused") from err
-            self.breaker.record_failure()
             raise HomeSecConnectionError(f"WebSocket refused: {err.status}") from err
         except (aiohttp.ClientError, TimeoutError) as err:
             self.breaker.record_failure()

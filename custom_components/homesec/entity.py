@@ -38,6 +38,20 @@ def read_path(data: Any, path: Iterable[str]) -> Any:
     return data
 
 
+def hub_device_info(coordinator: HomeSecCoordinator) -> DeviceInfo:
+    """The hub device: the engine itself."""
+    entry = coordinator.config_entry
+    health = coordinator.current["health"] if coordinator.current else None
+    return DeviceInfo(
+        identifiers={(DOMAIN, entry.entry_id)},
+        name=entry.title,
+        manufacturer=MANUFACTURER,
+        model="HomeSec engine",
+        sw_version=health["version"] if health else None,
+        configuration_url=coordinator.client.base_url,
+    )
+
+
 class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
     """A hub entity (camera None) or a camera entity, reading its value by value_path."""
 
@@ -53,15 +67,7 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         entry_id = entry.entry_id
         if camera is None:
             self._attr_unique_id = f"{entry_id}_{spec.key}"
-            health = coordinator.current["health"] if coordinator.current else None
-            self._attr_device_info = DeviceInfo(
-                identifiers={(DOMAIN, entry_id)},
-                name=entry.title,
-                manufacturer=MANUFACTURER,
-                model="HomeSec engine",
-                sw_version=health["version"] if health else None,
-                configuration_url=coordinator.client.base_url,
-            )
+            self._attr_device_info = hub_device_info(coordinator)
         else:
             self._attr_unique_id = f"{entry_id}_{camera}_{spec.key}"
             cam = coordinator.camera(camera)

@@ -191,3 +191,22 @@ async def test_alert_for_a_new_camera_fetches_it(
     hass.bus.async_fire(EVENT_ALERT, alert_event(camera="yard", clip_id="clip-yard"))
     # Then HA fetches the engine's status at once and the camera's entities appear
     await wait_for(lambda: hass.states.get("switch.yard_enabled") is not None)
+
+
+async def test_event_stream_reconnects_after_the_engine_drops_it(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    from homesec_engine.api.context import CONTEXT_KEY
+
+    coordinator = loaded_entry.runtime_data.coordinator
+    sockets = engine.app[CONTEXT_KEY].sockets
+    await wait_for(lambda: coordinator.ws_connected and len(sockets) == 1)
+    first = next(iter(sockets))
+    # When the engine closes the WebSocket (e.g. it restarts its API)
+    await first.close()
+    # Then the integration connects again on its own
+    await wait_for(lambda: len(sockets) == 1 and first not in sockets)
+    await wait_for(lambda: coordinator.ws_connected)
+    # And alerts flow over the new connection
+    engine.runtime.events.publish("alert", alert_event(clip_id="clip-after-reconnect"))
+    await wait_for(lambda: _state(hass, "binary_sensor.front_door_motion") == STATE_ON)

@@ -20,12 +20,11 @@ from typing import Any
 import aiohttp
 
 from ..records import AlertEvent
-from ..schema.events import ALERT_EVENT_TYPE
+from ..schema.events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE
 from .base import Notifier, NotifierConfigError, NotifierError, PermanentNotifierError
 
 SUPERVISOR_CORE_URL = "http://supervisor/core"
 SUPERVISOR_URL_OVERRIDE_ENV = "HOMESEC_SUPERVISOR_CORE_URL"
-HEALTH_EVENT_TYPE = "homesec_camera_health"
 REQUEST_TIMEOUT_S = 10.0
 
 
@@ -81,7 +80,7 @@ class HomeAssistantNotifier(Notifier):
                           last_heartbeat: datetime | None) -> None:
         beat = last_heartbeat.astimezone(UTC).isoformat().replace("+00:00", "Z") \
             if last_heartbeat else None
-        await self._fire(HEALTH_EVENT_TYPE,
+        await self._fire(CAMERA_HEALTH_EVENT_TYPE,
                          {"camera": camera, "healthy": healthy, "last_heartbeat": beat})
 
     async def _fire(self, event_type: str, data: dict[str, Any]) -> None:

@@ -41,9 +41,16 @@ CONFIG_MODELS: dict[str, Decl] = {
             "url": url_field("Stream URL without credentials", schemes=["rtsp", "rtsps"],
                              nullable=True),
             "url_env": env_var_field("Env var holding the stream URL with its credentials"),
+            "analysis_url": url_field(
+                "Low-resolution substream for motion detection only (without credentials)",
+                schemes=["rtsp", "rtsps"], nullable=True),
+            "analysis_url_env": env_var_field(
+                "Env var holding the substream URL with its credentials"),
             "rtsp_transport": str_field("RTSP transport", default="tcp", choices=["tcp", "udp"]),
             "analysis_width": int_field("Width of the low-resolution analysis decode",
                                         default=320, min=64, max=1920),
+            "analysis_fps": float_field("Frames per second analysed for motion (0: every frame)",
+                                        default=5.0, min=0.0, max=60.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",

@@ -6,6 +6,8 @@ from .config import RISK_LEVELS
 from .fields import Decl, bool_field, datetime_field, list_field, model, str_field
 
 ALERT_EVENT_TYPE = "homesec_alert"
+# Camera health changes also go to HA as an event (data: CameraHealthEvent).
+CAMERA_HEALTH_EVENT_TYPE = "homesec_camera_health"
 WS_MESSAGE_TYPES = ["alert", "camera_health", "heartbeat"]
 
 EVENT_MODELS: dict[str, Decl] = {

@@ -23,7 +23,7 @@ from . import MODELS, vol_render
 from .api import API_BASE, API_MODELS, ROUTES
 from .config import ACTIVITY_TYPES, DETECTION_CLASSES, RISK_LEVELS, SOURCE_BACKENDS
 from .entities import ENTITY_SPECS
-from .events import ALERT_EVENT_TYPE, EVENT_MODELS, WS_MESSAGE_TYPES
+from .events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE, EVENT_MODELS, WS_MESSAGE_TYPES
 from .integration import (
     DEFAULT_MOTION_RESET_S,
     DEFAULT_PORT,
@@ -57,6 +57,7 @@ def render_schema_data() -> str:
     routes = {r["operation_id"]: (r["method"], API_BASE + r["path"]) for r in ROUTES}
     constants = {
         "API_BASE": API_BASE, "ALERT_EVENT_TYPE": ALERT_EVENT_TYPE,
+        "CAMERA_HEALTH_EVENT_TYPE": CAMERA_HEALTH_EVENT_TYPE,
         "ACTIVITY_TYPES": ACTIVITY_TYPES, "RISK_LEVELS": RISK_LEVELS,
         "DETECTION_CLASSES": DETECTION_CLASSES, "SOURCE_BACKENDS": SOURCE_BACKENDS,
         "WS_MESSAGE_TYPES": WS_MESSAGE_TYPES, "DEFAULT_PORT": DEFAULT_PORT,

@@ -71,14 +71,15 @@ def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
     lo, hi = decl.get("min"), decl.get("max")
     label = "an integer" if kind is int else "a number"
 
-    def check(value: Any) -> int | float:
-        if coerce and isinstance(value, str):
+    def check(raw: Any) -> int | float:
+        if coerce and isinstance(raw, str):
             try:
-                value = kind(value)
+                raw = kind(raw)
             except ValueError as err:
                 raise vol.Invalid(f"expected {label}") from err
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)):
             raise vol.Invalid(f"expected {label}")
+        value: int | float = raw
         if kind is int and not isinstance(value, int):
             if not float(value).is_integer():
                 raise vol.Invalid("expected an integer")

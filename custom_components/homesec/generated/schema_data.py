@@ -8,6 +8,7 @@ from typing import Any, Final
 
 API_BASE: Final = '/api/v1'
 ALERT_EVENT_TYPE: Final = 'homesec_alert'
+CAMERA_HEALTH_EVENT_TYPE: Final = 'homesec_camera_health'
 ACTIVITY_TYPES: Final = ['person', 'vehicle', 'animal', 'package', 'delivery', 'loitering', 'intrusion', 'other']
 RISK_LEVELS: Final = ['low', 'medium', 'high', 'critical']
 DETECTION_CLASSES: Final = ['person', 'vehicle', 'animal', 'package', 'object', 'unknown']
@@ -1037,7 +1038,37 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'RtspSourceConfig': {'description': 'An RTSP camera decoded with PyAV; motion triggers a '
                                      'recording.',
                       'extra': 'forbid',
-                      'fields': {'analysis_width': {'default': 320,
+                      'fields': {'analysis_fps': {'default': 5.0,
+                                                  'description': 'Frames per second analysed for '
+                                                                 'motion (0: every frame)',
+                                                  'max': 60.0,
+                                                  'min': 0.0,
+                                                  'required': False,
+                                                  'selector': 'number',
+                                                  'type': 'float'},
+                                 'analysis_url': {'description': 'Low-resolution substream for '
+                                                                 'motion detection only (without '
+                                                                 'credentials)',
+                                                  'nullable': True,
+                                                  'required': False,
+                                                  'selector': 'url',
+                                                  'type': 'url',
+                                                  'url_schemes': ['rtsp', 'rtsps']},
+                                 'analysis_url_env': {'description': 'Env var holding the '
+                                                                     'substream URL with its '
+                                                                     'credentials',
+                                                      'env_var': True,
+                                                      'nullable': True,
+                                                      'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                                      'pattern_message': 'must be the name of an '
+                                                                         'environment variable '
+                                                                         '(e.g. HOMESEC_API_KEY) '
+                                                                         'that holds the secret, '
+                                                                         'not the secret itself',
+                                                      'required': False,
+                                                      'selector': 'text',
+                                                      'type': 'str'},
+                                 'analysis_width': {'default': 320,
                                                     'description': 'Width of the low-resolution '
                                                                    'analysis decode',
                                                     'max': 1920,

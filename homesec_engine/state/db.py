@@ -48,8 +48,9 @@ def sqlite_path(url: URL) -> Path | None:
 def create_engine(url: URL, *, schema: str | None = None, timeout: float = 10.0) -> AsyncEngine:
     """An AsyncEngine for `url` (already normalised) with the state layer's settings.
 
-    PostgreSQL: pooled asyncpg connections checked before use (they die when the server
-    restarts), connect and statement timeouts of `timeout` seconds, and tables in `schema`
+    PostgreSQL: pooled asyncpg connections (not pinged before each use: the repository
+    retries once on a connection that died with a server restart, which saves a round trip
+    per query), connect and statement timeouts of `timeout` seconds, and tables in `schema`
     when one is given (through SQLAlchemy's schema_translate_map).
 
     SQLite: real transactions (BEGIN is emitted by us, so DDL is transactional too, as in
@@ -63,7 +64,6 @@ def create_engine(url: URL, *, schema: str | None = None, timeout: float = 10.0)
     if backend == "postgresql":
         return create_async_engine(
             url,
-            pool_pre_ping=True,
             connect_args={"timeout": timeout, "command_timeout": timeout},
             **options,
         )

@@ -41,10 +41,89 @@ class Migration:
 
 def _create_latest_schema(conn: Connection) -> None:
     Base.metadata.create_all(conn, checkfirst=True)
+    _create_tally_triggers(conn)
+
+
+# -- clip_tallies: kept by triggers on clips ---------------------------------------------------
+
+_TALLY_KEY = "camera, status, alerted, risk_level, activity_type"
+
+
+def _tally_values(row: str) -> str:
+    return (
+        f"{row}.camera, {row}.status, {row}.alerted, "
+        f"coalesce({row}.risk_level, ''), coalesce({row}.activity_type, '')"
+    )
+
+
+def _tally_match(row: str) -> str:
+    return (
+        f"camera = {row}.camera AND status = {row}.status AND alerted = {row}.alerted"
+        f" AND risk_level = coalesce({row}.risk_level, '')"
+        f" AND activity_type = coalesce({row}.activity_type, '')"
+    )
+
+
+def _tally_key_changed(distinct: str) -> str:
+    return " OR ".join(f"OLD.{col} {distinct} NEW.{col}" for col in _TALLY_KEY.split(", "))
+
+
+def _create_tally_triggers(conn: Connection) -> None:
+    """Triggers that keep clip_tallies in step with every insert, update and delete of clips.
+
+    Triggers rather than code in the repository, so clips written by any means (a bulk load,
+    a manual fix) are counted as well. The tally is then rebuilt from the clips present.
+    """
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    tallies, clips = f"{prefix}clip_tallies", f"{prefix}clips"
+    add_new = (
+        f"INSERT INTO {tallies} ({_TALLY_KEY}, n) VALUES ({_tally_values('NEW')}, 1) "
+        f"ON CONFLICT ({_TALLY_KEY}) DO UPDATE SET n = clip_tallies.n + 1;"
+    )
+    remove_old = f"UPDATE {tallies} SET n = n - 1 WHERE {_tally_match('OLD')};"
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            f"""
+            CREATE OR REPLACE FUNCTION {prefix}homesec_clip_tally() RETURNS trigger
+            LANGUAGE plpgsql AS $$
+            BEGIN
+                IF TG_OP = 'UPDATE' AND NOT ({_tally_key_changed("IS DISTINCT FROM")}) THEN
+                    RETURN NULL;
+                END IF;
+                IF TG_OP <> 'INSERT' THEN {remove_old} END IF;
+                IF TG_OP <> 'DELETE' THEN {add_new} END IF;
+                RETURN NULL;
+            END $$"""
+        )
+        conn.exec_driver_sql(
+            f"CREATE OR REPLACE TRIGGER clips_tally AFTER INSERT OR UPDATE OR DELETE ON {clips} "
+            f"FOR EACH ROW EXECUTE FUNCTION {prefix}homesec_clip_tally()"
+        )
+    else:
+        # SQLite (never with a schema: see db.create_engine).
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clips_tally_insert AFTER INSERT ON clips "
+            f"BEGIN {add_new} END"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clips_tally_update AFTER UPDATE ON clips "
+            f"WHEN {_tally_key_changed('IS NOT')} BEGIN {remove_old} {add_new} END"
+        )
+        conn.exec_driver_sql(
+            f"CREATE TRIGGER IF NOT EXISTS clips_tally_delete AFTER DELETE ON clips "
+            f"BEGIN {remove_old} END"
+        )
+    conn.exec_driver_sql(f"DELETE FROM {tallies}")
+    conn.exec_driver_sql(
+        f"INSERT INTO {tallies} ({_TALLY_KEY}, n) "
+        f"SELECT camera, status, alerted, coalesce(risk_level, ''), coalesce(activity_type, ''), "
+        f"count(*) FROM {clips} GROUP BY 1, 2, 3, 4, 5"
+    )
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "clips, clip_events and their list/counter indexes", _create_latest_schema),
+    Migration(1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema),
 )
 
 
@@ -89,7 +168,7 @@ def run_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATION
     now = utcnow()
     if current == 0:
         # A fresh database: the latest schema at once, every step recorded as applied.
-        Base.metadata.create_all(conn, checkfirst=True)
+        _create_latest_schema(conn)
         applied = list(migrations)
     else:
         applied = [m for m in migrations if m.version > current]

@@ -1,7 +1,8 @@
 """The state tables (SQLAlchemy 2 typed declarative mapping).
 
-`clips` holds one row per clip, `clip_events` the clip's history in write order and
-`schema_version` the migrations applied (see migrations.py). The same tables work on
+`clips` holds one row per clip, `clip_events` the clip's history in write order,
+`clip_tallies` clip counts per filter combination (kept by triggers) and `schema_version` the
+migrations applied (see migrations.py). The same tables work on
 PostgreSQL (asyncpg) and SQLite (aiosqlite): datetimes are stored as UTC and always come back
 timezone-aware, JSON columns use JSONB on PostgreSQL.
 """
@@ -9,7 +10,7 @@ timezone-aware, JSON columns use JSONB on PostgreSQL.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
 )
@@ -97,6 +99,25 @@ class ClipRow(Base):
     )
 
 
+class ClipTallyRow(Base):
+    """How many clips there are per combination of the /clips filter columns.
+
+    Kept by database triggers on `clips` (see migrations.py), so a count over the whole table
+    (the /clips total without a time range) sums a few hundred tally rows instead of scanning
+    every clip. NULL risk levels and activity types are tallied as "" (key columns are NOT NULL
+    so the upsert in the triggers matches them).
+    """
+
+    __tablename__ = "clip_tallies"
+
+    camera: Mapped[str] = mapped_column(primary_key=True)
+    status: Mapped[str] = mapped_column(primary_key=True)
+    alerted: Mapped[bool] = mapped_column(primary_key=True)
+    risk_level: Mapped[str] = mapped_column(primary_key=True)
+    activity_type: Mapped[str] = mapped_column(primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class ClipEventRow(Base):
     __tablename__ = "clip_events"
 
@@ -120,6 +141,8 @@ class SchemaVersionRow(Base):
     applied_at: Mapped[datetime]
 
 
-clips = ClipRow.__table__
-clip_events = ClipEventRow.__table__
-schema_version = SchemaVersionRow.__table__
+# The Core tables (typed as Table; the mapped classes type __table__ as a FromClause).
+clips = cast(Table, ClipRow.__table__)
+clip_events = cast(Table, ClipEventRow.__table__)
+clip_tallies = cast(Table, ClipTallyRow.__table__)
+schema_version = cast(Table, SchemaVersionRow.__table__)

@@ -1,0 +1,607 @@
+"""ClipRepository: the only door to the engine's state (clips and clip events).
+
+Writes (`upsert_clip`, `update_clip`, `add_event`) never raise while the database is down:
+they go to the outbox (outbox.py) and a background task retries with backoff, then replays
+them strictly in order. Once anything waits in the outbox, every new write queues behind it,
+so the database always sees the writes in the order they were made. Reads raise
+`DatabaseUnavailable` while the database is down; they are served again as soon as it
+answers (possibly before the outbox has been replayed completely).
+
+Whether a failure means "the database is down" is decided by the error (a lost connection, a
+refused connect, a timeout) and, for any other database error, by pinging the database: when
+the ping fails too it is an outage, when the ping works it is an error of the write itself.
+Such an error is raised to the caller of a direct write; during a replay the entry is tried
+again a few times and then logged and dropped, so one bad entry cannot block the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import ColumnElement, Row, Select, func, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from homesec_engine.records import ClipEventRecord, ClipQuery, ClipRecord, ClipStatus, utcnow
+
+from .db import create_engine, normalize_url, safe_url, sqlite_path
+from .errors import DatabaseUnavailable
+from .migrations import migrate
+from .outbox import Entry, Outbox
+from .tables import ClipTallyRow, clip_events, clips
+
+_LOGGER = logging.getLogger(__name__)
+
+_CLIP_FIELDS = tuple(f.name for f in dataclasses.fields(ClipRecord))
+_UPDATABLE_FIELDS = frozenset(_CLIP_FIELDS) - {"id"}
+_DATETIME_FIELDS = frozenset({"created_at", "updated_at"})
+_STATUSES = frozenset(ClipStatus)
+_CLIP_COLUMNS = tuple(clips.c[name] for name in _CLIP_FIELDS)
+_EVENT_COLUMNS = tuple(clip_events.c[name] for name in ("id", "clip_id", "type", "created_at", "data"))
+
+T = TypeVar("T")
+
+REPLAY_BATCH = 100  # outbox entries applied per transaction during a replay
+REPLAY_ATTEMPTS = 3  # tries of an entry the database rejects before it is dropped
+
+
+class ClipRepository:
+    """Clip states and clip events in PostgreSQL (asyncpg) or SQLite (aiosqlite).
+
+    `url`: `sqlite+aiosqlite:///path.db` or `postgresql+asyncpg://...` (plain `sqlite:///` and
+    `postgresql://` are accepted too). `outbox_dir`: where writes that wait for the database
+    spill to disk beyond `memory_limit` entries (and where they are kept across a restart).
+    `schema`: PostgreSQL schema for the tables (created when missing); default: the
+    connection's search path. `timeout`: connect/statement timeout in seconds.
+    `retry_initial`/`retry_max`: the reconnect backoff in seconds.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        outbox_dir: str | os.PathLike[str],
+        *,
+        schema: str | None = None,
+        memory_limit: int = 1000,
+        timeout: float = 10.0,
+        retry_initial: float = 0.5,
+        retry_max: float = 10.0,
+    ) -> None:
+        self._url = normalize_url(url)
+        self._engine: AsyncEngine = create_engine(self._url, schema=schema, timeout=timeout)
+        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips for a SELECT.
+        read_engine = self._engine
+        if self._url.get_backend_name() == "postgresql":
+            read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False)
+        self._insert = postgresql.insert if self._url.get_backend_name() == "postgresql" else sqlite.insert
+        self._outbox = Outbox(outbox_dir, memory_limit=memory_limit)
+        self._retry_initial = retry_initial
+        self._retry_max = retry_max
+        self._write_lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._started = False
+        self._closing = False
+        self._migrated = False
+        self._available = False
+        self._down_reason: str | None = "not started"
+        self._head_failures = 0
+
+    # -- life cycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Load a leftover outbox, migrate, and start replaying when anything is pending.
+
+        A database that does not answer is not an error here (the engine must start and
+        record without it): writes are kept and the schema is migrated when it answers.
+        """
+        if self._started:
+            return
+        self._started = True
+        if (path := sqlite_path(self._url)) is not None:
+            await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
+        await self._outbox.load()
+        try:
+            await migrate(self._engine)
+        except Exception as exc:
+            if not await self._is_outage(exc):
+                await self._engine.dispose()
+                raise
+            self._mark_down(exc)
+        else:
+            self._migrated = True
+            self._mark_up()
+        if len(self._outbox):
+            self._ensure_recovery()
+
+    async def close(self) -> None:
+        """Stop retrying, keep pending writes on disk for the next start, release the database."""
+        if self._closing:
+            return
+        self._closing = True
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+        async with self._write_lock:
+            await self._outbox.persist()
+        await self._engine.dispose()
+
+    async def __aenter__(self) -> ClipRepository:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def available(self) -> bool:
+        """True while the database answers (and reads are served)."""
+        return self._available
+
+    @property
+    def pending_writes(self) -> int:
+        """Writes waiting in the outbox for the database."""
+        return len(self._outbox)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return self._engine
+
+    @property
+    def database_url(self) -> str:
+        """The database URL with the password masked (for logs and diagnostics)."""
+        return safe_url(self._url)
+
+    async def ping(self) -> bool:
+        """Whether the database answers now. Notices an outage or a recovery at once."""
+        if not self._started or self._closing:
+            return False
+        if await self._ping_raw():
+            if self._migrated and not self._available:
+                self._mark_up()
+            if len(self._outbox) or not self._migrated:
+                self._ensure_recovery()
+                self._wake.set()
+            return True
+        self._mark_down(None)
+        return False
+
+    async def drain(self, timeout: float | None = None) -> bool:
+        """Wait until every pending write has reached the database; False on timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = None if timeout is None else loop.time() + timeout
+        while len(self._outbox) or not self._available:
+            if self._closing or deadline is not None and loop.time() >= deadline:
+                return False
+            await asyncio.sleep(0.02)
+        return True
+
+    # -- writes -----------------------------------------------------------------------------
+
+    async def upsert_clip(self, clip: ClipRecord) -> None:
+        """Insert the clip, or update every field of an existing clip with the same id."""
+        _check_status(clip.status)
+        values = {name: _encode(name, getattr(clip, name)) for name in _CLIP_FIELDS}
+        await self._write({"op": "upsert_clip", "at": _encode("at", utcnow()), "clip": values})
+
+    async def update_clip(self, clip_id: str, **fields: Any) -> None:
+        """Set some fields of a clip (unknown ids change nothing)."""
+        unknown = set(fields) - _UPDATABLE_FIELDS
+        if unknown:
+            raise TypeError(f"update_clip() cannot set {', '.join(sorted(unknown))}")
+        if not fields:
+            return
+        if "status" in fields:
+            _check_status(fields["status"])
+        values = {name: _encode(name, value) for name, value in fields.items()}
+        await self._write(
+            {"op": "update_clip", "at": _encode("at", utcnow()), "id": clip_id, "fields": values}
+        )
+
+    async def add_event(self, event: ClipEventRecord) -> None:
+        """Append an event to a clip's history (its id is assigned by the database)."""
+        values = {
+            "clip_id": event.clip_id,
+            "type": event.type,
+            "created_at": _encode("created_at", event.created_at),
+            "data": event.data,
+        }
+        await self._write({"op": "add_event", "event": values})
+
+    async def delete_clip(self, clip_id: str) -> ClipRecord | None:
+        """Mark a clip deleted; the record (to remove its stored file), or None when unknown.
+
+        Needs the database (it reads the clip first): raises DatabaseUnavailable when down.
+        """
+        clip = await self.get_clip(clip_id)
+        if clip is None:
+            return None
+        await self.update_clip(clip_id, status=ClipStatus.DELETED)
+        clip.status = ClipStatus.DELETED
+        return clip
+
+    # -- reads ------------------------------------------------------------------------------
+
+    async def get_clip(self, clip_id: str) -> ClipRecord | None:
+        statement = select(*_CLIP_COLUMNS).where(clips.c.id == clip_id)
+
+        async def work(session: AsyncSession) -> ClipRecord | None:
+            row = (await session.execute(statement)).first()
+            return None if row is None else _clip_record(row)
+
+        return await self._read(work)
+
+    async def list_clips(self, query: ClipQuery) -> tuple[list[ClipRecord], int]:
+        """One page of clips, newest first, and how many match in all.
+
+        Filters: camera, status, alerted, risk_level, activity_type, since (inclusive), until
+        (exclusive). Deleted clips are left out unless `status="deleted"` is asked for.
+        """
+        _check_paging(query.offset, query.limit)
+        where = _clip_filters(query)
+        page = (
+            select(*_CLIP_COLUMNS)
+            .where(*where)
+            .order_by(clips.c.created_at.desc(), clips.c.id.desc())
+            .offset(query.offset)
+            .limit(query.limit)
+        )
+
+        async def work(session: AsyncSession) -> tuple[list[ClipRecord], int]:
+            rows = (await session.execute(page)).all()
+            if query.limit and (0 < len(rows) < query.limit or not rows and not query.offset):
+                total = query.offset + len(rows)  # the last page: no need to count
+            else:
+                total = await session.scalar(_count_statement(query, where))
+            return [_clip_record(row) for row in rows], int(total or 0)
+
+        return await self._read(work)
+
+    async def list_events(
+        self, clip_id: str | None = None, offset: int = 0, limit: int = 100
+    ) -> tuple[list[ClipEventRecord], int]:
+        """Events in the order they were written (of one clip, or all), and their total."""
+        _check_paging(offset, limit)
+        where = [] if clip_id is None else [clip_events.c.clip_id == clip_id]
+        page = (
+            select(*_EVENT_COLUMNS).where(*where).order_by(clip_events.c.id).offset(offset).limit(limit)
+        )
+        count = select(func.count()).select_from(clip_events).where(*where)
+
+        async def work(session: AsyncSession) -> tuple[list[ClipEventRecord], int]:
+            rows = (await session.execute(page)).all()
+            total = await session.scalar(count)
+            return [_event_record(row) for row in rows], int(total or 0)
+
+        return await self._read(work)
+
+    async def count_clips_since(self, since: datetime) -> int:
+        """Clips recorded at or after `since` (deleted ones included: they were recorded)."""
+        return await self._count(clips.c.created_at >= since)
+
+    async def count_alerts_since(self, since: datetime) -> int:
+        """Clips that raised an alert at or after `since` (deleted ones included)."""
+        return await self._count(clips.c.alerted.is_(True), clips.c.created_at >= since)
+
+    async def _count(self, *where: ColumnElement[bool]) -> int:
+        statement = select(func.count()).select_from(clips).where(*where)
+
+        async def work(session: AsyncSession) -> int:
+            return int(await session.scalar(statement) or 0)
+
+        return await self._read(work)
+
+    # -- internals --------------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if not self._started:
+            raise RuntimeError("ClipRepository.start() has not been called")
+        if self._closing:
+            raise RuntimeError("ClipRepository is closed")
+
+    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in a read session; DatabaseUnavailable when the database is down.
+
+        A pooled connection that died with a database restart fails once and is replaced
+        (SQLAlchemy then drops the whole pool): the read is tried once more on a fresh one.
+        """
+        self._require_open()
+        if not self._available:
+            raise DatabaseUnavailable(self._down_reason)
+        for attempt in range(2):
+            try:
+                async with self._read_sessions() as session:
+                    return await work(session)
+            except Exception as exc:
+                if attempt == 0 and _lost_connection(exc):
+                    continue
+                if not await self._is_outage(exc):
+                    raise
+                self._mark_down(exc)
+                raise DatabaseUnavailable(self._down_reason) from exc
+        raise AssertionError("unreachable")
+
+    async def _write(self, entry: Entry) -> None:
+        self._require_open()
+        json.dumps(entry, allow_nan=False)  # refuse what could not be kept in the outbox
+        async with self._write_lock:
+            if self._available and not len(self._outbox):
+                for attempt in range(2):
+                    try:
+                        async with self._sessions.begin() as session:
+                            await self._apply(session, entry)
+                        return
+                    except Exception as exc:
+                        if attempt == 0 and _lost_connection(exc):
+                            continue  # a connection from before a database restart
+                        if not await self._is_outage(exc):
+                            raise
+                        self._mark_down(exc)
+                        break
+            await self._outbox.put(entry)
+        self._ensure_recovery()
+
+    async def _apply(self, session: AsyncSession, entry: Entry) -> None:
+        op = entry.get("op")
+        if op == "upsert_clip":
+            values = _decode(entry["clip"])
+            values["updated_at"] = _decode_at(entry)
+            insert = self._insert(clips).values(values)
+            await session.execute(
+                insert.on_conflict_do_update(
+                    index_elements=[clips.c.id],
+                    set_={name: insert.excluded[name] for name in values if name != "id"},
+                )
+            )
+        elif op == "update_clip":
+            values = _decode(entry["fields"])
+            values["updated_at"] = _decode_at(entry)
+            await session.execute(update(clips).where(clips.c.id == entry["id"]).values(values))
+        elif op == "add_event":
+            await session.execute(clip_events.insert().values(_decode(entry["event"])))
+        else:
+            raise ValueError(f"unknown outbox operation {op!r}")
+
+    def _ensure_recovery(self) -> None:
+        if self._closing:
+            return
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(
+                self._recover(), name="homesec-state-recovery"
+            )
+
+    async def _recover(self) -> None:
+        """Retry with backoff until the database answers and the outbox is replayed."""
+        delay = self._retry_initial
+        while not self._closing:
+            try:
+                if await self._recover_once():
+                    return
+            except Exception:  # a bug must not end the retrying silently
+                _LOGGER.exception("Unexpected error while replaying state writes")
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), delay)
+            except TimeoutError:
+                pass
+            delay = min(delay * 2, self._retry_max)
+
+    async def _recover_once(self) -> bool:
+        """One attempt: reconnect (migrating if it never could), then replay; True when done."""
+        try:
+            if not self._migrated:
+                await migrate(self._engine)
+                self._migrated = True
+            elif not await self._ping_raw():
+                self._mark_down(None)
+                return False
+        except Exception as exc:
+            if not await self._is_outage(exc):
+                raise
+            self._mark_down(exc)
+            return False
+        self._mark_up()
+        return await self._replay()
+
+    async def _replay(self) -> bool:
+        """Apply the outbox in order; True when it is empty, False to back off and retry."""
+        single = 0  # entries to apply one at a time: a batch with one the database rejects
+        while len(self._outbox) and not self._closing:
+            batch = await self._outbox.head(1 if single else REPLAY_BATCH)
+            if not batch:
+                break
+            try:
+                async with self._sessions.begin() as session:
+                    for entry in batch:
+                        await self._apply(session, entry)
+            except Exception as exc:
+                if await self._is_outage(exc):
+                    self._mark_down(exc)
+                    return False
+                if len(batch) > 1:
+                    single = len(batch)
+                    continue
+                self._head_failures += 1
+                if self._head_failures < REPLAY_ATTEMPTS:
+                    _LOGGER.warning("The database rejected a kept write (will retry): %s", _describe(exc))
+                    return False
+                _LOGGER.error("Dropping a kept write the database rejects: %s: %s", _describe(exc), batch[0])
+            await self._outbox.drop(len(batch))
+            self._head_failures = 0
+            single = max(single - len(batch), 0)
+        return not len(self._outbox)
+
+    async def _ping_raw(self) -> bool:
+        for attempt in range(2):
+            try:
+                async with self._engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+                return True
+            except Exception as exc:
+                if attempt == 0 and _lost_connection(exc):
+                    continue
+                _LOGGER.debug("State database ping failed: %s", _describe(exc))
+        return False
+
+    async def _is_outage(self, exc: BaseException) -> bool:
+        """Whether `exc` means the database cannot be reached (rather than a bad statement)."""
+        if isinstance(exc, (OSError, TimeoutError)) or _lost_connection(exc):
+            return True
+        if isinstance(exc, SQLAlchemyError):
+            return not await self._ping_raw()
+        return False
+
+    def _mark_down(self, exc: BaseException | None) -> None:
+        reason = "no answer to a ping" if exc is None else _describe(exc)
+        if self._available or self._down_reason == "not started":
+            _LOGGER.warning(
+                "State database %s unavailable (%s); writes are kept until it returns",
+                self.database_url,
+                reason,
+            )
+        self._available = False
+        self._down_reason = reason
+        self._ensure_recovery()
+
+    def _mark_up(self) -> None:
+        if not self._available:
+            if self._down_reason != "not started":
+                _LOGGER.warning(
+                    "State database %s answers again (%s kept writes to replay)",
+                    self.database_url,
+                    len(self._outbox),
+                )
+            self._available = True
+            self._down_reason = None
+
+
+# -- encoding (outbox entries are JSON) -------------------------------------------------------
+
+
+def _encode(name: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if name == "status" and value is not None:
+        return str(value)
+    if name == "detected_objects" and value is not None:
+        return list(value)
+    return value
+
+
+def _decode(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: datetime.fromisoformat(value) if name in _DATETIME_FIELDS and value else value
+        for name, value in values.items()
+    }
+
+
+def _decode_at(entry: Entry) -> datetime:
+    return datetime.fromisoformat(entry["at"])
+
+
+def _check_status(status: Any) -> None:
+    if status not in _STATUSES:
+        raise ValueError(f"invalid clip status {status!r}; one of {', '.join(ClipStatus)}")
+
+
+def _check_paging(offset: int, limit: int) -> None:
+    if offset < 0 or limit < 0:
+        raise ValueError("offset and limit must not be negative")
+
+
+def _clip_filters(query: ClipQuery) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if query.camera is not None:
+        where.append(clips.c.camera == query.camera)
+    if query.status is not None:
+        where.append(clips.c.status == str(query.status))
+    else:
+        where.append(clips.c.status != ClipStatus.DELETED.value)
+    if query.alerted is not None:
+        where.append(clips.c.alerted.is_(query.alerted))
+    if query.risk_level is not None:
+        where.append(clips.c.risk_level == query.risk_level)
+    if query.activity_type is not None:
+        where.append(clips.c.activity_type == query.activity_type)
+    if query.since is not None:
+        where.append(clips.c.created_at >= query.since)
+    if query.until is not None:
+        where.append(clips.c.created_at < query.until)
+    return where
+
+
+def _count_statement(query: ClipQuery, where: list[ColumnElement[bool]]) -> Select[tuple[Any]]:
+    """How many clips match: from clip_tallies unless a time range is asked for.
+
+    Without since/until the filters are all tally columns, so the total sums a handful of
+    tally rows instead of counting (up to every) clip; a time range counts the clips in it
+    through the created_at indexes.
+    """
+    if query.since is not None or query.until is not None:
+        return select(func.count()).select_from(clips).where(*where)
+    tally = [
+        ClipTallyRow.status == str(query.status)
+        if query.status is not None
+        else ClipTallyRow.status != ClipStatus.DELETED.value
+    ]
+    if query.camera is not None:
+        tally.append(ClipTallyRow.camera == query.camera)
+    if query.alerted is not None:
+        tally.append(ClipTallyRow.alerted.is_(query.alerted))
+    if query.risk_level is not None:
+        tally.append(ClipTallyRow.risk_level == query.risk_level)
+    if query.activity_type is not None:
+        tally.append(ClipTallyRow.activity_type == query.activity_type)
+    return select(func.coalesce(func.sum(ClipTallyRow.n), 0)).where(*tally)
+
+
+def _clip_record(row: Row[Any]) -> ClipRecord:
+    return ClipRecord(
+        id=row.id,
+        camera=row.camera,
+        status=row.status,
+        created_at=row.created_at,
+        activity_type=row.activity_type,
+        risk_level=row.risk_level,
+        summary=row.summary,
+        detected_objects=list(row.detected_objects or []),
+        storage_uri=row.storage_uri,
+        alerted=row.alerted,
+        duration_s=row.duration_s,
+    )
+
+
+def _event_record(row: Row[Any]) -> ClipEventRecord:
+    return ClipEventRecord(
+        id=row.id,
+        clip_id=row.clip_id,
+        type=row.type,
+        created_at=row.created_at,
+        data=dict(row.data or {}),
+    )
+
+
+def _lost_connection(exc: BaseException) -> bool:
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
+def _describe(exc: BaseException) -> str:
+    """A short, password-free description of a database error."""
+    cause = exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc
+    message = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    name = type(cause).__name__
+    return f"{name}: {message[:200]}" if message else name

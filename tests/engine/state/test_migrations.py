@@ -1,0 +1,115 @@
+"""Versioned migrations: applied once, recorded, idempotent, transactional (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import Connection, Integer, MetaData, Table, Column, inspect, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from homesec_engine.state.db import create_engine, normalize_url
+from homesec_engine.state.migrations import MIGRATIONS, Migration, migrate
+from homesec_engine.state.tables import schema_version
+
+from .conftest import Database, RepoFactory
+
+
+@pytest.fixture
+async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(normalize_url(database.url), schema=database.schema)
+    yield engine
+    await engine.dispose()
+
+
+async def recorded(engine: AsyncEngine) -> list[tuple[int, str]]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(schema_version.c.version, schema_version.c.description).order_by(schema_version.c.version)
+        )
+        return [(row.version, row.description) for row in rows]
+
+
+async def table_names(engine: AsyncEngine, schema: str | None) -> set[str]:
+    async with engine.connect() as conn:
+        return set(await conn.run_sync(lambda c: inspect(c).get_table_names(schema=schema)))
+
+
+async def index_names(engine: AsyncEngine, schema: str | None, table: str) -> set[str]:
+    async with engine.connect() as conn:
+        indexes = await conn.run_sync(lambda c: inspect(c).get_indexes(table, schema=schema))
+        return {str(ix["name"]) for ix in indexes}
+
+
+async def test_fresh_database_gets_latest_schema(engine: AsyncEngine, database: Database) -> None:
+    latest = MIGRATIONS[-1].version
+    assert await migrate(engine) == latest
+    assert [v for v, _ in await recorded(engine)] == [m.version for m in MIGRATIONS]
+    assert {"clips", "clip_events", "schema_version"} <= await table_names(engine, database.schema)
+    assert {
+        "ix_clips_created_at",
+        "ix_clips_camera_created_at",
+        "ix_clips_status_created_at",
+        "ix_clips_alerted_created_at",
+        "ix_clips_risk_level_created_at",
+        "ix_clips_activity_type_created_at",
+    } <= await index_names(engine, database.schema, "clips")
+
+
+async def test_migrate_is_idempotent(engine: AsyncEngine, make_repo: RepoFactory) -> None:
+    first = await migrate(engine)
+    before = await recorded(engine)
+    assert await migrate(engine) == first
+    repo = await make_repo()  # start() migrates too
+    await repo.close()
+    assert await migrate(engine) == first
+    assert await recorded(engine) == before
+
+
+def _add_note_table(conn: Connection) -> None:
+    Table("notes", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
+
+
+async def test_missing_steps_are_applied_once_and_recorded(engine: AsyncEngine, database: Database) -> None:
+    await migrate(engine)
+    calls: list[int] = []
+
+    def step2(conn: Connection) -> None:
+        calls.append(2)
+        _add_note_table(conn)
+
+    steps = [*MIGRATIONS, Migration(2, "notes table", step2)]
+    assert await migrate(engine, steps) == 2
+    assert await migrate(engine, steps) == 2
+    assert calls == [2]
+    assert (await recorded(engine))[-1] == (2, "notes table")
+    assert "notes" in await table_names(engine, database.schema)
+
+
+async def test_failed_step_rolls_back(engine: AsyncEngine, database: Database) -> None:
+    await migrate(engine)
+
+    def broken(conn: Connection) -> None:
+        _add_note_table(conn)  # DDL first, then a failure: the whole step must roll back
+        raise RuntimeError("step failed")
+
+    with pytest.raises(RuntimeError, match="step failed"):
+        await migrate(engine, [*MIGRATIONS, Migration(2, "broken", broken)])
+    assert [v for v, _ in await recorded(engine)] == [1]
+    assert "notes" not in await table_names(engine, database.schema)
+
+
+async def test_steps_must_be_numbered_in_order(engine: AsyncEngine) -> None:
+    with pytest.raises(ValueError, match="numbered"):
+        await migrate(engine, [MIGRATIONS[0], Migration(3, "gap", _add_note_table)])
+
+
+async def test_newer_database_is_left_alone(
+    engine: AsyncEngine, caplog: pytest.LogCaptureFixture
+) -> None:
+    steps = [*MIGRATIONS, Migration(2, "from the future", _add_note_table)]
+    await migrate(engine, steps)
+    with caplog.at_level(logging.WARNING):
+        assert await migrate(engine) == 2
+    assert "newer than this engine knows" in caplog.text

@@ -1,0 +1,222 @@
+"""P0: the database goes down for real (a throw-away PostgreSQL cluster is stopped).
+
+Writes never raise and nothing is lost: they are kept (in memory, then in the spill file),
+reads raise DatabaseUnavailable, and when the cluster is back everything reaches the database
+in the order it was written, also across a restart of the repository while the database is down.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from homesec_engine.records import ClipEventRecord, ClipQuery, ClipRecord
+from homesec_engine.state import ClipRepository, DatabaseUnavailable
+from homesec_engine.state.outbox import SPILL_FILE_NAME
+
+from .conftest import FAST_RETRY
+from .pgcluster import PgCluster
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+REPLAY_TIMEOUT = 60
+
+
+class Writer:
+    """Writes a clip's life (upsert, events, updates) and remembers what it wrote, in order."""
+
+    def __init__(self, repo: ClipRepository) -> None:
+        self.repo = repo
+        self.clips: dict[str, ClipRecord] = {}
+        self.events: list[tuple[str, str]] = []
+
+    async def clip_life(self, n: int) -> None:
+        record = ClipRecord(id=f"clip-{n:03d}", camera="front", created_at=T0 + timedelta(seconds=n))
+        await self.repo.upsert_clip(record)
+        await self.event(record.id, f"recorded-{n}")
+        await self.repo.update_clip(record.id, status="uploaded", storage_uri=f"local:{n}.mp4")
+        await self.event(record.id, f"uploaded-{n}")
+        await self.repo.update_clip(record.id, status="done", alerted=n % 2 == 0, detected_objects=["person"])
+        record.status, record.storage_uri = "done", f"local:{n}.mp4"
+        record.alerted, record.detected_objects = n % 2 == 0, ["person"]
+        self.clips[record.id] = record
+
+    async def event(self, clip_id: str, kind: str) -> None:
+        await self.repo.add_event(ClipEventRecord(clip_id=clip_id, type=kind, data={"kind": kind}))
+        self.events.append((clip_id, kind))
+
+    async def verify(self, repo: ClipRepository) -> None:
+        """Every clip in its final state, every event once and in write order."""
+        listed, total = await repo.list_clips(ClipQuery(limit=1000))
+        assert total == len(self.clips)
+        assert {c.id: c for c in listed} == self.clips
+        events, total = await repo.list_events(limit=10_000)
+        assert [(e.clip_id, e.type) for e in events] == self.events
+        assert total == len(self.events)
+
+
+async def assert_reads_unavailable(repo: ClipRepository) -> None:
+    with pytest.raises(DatabaseUnavailable, match="unavailable"):
+        await repo.get_clip("clip-000")
+    with pytest.raises(DatabaseUnavailable):
+        await repo.list_clips(ClipQuery())
+    with pytest.raises(DatabaseUnavailable):
+        await repo.list_events()
+    with pytest.raises(DatabaseUnavailable):
+        await repo.count_clips_since(T0)
+    with pytest.raises(DatabaseUnavailable):
+        await repo.count_alerts_since(T0)
+    with pytest.raises(DatabaseUnavailable):
+        await repo.delete_clip("clip-000")
+
+
+async def test_outage_keeps_writes_and_replays_them_in_order(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    outbox_dir = tmp_path / "outbox"
+    repo = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=8, **FAST_RETRY)
+    await repo.start()
+    try:
+        writer = Writer(repo)
+        for n in range(3):
+            await writer.clip_life(n)
+        assert repo.available and repo.pending_writes == 0
+
+        await pg_cluster.stop()
+        # Nothing has told the repository yet: the first write finds out, and must not raise.
+        for n in range(3, 10):
+            await writer.clip_life(n)
+        assert not repo.available
+        assert repo.pending_writes == 7 * 5
+        assert (outbox_dir / SPILL_FILE_NAME).exists()  # beyond 8 in memory: spilled
+        assert not await repo.ping()
+        await assert_reads_unavailable(repo)
+        assert not await repo.drain(timeout=0.3)  # retries keep failing meanwhile
+
+        await pg_cluster.start()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
+        assert repo.available and repo.pending_writes == 0
+        assert not (outbox_dir / SPILL_FILE_NAME).exists()
+
+        # Back to direct writes once the outbox is empty.
+        await writer.clip_life(10)
+        assert repo.pending_writes == 0
+        await writer.verify(repo)
+        assert await repo.count_clips_since(T0) == 11
+        assert await repo.count_alerts_since(T0) == 6
+    finally:
+        await repo.close()
+
+
+async def test_spill_file_survives_a_restart_while_down(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    outbox_dir = tmp_path / "outbox"
+    first = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=4, **FAST_RETRY)
+    await first.start()
+    writer = Writer(first)
+    try:
+        await writer.clip_life(0)
+        await pg_cluster.stop()
+        for n in range(1, 5):
+            await writer.clip_life(n)
+        assert first.pending_writes == 20
+    finally:
+        await first.close()  # the engine restarts while the database is still down
+    spill = outbox_dir / SPILL_FILE_NAME
+    assert len(spill.read_text().splitlines()) == 20  # memory part written in front
+
+    second = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=4, **FAST_RETRY)
+    await second.start()
+    try:
+        assert not second.available
+        assert second.pending_writes == 20
+        writer.repo = second
+        await writer.clip_life(5)  # queued behind the leftover writes
+        assert second.pending_writes == 25
+
+        await pg_cluster.start()
+        assert await second.drain(timeout=REPLAY_TIMEOUT)
+        assert not spill.exists()
+        await writer.verify(second)
+    finally:
+        await second.close()
+
+
+async def test_start_while_database_is_down(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    """An engine started before its database records anyway; the schema comes later."""
+    await pg_cluster.stop()
+    repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()  # does not raise
+    try:
+        assert not repo.available
+        writer = Writer(repo)
+        await writer.clip_life(0)
+        await assert_reads_unavailable(repo)
+
+        await pg_cluster.start()
+        assert await repo.ping()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
+        await writer.verify(repo)
+    finally:
+        await repo.close()
+
+
+async def test_outage_seen_by_a_read_then_recovered_without_writes(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()
+    try:
+        await pg_cluster.stop()
+        with pytest.raises(DatabaseUnavailable):
+            await repo.list_clips(ClipQuery())
+        assert not repo.available
+        await pg_cluster.start()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)  # the retry task notices by itself
+        assert await repo.list_clips(ClipQuery()) == ([], 0)
+    finally:
+        await repo.close()
+
+
+async def test_database_restart_between_uses_goes_unnoticed(pg_cluster: PgCluster, tmp_path: Path) -> None:
+    """Pooled connections die with a restart; the next read and write use fresh ones."""
+    repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()
+    try:
+        writer = Writer(repo)
+        await writer.clip_life(0)
+        await writer.verify(repo)  # connections are pooled now
+
+        await pg_cluster.stop()
+        await pg_cluster.start()
+        await writer.verify(repo)
+        assert repo.available
+        await writer.clip_life(1)
+        assert repo.available and repo.pending_writes == 0
+
+        await pg_cluster.stop()
+        await pg_cluster.start()
+        await writer.clip_life(2)  # a write first this time
+        assert repo.available and repo.pending_writes == 0
+        await writer.verify(repo)
+    finally:
+        await repo.close()
+
+
+async def test_kept_write_the_database_rejects_is_dropped(
+    pg_cluster: PgCluster, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One bad entry (an event for a clip that never existed) cannot block the others."""
+    repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()
+    try:
+        writer = Writer(repo)
+        await pg_cluster.stop()
+        await writer.clip_life(0)
+        await repo.add_event(ClipEventRecord(clip_id="never-recorded", type="orphan"))
+        await writer.clip_life(1)
+        assert repo.pending_writes == 11
+
+        await pg_cluster.start()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
+        await writer.verify(repo)  # everything else arrived, in order
+        assert "Dropping a kept write the database rejects" in caplog.text
+        assert "never-recorded" in caplog.text
+    finally:
+        await repo.close()

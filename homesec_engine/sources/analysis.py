@@ -3,17 +3,27 @@
 Recordings keep the original packets, so the decode that only feeds motion detection may trade
 picture quality for speed: it skips the in-loop deblocking filter and, where the decoder supports
 it, chroma. (Measured with bench/motion.py; ``flags2=fast`` and ``skip_idct`` gave nothing for
-H.264.) The grey analysis frame is taken straight from the decoded luma plane
-(no colour conversion, no scaler).
+H.264.) Motion runs at ``analysis_fps`` (:class:`FramePacer`): frames that are not due are not
+analysed, and those the codec marks as non-reference are not even decoded
+(``skip_frame=NONREF`` toggled per packet) -- this halves decode time on streams with B-frames or
+temporal layers and changes nothing on streams where every frame is a reference. The grey
+analysis frame is taken straight from the decoded luma plane (no colour conversion, no scaler).
+
+:class:`MotionLink` hands motion state from an analysis substream's thread to the thread that
+records the main stream, translating between the two streams' clocks.
 """
 
 from __future__ import annotations
 
+import threading
+from collections import deque
+from statistics import median
 from typing import Any, cast
 
+import av
 import numpy as np
 
-from .motion import downscale_gray
+from .motion import MotionUpdate, downscale_gray
 
 # Options applied when the decoder opens (FFmpeg AVCodecContext options).
 ANALYSIS_DECODER_OPTIONS = {
@@ -47,3 +57,126 @@ def analysis_gray(frame: Any, analysis_width: int) -> np.ndarray:
     # Unusual pixel formats: let the scaler produce a small grey frame.
     height = max(1, round(frame.height * analysis_width / max(1, frame.width)))
     return cast(np.ndarray, frame.to_ndarray(width=analysis_width, height=height, format="gray"))
+
+
+class FramePacer:
+    """Chooses which frames motion detection looks at: about ``fps`` per second.
+
+    A frame is due once ``0.75 / fps`` has passed since the last analysed one, so a 15 fps
+    stream is analysed every third frame and a 10 fps stream every second one (5 fps target).
+    The detector compares consecutive *analysed* frames and works on stream times, so its
+    semantics do not depend on the rate. ``fps <= 0`` analyses every frame.
+    """
+
+    def __init__(self, fps: float) -> None:
+        self.min_gap_s = 0.75 / fps if fps > 0 else 0.0
+        self._last: float | None = None
+
+    def reset(self) -> None:
+        self._last = None
+
+    def due(self, t: float) -> bool:
+        return self._last is None or t - self._last >= self.min_gap_s or t < self._last - 1.0
+
+    def take(self, t: float) -> bool:
+        """True (and remembered) when the frame at ``t`` is to be analysed."""
+        if not self.due(t):
+            return False
+        self._last = t
+        return True
+
+
+class AnalysisDecoder:
+    """The cheap decode that feeds motion detection, paced to ``fps`` analysed frames a second.
+
+    Wraps a not-yet-opened decoder. Before each packet it tells the decoder whether the frame
+    will be looked at: if not, non-reference frames are dropped undecoded (reference frames
+    must still be decoded, later frames are predicted from them).
+    """
+
+    def __init__(self, codec_context: Any, fps: float, threads: int = 1) -> None:
+        configure_analysis_decoder(codec_context, threads)
+        self._ctx = codec_context
+        self._pacer = FramePacer(fps)
+        self._skipping = False
+        self.decoded = 0  # pictures the decoder produced (skipped ones are not counted)
+
+    def decode(self, packet: Any, t: float, time_base: Any) -> list[tuple[float, Any]]:
+        """(stream time, av.VideoFrame) of the frames due for analysis in this packet."""
+        skip = not self._pacer.due(t)
+        if skip != self._skipping:
+            self._ctx.skip_frame = "NONREF" if skip else "DEFAULT"
+            self._skipping = skip
+        try:
+            frames = self._ctx.decode(packet)
+        except av.error.InvalidDataError:
+            frames = []  # a damaged packet: skip its picture, keep the stream
+        self.decoded += len(frames)
+        due = []
+        for frame in frames:
+            ft = float(frame.pts * time_base) if frame.pts is not None else t
+            if self._pacer.take(ft):
+                due.append((ft, frame))
+        return due
+
+
+class MotionLink:
+    """Thread-safe hand-off of motion state from the analysis substream to the main stream.
+
+    The substream and the main stream have unrelated timestamps. Both show the same instant at
+    (about) the same arrival time, so the offset between the clocks is sampled whenever a
+    substream packet arrives (main clock of the newest main packet minus the substream time);
+    the median of recent samples irons out network jitter.
+    """
+
+    def __init__(self, samples: int = 15) -> None:
+        self._lock = threading.Lock()
+        self._main_t: float | None = None
+        self._offsets: deque[float] = deque(maxlen=samples)
+        self._update: MotionUpdate | None = None
+
+    def main_restarted(self) -> None:
+        """The main stream reconnected: its clock starts over."""
+        with self._lock:
+            self._main_t = None
+            self._offsets.clear()
+
+    def analysis_restarted(self) -> None:
+        """The substream reconnected: its clock and its motion state start over."""
+        with self._lock:
+            self._offsets.clear()
+            self._update = None
+
+    def main_packet(self, t: float) -> None:
+        with self._lock:
+            self._main_t = t
+
+    def analysis_packet(self, t: float) -> None:
+        with self._lock:
+            if self._main_t is not None:
+                self._offsets.append(self._main_t - t)
+
+    def publish(self, update: MotionUpdate) -> None:
+        with self._lock:
+            self._update = update
+
+    def snapshot(self) -> tuple[MotionUpdate, float | None] | None:
+        """The latest motion state in main-stream time, plus the run's identity.
+
+        The identity is the run start in substream time: it does not move when the clock
+        offset wobbles, so one run never opens two clips. None until both clocks are known.
+        """
+        with self._lock:
+            update, offsets = self._update, list(self._offsets)
+        if update is None or not offsets:
+            return None
+        off = median(offsets)
+        return (
+            MotionUpdate(
+                update.moving,
+                update.confirmed,
+                None if update.run_start is None else update.run_start + off,
+                None if update.last_motion is None else update.last_motion + off,
+            ),
+            update.run_start,
+        )

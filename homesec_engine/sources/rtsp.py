@@ -1,10 +1,13 @@
 """RTSP camera source: PyAV decode at low cost, motion detection, clips remuxed with pre/post-roll.
 
-One worker thread per camera connects, demuxes, keeps a packet ring for pre-roll, decodes every
-video packet with the cheap analysis decoder, runs frame-difference motion detection and remuxes
-the original packets into a clip from ``pre_roll_s`` before motion to ``post_roll_s`` after it.
-Connection loss marks the camera unhealthy and reconnects with exponential backoff. Nothing
-blocking touches the event loop; ``stop()`` joins the thread.
+A worker thread per stream connects, demuxes and reconnects with exponential backoff. The main
+stream's packets go into a ring for pre-roll and are remuxed (never re-encoded) into a clip from
+``pre_roll_s`` before motion to ``post_roll_s`` after it. Motion detection runs on the cheap
+analysis decode (analysis.py) of either the main stream itself or, when ``analysis_url`` /
+``analysis_url_env`` is set, a low-resolution substream of the same camera, as NVRs do: then the
+main stream is only demuxed, and a second thread decodes the substream and hands motion over
+through a :class:`MotionLink`. The camera is healthy while every configured stream delivers.
+Nothing blocking touches the event loop; ``stop()`` joins the threads.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -21,12 +24,14 @@ from urllib.parse import urlsplit, urlunsplit
 import av
 
 from ..records import ClipFile, utcnow
-from .analysis import analysis_gray, configure_analysis_decoder
+from .analysis import AnalysisDecoder, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
 from .motion import MotionDetector, MotionUpdate
 from .recording import BufferedPacket, ClipWriter, PacketRing, wall_time
 
 _LOGGER = logging.getLogger(__name__)
+
+MAIN, ANALYSIS = "main", "analysis"  # the two stream roles
 
 
 def redact_url(url: str) -> str:
@@ -45,16 +50,18 @@ class RtspSource(ClipSource):
     """``rtsp`` backend.
 
     Config: ``url`` or ``url_env`` (name of an env var holding a URL with credentials),
-    ``analysis_width`` (320), ``sensitivity`` 0..1 (0.5), ``min_motion_s`` (0.5),
-    ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60), ``reconnect_max_backoff_s``
-    (30), ``rtsp_transport`` tcp|udp (tcp); advanced: ``open_timeout_s`` (10),
-    ``read_timeout_s`` (5), ``decoder_threads`` (1).
+    optional ``analysis_url`` or ``analysis_url_env`` (substream used for motion only),
+    ``analysis_width`` (320), ``analysis_fps`` (5), ``sensitivity`` 0..1 (0.5),
+    ``min_motion_s`` (0.5), ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60),
+    ``reconnect_max_backoff_s`` (30), ``rtsp_transport`` tcp|udp (tcp); advanced:
+    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1).
     """
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
         c = self.config
         self.analysis_width = int(c.get("analysis_width", 320))
+        self.analysis_fps = float(c.get("analysis_fps", 5.0))
         self.sensitivity = float(c.get("sensitivity", 0.5))
         self.min_motion_s = float(c.get("min_motion_s", 0.5))
         self.pre_roll_s = float(c.get("pre_roll_s", 2.0))
@@ -66,95 +73,169 @@ class RtspSource(ClipSource):
         # How long a silent connection is tolerated; also bounds stop() on a frozen stream.
         self.read_timeout_s = float(c.get("read_timeout_s", 5.0))
         self.decoder_threads = int(c.get("decoder_threads", 1))
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
-        self._url = ""
-        # Worker-thread state (touched only by the worker).
+        self._urls: dict[str, str] = {}
+        self._up: dict[str, bool] = {}
+        self._health_lock = threading.Lock()
+        self._link = MotionLink()
+        # Analysis state (touched only by the thread that decodes for motion).
         self._detector = MotionDetector(self.sensitivity, self.min_motion_s)
+        self._decoder: AnalysisDecoder | None = None
+        # Recording state (touched only by the main stream's thread).
         gap = self._detector.gap_tolerance_s
         self._ring = PacketRing(keep_s=self.pre_roll_s + self.min_motion_s + gap + 1.0)
         self._writer: ClipWriter | None = None
         self._template: Any = None
-        self._decoder: Any = None
         self._anchor: tuple[Any, float] | None = None
         self._last_motion = 0.0
         self._clip_run: float | None = None
 
+    @property
+    def uses_substream(self) -> bool:
+        return ANALYSIS in self._urls
+
     # --- lifecycle -------------------------------------------------------------------------
-    def _resolve_url(self) -> str:
-        if self.config.get("url"):
-            return str(self.config["url"])
-        env = self.config.get("url_env")
+    def _resolve_url(self, key: str, env_key: str) -> str | None:
+        if self.config.get(key):
+            return str(self.config[key])
+        env = self.config.get(env_key)
         if env:
             value = os.environ.get(str(env))
             if not value:
                 raise ValueError(f"camera {self.camera}: environment variable {env} is not set")
             return value
-        raise ValueError(f"camera {self.camera}: rtsp source needs `url` or `url_env`")
+        return None
 
     async def _start(self) -> None:
-        self._url = self._resolve_url()
+        main = self._resolve_url("url", "url_env")
+        if main is None:
+            raise ValueError(f"camera {self.camera}: rtsp source needs `url` or `url_env`")
+        self._urls = {MAIN: main}
+        sub = self._resolve_url("analysis_url", "analysis_url_env")
+        if sub is not None:
+            self._urls[ANALYSIS] = sub
+        self._up = dict.fromkeys(self._urls, False)
         self._stopping.clear()
-        self._thread = threading.Thread(
-            target=self._run, name=f"homesec-rtsp-{self.camera}", daemon=True
-        )
-        self._thread.start()
+        sessions: dict[str, Callable[[str], bool]] = {
+            MAIN: self._main_session, ANALYSIS: self._analysis_session,
+        }
+        for role, url in self._urls.items():
+            thread = threading.Thread(
+                target=self._run, args=(role, url, sessions[role]),
+                name=f"homesec-rtsp-{role}-{self.camera}", daemon=True,
+            )
+            self._threads.append(thread)
+            thread.start()
 
     async def _stop(self) -> None:
         self._stopping.set()
-        if self._thread is not None:
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
+        threads, self._threads = self._threads, []
+        for thread in threads:
+            await asyncio.to_thread(thread.join)
 
-    # --- worker thread -----------------------------------------------------------------------
-    def _run(self) -> None:
+    def _stream_up(self, role: str, up: bool) -> None:
+        """One stream's state changed or delivered; health covers every configured stream."""
+        with self._health_lock:
+            self._up[role] = up
+            healthy = all(self._up.values())
+            if healthy:
+                self._beat()  # before the health callback, which may read the heartbeat
+            self._set_health(healthy)
+
+    # --- worker threads ----------------------------------------------------------------------
+    def _run(self, role: str, url: str, session: Callable[[str], bool]) -> None:
+        """Connect, run one session, reconnect with exponential backoff, until stopped."""
+        label = "stream" if role == MAIN else "analysis stream"
         backoff = 1.0
         while not self._stopping.is_set():
             got_packets = False
             try:
-                got_packets = self._session()
+                got_packets = session(url)
                 if not self._stopping.is_set():
-                    _LOGGER.warning("camera %s: stream ended", self.camera)
+                    _LOGGER.warning("camera %s: %s ended", self.camera, label)
             except Exception as err:  # network, demux, decoder: all mean "reconnect"
-                message = str(err).replace(self._url, redact_url(self._url))
-                _LOGGER.warning("camera %s: stream error: %s", self.camera, message)
+                message = str(err).replace(url, redact_url(url))
+                _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
             finally:
-                self._finish_clip()
-            self._set_health(False)
+                if role == MAIN:
+                    self._finish_clip()
+            self._stream_up(role, False)
             if got_packets:
                 backoff = 1.0
             if self._stopping.wait(backoff):
                 break
             backoff = min(backoff * 2, self.max_backoff_s)
 
-    def _session(self) -> bool:
-        """One connection: demux until end/stop. Returns whether any packet arrived."""
+    def _open(self, url: str) -> Any:
         options = {
             "rtsp_transport": self.transport,
             "analyzeduration": "1000000",  # SDP carries the parameters; connect fast
             "max_delay": "500000",
         }
-        got = False
-        with av.open(
-            self._url, options=options, timeout=(self.open_timeout_s, self.read_timeout_s)
-        ) as container:
-            if not container.streams.video:
-                raise RuntimeError("no video stream")
-            stream = container.streams.video[0]
-            configure_analysis_decoder(stream.codec_context, self.decoder_threads)
-            self._template = stream
-            self._decoder = stream.codec_context
-            self._detector.reset()
-            self._ring.clear()
-            self._anchor = None
+        return av.open(url, options=options, timeout=(self.open_timeout_s, self.read_timeout_s))
+
+    def _packets(self, container: Any, role: str) -> Any:
+        """The video stream and a generator of its usable packets (stops when stopping)."""
+        if not container.streams.video:
+            raise RuntimeError("no video stream")
+        stream = container.streams.video[0]
+
+        def gen() -> Any:
             for packet in container.demux(stream):
                 if self._stopping.is_set():
                     break
                 if packet.size == 0 or (packet.pts is None and packet.dts is None):
                     continue
+                self._stream_up(role, True)
+                yield packet
+
+        return stream, gen()
+
+    def _start_analysis(self, stream: Any) -> None:
+        self._decoder = AnalysisDecoder(stream.codec_context, self.analysis_fps,
+                                        self.decoder_threads)
+        self._detector.reset()
+
+    def _main_session(self, url: str) -> bool:
+        """One connection to the main stream: demux (and, without substream, analyse)."""
+        got = False
+        with self._open(url) as container:
+            stream, packets = self._packets(container, MAIN)
+            if not self.uses_substream:
+                self._start_analysis(stream)
+            self._template = stream
+            self._ring.clear()
+            self._anchor = None
+            self._clip_run = None  # motion still going on after a reconnect gets a new clip
+            self._link.main_restarted()
+            for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)
         return got
+
+    def _analysis_session(self, url: str) -> bool:
+        """One connection to the analysis substream: decode for motion, hand it to the main."""
+        got = False
+        with self._open(url) as container:
+            stream, packets = self._packets(container, ANALYSIS)
+            self._start_analysis(stream)
+            self._link.analysis_restarted()
+            for packet in packets:
+                got = True
+                t = _packet_time(packet, stream.time_base)
+                self._link.analysis_packet(t)
+                for ft, update in self._analyse(packet, t, stream.time_base):
+                    self._link.publish(update)
+        return got
+
+    def _analyse(self, packet: Any, t: float, time_base: Any) -> list[tuple[float, MotionUpdate]]:
+        """Decode one packet cheaply; motion updates for the frames due for analysis."""
+        assert self._decoder is not None
+        return [
+            (ft, self._detector.update(analysis_gray(frame, self.analysis_width), ft))
+            for ft, frame in self._decoder.decode(packet, t, time_base)
+        ]
 
     def _on_packet(self, packet: Any, time_base: Any) -> None:
         pts = packet.pts if packet.pts is not None else packet.dts
@@ -162,29 +243,32 @@ class RtspSource(ClipSource):
         t = float(pts * time_base)
         if self._anchor is None:
             self._anchor = (utcnow(), t)
-        self._beat()
-        self._set_health(True)
         item = BufferedPacket(packet, pts, dts, time_base, t, bool(packet.is_keyframe))
         self._ring.append(item)
         writer = self._writer
-        # Decode before muxing: muxing re-targets the packet at the output stream.
-        try:
-            frames = self._decoder.decode(packet)
-        except av.error.InvalidDataError:
-            frames = []  # a damaged packet: skip its picture, keep the stream
-        for frame in frames:
-            ft = float(frame.pts * time_base) if frame.pts is not None else t
-            self._on_motion(self._detector.update(analysis_gray(frame, self.analysis_width), ft), ft)
+        if self.uses_substream:
+            self._link.main_packet(t)
+            state = self._link.snapshot()
+            if state is not None:
+                self._on_motion(state[0], t, state[1])
+        else:
+            # Decode before muxing: muxing re-targets the packet at the output stream.
+            for ft, update in self._analyse(packet, t, time_base):
+                self._on_motion(update, ft, update.run_start)
         # A clip opened while handling this packet already took it from the ring.
         if writer is not None and self._writer is writer:
             writer.write(item)
 
-    def _on_motion(self, update: MotionUpdate, t: float) -> None:
+    def _on_motion(self, update: MotionUpdate, t: float, run_id: float | None) -> None:
+        """Apply motion state (in main-stream time) at main-stream time ``t``.
+
+        ``run_id`` identifies the motion run, so one run opens one clip.
+        """
         if update.last_motion is not None:
             self._last_motion = update.last_motion
         if self._writer is None:
-            if update.confirmed and update.run_start is not None and update.run_start != self._clip_run:
-                self._clip_run = update.run_start
+            if update.confirmed and update.run_start is not None and run_id != self._clip_run:
+                self._clip_run = run_id
                 self._open_clip(self._ring.since(update.run_start - self.pre_roll_s))
             return
         if t - self._last_motion >= self.post_roll_s:
@@ -216,3 +300,8 @@ class RtspSource(ClipSource):
         ended = wall_time(self._anchor[0], self._anchor[1], writer.first_t + writer.duration_s)
         _LOGGER.info("camera %s: clip %s (%.1f s)", self.camera, path.name, writer.duration_s)
         self._emit_clip(ClipFile(self.camera, path, started, ended))
+
+
+def _packet_time(packet: Any, time_base: Any) -> float:
+    pts = packet.pts if packet.pts is not None else packet.dts
+    return float(pts * time_base)

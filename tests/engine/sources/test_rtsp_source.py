@@ -151,7 +151,7 @@ def test_backends_are_registered_and_construction_starts_nothing(work_dir: Path)
     # Given the registry, When a disabled camera's source is merely constructed
     source = SOURCE_BACKENDS["rtsp"]("off", {"url": "rtsp://127.0.0.1:1/x"}, work_dir)
     # Then no thread runs and it reports no health yet
-    assert source._thread is None
+    assert source._threads == []
     assert not source.is_healthy() and source.last_heartbeat() is None
     assert set(SOURCE_BACKENDS) == {"rtsp", "local_folder", "demo"}
 

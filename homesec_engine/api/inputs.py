@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..schema import SchemaValidationError, validate
+from ..schema import validate
 from ..schema.fields import SLUG_MESSAGE, SLUG_PATTERN
 from .errors import ApiError, validation_error
 
@@ -73,15 +73,6 @@ async def read_json(request: web.Request, *, optional: bool = False) -> dict[str
     return data
 
 
-def validate_body(model: str, data: Any, *, partial: bool = False) -> dict[str, Any]:
-    try:
-        return validate(model, data, partial=partial)
-    except (OverflowError, ValueError) as err:
-        if isinstance(err, SchemaValidationError):
-            raise
-        raise validation_error([{"path": "", "message": str(err)}]) from err
-
-
 def read_query(request: web.Request, model: str) -> dict[str, Any]:
     """The query string validated (and coerced) against `model`."""
     data: dict[str, Any] = {}
@@ -94,12 +85,7 @@ def read_query(request: web.Request, model: str) -> dict[str, Any]:
     problems += _bad_strings(data)
     if problems:
         raise validation_error(problems)
-    try:
-        return validate(model, data, coerce=True)
-    except SchemaValidationError:
-        raise
-    except (OverflowError, ValueError) as err:  # e.g. a date at the edge of the calendar
-        raise validation_error([{"path": "", "message": str(err)}]) from err
+    return validate(model, data, coerce=True)
 
 
 def camera_name(request: web.Request) -> str:

@@ -87,7 +87,7 @@ def _check_range(request: web.Request, size: int) -> None:
         else:
             satisfiable = int(end) > 0 and size > 0
     if not satisfiable:
-        raise ApiError(416, "VALIDATION_ERROR",
+        raise ApiError(416, "RANGE_NOT_SATISFIABLE",
                        f"Range not satisfiable (the file has {size} bytes)",
                        headers={"Content-Range": f"bytes */{size}"},
                        errors=[{"path": "Range", "message": "not a satisfiable byte range"}])

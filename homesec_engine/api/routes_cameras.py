@@ -7,9 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from ..config.manager import ChangeResult
+from ..schema import validate
 from .context import ApiContext, context
 from .errors import not_found
-from .inputs import camera_name, expected_version, read_json, validate_body
+from .inputs import camera_name, expected_version, read_json
 from .views import camera_view, json_response
 
 
@@ -39,7 +40,7 @@ async def list_cameras(request: web.Request) -> web.Response:
 
 async def create_camera(request: web.Request) -> web.Response:
     ctx = context(request)
-    body = validate_body("CameraCreate", await read_json(request))
+    body = validate("CameraCreate", await read_json(request))
     version = expected_version(request, body)
     body.pop("config_version", None)
     result = await ctx.runtime.config_manager.add_camera(body, version)
@@ -58,7 +59,7 @@ async def get_camera(request: web.Request) -> web.Response:
 async def update_camera(request: web.Request) -> web.Response:
     ctx = context(request)
     name = camera_name(request)
-    body = validate_body("CameraUpdate", await read_json(request), partial=True)
+    body = validate("CameraUpdate", await read_json(request), partial=True)
     version = expected_version(request, body)
     body.pop("config_version", None)
     result = await ctx.runtime.config_manager.update_camera(name, body, version)
@@ -70,7 +71,7 @@ async def delete_camera(request: web.Request) -> web.Response:
     name = camera_name(request)
     body = await read_json(request, optional=True)
     if body is not None:
-        body = validate_body("VersionOnly", body)
+        body = validate("VersionOnly", body)
     result = await ctx.runtime.config_manager.remove_camera(name, expected_version(request, body))
     return json_response(change_body(ctx, result))
 

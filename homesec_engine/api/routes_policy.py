@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from ..schema import validate
 from .context import context
-from .inputs import expected_version, read_json, validate_body
+from .inputs import expected_version, read_json
 from .views import json_response
 
 
@@ -17,7 +18,7 @@ async def get_alert_policy(request: web.Request) -> web.Response:
 
 async def set_alert_policy(request: web.Request) -> web.Response:
     ctx = context(request)
-    body = validate_body("AlertPolicyUpdate", await read_json(request))
+    body = validate("AlertPolicyUpdate", await read_json(request))
     version = expected_version(request, body)
     body.pop("config_version", None)
     result = await ctx.runtime.config_manager.set_alert_policy(body, version)

@@ -23,7 +23,8 @@ CLIP_STATUSES = ["queued_local", "uploaded", "analyzed", "done", "error", "delet
 HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
-    "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "INTERNAL_ERROR",
+    "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
+    "INTERNAL_ERROR",
 ]
 
 

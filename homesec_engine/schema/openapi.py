@@ -118,8 +118,8 @@ def _operation(route: Decl) -> dict[str, Any]:
     codes = set(route.get("errors", []))
     if not route.get("public"):
         codes |= {"401", "503"}
-    if "body" in route or "query" in route:
-        codes.add("400")
+    if "body" in route or "query" in route or "{" in route["path"]:
+        codes.add("400")  # a malformed body, query or path parameter
     for code in sorted(codes):
         op["responses"].setdefault(code, _error_response(code))
     if not route.get("public"):

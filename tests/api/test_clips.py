@@ -131,7 +131,7 @@ async def test_media_streams_the_video_with_ranges(api: Api, make_clip: ClipFact
     for bad in (f"bytes={len(video)}-", "bytes=50-10", "pages=1-2", "bytes=-0"):
         status, body, resp = await api.call("GET", f"/clips/{clip.id}/media",
                                             headers={"Range": bad})
-        assert_error(status, body, 416, "VALIDATION_ERROR")
+        assert_error(status, body, 416, "RANGE_NOT_SATISFIABLE")
         assert resp.headers["Content-Range"] == f"bytes */{len(video)}"
 
 

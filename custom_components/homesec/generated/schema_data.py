@@ -804,6 +804,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'CAMERA_EXISTS',
                                                  'DB_UNAVAILABLE',
                                                  'METHOD_NOT_ALLOWED',
+                                                 'RANGE_NOT_SATISFIABLE',
                                                  'INTERNAL_ERROR'],
                                      'description': 'Machine-readable code',
                                      'required': True,

@@ -119,7 +119,10 @@ def _datetime(value: Any) -> datetime:
             raise vol.Invalid("expected an ISO 8601 date and time") from err
     else:
         raise vol.Invalid("expected an ISO 8601 date and time")
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    try:
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError as err:  # an offset that pushes the time past year 1 or 9999
+        raise vol.Invalid("is outside the supported date range") from err
 
 
 def _object(value: Any) -> dict[str, Any]:

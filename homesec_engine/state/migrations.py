@@ -123,7 +123,9 @@ def _create_tally_triggers(conn: Connection) -> None:
 
 
 MIGRATIONS: tuple[Migration, ...] = (
-    Migration(1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema),
+    Migration(
+        1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
+    ),
 )
 
 
@@ -173,7 +175,9 @@ def run_migrations(conn: Connection, migrations: Sequence[Migration] = MIGRATION
     else:
         applied = [m for m in migrations if m.version > current]
         for step in applied:
-            _LOGGER.info("Migrating the state database to version %s: %s", step.version, step.description)
+            _LOGGER.info(
+                "Migrating the state database to version %s: %s", step.version, step.description
+            )
             step.upgrade(conn)
     conn.execute(
         insert(schema_version),

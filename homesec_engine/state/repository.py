@@ -45,7 +45,9 @@ _UPDATABLE_FIELDS = frozenset(_CLIP_FIELDS) - {"id"}
 _DATETIME_FIELDS = frozenset({"created_at", "updated_at"})
 _STATUSES = frozenset(ClipStatus)
 _CLIP_COLUMNS = tuple(clips.c[name] for name in _CLIP_FIELDS)
-_EVENT_COLUMNS = tuple(clip_events.c[name] for name in ("id", "clip_id", "type", "created_at", "data"))
+_EVENT_COLUMNS = tuple(
+    clip_events.c[name] for name in ("id", "clip_id", "type", "created_at", "data")
+)
 
 T = TypeVar("T")
 
@@ -78,12 +80,13 @@ class ClipRepository:
         self._url = normalize_url(url)
         self._engine: AsyncEngine = create_engine(self._url, schema=schema, timeout=timeout)
         self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
+        postgres = self._url.get_backend_name() == "postgresql"
         # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips for a SELECT.
         read_engine = self._engine
-        if self._url.get_backend_name() == "postgresql":
+        if postgres:
             read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
         self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False)
-        self._insert = postgresql.insert if self._url.get_backend_name() == "postgresql" else sqlite.insert
+        self._insert = postgresql.insert if postgres else sqlite.insert
         self._outbox = Outbox(outbox_dir, memory_limit=memory_limit)
         self._retry_initial = retry_initial
         self._retry_max = retry_max
@@ -278,7 +281,11 @@ class ClipRepository:
         _check_paging(offset, limit)
         where = [] if clip_id is None else [clip_events.c.clip_id == clip_id]
         page = (
-            select(*_EVENT_COLUMNS).where(*where).order_by(clip_events.c.id).offset(offset).limit(limit)
+            select(*_EVENT_COLUMNS)
+            .where(*where)
+            .order_by(clip_events.c.id)
+            .offset(offset)
+            .limit(limit)
         )
         count = select(func.count()).select_from(clip_events).where(*where)
 
@@ -437,9 +444,13 @@ class ClipRepository:
                     continue
                 self._head_failures += 1
                 if self._head_failures < REPLAY_ATTEMPTS:
-                    _LOGGER.warning("The database rejected a kept write (will retry): %s", _describe(exc))
+                    _LOGGER.warning(
+                        "The database rejected a kept write (will retry): %s", _describe(exc)
+                    )
                     return False
-                _LOGGER.error("Dropping a kept write the database rejects: %s: %s", _describe(exc), batch[0])
+                _LOGGER.error(
+                    "Dropping a kept write the database rejects: %s: %s", _describe(exc), batch[0]
+                )
             await self._outbox.drop(len(batch))
             self._head_failures = 0
             single = max(single - len(batch), 0)

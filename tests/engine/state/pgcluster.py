@@ -38,7 +38,9 @@ def find_pg_bin() -> Path:
         candidates.append(Path(env))
     if pg_config := shutil.which("pg_config"):
         try:
-            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, check=True)
+            out = subprocess.run(
+                [pg_config, "--bindir"], capture_output=True, text=True, check=True
+            )
             candidates.append(Path(out.stdout.strip()))
         except (OSError, subprocess.CalledProcessError):
             pass
@@ -51,7 +53,9 @@ def find_pg_bin() -> Path:
     for directory in candidates:
         if (directory / "initdb").is_file() and (directory / "pg_ctl").is_file():
             return directory
-    raise RuntimeError("initdb/pg_ctl not found: install PostgreSQL server binaries or set HOMESEC_PG_BIN")
+    raise RuntimeError(
+        "initdb/pg_ctl not found: install the PostgreSQL server binaries or set HOMESEC_PG_BIN"
+    )
 
 
 def free_port() -> int:
@@ -95,7 +99,9 @@ class PgCluster:
         out, _ = await proc.communicate()
         text = out.decode(errors="replace")
         if check and proc.returncode:
-            log = self.log_file.read_text(errors="replace")[-2000:] if self.log_file.exists() else ""
+            log = ""
+            if self.log_file.exists():
+                log = self.log_file.read_text(errors="replace")[-2000:]
             raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{text}\n{log}")
         return text
 

@@ -1,4 +1,4 @@
-"""Versioned migrations: applied once, recorded, idempotent, transactional (SQLite and PostgreSQL)."""
+"""Versioned migrations: applied once, recorded, idempotent, transactional (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import Connection, Integer, MetaData, Table, Column, inspect, select
+from sqlalchemy import Column, Connection, Integer, MetaData, Table, inspect, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from homesec_engine.state.db import create_engine, normalize_url
@@ -25,8 +25,9 @@ async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
 
 async def recorded(engine: AsyncEngine) -> list[tuple[int, str]]:
     async with engine.connect() as conn:
+        columns = schema_version.c
         rows = await conn.execute(
-            select(schema_version.c.version, schema_version.c.description).order_by(schema_version.c.version)
+            select(columns.version, columns.description).order_by(columns.version)
         )
         return [(row.version, row.description) for row in rows]
 
@@ -43,8 +44,10 @@ async def index_names(engine: AsyncEngine, schema: str | None, table: str) -> se
 
 
 async def test_fresh_database_gets_latest_schema(engine: AsyncEngine, database: Database) -> None:
+    # Given an empty database, When migrated
     latest = MIGRATIONS[-1].version
     assert await migrate(engine) == latest
+    # Then every step is recorded and the tables and list indexes exist
     assert [v for v, _ in await recorded(engine)] == [m.version for m in MIGRATIONS]
     assert {"clips", "clip_events", "schema_version"} <= await table_names(engine, database.schema)
     assert {
@@ -58,11 +61,14 @@ async def test_fresh_database_gets_latest_schema(engine: AsyncEngine, database: 
 
 
 async def test_migrate_is_idempotent(engine: AsyncEngine, make_repo: RepoFactory) -> None:
+    # Given a migrated database
     first = await migrate(engine)
     before = await recorded(engine)
+    # When migrations run again, directly and through a repository start
     assert await migrate(engine) == first
-    repo = await make_repo()  # start() migrates too
+    repo = await make_repo()
     await repo.close()
+    # Then nothing changes: same version, same records
     assert await migrate(engine) == first
     assert await recorded(engine) == before
 
@@ -71,7 +77,10 @@ def _add_note_table(conn: Connection) -> None:
     Table("notes", MetaData(), Column("id", Integer, primary_key=True)).create(conn)
 
 
-async def test_missing_steps_are_applied_once_and_recorded(engine: AsyncEngine, database: Database) -> None:
+async def test_missing_steps_are_applied_once_and_recorded(
+    engine: AsyncEngine, database: Database
+) -> None:
+    # Given a database at version 1 and a new step 2
     await migrate(engine)
     calls: list[int] = []
 
@@ -80,6 +89,7 @@ async def test_missing_steps_are_applied_once_and_recorded(engine: AsyncEngine, 
         _add_note_table(conn)
 
     steps = [*MIGRATIONS, Migration(2, "notes table", step2)]
+    # When migrations run twice, Then step 2 ran once and is recorded with its description
     assert await migrate(engine, steps) == 2
     assert await migrate(engine, steps) == 2
     assert calls == [2]
@@ -88,12 +98,14 @@ async def test_missing_steps_are_applied_once_and_recorded(engine: AsyncEngine, 
 
 
 async def test_failed_step_rolls_back(engine: AsyncEngine, database: Database) -> None:
+    # Given a database at version 1 and a step 2 that creates a table and then fails
     await migrate(engine)
 
     def broken(conn: Connection) -> None:
         _add_note_table(conn)  # DDL first, then a failure: the whole step must roll back
         raise RuntimeError("step failed")
 
+    # When migrating, Then the error surfaces, the version stays 1 and the table is gone
     with pytest.raises(RuntimeError, match="step failed"):
         await migrate(engine, [*MIGRATIONS, Migration(2, "broken", broken)])
     assert [v for v, _ in await recorded(engine)] == [1]
@@ -101,6 +113,7 @@ async def test_failed_step_rolls_back(engine: AsyncEngine, database: Database) -
 
 
 async def test_steps_must_be_numbered_in_order(engine: AsyncEngine) -> None:
+    # Given steps with a gap in their numbers, When migrating, Then they are refused
     with pytest.raises(ValueError, match="numbered"):
         await migrate(engine, [MIGRATIONS[0], Migration(3, "gap", _add_note_table)])
 
@@ -108,8 +121,10 @@ async def test_steps_must_be_numbered_in_order(engine: AsyncEngine) -> None:
 async def test_newer_database_is_left_alone(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # Given a database migrated by a newer engine (version 2)
     steps = [*MIGRATIONS, Migration(2, "from the future", _add_note_table)]
     await migrate(engine, steps)
+    # When this engine (which knows version 1) starts, Then it leaves it alone and warns
     with caplog.at_level(logging.WARNING):
         assert await migrate(engine) == 2
     assert "newer than this engine knows" in caplog.text

@@ -32,12 +32,15 @@ class Writer:
         self.events: list[tuple[str, str]] = []
 
     async def clip_life(self, n: int) -> None:
-        record = ClipRecord(id=f"clip-{n:03d}", camera="front", created_at=T0 + timedelta(seconds=n))
+        when = T0 + timedelta(seconds=n)
+        record = ClipRecord(id=f"clip-{n:03d}", camera="front", created_at=when)
         await self.repo.upsert_clip(record)
         await self.event(record.id, f"recorded-{n}")
         await self.repo.update_clip(record.id, status="uploaded", storage_uri=f"local:{n}.mp4")
         await self.event(record.id, f"uploaded-{n}")
-        await self.repo.update_clip(record.id, status="done", alerted=n % 2 == 0, detected_objects=["person"])
+        await self.repo.update_clip(
+            record.id, status="done", alerted=n % 2 == 0, detected_objects=["person"]
+        )
         record.status, record.storage_uri = "done", f"local:{n}.mp4"
         record.alerted, record.detected_objects = n % 2 == 0, ["person"]
         self.clips[record.id] = record
@@ -71,7 +74,10 @@ async def assert_reads_unavailable(repo: ClipRepository) -> None:
         await repo.delete_clip("clip-000")
 
 
-async def test_outage_keeps_writes_and_replays_them_in_order(pg_cluster: PgCluster, tmp_path: Path) -> None:
+async def test_outage_keeps_writes_and_replays_them_in_order(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    # Given a repository on a running cluster, keeping at most 8 writes in memory
     outbox_dir = tmp_path / "outbox"
     repo = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=8, **FAST_RETRY)
     await repo.start()
@@ -81,10 +87,13 @@ async def test_outage_keeps_writes_and_replays_them_in_order(pg_cluster: PgClust
             await writer.clip_life(n)
         assert repo.available and repo.pending_writes == 0
 
+        # When the database stops and clips keep being recorded (nothing has told the
+        # repository: the first write finds out)
         await pg_cluster.stop()
-        # Nothing has told the repository yet: the first write finds out, and must not raise.
         for n in range(3, 10):
             await writer.clip_life(n)
+
+        # Then no write raised, all are kept (beyond memory in the spill file), reads fail
         assert not repo.available
         assert repo.pending_writes == 7 * 5
         assert (outbox_dir / SPILL_FILE_NAME).exists()  # beyond 8 in memory: spilled
@@ -92,12 +101,13 @@ async def test_outage_keeps_writes_and_replays_them_in_order(pg_cluster: PgClust
         await assert_reads_unavailable(repo)
         assert not await repo.drain(timeout=0.3)  # retries keep failing meanwhile
 
+        # When the database is back, Then everything is replayed and the spill file is gone
         await pg_cluster.start()
         assert await repo.drain(timeout=REPLAY_TIMEOUT)
         assert repo.available and repo.pending_writes == 0
         assert not (outbox_dir / SPILL_FILE_NAME).exists()
 
-        # Back to direct writes once the outbox is empty.
+        # And new writes go straight to the database; every write is there, in order
         await writer.clip_life(10)
         assert repo.pending_writes == 0
         await writer.verify(repo)
@@ -107,7 +117,10 @@ async def test_outage_keeps_writes_and_replays_them_in_order(pg_cluster: PgClust
         await repo.close()
 
 
-async def test_spill_file_survives_a_restart_while_down(pg_cluster: PgCluster, tmp_path: Path) -> None:
+async def test_spill_file_survives_a_restart_while_down(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    # Given 20 writes kept during an outage (4 in memory, the rest spilled)
     outbox_dir = tmp_path / "outbox"
     first = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=4, **FAST_RETRY)
     await first.start()
@@ -119,9 +132,11 @@ async def test_spill_file_survives_a_restart_while_down(pg_cluster: PgCluster, t
             await writer.clip_life(n)
         assert first.pending_writes == 20
     finally:
-        await first.close()  # the engine restarts while the database is still down
+        # When the engine restarts while the database is still down
+        await first.close()
+    # Then all 20 are on disk (the memory part written in front of the spilled ones)
     spill = outbox_dir / SPILL_FILE_NAME
-    assert len(spill.read_text().splitlines()) == 20  # memory part written in front
+    assert len(spill.read_text().splitlines()) == 20
 
     second = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=4, **FAST_RETRY)
     await second.start()
@@ -132,6 +147,7 @@ async def test_spill_file_survives_a_restart_while_down(pg_cluster: PgCluster, t
         await writer.clip_life(5)  # queued behind the leftover writes
         assert second.pending_writes == 25
 
+        # When the database returns, Then the leftover writes land first, then the new ones
         await pg_cluster.start()
         assert await second.drain(timeout=REPLAY_TIMEOUT)
         assert not spill.exists()
@@ -142,15 +158,18 @@ async def test_spill_file_survives_a_restart_while_down(pg_cluster: PgCluster, t
 
 async def test_start_while_database_is_down(pg_cluster: PgCluster, tmp_path: Path) -> None:
     """An engine started before its database records anyway; the schema comes later."""
+    # Given a database that is down, When the repository starts, Then start does not raise
     await pg_cluster.stop()
     repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
-    await repo.start()  # does not raise
+    await repo.start()
     try:
         assert not repo.available
+        # And writes are kept while reads fail
         writer = Writer(repo)
         await writer.clip_life(0)
         await assert_reads_unavailable(repo)
 
+        # When the database comes up, Then the schema is created and the writes replayed
         await pg_cluster.start()
         assert await repo.ping()
         assert await repo.drain(timeout=REPLAY_TIMEOUT)
@@ -159,30 +178,38 @@ async def test_start_while_database_is_down(pg_cluster: PgCluster, tmp_path: Pat
         await repo.close()
 
 
-async def test_outage_seen_by_a_read_then_recovered_without_writes(pg_cluster: PgCluster, tmp_path: Path) -> None:
+async def test_outage_seen_by_a_read_then_recovered_without_writes(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
     repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
     await repo.start()
     try:
+        # Given an outage noticed by a read (no write pending)
         await pg_cluster.stop()
         with pytest.raises(DatabaseUnavailable):
             await repo.list_clips(ClipQuery())
         assert not repo.available
+        # When the database returns, Then the repository notices by itself and serves reads
         await pg_cluster.start()
-        assert await repo.drain(timeout=REPLAY_TIMEOUT)  # the retry task notices by itself
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
         assert await repo.list_clips(ClipQuery()) == ([], 0)
     finally:
         await repo.close()
 
 
-async def test_database_restart_between_uses_goes_unnoticed(pg_cluster: PgCluster, tmp_path: Path) -> None:
+async def test_database_restart_between_uses_goes_unnoticed(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
     """Pooled connections die with a restart; the next read and write use fresh ones."""
     repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
     await repo.start()
     try:
+        # Given pooled connections from a first round of writes and reads
         writer = Writer(repo)
         await writer.clip_life(0)
-        await writer.verify(repo)  # connections are pooled now
+        await writer.verify(repo)
 
+        # When the database restarts between two uses, Then the next read just works
         await pg_cluster.stop()
         await pg_cluster.start()
         await writer.verify(repo)
@@ -190,9 +217,10 @@ async def test_database_restart_between_uses_goes_unnoticed(pg_cluster: PgCluste
         await writer.clip_life(1)
         assert repo.available and repo.pending_writes == 0
 
+        # And so does the next write (nothing is kept back in the outbox)
         await pg_cluster.stop()
         await pg_cluster.start()
-        await writer.clip_life(2)  # a write first this time
+        await writer.clip_life(2)
         assert repo.available and repo.pending_writes == 0
         await writer.verify(repo)
     finally:
@@ -206,6 +234,7 @@ async def test_kept_write_the_database_rejects_is_dropped(
     repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
     await repo.start()
     try:
+        # Given writes kept during an outage, one of them an event for an unknown clip
         writer = Writer(repo)
         await pg_cluster.stop()
         await writer.clip_life(0)
@@ -213,9 +242,11 @@ async def test_kept_write_the_database_rejects_is_dropped(
         await writer.clip_life(1)
         assert repo.pending_writes == 11
 
+        # When the database returns, Then the bad one is dropped (and logged) after retries
+        # and everything else arrives, in order
         await pg_cluster.start()
         assert await repo.drain(timeout=REPLAY_TIMEOUT)
-        await writer.verify(repo)  # everything else arrived, in order
+        await writer.verify(repo)
         assert "Dropping a kept write the database rejects" in caplog.text
         assert "never-recorded" in caplog.text
     finally:

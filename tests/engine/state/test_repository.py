@@ -18,12 +18,17 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 
 def clip(n: int, **fields: object) -> ClipRecord:
-    values: dict[str, object] = {"id": f"clip-{n:03d}", "camera": "front", "created_at": T0 + timedelta(minutes=n)}
+    values: dict[str, object] = {
+        "id": f"clip-{n:03d}",
+        "camera": "front",
+        "created_at": T0 + timedelta(minutes=n),
+    }
     values.update(fields)
     return ClipRecord(**values)  # type: ignore[arg-type]
 
 
 async def test_upsert_get_round_trip(repo: ClipRepository) -> None:
+    # Given a clip recorded at 14:30 in UTC+2, with every field set
     cest = timezone(timedelta(hours=2))
     record = ClipRecord(
         id="20260301T120000-abc",
@@ -38,31 +43,38 @@ async def test_upsert_get_round_trip(repo: ClipRepository) -> None:
         alerted=True,
         duration_s=12.5,
     )
+    # When it is stored and read back
     await repo.upsert_clip(record)
-
     got = await repo.get_clip(record.id)
-    assert got == record  # the same instant, the same fields
+
+    # Then it is the same clip at the same instant, in UTC
+    assert got == record
     assert got is not None
     assert got.created_at.utcoffset() == timedelta(0)
     assert got.created_at == datetime(2026, 3, 1, 12, 30, 15, 123456, tzinfo=UTC)
     assert got.detected_objects == ["person", "package"]
     assert got.status == "analyzed"
 
-    # An upsert of an existing id replaces every field, None included.
-    replaced = ClipRecord(id=record.id, camera="garage", status="done", created_at=T0, detected_objects=[])
+    # When the same id is upserted again, Then every field is replaced, None included
+    replaced = ClipRecord(
+        id=record.id, camera="garage", status="done", created_at=T0, detected_objects=[]
+    )
     await repo.upsert_clip(replaced)
     assert await repo.get_clip(record.id) == replaced
     assert await repo.get_clip("nope") is None
 
 
 async def test_naive_datetime_is_taken_as_utc(repo: ClipRepository) -> None:
+    # Given a clip whose time has no zone, When it is stored and read back
     await repo.upsert_clip(clip(1, created_at=datetime(2026, 3, 1, 8, 0)))
     got = await repo.get_clip("clip-001")
+    # Then it comes back as that time in UTC
     assert got is not None
     assert got.created_at == datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 
 
 async def test_update_clip(repo: ClipRepository) -> None:
+    # Given a stored clip, When several of its fields are updated
     await repo.upsert_clip(clip(1))
     await repo.update_clip(
         "clip-001",
@@ -75,6 +87,7 @@ async def test_update_clip(repo: ClipRepository) -> None:
         duration_s=3.25,
         storage_uri="local:front/x.mp4",
     )
+    # Then exactly those fields changed
     got = await repo.get_clip("clip-001")
     assert got == clip(
         1,
@@ -91,7 +104,8 @@ async def test_update_clip(repo: ClipRepository) -> None:
     got = await repo.get_clip("clip-001")
     assert got is not None and got.summary is None and got.risk_level == "high"
 
-    await repo.update_clip("unknown-clip", status="done")  # changes nothing, raises nothing
+    # An unknown id changes nothing; unknown fields and statuses are refused up front
+    await repo.update_clip("unknown-clip", status="done")
     assert await repo.get_clip("unknown-clip") is None
     with pytest.raises(TypeError, match="colour"):
         await repo.update_clip("clip-001", colour="red")
@@ -104,11 +118,12 @@ async def test_update_clip(repo: ClipRepository) -> None:
     assert repo.pending_writes == 0
 
 
-async def test_updated_at_follows_writes(repo: ClipRepository, database: Database) -> None:
+async def test_updated_at_follows_writes(repo: ClipRepository) -> None:
     from sqlalchemy import select
 
     from homesec_engine.state.tables import clips
 
+    # Given a stored clip, When it is updated, Then its updated_at moves forward
     await repo.upsert_clip(clip(1))
     async with repo.engine.connect() as conn:
         first = (await conn.execute(select(clips.c.updated_at))).scalar_one()
@@ -119,15 +134,20 @@ async def test_updated_at_follows_writes(repo: ClipRepository, database: Databas
 
 
 async def _seed(repo: ClipRepository) -> list[ClipRecord]:
+    person, vehicle, animal = "person", "vehicle", "animal"
     records = [
-        clip(0, camera="front", status="done", alerted=True, risk_level="high", activity_type="person"),
-        clip(1, camera="front", status="done", risk_level="low", activity_type="vehicle"),
-        clip(2, camera="back", status="analyzed", alerted=True, risk_level="critical", activity_type="person"),
+        clip(0, camera="front", status="done", alerted=True, risk_level="high",
+             activity_type=person),
+        clip(1, camera="front", status="done", risk_level="low", activity_type=vehicle),
+        clip(2, camera="back", status="analyzed", alerted=True, risk_level="critical",
+             activity_type=person),
         clip(3, camera="back", status="queued_local"),
-        clip(4, camera="garage", status="error", risk_level="low", activity_type="animal"),
-        clip(5, camera="front", status="uploaded", alerted=True, risk_level="medium", activity_type="person"),
-        clip(6, camera="back", status="deleted", alerted=True, risk_level="high", activity_type="person"),
-    ]
+        clip(4, camera="garage", status="error", risk_level="low", activity_type=animal),
+        clip(5, camera="front", status="uploaded", alerted=True, risk_level="medium",
+             activity_type=person),
+        clip(6, camera="back", status="deleted", alerted=True, risk_level="high",
+             activity_type=person),
+    ]  # fmt: skip
     for record in records:
         await repo.upsert_clip(record)
     return records
@@ -155,27 +175,34 @@ def ids(clips: list[ClipRecord]) -> list[str]:
         (ClipQuery(until=T0 + timedelta(minutes=2)), [1, 0]),  # until is exclusive
         (ClipQuery(since=T0 + timedelta(minutes=1), until=T0 + timedelta(minutes=4)), [3, 2, 1]),
         # an aware datetime in another zone means the same instant
-        (ClipQuery(since=(T0 + timedelta(minutes=4)).astimezone(timezone(timedelta(hours=-5)))), [5, 4]),
+        (ClipQuery(since=(T0 + timedelta(minutes=4)).astimezone(timezone(-timedelta(hours=5)))),
+         [5, 4]),
         (ClipQuery(camera="front", alerted=True, activity_type="person"), [5, 0]),
         (ClipQuery(camera="back", status="deleted", alerted=True), [6]),
         (ClipQuery(camera="nowhere"), []),
     ],
 )
 async def test_list_filters(repo: ClipRepository, query: ClipQuery, expected: list[int]) -> None:
+    # Given seven clips across cameras, statuses, alerts, risks and times
     await _seed(repo)
+    # When they are listed with a filter
     clips, total = await repo.list_clips(query)
+    # Then exactly the matching ones come back, newest first, with their total
     assert ids(clips) == [f"clip-{n:03d}" for n in expected]
     assert total == len(expected)
 
 
 async def test_list_returns_full_records(repo: ClipRepository) -> None:
+    # Given the seeded clips, When listed, Then each is the complete record that was stored
     records = await _seed(repo)
     clips, _ = await repo.list_clips(ClipQuery(camera="front", limit=1))
     assert clips == [records[5]]
 
 
 async def test_paging_and_total(repo: ClipRepository) -> None:
+    # Given six listable clips (and a deleted one)
     await _seed(repo)
+    # When they are read page by page, Then the pages cover them all once and total stays 6
     seen: list[str] = []
     for offset in (0, 2, 4):
         page, total = await repo.list_clips(ClipQuery(offset=offset, limit=2))
@@ -183,7 +210,8 @@ async def test_paging_and_total(repo: ClipRepository) -> None:
         assert len(page) == 2
         seen += ids(page)
     assert seen == [f"clip-{n:03d}" for n in (5, 4, 3, 2, 1, 0)]
-    assert await repo.list_clips(ClipQuery(offset=5, limit=2)) == ([await repo.get_clip("clip-000")], 6)
+    oldest = await repo.get_clip("clip-000")
+    assert await repo.list_clips(ClipQuery(offset=5, limit=2)) == ([oldest], 6)
     assert await repo.list_clips(ClipQuery(offset=6, limit=2)) == ([], 6)
     assert await repo.list_clips(ClipQuery(offset=50, limit=2)) == ([], 6)
     assert await repo.list_clips(ClipQuery(limit=0)) == ([], 6)
@@ -194,14 +222,16 @@ async def test_paging_and_total(repo: ClipRepository) -> None:
 
 
 async def test_same_timestamp_pages_stably(repo: ClipRepository) -> None:
+    # Given five clips with the same time, When paged, Then no clip is skipped or repeated
     for n in range(5):
         await repo.upsert_clip(clip(n, created_at=T0))
     first, _ = await repo.list_clips(ClipQuery(limit=3))
     second, _ = await repo.list_clips(ClipQuery(offset=3, limit=3))
-    assert ids(first) + ids(second) == ["clip-004", "clip-003", "clip-002", "clip-001", "clip-000"]
+    assert ids(first) + ids(second) == [f"clip-{n:03d}" for n in (4, 3, 2, 1, 0)]
 
 
 async def test_events_in_order(repo: ClipRepository) -> None:
+    # Given two clips, When six events are written for them alternately
     await repo.upsert_clip(clip(1))
     await repo.upsert_clip(clip(2))
     written = []
@@ -216,6 +246,7 @@ async def test_events_in_order(repo: ClipRepository) -> None:
         await repo.add_event(event)
         written.append(event)
 
+    # Then they are listed in write order with their data and times intact
     events, total = await repo.list_events()
     assert total == 6
     assert [e.type for e in events] == [f"step_{n}" for n in range(6)]
@@ -229,6 +260,7 @@ async def test_events_in_order(repo: ClipRepository) -> None:
         )
         assert got.created_at.tzinfo is not None
 
+    # And per clip, paged
     one, total = await repo.list_events("clip-001")
     assert total == 3 and [e.type for e in one] == ["step_0", "step_2", "step_4"]
     page, total = await repo.list_events("clip-002", offset=1, limit=1)
@@ -238,12 +270,14 @@ async def test_events_in_order(repo: ClipRepository) -> None:
 
 async def test_event_for_unknown_clip_is_refused(repo: ClipRepository) -> None:
     """With the database up, a write the database rejects is the caller's error."""
+    # Given no clip "ghost", When an event for it is written, Then the database refuses it
     with pytest.raises(IntegrityError):
         await repo.add_event(ClipEventRecord(clip_id="ghost", type="created"))
     assert repo.available and repo.pending_writes == 0
 
 
 async def test_write_that_cannot_be_kept_is_refused(repo: ClipRepository) -> None:
+    # Given event data that is not JSON, When written, Then it is refused before anything else
     await repo.upsert_clip(clip(1))
     with pytest.raises(TypeError):
         await repo.add_event(ClipEventRecord(clip_id="clip-001", type="x", data={"when": T0}))
@@ -251,14 +285,17 @@ async def test_write_that_cannot_be_kept_is_refused(repo: ClipRepository) -> Non
 
 
 async def test_delete_clip(repo: ClipRepository) -> None:
+    # Given two stored clips
     await repo.upsert_clip(clip(1, storage_uri="local:front/1.mp4", status="done"))
     await repo.upsert_clip(clip(2))
 
+    # When one is deleted, Then its record comes back (for removing the file), marked deleted
     deleted = await repo.delete_clip("clip-001")
     assert deleted is not None
     assert deleted.status == ClipStatus.DELETED
     assert deleted.storage_uri == "local:front/1.mp4"
 
+    # And it is left out of lists unless deleted clips are asked for
     stored = await repo.get_clip("clip-001")
     assert stored is not None and stored.status == "deleted"
     assert ids((await repo.list_clips(ClipQuery()))[0]) == ["clip-002"]
@@ -269,8 +306,10 @@ async def test_delete_clip(repo: ClipRepository) -> None:
 
 
 async def test_counters_since(repo: ClipRepository) -> None:
+    # Given seven clips a minute apart, four of them alerts (one alert clip deleted)
     await _seed(repo)
-    assert await repo.count_clips_since(T0) == 7  # the deleted clip was recorded too
+    # When counted since a time, Then clips and alerts at or after it count, deleted ones too
+    assert await repo.count_clips_since(T0) == 7
     assert await repo.count_alerts_since(T0) == 4
     assert await repo.count_clips_since(T0 + timedelta(minutes=2)) == 5  # inclusive
     assert await repo.count_alerts_since(T0 + timedelta(minutes=2)) == 3
@@ -280,6 +319,7 @@ async def test_counters_since(repo: ClipRepository) -> None:
 
 
 async def test_health_properties(repo: ClipRepository) -> None:
+    # Given a started repository on a working database, Then it reports itself available
     assert repo.available
     assert repo.pending_writes == 0
     assert await repo.ping()
@@ -287,11 +327,13 @@ async def test_health_properties(repo: ClipRepository) -> None:
 
 
 async def test_data_survives_a_restart(make_repo: RepoFactory) -> None:
+    # Given a clip and an event written before the repository closes
     first = await make_repo()
     await first.upsert_clip(clip(1))
     await first.add_event(ClipEventRecord(clip_id="clip-001", type="created", created_at=T0))
     await first.close()
 
+    # When a new repository starts on the same database, Then both are there
     second = await make_repo()
     assert await second.get_clip("clip-001") == clip(1)
     events, total = await second.list_events("clip-001")
@@ -299,11 +341,13 @@ async def test_data_survives_a_restart(make_repo: RepoFactory) -> None:
 
 
 async def test_use_outside_start_and_close(database: Database, tmp_path: Path) -> None:
+    # Given a repository not started yet, Then it refuses reads and writes
     repo = ClipRepository(database.url, tmp_path / "outbox", schema=database.schema)
     with pytest.raises(RuntimeError, match="start"):
         await repo.get_clip("x")
     with pytest.raises(RuntimeError, match="start"):
         await repo.upsert_clip(clip(1))
+    # When used as a context manager and closed, Then later writes are refused too
     async with repo:
         await repo.upsert_clip(clip(1))
     with pytest.raises(RuntimeError, match="closed"):
@@ -315,6 +359,7 @@ async def test_totals_follow_every_change(repo: ClipRepository) -> None:
     """The totals (kept per filter combination by triggers) agree with counting the clips."""
     import random
 
+    # Given 60 clips with random filter values, then 80 random updates, upserts and deletes
     rng = random.Random(7)
     cameras, statuses = ["front", "back", "garage"], [s.value for s in ClipStatus]
     for n in range(60):
@@ -332,14 +377,21 @@ async def test_totals_follow_every_change(repo: ClipRepository) -> None:
         n = rng.randrange(60)
         match rng.randrange(4):
             case 0:
-                await repo.update_clip(f"clip-{n:03d}", status=rng.choice(statuses), alerted=rng.random() < 0.5)
+                await repo.update_clip(
+                    f"clip-{n:03d}", status=rng.choice(statuses), alerted=rng.random() < 0.5
+                )
             case 1:
-                await repo.update_clip(f"clip-{n:03d}", risk_level=rng.choice([None, "low", "critical"]))
+                await repo.update_clip(
+                    f"clip-{n:03d}", risk_level=rng.choice([None, "low", "critical"])
+                )
             case 2:
                 await repo.upsert_clip(clip(n, camera=rng.choice(cameras), activity_type="animal"))
             case _:
                 await repo.delete_clip(f"clip-{n:03d}")
 
+    # When totals are asked for under each filter
+    # Then they equal the clips that match (worked out here from the clips themselves) and
+    # the count over a time range that holds every clip
     alive, _ = await repo.list_clips(ClipQuery(limit=1000))
     deleted, _ = await repo.list_clips(ClipQuery(status="deleted", limit=1000))
     every_clip = alive + deleted
@@ -364,7 +416,7 @@ async def test_totals_follow_every_change(repo: ClipRepository) -> None:
             and query.risk_level in (None, c.risk_level)
             and query.activity_type in (None, c.activity_type)
         ]
-        # limit=1 forces the count; since=T0 counts the clips themselves (every clip is after T0)
+        # limit=1 forces a count; since=T0 counts the clip rows rather than the tallies
         _, total = await repo.list_clips(dataclasses.replace(query, limit=1))
         _, counted = await repo.list_clips(dataclasses.replace(query, limit=1, since=T0))
         assert total == counted == len(expected), query

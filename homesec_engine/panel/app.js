@@ -84,8 +84,10 @@ function renderStatus(status) {
 function renderCameras(cameras) {
   const body = $("cameras").querySelector("tbody");
   body.replaceChildren(...cameras.map((c) => {
-    const badge = el("span", c.healthy ? "online" : "offline", { class: "badge" });
-    badge.dataset.state = c.healthy ? "online" : "offline";
+    // A disabled camera is not offline: it was switched off on purpose.
+    const state = !c.enabled ? "disabled" : c.healthy ? "online" : "offline";
+    const badge = el("span", state, { class: "badge" });
+    badge.dataset.state = state;
     return row([c.name, c.source_backend, c.enabled ? "yes" : "no", badge, when(c.last_heartbeat)]);
   }));
   if (!cameras.length) body.append(row(["No cameras configured"]));

@@ -84,6 +84,11 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     cameras = page.locator("#cameras tbody")
     await expect(cameras).to_contain_text("front_door")
     await expect(cameras).to_contain_text("garage")
+    # ... a camera switched off reads "disabled", not "offline"
+    await expect(cameras.locator("tr", has_text="garage").locator(".badge")).to_have_text(
+        "disabled")
+    await expect(cameras.locator("tr", has_text="front_door").locator(".badge")).to_have_text(
+        "offline")
     await expect(page.locator("#health")).to_have_text("healthy")
     clips = page.locator("#clips tbody")
     await expect(clips).to_contain_text("A courier leaves a parcel")

@@ -170,3 +170,16 @@ async def test_the_signing_key_survives_a_restart_and_is_not_the_engines(
     assert len(bytes.fromhex(stored)) == 32
     assert engine.api_key not in stored
     assert (engine.api_key or "").encode().hex() not in stored
+
+
+async def test_links_answer_unavailable_while_homesec_is_unloaded(
+    hass: HomeAssistant, engine: RunningEngine, hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    # Given a valid link of an alert, and then HomeSec is unloaded (e.g. being reconfigured)
+    async with homesec_entry(hass, engine) as entry:
+        url = on_this_server(async_signed_alert_urls(hass, entry.entry_id, "clip-a")["clip_url"])
+    client = await hass_client_no_auth()
+    # When the phone opens it
+    resp = await client.get(url)
+    # Then it is told to come back later rather than "not found" or a crash
+    assert resp.status == 503

@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import Base, schema_version
+from .tables import LISTED_INDEX, Base, clip_events, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -122,9 +122,24 @@ def _create_tally_triggers(conn: Connection) -> None:
     )
 
 
+def _event_uids_and_list_index(conn: Connection) -> None:
+    """clip_events.uid (unique: replayed events are inserted once) and ix_clips_listed."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    conn.exec_driver_sql(f"ALTER TABLE {prefix}clip_events ADD COLUMN uid VARCHAR(32)")
+    # Index.create() honours the connection's schema_translate_map.
+    next(ix for ix in clip_events.indexes if ix.name == "ix_clip_events_uid").create(conn)
+    LISTED_INDEX.create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
+    ),
+    Migration(
+        2,
+        "clip_events.uid for idempotent replays; partial index for the unfiltered clip list",
+        _event_uids_and_list_index,
     ),
 )
 

@@ -1,19 +1,21 @@
-"""Writes kept while the state database is down, replayed strictly in order.
+"""Writes kept while the state database is down, written through to disk, replayed in order.
 
-Entries are JSON-ready dicts (the repository encodes its writes). The oldest `memory_limit`
-entries are held in memory; beyond that bound new entries are appended, one JSON line each,
-to `<directory>/state-outbox.jsonl`, and once anything is in that file every later entry goes
-there too, so the order is always: memory, then the file's unread lines, oldest first. When
-memory runs empty the next lines are read from the file into memory.
+Entries are JSON-ready dicts (the repository encodes its writes). Every entry is appended, one
+JSON line, to `<directory>/state-outbox.jsonl` before `put()` returns (write-through): the
+line is in the kernel's page cache at that point, so a process that is killed outright
+(SIGKILL, OOM killer) loses nothing a caller was told was kept. `fsync` (against a power
+loss) is batched: at most `sync_interval` seconds or `sync_every` entries after an append.
 
-`persist()` (called on close) writes the memory part in front of the file's unread lines, so
-a restart loses nothing: `load()` on the next start finds the file and everything in it is
-pending again, to be replayed before any new write. Lines are only dropped from the file once
-all of them were replayed, so an engine killed in the middle of a replay replays some entries
-a second time rather than losing them (at-least-once; clip upserts and updates are
-idempotent).
+Memory holds at most `memory_limit` of the oldest pending entries as a read cache for the
+replay; the rest are read from the file when memory runs empty. The file holds, in order:
+lines already replayed (dropped), the lines cached in memory, then the unread lines. Lines are
+only removed from the file once all of them were replayed (or by `persist()`, which drops the
+replayed ones), so an engine killed in the middle of a replay replays some entries a second
+time rather than losing them (at-least-once; the repository makes every write idempotent).
 
-File work runs in a worker thread; an asyncio lock keeps the methods from interleaving.
+`load()` on the next start finds the file and everything in it is pending again, to be
+replayed before any new write. File work runs in a worker thread; an asyncio lock keeps the
+methods from interleaving.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import asyncio
 import json
 import logging
 import os
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
@@ -34,15 +37,30 @@ Entry = dict[str, Any]
 
 
 class Outbox:
-    def __init__(self, directory: str | os.PathLike[str], *, memory_limit: int = 1000) -> None:
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        *,
+        memory_limit: int = 1000,
+        sync_interval: float = 0.1,
+        sync_every: int = 100,
+    ) -> None:
         if memory_limit < 1:
             raise ValueError("memory_limit must be at least 1")
         self.directory = Path(directory)
         self.path = self.directory / SPILL_FILE_NAME
         self.memory_limit = memory_limit
-        self._memory: deque[Entry] = deque()
-        self._unread = 0  # lines in the file not yet read into memory
+        self.sync_interval = sync_interval
+        self.sync_every = max(1, sync_every)
+        # The replay's read cache: (entry, its line's length in bytes), oldest first.
+        self._memory: deque[tuple[Entry, int]] = deque()
+        self._unread = 0  # lines in the file not read into memory yet
         self._read_pos = 0  # byte offset of the first unread line
+        self._head_pos = 0  # byte offset of the first line not replayed yet
+        self._unsynced = 0  # appends since the last fsync
+        self._synced_at = 0.0  # time.monotonic() of the last fsync
+        self._sync_timer: asyncio.TimerHandle | None = None
+        self._sync_task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
 
     def __len__(self) -> int:
@@ -50,7 +68,7 @@ class Outbox:
 
     @property
     def spilled(self) -> int:
-        """Entries waiting in the spill file (not read into memory yet)."""
+        """Entries waiting in the file that are not read into memory yet."""
         return self._unread
 
     async def load(self) -> int:
@@ -59,75 +77,146 @@ class Outbox:
             if self._memory or self._unread:
                 raise RuntimeError("load() must come before any put()")
             count = await asyncio.to_thread(self._load_file)
-            self._unread, self._read_pos = count, 0
+            self._unread, self._read_pos, self._head_pos = count, 0, 0
             if count:
                 _LOGGER.warning("Replaying %s state writes left in %s", count, self.path)
             return count
 
     async def put(self, entry: Entry) -> None:
-        line = json.dumps(entry, separators=(",", ":"), allow_nan=False)
+        """Keep `entry`; it is in the file (not necessarily fsynced yet) when this returns."""
+        line = (json.dumps(entry, separators=(",", ":"), allow_nan=False) + "\n").encode()
         async with self._lock:
+            sync = self._unsynced + 1 >= self.sync_every or (
+                time.monotonic() - self._synced_at >= self.sync_interval
+            )
+            await asyncio.to_thread(self._append, line, sync)
+            if sync:
+                self._synced()
+            else:
+                self._unsynced += 1
+                self._arm_sync()
             if not self._unread and len(self._memory) < self.memory_limit:
-                self._memory.append(json.loads(line))  # a copy, as it would come from the file
-                return
-            await asyncio.to_thread(self._append, line)
-            self._unread += 1
+                self._memory.append((json.loads(line), len(line)))  # as the file would give it
+                self._read_pos += len(line)
+            else:
+                self._unread += 1
 
     async def head(self, count: int) -> list[Entry]:
         """Up to `count` of the oldest entries (they stay pending until `drop`)."""
         async with self._lock:
             if not self._memory and self._unread:
-                entries, self._read_pos, read = await asyncio.to_thread(
+                entries, self._read_pos = await asyncio.to_thread(
                     self._read, self._read_pos, self.memory_limit
                 )
                 self._memory.extend(entries)
-                self._unread = 0 if read == 0 else max(self._unread - read, 0)
-            return [self._memory[i] for i in range(min(count, len(self._memory)))]
+                self._unread = 0 if not entries else max(self._unread - len(entries), 0)
+            return [self._memory[i][0] for i in range(min(count, len(self._memory)))]
 
     async def drop(self, count: int) -> None:
         """Forget the `count` oldest entries (replayed)."""
         async with self._lock:
             for _ in range(min(count, len(self._memory))):
-                self._memory.popleft()
+                self._head_pos += self._memory.popleft()[1]
             if not self._memory and not self._unread:
-                self._read_pos = 0
+                self._read_pos = self._head_pos = 0
+                self._cancel_sync()
                 await asyncio.to_thread(self._remove)
 
     async def persist(self) -> None:
-        """Write every pending entry to the spill file (for a restart)."""
+        """On close: drop the replayed lines from the file and fsync what is left."""
         async with self._lock:
+            self._cancel_sync()
             if not self._memory and not self._unread:
                 await asyncio.to_thread(self._remove)
                 return
-            if self._memory or self._read_pos:
-                lines = [json.dumps(e, separators=(",", ":")) for e in self._memory]
-                count = await asyncio.to_thread(self._rewrite, lines, self._read_pos)
-                self._memory.clear()
-                self._unread, self._read_pos = count, 0
+            count = len(self)
+            if self._head_pos:
+                count = await asyncio.to_thread(self._rewrite, [], self._head_pos)
+            elif self._unsynced:
+                await asyncio.to_thread(self._fsync)
+            self._memory.clear()
+            self._unread, self._read_pos, self._head_pos = count, 0, 0
+            self._synced()
             _LOGGER.warning("Kept %s pending state writes in %s", self._unread, self.path)
+
+    async def close(self) -> None:
+        """fsync what is not synced yet and stop the sync timer (the entries stay pending)."""
+        async with self._lock:
+            self._cancel_sync()
+            if self._unsynced:
+                await asyncio.to_thread(self._fsync)
+                self._synced()
+
+    # -- batched fsync ---------------------------------------------------------------------
+
+    def _synced(self) -> None:
+        self._unsynced = 0
+        self._synced_at = time.monotonic()
+        self._cancel_sync()
+
+    def _arm_sync(self) -> None:
+        """fsync at most `sync_interval` after the oldest unsynced append."""
+        if self._sync_timer is not None or self._sync_task is not None:
+            return
+        delay = max(0.0, self._synced_at + self.sync_interval - time.monotonic())
+        self._sync_timer = asyncio.get_running_loop().call_later(delay, self._start_sync)
+
+    def _start_sync(self) -> None:
+        self._sync_timer = None
+        self._sync_task = asyncio.get_running_loop().create_task(
+            self._deferred_sync(), name="homesec-outbox-fsync"
+        )
+
+    async def _deferred_sync(self) -> None:
+        try:
+            async with self._lock:
+                if self._unsynced:
+                    await asyncio.to_thread(self._fsync)
+                    self._unsynced = 0
+                    self._synced_at = time.monotonic()
+        except OSError as exc:
+            _LOGGER.error("Could not fsync the state outbox %s: %s", self.path, exc)
+        finally:
+            if self._sync_task is asyncio.current_task():
+                self._sync_task = None
+
+    def _cancel_sync(self) -> None:
+        if self._sync_timer is not None:
+            self._sync_timer.cancel()
+            self._sync_timer = None
+        task = self._sync_task
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()  # it waits for the lock we hold: it has not touched the file
+            self._sync_task = None
 
     # -- file work (worker thread) -------------------------------------------------------
 
-    def _append(self, line: str) -> None:
+    def _append(self, line: bytes, sync: bool) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as spill:
-            spill.write(line + "\n")
+        # Unbuffered: the bytes reach the kernel in this write() call, before put() returns.
+        with self.path.open("ab", buffering=0) as spill:
+            spill.write(line)
+            if sync:
+                os.fsync(spill.fileno())
 
-    def _read(self, pos: int, limit: int) -> tuple[list[Entry], int, int]:
-        entries: list[Entry] = []
-        read = 0
+    def _fsync(self) -> None:
+        if self.path.exists():
+            with self.path.open("rb") as spill:
+                os.fsync(spill.fileno())
+
+    def _read(self, pos: int, limit: int) -> tuple[list[tuple[Entry, int]], int]:
+        entries: list[tuple[Entry, int]] = []
         if not self.path.exists():
             _LOGGER.error("The state outbox file %s disappeared; its writes are lost", self.path)
-            return entries, 0, read
+            return entries, 0
         with self.path.open("rb") as spill:
             spill.seek(pos)
-            while read < limit:
+            while len(entries) < limit:
                 raw = spill.readline()
                 if not raw:
                     break
-                read += 1
-                entries.append(json.loads(raw))
-            return entries, spill.tell(), read
+                entries.append((json.loads(raw), len(raw)))
+            return entries, spill.tell()
 
     def _remove(self) -> None:
         self.path.unlink(missing_ok=True)
@@ -141,6 +230,9 @@ class Outbox:
                 spill.seek(pos)
                 tail = spill.read()
         data = "".join(line + "\n" for line in head_lines).encode() + tail
+        if not data:
+            self._remove()
+            return 0
         tmp = self.path.with_name(self.path.name + ".tmp")
         with tmp.open("wb") as out:
             out.write(data)

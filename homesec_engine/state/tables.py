@@ -99,6 +99,17 @@ class ClipRow(Base):
     )
 
 
+# The /clips list without filters (deleted clips are left out): newest first, in the list's
+# order, straight from the index (no sort, no deleted rows to skip).
+LISTED_INDEX = Index(
+    "ix_clips_listed",
+    ClipRow.created_at.desc(),
+    ClipRow.id.desc(),
+    postgresql_where=ClipRow.status != "deleted",
+    sqlite_where=ClipRow.status != "deleted",
+)
+
+
 class ClipTallyRow(Base):
     """How many clips there are per combination of the /clips filter columns.
 
@@ -129,8 +140,12 @@ class ClipEventRow(Base):
     type: Mapped[str]
     created_at: Mapped[datetime]
     data: Mapped[dict[str, Any]]
+    # Made when the event is written (before it may wait in the outbox), so a write replayed
+    # twice after a kill mid-replay is inserted once (ON CONFLICT DO NOTHING). NULL only for
+    # events stored before schema version 2.
+    uid: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (Index(None, "clip_id", "id"),)
+    __table_args__ = (Index(None, "clip_id", "id"), Index("ix_clip_events_uid", "uid", unique=True))
 
 
 class SchemaVersionRow(Base):

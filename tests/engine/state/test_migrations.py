@@ -16,6 +16,9 @@ from homesec_engine.state.tables import schema_version
 from .conftest import Database, RepoFactory
 
 
+NEXT = MIGRATIONS[-1].version + 1  # a step this engine does not ship
+
+
 @pytest.fixture
 async def engine(database: Database) -> AsyncIterator[AsyncEngine]:
     engine = create_engine(normalize_url(database.url), schema=database.schema)
@@ -80,51 +83,51 @@ def _add_note_table(conn: Connection) -> None:
 async def test_missing_steps_are_applied_once_and_recorded(
     engine: AsyncEngine, database: Database
 ) -> None:
-    # Given a database at version 1 and a new step 2
+    # Given a database at the latest version and a new step after it
     await migrate(engine)
     calls: list[int] = []
 
-    def step2(conn: Connection) -> None:
-        calls.append(2)
+    def step(conn: Connection) -> None:
+        calls.append(NEXT)
         _add_note_table(conn)
 
-    steps = [*MIGRATIONS, Migration(2, "notes table", step2)]
-    # When migrations run twice, Then step 2 ran once and is recorded with its description
-    assert await migrate(engine, steps) == 2
-    assert await migrate(engine, steps) == 2
-    assert calls == [2]
-    assert (await recorded(engine))[-1] == (2, "notes table")
+    steps = [*MIGRATIONS, Migration(NEXT, "notes table", step)]
+    # When migrations run twice, Then the new step ran once and is recorded with its description
+    assert await migrate(engine, steps) == NEXT
+    assert await migrate(engine, steps) == NEXT
+    assert calls == [NEXT]
+    assert (await recorded(engine))[-1] == (NEXT, "notes table")
     assert "notes" in await table_names(engine, database.schema)
 
 
 async def test_failed_step_rolls_back(engine: AsyncEngine, database: Database) -> None:
-    # Given a database at version 1 and a step 2 that creates a table and then fails
+    # Given a database at the latest version and a new step that creates a table, then fails
     await migrate(engine)
 
     def broken(conn: Connection) -> None:
         _add_note_table(conn)  # DDL first, then a failure: the whole step must roll back
         raise RuntimeError("step failed")
 
-    # When migrating, Then the error surfaces, the version stays 1 and the table is gone
+    # When migrating, Then the error surfaces, the version stays and the table is gone
     with pytest.raises(RuntimeError, match="step failed"):
-        await migrate(engine, [*MIGRATIONS, Migration(2, "broken", broken)])
-    assert [v for v, _ in await recorded(engine)] == [1]
+        await migrate(engine, [*MIGRATIONS, Migration(NEXT, "broken", broken)])
+    assert [v for v, _ in await recorded(engine)] == [m.version for m in MIGRATIONS]
     assert "notes" not in await table_names(engine, database.schema)
 
 
 async def test_steps_must_be_numbered_in_order(engine: AsyncEngine) -> None:
     # Given steps with a gap in their numbers, When migrating, Then they are refused
     with pytest.raises(ValueError, match="numbered"):
-        await migrate(engine, [MIGRATIONS[0], Migration(3, "gap", _add_note_table)])
+        await migrate(engine, [*MIGRATIONS, Migration(NEXT + 1, "gap", _add_note_table)])
 
 
 async def test_newer_database_is_left_alone(
     engine: AsyncEngine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Given a database migrated by a newer engine (version 2)
-    steps = [*MIGRATIONS, Migration(2, "from the future", _add_note_table)]
+    # Given a database migrated by a newer engine (one step beyond this one's)
+    steps = [*MIGRATIONS, Migration(NEXT, "from the future", _add_note_table)]
     await migrate(engine, steps)
-    # When this engine (which knows version 1) starts, Then it leaves it alone and warns
+    # When this engine starts, Then it leaves the database alone and warns
     with caplog.at_level(logging.WARNING):
-        assert await migrate(engine) == 2
+        assert await migrate(engine) == NEXT
     assert "newer than this engine knows" in caplog.text

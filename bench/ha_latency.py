@@ -233,6 +233,11 @@ async def main(alerts: int, polls: int, setups: int) -> None:
             hass, ha_url, token,
         ):
             print(f"HomeSec -> Home Assistant, {CAMERAS} cameras, loopback, one process")
+            # A running HA has its entity platforms set up long before a custom integration
+            # loads; set them up first so the timing is HomeSec's own setup.
+            for domain in ("sensor", "binary_sensor", "switch", "event", "image"):
+                assert await async_setup_component(hass, domain, {})
+            await hass.async_block_till_done()
 
             setup_ms: list[float] = []
             for _ in range(setups):
@@ -273,8 +278,8 @@ async def main(alerts: int, polls: int, setups: int) -> None:
     _report("Events API (notifier POST -> bus)", bus)
     print(f"requests per poll (counted at the engine): {per_poll:.2f}  (target exactly 1)")
     first, warm = setup_ms[0], setup_ms[1:]
-    print(f"setup time with {CAMERAS} cameras (target < 300 ms): first (imports platforms, "
-          f"loads translations) {first:.1f} ms; then median={statistics.median(warm):.1f} ms "
+    print(f"setup time with {CAMERAS} cameras (target < 300 ms): first (imports HomeSec's "
+          f"modules, loads its translations) {first:.1f} ms; then median={statistics.median(warm):.1f} ms "
           f"min={min(warm):.1f} ms max={max(warm):.1f} ms over {len(warm)} setups")
 
 

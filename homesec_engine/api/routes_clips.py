@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+import weakref
+from collections import OrderedDict
+from typing import Any
+
 from aiohttp import web
 
 from ..records import ClipQuery, ClipStatus
@@ -9,7 +14,13 @@ from .context import ApiContext, context
 from .errors import not_found
 from .inputs import clip_id, read_query
 from .media import remove_files
-from .views import clip_view, json_response
+from .views import clip_view, clips_body, clips_response, json_response
+
+# A /clips answer is reused while the repository has written nothing since it was read
+# (exact for the engine's own writes); writes by anything else are seen after this long.
+LIST_CACHE_S = 1.0
+LIST_CACHE_SIZE = 256  # distinct queries kept (filters x pages)
+
 
 def _public_url(ctx: ApiContext) -> str | None:
     # The runtime's start-time config: the pipeline's alert links use the same base URL.
@@ -20,16 +31,52 @@ def _public_url(ctx: ApiContext) -> str | None:
 _FILTERS = ("camera", "status", "alerted", "risk_level", "activity_type", "since", "until")
 
 
+class _ListCache:
+    """Recent /clips bodies by query, each with the repository generation it was read at."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[tuple[Any, ...], tuple[int, float, bytes]] = OrderedDict()
+
+    def get(self, key: tuple[Any, ...], generation: int) -> bytes | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        if entry[0] != generation or time.monotonic() - entry[1] >= LIST_CACHE_S:
+            del self._entries[key]
+            return None
+        return entry[2]
+
+    def put(self, key: tuple[Any, ...], generation: int, at: float, body: bytes) -> None:
+        self._entries[key] = (generation, at, body)
+        self._entries.move_to_end(key)
+        while len(self._entries) > LIST_CACHE_SIZE:
+            self._entries.popitem(last=False)
+
+
+# One cache per repository (a restarted runtime gets a new one); gone with the repository.
+_CACHES: weakref.WeakKeyDictionary[Any, _ListCache] = weakref.WeakKeyDictionary()
+
+
 async def list_clips(request: web.Request) -> web.Response:
     ctx = context(request)
     query = read_query(request, "ClipQuery")
     page, page_size = query["page"], query["page_size"]
     filters = {key: query[key] for key in _FILTERS if key in query}
-    clips, total = await ctx.runtime.repository.list_clips(
-        ClipQuery(**filters, offset=(page - 1) * page_size, limit=page_size))
+    repo = ctx.runtime.repository
     public_url = _public_url(ctx)
-    return json_response({"clips": [clip_view(c, public_url) for c in clips], "total": total,
-                          "page": page, "page_size": page_size})
+    cache = _CACHES.get(repo)
+    if cache is None:
+        cache = _CACHES[repo] = _ListCache()
+    key = (tuple(sorted(filters.items())), page, page_size, public_url)
+    generation, started = repo.generation, time.monotonic()  # before the read: a write
+    body = cache.get(key, generation)  # landing during it makes the entry stale at once
+    if body is None:
+        clips, total = await repo.list_clips(
+            ClipQuery(**filters, offset=(page - 1) * page_size, limit=page_size))
+        body = clips_body({"clips": [clip_view(c, public_url) for c in clips], "total": total,
+                           "page": page, "page_size": page_size})
+        cache.put(key, generation, started, body)
+    return clips_response(body)
 
 
 async def get_clip(request: web.Request) -> web.Response:

@@ -33,6 +33,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
+    bindparam,
     Row,
     Select,
     func,
@@ -43,7 +45,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from homesec_engine.records import ClipEventRecord, ClipQuery, ClipRecord, ClipStatus, utcnow
 
@@ -95,13 +97,13 @@ class ClipRepository:
     ) -> None:
         self._url = normalize_url(url)
         self._engine: AsyncEngine = create_engine(self._url, schema=schema, timeout=timeout)
-        self._sessions = async_sessionmaker(self._engine, expire_on_commit=False)
         postgres = self._url.get_backend_name() == "postgresql"
         # Reads on PostgreSQL run in autocommit: no BEGIN/ROLLBACK round trips for a SELECT.
         read_engine = self._engine
         if postgres:
             read_engine = self._engine.execution_options(isolation_level="AUTOCOMMIT")
-        self._read_sessions = async_sessionmaker(read_engine, expire_on_commit=False)
+        self._read_engine = read_engine
+        self._list_statements: dict[tuple[bool, ...], Select[Any]] = {}
         self._insert = postgresql.insert if postgres else sqlite.insert
         self._outbox = Outbox(outbox_dir, memory_limit=memory_limit)
         self._retry_initial = retry_initial
@@ -115,6 +117,7 @@ class ClipRepository:
         self._available = False
         self._down_reason: str | None = "not started"
         self._head_failures = 0
+        self._generation = 0
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -175,6 +178,16 @@ class ClipRepository:
     def pending_writes(self) -> int:
         """Writes waiting in the outbox for the database."""
         return len(self._outbox)
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever this repository has changed the database.
+
+        Bumped after every write that reached the database (directly or by a replay), so a
+        cache of reads may be reused while it stays the same (writes by other processes are
+        not seen: such caches also expire by time).
+        """
+        return self._generation
 
     @property
     def engine(self) -> AsyncEngine:
@@ -263,7 +276,7 @@ class ClipRepository:
     async def get_clip(self, clip_id: str) -> ClipRecord | None:
         statement = select(*_CLIP_COLUMNS).where(clips.c.id == clip_id)
 
-        async def work(session: AsyncSession) -> ClipRecord | None:
+        async def work(session: AsyncConnection) -> ClipRecord | None:
             row = (await session.execute(statement)).first()
             return None if row is None else _clip_record(row)
 
@@ -274,24 +287,26 @@ class ClipRepository:
 
         Filters: camera, status, alerted, risk_level, activity_type, since (inclusive), until
         (exclusive). Deleted clips are left out unless `status="deleted"` is asked for.
+
+        The page and the total come back in one round trip (the total is a scalar subquery
+        on every row); only an empty page past the start counts on its own.
         """
         _check_paging(query.offset, query.limit)
-        where = _clip_filters(query)
-        page = (
-            select(*_CLIP_COLUMNS)
-            .where(*where)
-            .order_by(clips.c.created_at.desc(), clips.c.id.desc())
-            .offset(query.offset)
-            .limit(query.limit)
-        )
+        params = _list_params(query)
+        shape = tuple(name in params for name in _FILTER_NAMES)
+        statement = self._list_statements.get(shape)
+        if statement is None:
+            statement = self._list_statements[shape] = _list_statement(query)
 
-        async def work(session: AsyncSession) -> tuple[list[ClipRecord], int]:
-            rows = (await session.execute(page)).all()
-            if query.limit and (0 < len(rows) < query.limit or not rows and not query.offset):
-                total = query.offset + len(rows)  # the last page: no need to count
+        async def work(conn: AsyncConnection) -> tuple[list[ClipRecord], int]:
+            rows = (await conn.execute(statement, params)).all()
+            if rows:
+                total = int(rows[0][-1] or 0)
+            elif query.offset or not query.limit:
+                total = int(await conn.scalar(_count_statement(query, _clip_filters(query))) or 0)
             else:
-                total = await session.scalar(_count_statement(query, where))
-            return [_clip_record(row) for row in rows], int(total or 0)
+                total = 0
+            return [ClipRecord(*row[:_CLIP_WIDTH]) for row in rows], total
 
         return await self._read(work)
 
@@ -310,7 +325,7 @@ class ClipRepository:
         )
         count = select(func.count()).select_from(clip_events).where(*where)
 
-        async def work(session: AsyncSession) -> tuple[list[ClipEventRecord], int]:
+        async def work(session: AsyncConnection) -> tuple[list[ClipEventRecord], int]:
             rows = (await session.execute(page)).all()
             total = await session.scalar(count)
             return [_event_record(row) for row in rows], int(total or 0)
@@ -328,7 +343,7 @@ class ClipRepository:
     async def _count(self, *where: ColumnElement[bool]) -> int:
         statement = select(func.count()).select_from(clips).where(*where)
 
-        async def work(session: AsyncSession) -> int:
+        async def work(session: AsyncConnection) -> int:
             return int(await session.scalar(statement) or 0)
 
         return await self._read(work)
@@ -341,7 +356,7 @@ class ClipRepository:
         if self._closing:
             raise RuntimeError("ClipRepository is closed")
 
-    async def _read(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def _read(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T:
         """Run `work` in a read session; DatabaseUnavailable when the database is down.
 
         A pooled connection that died with a database restart fails once and is replaced
@@ -352,8 +367,8 @@ class ClipRepository:
             raise DatabaseUnavailable(self._down_reason)
         for attempt in range(2):
             try:
-                async with self._read_sessions() as session:
-                    return await work(session)
+                async with self._read_engine.connect() as conn:
+                    return await work(conn)
             except Exception as exc:
                 if attempt == 0 and _lost_connection(exc):
                     continue
@@ -370,8 +385,9 @@ class ClipRepository:
             if self._available and not len(self._outbox):
                 for attempt in range(2):
                     try:
-                        async with self._sessions.begin() as session:
+                        async with self._engine.begin() as session:
                             await self._apply(session, entry)
+                        self._generation += 1
                         return
                     except Exception as exc:
                         if attempt == 0 and _lost_connection(exc):
@@ -383,7 +399,7 @@ class ClipRepository:
             await self._outbox.put(entry)
         self._ensure_recovery()
 
-    async def _apply(self, session: AsyncSession, entry: Entry) -> None:
+    async def _apply(self, session: AsyncConnection, entry: Entry) -> None:
         op = entry.get("op")
         if op == "upsert_clip":
             values = _decode(entry["clip"])
@@ -460,7 +476,7 @@ class ClipRepository:
             if not batch:
                 break
             try:
-                async with self._sessions.begin() as session:
+                async with self._engine.begin() as session:
                     for entry in batch:
                         await self._apply(session, entry)
             except Exception as exc:
@@ -479,6 +495,7 @@ class ClipRepository:
                 _LOGGER.error(
                     "Dropping a kept write the database rejects: %s: %s", _describe(exc), batch[0]
                 )
+            self._generation += 1
             await self._outbox.drop(len(batch))
             self._head_failures = 0
             single = max(single - len(batch), 0)
@@ -568,30 +585,77 @@ def _check_paging(offset: int, limit: int) -> None:
         raise ValueError("offset and limit must not be negative")
 
 
-def _clip_filters(query: ClipQuery) -> list[ColumnElement[bool]]:
+def _value(query: ClipQuery, name: str, bound: bool) -> Any:
+    """The filter's value, or (bound) a parameter of that name filled per execution."""
+    if bound:
+        column = clips.c[name] if name in clips.c else clips.c.created_at
+        return bindparam(name, type_=column.type)
+    value = getattr(query, name)
+    return str(value) if name == "status" else value
+
+
+def _clip_filters(query: ClipQuery, *, bound: bool = False) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
+
+    def value(name: str) -> Any:
+        return _value(query, name, bound)
+
     if query.camera is not None:
-        where.append(clips.c.camera == query.camera)
+        where.append(clips.c.camera == value("camera"))
     if query.status is not None:
-        where.append(clips.c.status == str(query.status))
+        where.append(clips.c.status == value("status"))
     else:
         # A literal, not a parameter: the planner matches it to ix_clips_listed's predicate
         # (a generic plan of a prepared statement cannot prove that for a parameter).
         where.append(clips.c.status != literal_column("'deleted'"))
     if query.alerted is not None:
-        where.append(clips.c.alerted.is_(query.alerted))
+        where.append(clips.c.alerted == value("alerted"))
     if query.risk_level is not None:
-        where.append(clips.c.risk_level == query.risk_level)
+        where.append(clips.c.risk_level == value("risk_level"))
     if query.activity_type is not None:
-        where.append(clips.c.activity_type == query.activity_type)
+        where.append(clips.c.activity_type == value("activity_type"))
     if query.since is not None:
-        where.append(clips.c.created_at >= query.since)
+        where.append(clips.c.created_at >= value("since"))
     if query.until is not None:
-        where.append(clips.c.created_at < query.until)
+        where.append(clips.c.created_at < value("until"))
     return where
 
 
-def _count_statement(query: ClipQuery, where: list[ColumnElement[bool]]) -> Select[tuple[Any]]:
+_FILTER_NAMES = ("camera", "status", "alerted", "risk_level", "activity_type", "since", "until")
+_CLIP_WIDTH = len(_CLIP_COLUMNS)
+
+
+def _list_params(query: ClipQuery) -> dict[str, Any]:
+    """The bound values of a list query (only the filters that are given)."""
+    params: dict[str, Any] = {
+        name: getattr(query, name) for name in _FILTER_NAMES if getattr(query, name) is not None
+    }
+    if "status" in params:
+        params["status"] = str(params["status"])
+    params["offset"], params["limit"] = query.offset, query.limit
+    return params
+
+
+def _list_statement(query: ClipQuery) -> Select[Any]:
+    """The page + total statement for the filters `query` gives, with bound parameters.
+
+    One statement object per combination of filters, reused (SQLAlchemy memoises its cache
+    key and compiled form on the object, so a request builds and compiles nothing).
+    """
+    where = _clip_filters(query, bound=True)
+    total = _count_statement(query, where, bound=True).scalar_subquery()
+    return (
+        select(*_CLIP_COLUMNS, total.label("total"))
+        .where(*where)
+        .order_by(clips.c.created_at.desc(), clips.c.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def _count_statement(
+    query: ClipQuery, where: list[ColumnElement[bool]], *, bound: bool = False
+) -> Select[tuple[Any]]:
     """How many clips match: from clip_tallies unless a time range is asked for.
 
     Without since/until the filters are all tally columns, so the total sums a handful of
@@ -600,19 +664,23 @@ def _count_statement(query: ClipQuery, where: list[ColumnElement[bool]]) -> Sele
     """
     if query.since is not None or query.until is not None:
         return select(func.count()).select_from(clips).where(*where)
+
+    def value(name: str) -> Any:
+        return _value(query, name, bound)
+
     tally = [
-        ClipTallyRow.status == str(query.status)
+        ClipTallyRow.status == value("status")
         if query.status is not None
-        else ClipTallyRow.status != ClipStatus.DELETED.value
+        else ClipTallyRow.status != literal_column("'deleted'")
     ]
     if query.camera is not None:
-        tally.append(ClipTallyRow.camera == query.camera)
+        tally.append(ClipTallyRow.camera == value("camera"))
     if query.alerted is not None:
-        tally.append(ClipTallyRow.alerted.is_(query.alerted))
+        tally.append(ClipTallyRow.alerted == value("alerted"))
     if query.risk_level is not None:
-        tally.append(ClipTallyRow.risk_level == query.risk_level)
+        tally.append(ClipTallyRow.risk_level == value("risk_level"))
     if query.activity_type is not None:
-        tally.append(ClipTallyRow.activity_type == query.activity_type)
+        tally.append(ClipTallyRow.activity_type == value("activity_type"))
     return select(func.coalesce(func.sum(ClipTallyRow.n), 0)).where(*tally)
 
 

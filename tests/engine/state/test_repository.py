@@ -420,3 +420,37 @@ async def test_totals_follow_every_change(repo: ClipRepository) -> None:
         _, total = await repo.list_clips(dataclasses.replace(query, limit=1))
         _, counted = await repo.list_clips(dataclasses.replace(query, limit=1, since=T0))
         assert total == counted == len(expected), query
+
+
+async def test_generation_changes_with_every_stored_write(repo: ClipRepository) -> None:
+    """Read caches (the API's /clips answers) are valid while the generation stays put."""
+    # Given a repository that has read but not written
+    before = repo.generation
+    await repo.list_clips(ClipQuery())
+    assert repo.generation == before
+    # When a clip, an update and an event are stored, Then each one moves the generation on
+    seen = [before]
+    await repo.upsert_clip(clip(1))
+    seen.append(repo.generation)
+    await repo.update_clip("clip-001", status="done")
+    seen.append(repo.generation)
+    await repo.add_event(ClipEventRecord(clip_id="clip-001", type="done"))
+    seen.append(repo.generation)
+    assert len(set(seen)) == 4
+
+
+async def test_page_and_total_for_every_filter_shape(repo: ClipRepository) -> None:
+    """Statements are reused per combination of filters: values must never leak between."""
+    # Given clips on two cameras, some alerted
+    for n in range(6):
+        await repo.upsert_clip(clip(n, camera="front" if n % 2 else "back", alerted=n < 3))
+    # When the same filter shape is asked with different values, Then each gets its own rows
+    front, front_total = await repo.list_clips(ClipQuery(camera="front", limit=2))
+    back, back_total = await repo.list_clips(ClipQuery(camera="back", limit=2))
+    assert [c.id for c in front] == ["clip-005", "clip-003"] and front_total == 3
+    assert [c.id for c in back] == ["clip-004", "clip-002"] and back_total == 3
+    both, total = await repo.list_clips(ClipQuery(camera="front", alerted=True))
+    assert [c.id for c in both] == ["clip-001"] and total == 1
+    # And a page past the end still reports the total; a zero-size page counts only
+    assert await repo.list_clips(ClipQuery(camera="back", offset=10, limit=2)) == ([], 3)
+    assert await repo.list_clips(ClipQuery(limit=0)) == ([], 6)

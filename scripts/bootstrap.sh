@@ -71,16 +71,15 @@ ensure_debian_tools() {
 }
 
 ensure_uv() {
+  # Where earlier runs put it (pip --user, or the private tools venv).
+  export PATH="$HOME/.local/bin:$ROOT/.tools/bin:$PATH"
   command -v uv >/dev/null && return 0
-  [ -x "$ROOT/.tools/bin/uv" ] && { export PATH="$ROOT/.tools/bin:$PATH"; return 0; }
   log "installing uv"
   local base
   base="$(command -v python3 || true)"
   if ! "$base" -m pip install -q --user uv 2>/dev/null; then
     "$base" -m venv "$ROOT/.tools" && "$ROOT/.tools/bin/pip" install -q uv
-    export PATH="$ROOT/.tools/bin:$PATH"
   fi
-  export PATH="$HOME/.local/bin:$PATH"
 }
 
 [ "$MODE" = "test" ] && ensure_debian_tools
@@ -101,5 +100,5 @@ if [ ! -x "$VENV/bin/python" ] || ! python_ok "$VENV/bin/python"; then
   uv venv -q -p "$PY" "$VENV"
 fi
 log "installing the engine and the pinned test stack into .venv"
-VIRTUAL_ENV="$VENV" uv pip install -q -e "$ROOT[test]"
+VIRTUAL_ENV="$VENV" uv pip install -q -e "${ROOT}[test]"
 echo "$digest" > "$STAMP"

@@ -73,8 +73,9 @@ async def list_clips(request: web.Request) -> web.Response:
     if body is None:
         clips, total = await repo.list_clips(
             ClipQuery(**filters, offset=(page - 1) * page_size, limit=page_size))
-        body = clips_body({"clips": [clip_view(c, public_url) for c in clips], "total": total,
-                           "page": page, "page_size": page_size})
+        views = [clip_view(c, public_url, iso_times=False) for c in clips]
+        body = clips_body({"clips": views, "total": total, "page": page,
+                           "page_size": page_size})
         cache.put(key, generation, started, body)
     return clips_response(body)
 

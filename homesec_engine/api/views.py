@@ -52,7 +52,9 @@ def clips_body(body: dict[str, Any]) -> bytes:
     otherwise.
     """
     if orjson is not None:
-        return orjson.dumps(body, default=_default)
+        # Datetimes natively (clip_view(iso_times=False) leaves them to the encoder): the
+        # state layer returns them in UTC, written with a `Z` as iso() does.
+        return orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z)
     return dumps(body).encode()
 
 
@@ -72,12 +74,16 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
     }
 
 
-def clip_view(clip: ClipRecord, public_url: str | None = None) -> dict[str, Any]:
+def clip_view(clip: ClipRecord, public_url: str | None = None, *,
+              iso_times: bool = True) -> dict[str, Any]:
+    """The Clip body; `iso_times=False` leaves created_at a datetime for clips_body()."""
+    created_at = clip.created_at
     return {
         "id": clip.id,
         "camera": clip.camera,
         "status": str(clip.status),
-        "created_at": iso(clip.created_at),
+        "created_at": iso(created_at) if iso_times or created_at.tzinfo is not UTC
+        else created_at,
         "activity_type": clip.activity_type,
         "risk_level": clip.risk_level,
         "summary": clip.summary,

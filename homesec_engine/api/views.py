@@ -9,10 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+_orjson: Any
 try:  # ~9x faster than json.dumps for a page of clips; see clips_body()
-    import orjson
+    import orjson as _orjson
 except ImportError:  # pragma: no cover - orjson ships with Home Assistant
-    orjson = None  # type: ignore[assignment]
+    _orjson = None
 
 from ..records import ClipRecord
 from ..runtime import CameraState
@@ -51,10 +52,10 @@ def clips_body(body: dict[str, Any]) -> bytes:
     orjson when it is there (the list is the API's heaviest body); the same JSON as dumps()
     otherwise.
     """
-    if orjson is not None:
+    if _orjson is not None:
         # Datetimes natively (clip_view(iso_times=False) leaves them to the encoder): the
         # state layer returns them in UTC, written with a `Z` as iso() does.
-        return orjson.dumps(body, default=_default, option=orjson.OPT_UTC_Z)
+        return bytes(_orjson.dumps(body, default=_default, option=_orjson.OPT_UTC_Z))
     return dumps(body).encode()
 
 

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
+_json_loads: Callable[[str], Any]
 try:  # several times faster for the JSON columns; the standard library otherwise
-    from orjson import loads as _json_loads
+    import orjson
+
+    _json_loads = orjson.loads
 except ImportError:  # pragma: no cover - orjson ships with Home Assistant
-    from json import loads as _json_loads
+    import json
+
+    _json_loads = json.loads
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 

@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -271,6 +272,7 @@ async def main(args: argparse.Namespace) -> None:
         if not args.keep_db:
             await admin.execute(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
         await admin.close()
+        await asyncio.to_thread(shutil.rmtree, work, True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import sys
@@ -144,6 +145,10 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
                 _LOGGER.exception("the engine failed to start")
                 await runtime.stop()
                 return EXIT_FAILURE
+            # Objects alive after start-up live as long as the engine: move them out of the
+            # garbage collector's reach so full collections do not stall the event loop
+            # (~70 ms pauses measured by bench/api.py).
+            gc.freeze()
             restart = asyncio.ensure_future(runtime.restart_requested.wait())
             stopping = asyncio.ensure_future(stop.wait())
             try:

@@ -196,7 +196,8 @@ class ConfigManager:
     # -- internals ---------------------------------------------------------------------
 
     def _camera(self, name: str) -> dict[str, Any] | None:
-        for camera in self._config.get("cameras", []):
+        cameras: list[dict[str, Any]] = self._config.get("cameras", [])
+        for camera in cameras:
             if camera["name"] == name:
                 return copy.deepcopy(camera)
         return None

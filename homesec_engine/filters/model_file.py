@@ -60,7 +60,7 @@ class ModelFileDetector(ObjectFilter):
         if not path.is_file():
             raise FilterError(f"filter.model_path: model file {path} does not exist")
         try:
-            import onnxruntime as ort
+            import onnxruntime as ort  # type: ignore[import-untyped]  # ships no stubs
         except ImportError as err:  # optional dependency of this backend only
             raise FilterError("the model_file filter needs the onnxruntime package") from err
         options = ort.SessionOptions()

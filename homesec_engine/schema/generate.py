@@ -250,7 +250,7 @@ def _describe(decl: dict[str, Any]) -> str:
         return "env-var name"
     if "choices" in decl:
         return " \\| ".join(f"`{c}`" for c in decl["choices"])
-    text = kind
+    text = str(kind)
     if "min" in decl or "max" in decl:
         text += f" ({decl.get('min', '…')}–{decl.get('max', '…')})"
     return text

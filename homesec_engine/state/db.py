@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
 
-_json_loads: Callable[[str], Any]
-try:  # several times faster for the JSON columns; the standard library otherwise
-    import orjson
-
-    _json_loads = orjson.loads
-except ImportError:  # pragma: no cover - orjson ships with Home Assistant
-    import json
-
-    _json_loads = json.loads
+import orjson  # several times faster than json for the JSON columns
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -71,7 +62,7 @@ def create_engine(url: URL, *, schema: str | None = None, timeout: float = 10.0)
     SQLAlchemy's documented aiosqlite recipe), foreign keys enforced, WAL journal for file
     databases, and a busy timeout of `timeout` seconds.
     """
-    options: dict[str, Any] = {"json_deserializer": _json_loads}
+    options: dict[str, Any] = {"json_deserializer": orjson.loads}
     if schema is not None:
         options["execution_options"] = {"schema_translate_map": {None: schema}}
     backend = url.get_backend_name()

@@ -19,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ..fsutil import fsync_dir
 from ..schema import validate
 from .loader import ConfigError, merge_all, read_yaml, validate_config
 
@@ -79,11 +80,7 @@ def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | N
     if before_rename is not None:
         before_rename()
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync_dir(path.parent)
 
 
 class ConfigManager:

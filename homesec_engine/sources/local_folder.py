@@ -9,10 +9,8 @@ PyAV. Polling runs as an asyncio task; every filesystem call runs in a worker th
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
 import os
-import shutil
 import time
 import uuid
 from collections.abc import Mapping
@@ -23,6 +21,7 @@ from typing import Any
 
 import av
 
+from ..fsutil import move_atomically
 from ..records import ClipFile
 from .base import ClipSource, safe_name
 
@@ -47,27 +46,6 @@ def probe_duration(path: Path) -> float:
         if not pts or stream.time_base is None:
             return 0.0
         return float((max(pts) - min(pts)) * stream.time_base)
-
-
-def move_atomic(src: Path, dest: Path) -> None:
-    """Move src to dest so dest appears complete or not at all."""
-    try:
-        os.replace(src, dest)
-        return
-    except OSError as err:
-        if err.errno != errno.EXDEV:
-            raise
-    tmp = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(src, "rb") as fin, open(tmp, "wb") as fout:
-            shutil.copyfileobj(fin, fout, 1024 * 1024)
-            fout.flush()
-            os.fsync(fout.fileno())
-        os.replace(tmp, dest)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    src.unlink()
 
 
 class LocalFolderSource(ClipSource):
@@ -154,5 +132,5 @@ class LocalFolderSource(ClipSource):
         ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
         name = f"{safe_name(self.camera)}-{uuid.uuid4().hex[:8]}-{safe_name(path.stem)}"
         dest = self.work_dir / f"{name}{path.suffix.lower()}"
-        move_atomic(path, dest)
+        move_atomically(path, dest)
         return ClipFile(self.camera, dest, ended - timedelta(seconds=duration), ended)

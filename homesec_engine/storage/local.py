@@ -9,14 +9,12 @@ All file I/O runs in worker threads.
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ..fsutil import copy_atomically, fsync_dir
 from .base import Storage, StorageError
 
 SCHEME = "local://"
@@ -78,18 +76,7 @@ class LocalStorage(Storage):
         self._confined(dest)  # before creating anything: a symlinked dir may point outside
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._confined(dest)
-        fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".tmp")
-        tmp = Path(tmp_name)
-        try:
-            with open(src, "rb") as fin, os.fdopen(fd, "wb") as fout:
-                shutil.copyfileobj(fin, fout, 1024 * 1024)
-                fout.flush()
-                os.fsync(fout.fileno())
-            os.replace(tmp, dest)
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        _fsync_dir(dest.parent)
+        copy_atomically(src, dest)
 
     async def delete(self, storage_uri: str) -> bool:
         path = self.resolve(storage_uri)
@@ -105,19 +92,5 @@ def _unlink(path: Path) -> bool:
         path.unlink()
     except FileNotFoundError:
         return False
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
     return True
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Make a rename/unlink durable (directory entries live in the directory)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

@@ -3,7 +3,8 @@
 The override file is the source of truth for everything changed at run time; the base files
 are bootstrap-only. Every change is validated against the whole merged config, written
 atomically (temp file, fsync, rename, with a `.bak` of the previous file) and bumps the
-integer `config_version`. A change made against a stale version is refused.
+integer `config_version`. A change made against a stale version is refused. The alert
+policy in the override file replaces the base files' policy whole (PUT semantics).
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | N
     fsync_dir(path.parent)
 
 
+# Keys a run-time change sets as a whole: the override file's value replaces the base
+# files' (a deep merge would keep the base's list items and per-camera entries, so a new
+# policy could never drop them).
+REPLACED_WHOLE = ("alert_policy",)
+
+
+def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """The merged config: `overrides` over `base`, REPLACED_WHOLE keys taken as they are."""
+    replaced = [key for key in REPLACED_WHOLE if key in overrides]
+    if replaced:
+        base = {key: value for key, value in base.items() if key not in replaced}
+    return merge_all([base, overrides])
+
+
 class ConfigManager:
     """Owns the merged config and every run-time change to it."""
 
@@ -121,7 +136,7 @@ class ConfigManager:
         self._overrides = (
             read_yaml(self._overrides_path) if self._overrides_path.exists() else {}
         )
-        self._config = validate_config(merge_all([self._base, self._overrides]))
+        self._config = validate_config(merge_overrides(self._base, self._overrides))
         return self.get_config()
 
     async def load(self) -> dict[str, Any]:
@@ -208,7 +223,7 @@ class ConfigManager:
             overrides = copy.deepcopy(self._overrides)
             change(overrides)
             overrides["config_version"] = current + 1
-            config = validate_config(merge_all([self._base, overrides]))
+            config = validate_config(merge_overrides(self._base, overrides))
             text = yaml.safe_dump(overrides, sort_keys=True, allow_unicode=True)
             await asyncio.to_thread(
                 atomic_write, self._overrides_path, text, before_rename=self.before_rename

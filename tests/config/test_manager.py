@@ -157,3 +157,25 @@ async def test_a_pasted_secret_never_reaches_the_file(
         await manager.add_camera(camera)
     # Then nothing was written
     assert not (tmp_path / "overrides.yaml").exists()
+
+
+async def test_a_new_alert_policy_replaces_the_base_files_policy(tmp_path: Path) -> None:
+    # Given a base file whose policy only alerts on people and is strict for "front"
+    base = tmp_path / "config.yaml"
+    base.write_text(BASE + """
+alert_policy:
+  min_risk_level: medium
+  activity_types: [person]
+  cameras:
+    front: {min_risk_level: critical}
+""", encoding="utf-8")
+    mgr = ConfigManager([base], tmp_path / "overrides.yaml")
+    await mgr.load()
+    # When the user replaces the policy with "every activity, no per-camera override"
+    await mgr.set_alert_policy({"min_risk_level": "low", "activity_types": [], "cameras": {}})
+    # Then the config says exactly that (the base file's list and override are gone)
+    expected = {"min_risk_level": "low", "activity_types": [], "cameras": {}}
+    assert mgr.get_config()["alert_policy"] == expected
+    # And so does the engine after a restart (a fresh manager reading the same files)
+    again = ConfigManager([base], tmp_path / "overrides.yaml")
+    assert (await again.load())["alert_policy"] == expected

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 
 def _netloc(user: str | None, password: str | None, host: str) -> str:
@@ -19,10 +19,16 @@ def _hostport(netloc: str) -> str:
 
 
 def without_password(url: str) -> str:
-    """`postgresql://u:pw@h/db` -> `postgresql://u@h/db` (safe for config files and logs)."""
+    """`postgresql://u:pw@h/db?password=pw` -> `postgresql://u@h/db` (safe for files, logs)."""
     parts = urlsplit(url)
     user = unquote(parts.username) if parts.username is not None else None
-    return urlunsplit(parts._replace(netloc=_netloc(user, None, _hostport(parts.netloc))))
+    query = parts.query
+    if query:  # libpq and asyncpg also take the password as a query parameter
+        kept = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True)
+                if k.lower() != "password"]
+        query = urlencode(kept)
+    return urlunsplit(parts._replace(netloc=_netloc(user, None, _hostport(parts.netloc)),
+                                     query=query))
 
 
 def with_password(url: str, password: str | None) -> str:

@@ -28,6 +28,10 @@ ACTIVITY_TYPES = [
 SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
+# The config is shown by GET /config: a password in the database URL (in the user info or
+# as a `password=` query parameter) is refused; it belongs in the env var named by url_env.
+DB_URL_WITHOUT_PASSWORD = r"^(?![^:/?#]+://[^/?#]*:[^/?#]*@)(?![^#]*[?&]password=).*$"
+
 SOURCE_MODELS: dict[str, str] = {
     "rtsp": "RtspSourceConfig",
     "local_folder": "LocalFolderSourceConfig",
@@ -155,7 +159,10 @@ CONFIG_MODELS: dict[str, Decl] = {
         "The clip-state database.",
         {
             "url": str_field("Database URL without a password (sqlite:///file or "
-                             "postgresql://user@host/db)", default="sqlite:///./data/homesec.db"),
+                             "postgresql://user@host/db)", default="sqlite:///./data/homesec.db",
+                             pattern=DB_URL_WITHOUT_PASSWORD,
+                             pattern_message="must not contain a password; put the full URL "
+                             "in an environment variable and name it in state.url_env"),
             "url_env": env_var_field("Env var holding a database URL with a password"),
             "outbox_path": str_field("Folder for writes kept while the database is down",
                                      default="./data/outbox"),

@@ -179,6 +179,35 @@ async def test_external_database_url_skips_the_bundled_one(
     assert supervisor.received  # announced once the database answered
 
 
+async def test_a_password_in_the_url_query_never_reaches_a_file_or_the_log(
+    addon_dirs: AddonDirs, make_settings, supervisor, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given an external database URL that carries its password as a query parameter
+    caplog.set_level(logging.DEBUG)
+    url = TEST_DB_URL + "?password=pg-query-s3cret&application_name=homesec"
+    addon_dirs.write_options(database_url=url)
+    settings = make_settings(supervisor, db_timeout_s=5.0,
+                             bundled_db_url=f"postgresql://homesec@127.0.0.1:{closed_port()}/x")
+
+    # When the add-on starts
+    startup = await start(settings)
+
+    # Then the engine gets the full URL through its env var only
+    assert startup.env["HOMESEC_DATABASE_URL"] == url
+    # And the config files, the shown URL and the log keep the other parameters, not the
+    # password (the engine shows its config through GET /config)
+    shown = TEST_DB_URL + "?application_name=homesec"
+    assert startup.database_url_shown == shown
+    base = yaml.safe_load((addon_dirs.config / "config.yaml").read_text(encoding="utf-8"))
+    assert base["state"]["url"] == shown
+    assert "pg-query-s3cret" not in addon_dirs.all_file_text()
+    assert "pg-query-s3cret" not in caplog.text
+    # And the config the engine will load is valid
+    layers = [read_yaml(addon_dirs.config / "config.yaml"),
+              read_yaml(addon_dirs.data / "addon.yaml")]
+    assert validate_config(merge_all(layers))["state"]["url_env"] == "HOMESEC_DATABASE_URL"
+
+
 async def test_missing_database_times_out_with_a_clear_error(
     addon_dirs: AddonDirs, make_settings, supervisor, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -123,6 +123,35 @@ def test_credentials_inside_a_camera_url_are_refused() -> None:
     assert "admin:secret" not in str(err.value)
 
 
+@pytest.mark.parametrize("url", [
+    "postgresql://homesec:s3cret-pw@db.lan:5432/homesec",
+    "postgresql+asyncpg://homesec:s3cret-pw@[::1]/homesec",
+    "postgresql://homesec@db.lan/homesec?sslmode=require&password=s3cret-pw",
+])
+def test_a_password_inside_the_database_url_is_refused(url: str) -> None:
+    # Given a database URL with its password written into the config
+    raw = {"state": {"url": url}}
+    # When validated
+    with pytest.raises(ConfigError) as err:
+        validate_config(raw)
+    # Then it is refused (GET /config would show it), the field is named, the user is told
+    # to use state.url_env, and the password is not echoed back
+    assert "state.url" in str(err.value)
+    assert "url_env" in str(err.value)
+    assert "s3cret-pw" not in str(err.value)
+
+
+@pytest.mark.parametrize("url", [
+    "sqlite:///./data/homesec.db",
+    "sqlite:////data/with:colon@odd/homesec.db",
+    "postgresql://homesec@127.0.0.1:5432/homesec",
+    "postgresql+asyncpg://homesec@[::1]:5432/homesec?sslmode=disable",
+])
+def test_a_database_url_without_a_password_is_accepted(url: str) -> None:
+    # Given a password-free database URL; when validated; then it is kept as written
+    assert validate_config({"state": {"url": url}})["state"]["url"] == url
+
+
 def test_removed_cameras_hide_base_cameras() -> None:
     # Given a base camera and an override that removes it
     raw = merge_all([

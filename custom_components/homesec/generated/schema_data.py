@@ -1388,6 +1388,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                             'url': {'default': 'sqlite:///./data/homesec.db',
                                     'description': 'Database URL without a password '
                                                    '(sqlite:///file or postgresql://user@host/db)',
+                                    'pattern': '^(?![^:/?#]+://[^/?#]*:[^/?#]*@)(?![^#]*[?&]password=).*$',
+                                    'pattern_message': 'must not contain a password; put the full '
+                                                       'URL in an environment variable and name it '
+                                                       'in state.url_env',
                                     'required': False,
                                     'selector': 'text',
                                     'type': 'str'},

@@ -37,7 +37,10 @@ def normalize_url(url: str | URL) -> URL:
 
 
 def safe_url(url: URL) -> str:
-    """The URL for logs and messages: the password is masked."""
+    """The URL for logs and messages: the password is masked (also a `?password=` one)."""
+    if any(key.lower() == "password" for key in url.query):
+        url = url.set(query={k: ("***" if k.lower() == "password" else v)
+                             for k, v in url.query.items()})
     return url.render_as_string(hide_password=True)
 
 

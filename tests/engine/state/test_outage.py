@@ -7,6 +7,8 @@ in the order it was written, also across a restart of the repository while the d
 
 from __future__ import annotations
 
+import logging
+import socket
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -249,5 +251,29 @@ async def test_kept_write_the_database_rejects_is_dropped(
         await writer.verify(repo)
         assert "Dropping a kept write the database rejects" in caplog.text
         assert "never-recorded" in caplog.text
+    finally:
+        await repo.close()
+
+
+async def test_a_password_in_the_url_query_stays_out_of_the_outage_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a database URL (from the env var named by state.url_env) that carries its
+    # password as a query parameter, and a server that does not answer
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://postgres@127.0.0.1:{port}/test?password=pg-s3cret-q&ssl=disable"
+    caplog.set_level(logging.DEBUG, logger="homesec_engine")
+    # When the repository starts (the database is down) and describes itself
+    repo = ClipRepository(url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()
+    try:
+        assert not repo.available
+        # Then the log says the database is unavailable but never shows the password
+        assert "unavailable" in caplog.text
+        assert "pg-s3cret-q" not in caplog.text
+        assert "pg-s3cret-q" not in repo.database_url
+        assert "ssl=disable" in repo.database_url  # the rest of the URL is still shown
     finally:
         await repo.close()

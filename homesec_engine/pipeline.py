@@ -15,6 +15,8 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
    tasks (event `notified` / `notify_failed` per notifier); the clip is `done`.
 
+A clip cut off by a stop (the drain timed out) ends in `error` with event `interrupted`.
+
 Every state write goes through ClipRepository, whose writes do not fail while the database is
 down; a state error never stops a clip.
 """
@@ -170,6 +172,22 @@ class Pipeline:
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
         out = ClipOutcome(clip_id=new_clip_id(), camera=clip.camera)
+        try:
+            await self._run(out, clip)
+        except asyncio.CancelledError:
+            # Cut off by a stop (drain timeout): no later stage will move the record on.
+            await self._interrupted(out)
+            raise
+        return out
+
+    async def _interrupted(self, out: ClipOutcome) -> None:
+        if out._rank >= _RANK[ClipStatus.DONE]:
+            return
+        out.errors.append("interrupted: the engine stopped before the clip was finished")
+        await self._status(out, ClipStatus.ERROR)
+        await self._event(out, "interrupted", stage=str(out.status))
+
+    async def _run(self, out: ClipOutcome, clip: ClipFile) -> None:
         await self._write(self.repository.upsert_clip, ClipRecord(
             id=out.clip_id, camera=clip.camera, status=ClipStatus.QUEUED_LOCAL,
             created_at=clip.started_at, duration_s=round(clip.duration_s, 3)))
@@ -178,12 +196,13 @@ class Pipeline:
                           ended_at=clip.ended_at.isoformat())
 
         upload = asyncio.create_task(self._upload(out, clip), name="homesec-upload")
+        snapshot: asyncio.Task[None] | None = None
         try:
             filtered = await self._filter(out, clip)
             if filtered is None:
                 await upload
                 await self._status(out, ClipStatus.ERROR)
-                return out
+                return
             snapshot = asyncio.create_task(self._snapshot(out, filtered), name="homesec-snap")
             triggered = bool(set(filtered.classes) & self.filter.trigger_classes)
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
@@ -205,13 +224,14 @@ class Pipeline:
             await upload
             await snapshot
         finally:
-            if not upload.done():  # cancelled mid-way: do not leave the upload behind
-                upload.cancel()
-                await asyncio.gather(upload, return_exceptions=True)
+            # Cancelled mid-way: leave neither the upload nor the snapshot behind.
+            for task in (upload, snapshot):
+                if task is not None and not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
         final = ClipStatus.DONE if out.storage_uri else ClipStatus.ERROR
         await self._status(out, final)
         await self._cleanup(out, clip)
-        return out
 
     async def _upload(self, out: ClipOutcome, clip: ClipFile) -> None:
         key = clip_key(out.clip_id, clip.path)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from homesec_engine.analyzers import OpenAICompatibleAnalyzer
-from homesec_engine.records import ClipFile
+from homesec_engine.records import ClipFile, ClipQuery
 
 from .conftest import FakeVlm, PipelineRig, Scene
 
@@ -174,3 +175,26 @@ async def test_view_url_uses_the_public_url_when_set(
     # Then the alert's view_url points at the clip's media route under it
     path = f"/api/v1/clips/{out.clip_id}/media"
     assert out.alert.view_url == (f"https://cams.example.org{path}" if public_url else path)
+
+
+async def test_a_clip_cut_off_by_a_stop_is_not_left_half_way(
+    pipeline_rig: Callable[..., Any], make_video: Callable[..., Path], fake_vlm: FakeVlm
+) -> None:
+    # Given a clip stored and waiting on a slow VLM
+    fake_vlm.script = [("sleep", 2.0)]
+    rig = await pipeline_rig(analyzer=vlm_analyzer(fake_vlm))
+    task = rig.pipeline.submit(clip_in(rig, make_video(PERSON)))
+    async with asyncio.timeout(30):
+        while not fake_vlm.requests:
+            await asyncio.sleep(0.02)
+    # When the engine stops and the drain time runs out before the VLM answers
+    finished = await rig.pipeline.drain(0.05)
+    # Then the clip was cut off, but its record does not stay "in progress" for ever:
+    # it ends in `error` with an `interrupted` event saying why
+    assert finished is False and task.cancelled()
+    clips, total = await rig.repository.list_clips(ClipQuery(camera="gate"))
+    assert total == 1
+    assert clips[0].status == "error"
+    assert clips[0].storage_uri is not None  # the video itself was kept
+    events = await rig.events_of(clips[0].id)
+    assert events[-1] == "interrupted"

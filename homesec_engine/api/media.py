@@ -24,7 +24,8 @@ from .inputs import clip_id
 
 _LOGGER = logging.getLogger(__name__)
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)
+# At most 18 digits: more is no file's size, and int() refuses numbers over 4300 digits.
+_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$", re.ASCII)
 SNAPSHOT_SUFFIX = ".jpg"
 
 

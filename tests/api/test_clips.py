@@ -135,6 +135,21 @@ async def test_media_streams_the_video_with_ranges(api: Api, make_clip: ClipFact
         assert resp.headers["Content-Range"] == f"bytes */{len(video)}"
 
 
+async def test_a_range_with_an_absurdly_long_number_is_416_not_500(
+    api: Api, make_clip: ClipFactory
+) -> None:
+    # Given a stored clip
+    video = bytes(range(256)) * 4
+    clip = await make_clip(video=video)
+    # When a client asks for a range whose numbers have thousands of digits
+    for bad in ("bytes=" + "9" * 5000 + "-", "bytes=0-" + "9" * 5000, "bytes=-" + "9" * 5000):
+        status, body, resp = await api.call("GET", f"/clips/{clip.id}/media",
+                                            headers={"Range": bad})
+        # Then it is answered as a range that cannot be served (never a 500)
+        assert_error(status, body, 416, "RANGE_NOT_SATISFIABLE")
+        assert resp.headers["Content-Range"] == f"bytes */{len(video)}"
+
+
 async def test_snapshot_is_served_as_jpeg(api: Api, make_clip: ClipFactory) -> None:
     jpeg = b"\xff\xd8\xff\xe0-snapshot-\xff\xd9"
     clip = await make_clip(snapshot=jpeg)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -44,6 +45,18 @@ def redact_url(url: str) -> str:
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+# User info in any URL of a message, also one quoted with escapes ("pa\\ss" in a repr).
+_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s@]*@")
+
+
+def redact_message(message: str, url: str) -> str:
+    """An error message without the URL's credentials (PyAV quotes the URL it failed on)."""
+    shown = redact_url(url)
+    for form in (url, repr(url)[1:-1]):
+        message = message.replace(form, shown)
+    return _USERINFO.sub(r"\1", message)
 
 
 class RtspSource(ClipSource):
@@ -155,7 +168,7 @@ class RtspSource(ClipSource):
                 if not self._stopping.is_set():
                     _LOGGER.warning("camera %s: %s ended", self.camera, label)
             except Exception as err:  # network, demux, decoder: all mean "reconnect"
-                message = str(err).replace(url, redact_url(url))
+                message = redact_message(str(err), url)
                 _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
             finally:
                 if role == MAIN:

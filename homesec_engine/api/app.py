@@ -85,4 +85,6 @@ async def _close_sockets(app: web.Application) -> None:
 
 
 async def _close_context(app: web.Application) -> None:
-    await app[CONTEXT_KEY].close()
+    ctx = app[CONTEXT_KEY]
+    await ctx.close()
+    ctx.detach()

@@ -110,6 +110,17 @@ class ApiContext:
         self._probe_result = (up, latency)
         return self._probe_result
 
+    def detach(self) -> None:
+        """Let go of the runtime once the app is cleaned up.
+
+        aiohttp keeps recently built middleware chains in a module-level cache keyed by the
+        Application, so a stopped app outlives its restart; it must not keep the whole
+        engine it served (every in-process restart would add one).
+        """
+        self.runtime = None  # type: ignore[assignment]  # no handler runs after cleanup
+        self._config = None
+        self.route_specs.clear()
+
     async def close(self) -> None:
         if self._refresh is not None:
             self._refresh.cancel()

@@ -140,3 +140,72 @@ def test_an_invalid_field_is_named_by_its_path(tmp_path: Path) -> None:
     assert "cameras[0].source_config.interval_s" in result.stderr or \
         "interval_s" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# Runs the engine loop in a child interpreter, restarts it twice through the API, then
+# counts the EngineRuntime objects (of the 3 made) alive after a full collection.
+_RESTART_PROBE = """
+import asyncio, gc, json, sys, urllib.request, weakref
+from pathlib import Path
+from homesec_engine.__main__ import run_engine
+from homesec_engine.runtime import EngineRuntime
+
+made = []
+original_init = EngineRuntime.__init__
+
+def recording_init(self, *args, **kwargs):
+    original_init(self, *args, **kwargs)
+    made.append(weakref.ref(self))
+
+EngineRuntime.__init__ = recording_init
+
+URL = sys.argv[1]
+
+def call(method, path):
+    request = urllib.request.Request(URL + path, method=method,
+                                     data=b"" if method == "POST" else None)
+    try:
+        with urllib.request.urlopen(request, timeout=2) as resp:
+            return resp.status
+    except OSError:
+        return None
+
+async def healthy(after=None):
+    for _ in range(300):
+        if await asyncio.to_thread(call, "GET", "/api/v1/health") == 200:
+            return
+        await asyncio.sleep(0.1)
+    raise SystemExit("never healthy")
+
+async def main():
+    engine = asyncio.ensure_future(run_engine([Path("port.yaml")], use_default=True))
+    await healthy()
+    for _ in range(2):
+        assert await asyncio.to_thread(call, "POST", "/api/v1/system/restart") == 202
+        await asyncio.sleep(1.0)
+        await healthy()
+    gc.collect()
+    alive = sum(ref() is not None for ref in made)
+    print(json.dumps({"made": len(made), "alive": alive}))
+    sys.stdout.flush()
+    import os, signal
+    os.kill(os.getpid(), signal.SIGTERM)
+    await engine
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.skipif(not API_APP.exists(), reason="homesec_engine/api/app.py is not written yet")
+def test_a_restarted_engine_leaves_no_old_runtime_in_memory(tmp_path: Path) -> None:
+    # Given an engine running in-process
+    port = free_port()
+    (tmp_path / "port.yaml").write_text(f"server:\n  port: {port}\n")
+    # When it is restarted twice through the API
+    done = subprocess.run([sys.executable, "-c", _RESTART_PROBE, f"http://127.0.0.1:{port}"],
+                          cwd=tmp_path, capture_output=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    # Then only the running engine's runtime is left: the stopped ones were freed
+    # (a process restarted by every camera change must not grow without bound)
+    assert json.loads(done.stdout.decode().strip().splitlines()[-1]) == {"made": 3,
+                                                                        "alive": 1}

@@ -36,6 +36,9 @@ def read_or_create_secret(path: Path) -> str:
     path.parent.mkdir(parents=True, exist_ok=True)
     value = _new_token()
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Ours alone (our pid): one left by a start that died here (a container's entry point
+    # gets the same pid every start) would otherwise fail O_EXCL on every start after.
+    tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         os.write(fd, (value + "\n").encode())

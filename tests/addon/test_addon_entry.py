@@ -110,6 +110,26 @@ async def test_second_start_keeps_config_and_key(
     assert second.discovery_uuid == supervisor.messages["homesec"]["uuid"]
 
 
+async def test_a_start_cut_off_while_writing_a_key_does_not_block_the_next(
+    addon_dirs: AddonDirs, make_settings, supervisor
+) -> None:
+    # Given a first start that died (power cut) after creating the key's temp file: in the
+    # container the entry point runs with the same process id on every start
+    addon_dirs.write_options()
+    addon_dirs.data.mkdir(parents=True, exist_ok=True)
+    for name in ("api_key", "signing_key"):
+        (addon_dirs.data / f".{name}.{os.getpid()}.tmp").write_text("half", encoding="utf-8")
+
+    # When the add-on starts again
+    startup = await start(make_settings(supervisor))
+
+    # Then it starts, with new keys, announces the API key and leaves no temp file behind
+    api_key = (addon_dirs.data / "api_key").read_text(encoding="utf-8").strip()
+    assert len(api_key) >= 32 and startup.env["HOMESEC_API_KEY"] == api_key
+    assert [m["config"]["api_key"] for m in supervisor.received] == [api_key]
+    assert not list(addon_dirs.data.glob(".*.tmp"))
+
+
 async def test_a_chosen_api_key_is_used_and_announced(
     addon_dirs: AddonDirs, make_settings, supervisor
 ) -> None:

@@ -24,7 +24,8 @@ _BASE_MARKER = "<!--base-->"
 
 def base_href(request: web.Request) -> str | None:
     prefix = request.headers.get("X-Ingress-Path", "")
-    if not _INGRESS_PATH.fullmatch(prefix) or ".." in prefix:
+    # "//host" would make every relative link of the panel load from another host.
+    if not _INGRESS_PATH.fullmatch(prefix) or ".." in prefix or "//" in prefix:
         return None
     return prefix.rstrip("/") + "/"
 

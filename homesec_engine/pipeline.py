@@ -129,10 +129,14 @@ class Pipeline:
         """Source callback: queue the clip and return at once."""
         self.submit(clip)
 
-    def submit(self, clip: ClipFile) -> asyncio.Task[ClipOutcome]:
+    def submit(self, clip: ClipFile) -> asyncio.Task[ClipOutcome] | None:
+        """Start processing `clip`; None once drained (the file is left where it is)."""
         if not self.accepting:
+            # Drained for a stop: a task now would outlive the drain and write to a closed
+            # repository (a camera whose stop timed out can still hand in a clip).
             _LOGGER.warning("pipeline stopped: clip %s of camera %s kept at %s",
                             clip.path.name, clip.camera, clip.path)
+            return None
         self.clips_seen += 1
         task = asyncio.create_task(self._guarded(clip), name=f"homesec-clip-{clip.camera}")
         self._tasks.add(task)

@@ -198,3 +198,20 @@ async def test_a_clip_cut_off_by_a_stop_is_not_left_half_way(
     assert clips[0].storage_uri is not None  # the video itself was kept
     events = await rig.events_of(clips[0].id)
     assert events[-1] == "interrupted"
+
+
+async def test_a_clip_handed_in_after_the_stop_is_kept_not_processed(
+    pipeline_rig: Callable[..., Any], make_video: Callable[..., Path]
+) -> None:
+    # Given a pipeline that has been drained for a stop
+    rig = await pipeline_rig()
+    assert await rig.pipeline.drain(1.0)
+    # When a camera whose stop timed out still hands in a clip
+    clip = clip_in(rig, make_video(PERSON))
+    task = rig.pipeline.submit(clip)
+    # Then nothing runs against the closing engine: no task, no record, the file stays
+    # where it is for the next start
+    assert task is None and rig.pipeline.in_flight == 0
+    assert clip.path.exists()
+    _, total = await rig.repository.list_clips(ClipQuery())
+    assert total == 0

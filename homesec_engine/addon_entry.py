@@ -30,7 +30,7 @@ from .addon import bootstrap
 from .addon.database import DatabaseUnavailableError, wait_for_database
 from .addon.dburl import with_password, without_password
 from .addon.discovery import DiscoveryError, announce, discovery_body
-from .addon.keys import API_KEY_FILE, DB_PASSWORD_FILE, SIGNING_KEY_FILE, read_or_create_secret
+from .addon.keys import API_KEY_FILE, DB_PASSWORD_FILE, read_or_create_secret
 from .addon.options import AddonOptions, OptionsError, load_options
 
 _LOGGER = logging.getLogger("homesec_engine.addon")
@@ -93,11 +93,9 @@ def _database_url(options: AddonOptions, settings: Settings) -> str:
     return with_password(settings.bundled_db_url, password)
 
 
-def _secret_env(options: AddonOptions, api_key: str, signing_key: str,
-                database_url: str) -> dict[str, str]:
+def _secret_env(options: AddonOptions, api_key: str, database_url: str) -> dict[str, str]:
     env = {
         bootstrap.ENV_API_KEY: api_key,
-        bootstrap.ENV_SIGNING_KEY: signing_key,
         bootstrap.ENV_DATABASE_URL: database_url,
     }
     optional = {
@@ -110,19 +108,18 @@ def _secret_env(options: AddonOptions, api_key: str, signing_key: str,
 
 
 def _prepare_files(settings: Settings, options: AddonOptions,
-                   database_url: str) -> tuple[bool, str, str]:
+                   database_url: str) -> tuple[bool, str]:
     """Blocking file work (run in a thread): keys, base config, add-on layer."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # A key the user chose (for clients outside HA) wins; otherwise one generated once.
     api_key = options.api_key or read_or_create_secret(settings.data_dir / API_KEY_FILE)
-    signing_key = read_or_create_secret(settings.data_dir / SIGNING_KEY_FILE)
     created = bootstrap.write_initial_config(
         settings.config_path,
         bootstrap.initial_config(options, settings.data_dir, database_url, settings.port))
     bootstrap.write_addon_layer(
         settings.addon_layer_path,
         bootstrap.addon_layer(settings.data_dir, database_url, settings.port))
-    return created, api_key, signing_key
+    return created, api_key
 
 
 async def start(settings: Settings) -> Startup:
@@ -135,7 +132,7 @@ async def start(settings: Settings) -> Startup:
         _LOGGER.info("Using the external database from the 'database_url' option; "
                      "the bundled PostgreSQL is not started")
     database_url = await asyncio.to_thread(_database_url, options, settings)
-    created, api_key, signing_key = await asyncio.to_thread(
+    created, api_key = await asyncio.to_thread(
         _prepare_files, settings, options, database_url)
     if created:
         _LOGGER.info("Wrote the initial engine config to %s", settings.config_path)
@@ -154,7 +151,7 @@ async def start(settings: Settings) -> Startup:
         config_paths=[settings.config_path, settings.addon_layer_path],
         config_created=created,
         database_url_shown=without_password(database_url),
-        env=_secret_env(options, api_key, signing_key, database_url),
+        env=_secret_env(options, api_key, database_url),
     )
     startup.discovery_uuid = await _announce(settings, api_key)
     return startup

@@ -27,7 +27,6 @@ PORT = 8080
 INGRESS_PROXY = "172.30.32.2"  # the Supervisor container: the only peer allowed without a key
 
 ENV_API_KEY = "HOMESEC_API_KEY"
-ENV_SIGNING_KEY = "HOMESEC_SIGNING_KEY"
 ENV_DATABASE_URL = "HOMESEC_DATABASE_URL"
 ENV_VLM_API_KEY = "HOMESEC_VLM_API_KEY"
 ENV_MQTT_USERNAME = "HOMESEC_MQTT_USERNAME"
@@ -54,7 +53,6 @@ def addon_layer(data_dir: Path, database_url: str, port: int = PORT) -> dict[str
             "port": port,  # the ingress_port of config.yaml; other values only in tests
             "api_key_env": ENV_API_KEY,
             "trusted_proxies": [INGRESS_PROXY],
-            "signing_key_env": ENV_SIGNING_KEY,
         },
         "state": {
             "url": without_password(database_url),

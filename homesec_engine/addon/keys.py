@@ -8,7 +8,6 @@ import string
 from pathlib import Path
 
 API_KEY_FILE = "api_key"
-SIGNING_KEY_FILE = "signing_key"
 # Shared with rootfs/etc/s6-overlay/scripts/postgres-init.sh, which creates it first.
 DB_PASSWORD_FILE = "postgres_password"
 

@@ -145,7 +145,6 @@ CONFIG_MODELS: dict[str, Decl] = {
                 str_field("IP address"), default=[]),
             "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
                                     nullable=True),
-            "signing_key_env": env_var_field("Env var holding the key that signs media links"),
         },
     ),
     "StorageConfig": model(

@@ -123,7 +123,7 @@ class AddonDirs:
 
     def all_file_text(self) -> str:
         """Every file the add-on left on disk, secrets files excepted."""
-        skip = {"api_key", "signing_key", "postgres_password", "options.json"}
+        skip = {"api_key", "postgres_password", "options.json"}
         return "\n".join(p.read_text(encoding="utf-8", errors="replace")
                          for root in (self.data, self.config) for p in root.rglob("*")
                          if p.is_file() and p.name not in skip)

@@ -78,7 +78,7 @@ async def test_first_start_writes_config_and_announces_the_key(
         f"postgresql://postgres:{db_password}@127.0.0.1:5432/test")
     on_disk = addon_dirs.all_file_text()
     for secret in (api_key, db_password, "sk-vlm-secret-123", "mqtt-secret-456",
-                   startup.env["HOMESEC_SIGNING_KEY"], supervisor.token):
+                   supervisor.token):
         assert secret not in on_disk
     assert supervisor.token not in startup.env.values()
 
@@ -117,7 +117,7 @@ async def test_a_start_cut_off_while_writing_a_key_does_not_block_the_next(
     # container the entry point runs with the same process id on every start
     addon_dirs.write_options()
     addon_dirs.data.mkdir(parents=True, exist_ok=True)
-    for name in ("api_key", "signing_key"):
+    for name in ("api_key",):
         (addon_dirs.data / f".{name}.{os.getpid()}.tmp").write_text("half", encoding="utf-8")
 
     # When the add-on starts again

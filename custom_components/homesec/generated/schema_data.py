@@ -1202,19 +1202,6 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'selector': 'url',
                                             'type': 'url',
                                             'url_schemes': ['http', 'https']},
-                             'signing_key_env': {'description': 'Env var holding the key that '
-                                                                'signs media links',
-                                                 'env_var': True,
-                                                 'nullable': True,
-                                                 'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
-                                                 'pattern_message': 'must be the name of an '
-                                                                    'environment variable (e.g. '
-                                                                    'HOMESEC_API_KEY) that holds '
-                                                                    'the secret, not the secret '
-                                                                    'itself',
-                                                 'required': False,
-                                                 'selector': 'text',
-                                                 'type': 'str'},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
                                                                 "add-on's ingress proxy)",

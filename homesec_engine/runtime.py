@@ -303,17 +303,34 @@ class EngineRuntime:
         if self.fanout is not None:
             self.fanout.camera_health(camera, healthy, beat)
 
+    async def _newest_alert(self, camera: str) -> dict[str, Any] | None:
+        """The camera's newest alerted clip that still exists, as an AlertSummary."""
+        clips, _ = await self.repository.list_clips(
+            ClipQuery(camera=camera, alerted=True, limit=1))
+        if not clips:
+            return None
+        return _alert_summary(clips[0], self.config["server"].get("public_url"))
+
     async def _restore_last_alerts(self) -> None:
         for name in self._camera_states:
             try:
-                clips, _ = await self.repository.list_clips(
-                    ClipQuery(camera=name, alerted=True, limit=1))
+                summary = await self._newest_alert(name)
             except Exception as err:  # database down at start: nothing to restore now
                 _LOGGER.info("last alerts not restored: %s", err)
                 return
-            if clips:
-                public_url = self.config["server"].get("public_url")
-                self.last_alerts.setdefault(name, _alert_summary(clips[0], public_url))
+            if summary is not None:
+                self.last_alerts.setdefault(name, summary)
+
+    async def forget_clip(self, camera: str, clip_id: str) -> None:
+        """A deleted clip stops being its camera's last alert; the one before takes over."""
+        current = self.last_alerts.get(camera)
+        if current is None or current.get("clip_id") != clip_id:
+            return
+        summary = await self._newest_alert(camera)
+        if summary is None:
+            self.last_alerts.pop(camera, None)
+        else:
+            self.last_alerts[camera] = summary
 
     async def _monitor_loop(self) -> None:
         # Stopped through an event, never cancelled mid-ping: a cancelled database call can

@@ -99,6 +99,7 @@ async def delete_clip(request: web.Request) -> web.Response:
     if clip is None:  # deleted by someone else in between
         raise not_found(f"no clip with id {cid!r}")
     await remove_files(ctx.runtime.storage, clip)
+    await ctx.runtime.forget_clip(clip.camera, clip.id)
     return json_response(clip_view(clip, _public_url(ctx)))
 
 

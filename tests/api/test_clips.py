@@ -182,3 +182,34 @@ async def test_media_never_leaves_the_storage_root(
     for target in [clip, *climbing]:
         status, body, _ = await api.call("GET", f"/clips/{target.id}/media")
         assert_error(status, body, 404, "NOT_FOUND")
+
+
+async def test_deleting_the_last_alert_hands_over_to_the_one_before(
+    api: Api, engine: RunningEngine, make_clip: ClipFactory
+) -> None:
+    # Given two alerts of one camera, the newer shown as its last alert
+    now = utcnow()
+    older = await make_clip("front_door", alerted=True, activity_type="person",
+                            risk_level="low", created_at=now - timedelta(hours=1))
+    newer = await make_clip("front_door", alerted=True, activity_type="delivery",
+                            risk_level="high", created_at=now)
+    engine.runtime.last_alerts["front_door"] = {
+        "clip_id": newer.id, "activity_type": "delivery", "risk_level": "high",
+        "summary": None, "detected_objects": [], "timestamp": now.isoformat()}
+
+    async def last_alert() -> dict | None:
+        status, body, _ = await api.call("GET", "/status")
+        assert status == 200, body
+        camera = next(c for c in body["cameras"] if c["name"] == "front_door")
+        return camera["last_alert"]
+
+    # When the newer clip is deleted
+    status, _, _ = await api.call("DELETE", f"/clips/{newer.id}")
+    assert status == 200
+    # Then the camera's last alert is the older one, not a clip whose media is gone
+    alert = await last_alert()
+    assert alert is not None and alert["clip_id"] == older.id
+    assert alert["activity_type"] == "person"
+    # When that one is deleted too, Then the camera has no last alert
+    await api.call("DELETE", f"/clips/{older.id}")
+    assert await last_alert() is None

@@ -120,7 +120,7 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
     try:
         while True:
             try:
-                manager = config_manager_for(config_paths, use_default)
+                manager = await asyncio.to_thread(config_manager_for, config_paths, use_default)
                 config = await manager.load()
             except ConfigError as err:
                 print(f"homesec: config error: {err}", file=sys.stderr)

@@ -26,7 +26,7 @@ import logging
 import os
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,9 @@ from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
 from .pipeline import Pipeline, view_url
 from .policy import AlertPolicyEngine
-from .records import ClipQuery, ClipRecord
+from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
+from .sources.local_folder import probe_duration
+from .records import ClipFile, ClipQuery, ClipRecord
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -202,6 +204,7 @@ class EngineRuntime:
             raise
         await self._restore_last_alerts()
         self.pipeline_running = True
+        await self._recover_leftover_clips()
         if run_sources:
             await self._start_sources()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
@@ -289,6 +292,20 @@ class EngineRuntime:
                 _LOGGER.error("camera %s did not start: %s", name, state.error)
                 continue
             self.sources[name] = source
+
+    async def _recover_leftover_clips(self) -> None:
+        """Recordings a killed engine left in the work folders go through the pipeline now.
+
+        P0: no clip is lost. A clip whose upload failed last time is retried the same way.
+        """
+        assert self.pipeline is not None
+        for name in self._camera_states:
+            leftovers = await asyncio.to_thread(leftover_clips, self.data_dir / "work" / name,
+                                                name)
+            for clip in leftovers:
+                _LOGGER.info("camera %s: processing %s left from an earlier run",
+                             name, clip.path.name)
+                self.pipeline.submit(clip)
 
     async def _on_health(self, camera: str, healthy: bool) -> None:
         state = self._camera_states.get(camera)
@@ -391,3 +408,27 @@ def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
         "summary": clip.summary, "detected_objects": list(clip.detected_objects),
         "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
     }
+
+
+def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:
+    """Finished recordings in a camera's work folder (blocking: run in a thread).
+
+    Sources write under a `.part` name or a hidden temp name and rename when done, so every
+    other video file there is complete. One that cannot be read is left alone and logged.
+    """
+    if not work_dir.is_dir():
+        return []
+    found: list[ClipFile] = []
+    for path in sorted(work_dir.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in VIDEO_SUFFIXES:
+            continue
+        try:
+            duration = probe_duration(path)
+            ended = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+        except Exception as err:  # a damaged file must not stop the start
+            _LOGGER.warning("camera %s: %s left from an earlier run is unreadable: %s",
+                            camera, path.name, err)
+            continue
+        found.append(ClipFile(camera=camera, path=path,
+                              started_at=ended - timedelta(seconds=duration), ended_at=ended))
+    return found

@@ -15,6 +15,7 @@ from homesec_engine.config import ConfigManager
 from homesec_engine.config.defaults import embedded_default
 from homesec_engine.records import ClipQuery
 from homesec_engine.runtime import EngineRuntime, StartupError
+from tests.videotools import Segment, make_motion_video
 
 from .conftest import MQTT_HOST, MQTT_PORT, FakeHomeAssistant, mqtt_inbox
 
@@ -202,3 +203,39 @@ async def test_home_assistant_notifier_without_credentials_stops_the_start(
     with pytest.raises(StartupError, match="HOMESEC_E2E_HA_URL"):
         await runtime.start()
     assert not runtime.pipeline_running and runtime.sources == {}
+
+
+async def test_a_recording_left_by_a_killed_engine_is_processed_at_the_next_start(
+    tmp_path: Path,
+) -> None:
+    # Given a finished recording a killed engine left in the demo camera's work folder
+    # (and an unfinished one still under its .part name)
+    data = tmp_path / "data"
+    manager, _ = runtime_for(data, {"cameras": [
+        {"name": "demo", "enabled": True, "source_backend": "demo",
+         "source_config": {"interval_s": 3600, "subject": "person"}}]})
+    await manager.load()
+    work = data / "work" / "demo"
+    work.mkdir(parents=True)
+    left = make_motion_video(work / "demo-left.mp4", [Segment(0.2, 2.8)], duration_s=3.0)
+    partial = work / "demo-cut.mp4.part"
+    partial.write_bytes(b"half a recording")
+    runtime = EngineRuntime(manager, data_dir=data)
+    # When the engine starts again (cameras not started: only the recovery runs)
+    await runtime.start(run_sources=False)
+    repo = runtime.repository
+    try:
+        async def stored() -> bool:
+            clips, _ = await repo.list_clips(ClipQuery(camera="demo", status="done"))
+            return bool(clips)
+
+        await wait_until(stored)
+        # Then the recording went through the pipeline into storage, and the work copy is gone
+        clips, total = await repo.list_clips(ClipQuery(camera="demo"))
+        assert total == 1 and clips[0].storage_uri
+        assert runtime.storage.resolve(clips[0].storage_uri).exists()
+        assert not left.exists()
+        # And the unfinished .part file was left alone
+        assert partial.exists()
+    finally:
+        await runtime.stop()

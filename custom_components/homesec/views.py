@@ -113,7 +113,10 @@ def verify_signature(
     key: bytes, path: str, expires: str | None, sig: str | None, now: float
 ) -> HTTPStatus | None:
     """None when valid; 401 when unsigned or tampered; 403 when expired."""
-    if not expires or not sig or not expires.isdigit():
+    # ASCII digits only, and short: "²" or 5000 digits would make int() raise (a 500).
+    if not expires or not sig or not (expires.isascii() and expires.isdigit()):
+        return HTTPStatus.UNAUTHORIZED
+    if len(expires) > 12:
         return HTTPStatus.UNAUTHORIZED
     if not hmac.compare_digest(_signature(key, path, int(expires)), sig):
         return HTTPStatus.UNAUTHORIZED

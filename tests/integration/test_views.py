@@ -125,6 +125,9 @@ async def test_unsigned_tampered_and_expired_urls_are_refused(
         "longer expiry": (f"{path}?homesec_exp={exp + 3600}&homesec_sig={sig}", 401),
         # a properly signed URL whose time is up
         "expired": (async_sign_url(hass, path, timedelta(seconds=-1)), 403),
+        # an expiry int() cannot read (non-ASCII digit, absurdly long) is refused, not a 500
+        "superscript expiry": (f"{path}?homesec_exp=%C2%B2&homesec_sig={sig}", 401),
+        "endless expiry": (f"{path}?homesec_exp={'9' * 5000}&homesec_sig={sig}", 401),
     }
     for name, (url, status) in refused.items():
         # When someone opens it without a login

@@ -31,13 +31,6 @@ from tests.engine_harness import RunningEngine
 RAN = "homesec_test_automation_ran"
 
 
-@pytest.fixture(autouse=True)
-def _real_sockets_and_custom_integrations(
-    socket_enabled: None, enable_custom_integrations: None
-) -> None:
-    """Loopback TCP to the engine, and our custom integration loadable."""
-
-
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[RunningEngine]:
     async with engine_for_ha(tmp_path, api_key="trigger-key") as eng:

@@ -30,13 +30,6 @@ ROOT = "media-source://homesec"
 PLAN = {0: 120, 1: 130, 3: 10, 20: 5}
 
 
-@pytest.fixture(autouse=True)
-def _real_sockets_and_custom_integrations(
-    socket_enabled: None, enable_custom_integrations: None
-) -> None:
-    """Loopback TCP to the engine, and our custom integration loadable."""
-
-
 def _today() -> date:
     """Today in HA's time zone (set by the hass fixture, so not at import time)."""
     return dt_util.now().date()

@@ -18,13 +18,6 @@ from tests.e2e.ha_harness import DOMAIN, engine_for_ha, homesec_entry
 from tests.engine_harness import RunningEngine
 
 
-@pytest.fixture(autouse=True)
-def _real_sockets_and_custom_integrations(
-    socket_enabled: None, enable_custom_integrations: None
-) -> None:
-    """Loopback TCP to the engine, and our custom integration loadable."""
-
-
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[RunningEngine]:
     async with engine_for_ha(tmp_path, api_key="repair-key") as eng:

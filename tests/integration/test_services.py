@@ -24,13 +24,6 @@ from tests.engine_harness import RunningEngine
 API_KEY = "svc-test-key-41d2"
 
 
-@pytest.fixture(autouse=True)
-def _real_sockets_and_custom_integrations(
-    socket_enabled: None, enable_custom_integrations: None
-) -> None:
-    """Loopback TCP to the engine, and our custom integration loadable."""
-
-
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[RunningEngine]:
     async with engine_for_ha(tmp_path, api_key=API_KEY) as eng:

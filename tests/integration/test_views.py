@@ -24,13 +24,6 @@ from tests.videotools import Segment, make_motion_video
 SNAPSHOT = b"\xff\xd8\xff\xe0 a jpeg snapshot of clip-a \xff\xd9"
 
 
-@pytest.fixture(autouse=True)
-def _real_sockets_and_custom_integrations(
-    socket_enabled: None, enable_custom_integrations: None
-) -> None:
-    """Loopback TCP to the engine, and our custom integration loadable."""
-
-
 async def store_clip(engine: RunningEngine, tmp_path: Path, clip_id: str, camera: str,
                      video: Path, created_at: datetime | None = None, **fields: Any) -> None:
     """Put a real clip (video + snapshot files, clip row) into the engine."""

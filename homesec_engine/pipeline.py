@@ -355,10 +355,14 @@ class Pipeline:
         """The source's file is a working copy: drop it once storage holds the clip."""
         if not (self.delete_local_after_upload and out.storage_uri):
             return
+        uri = out.storage_uri
+
+        def drop_working_copy() -> None:  # path resolution is file-system work: in a thread
+            if self.storage.resolve(uri).resolve() != clip.path.resolve():
+                clip.path.unlink(missing_ok=True)
+
         try:
-            stored = self.storage.resolve(out.storage_uri)
-            if stored.resolve() != clip.path.resolve():
-                await asyncio.to_thread(clip.path.unlink, True)
+            await asyncio.to_thread(drop_working_copy)
         except Exception as err:
             _LOGGER.debug("clip %s: local copy not removed: %s", out.clip_id, err)
 

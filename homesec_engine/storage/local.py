@@ -78,13 +78,12 @@ class LocalStorage(Storage):
         self._confined(dest)
         copy_atomically(src, dest)
 
+    # resolve() follows symlinks (file system calls): it runs in the thread as well.
     async def delete(self, storage_uri: str) -> bool:
-        path = self.resolve(storage_uri)
-        return await asyncio.to_thread(_unlink, path)
+        return await asyncio.to_thread(lambda: _unlink(self.resolve(storage_uri)))
 
     async def exists(self, storage_uri: str) -> bool:
-        path = self.resolve(storage_uri)
-        return await asyncio.to_thread(path.is_file)
+        return await asyncio.to_thread(lambda: self.resolve(storage_uri).is_file())
 
 
 def _unlink(path: Path) -> bool:

@@ -306,7 +306,7 @@ class Pipeline:
                 await upload
                 if out.storage_uri is None:
                     raise FileNotFoundError("the clip file is gone and was not stored")
-                path = self.storage.resolve(out.storage_uri)
+                path = await asyncio.to_thread(self.storage.resolve, out.storage_uri)
             analysis = await self.analyzer.analyze(path, filtered)
         except asyncio.CancelledError:
             raise

@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final, cast
 
 import aiohttp
-import voluptuous as vol
 
+from .compat import vol
 from .generated.api_models import (
     AlertPolicyUpdate,
     AlertPolicyView,

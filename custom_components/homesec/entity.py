@@ -11,6 +11,7 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
 from .generated.api_models import CameraStatus
@@ -71,12 +72,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         else:
             self._attr_unique_id = f"{entry_id}_{camera}_{spec.key}"
             cam = coordinator.camera(camera)
-            self._attr_device_info = DeviceInfo(
+            self._attr_device_info = child_device_info(
+                coordinator.hub_device_id or "",
+                (DOMAIN, entry_id),
                 identifiers={camera_device_identifier(entry_id, camera)},
                 name=camera.replace("_", " ").capitalize(),  # front_door -> Front door
                 manufacturer=MANUFACTURER,
                 model=f"{cam['source_backend']} camera" if cam else "Camera",
-                via_device=(DOMAIN, entry_id),
             )
 
     @property

@@ -12,8 +12,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from datetime import datetime
 from typing import Any, Final, cast
 
-import voluptuous as vol
-
 from homeassistant.core import (
     HomeAssistant,
     ServiceCall,
@@ -23,6 +21,7 @@ from homeassistant.core import (
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
+from .compat import vol
 from .api import (
     HomeSecAuthenticationError,
     HomeSecConflictError,

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-import voluptuous as vol
+from custom_components.homesec.compat import vol
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -20,6 +20,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from homesec_engine.records import ClipRecord
 from tests.e2e.ha_harness import DOMAIN, engine_for_ha, homesec_entry
 from tests.engine_harness import RunningEngine
+
+from .conftest import find_device
 
 API_KEY = "svc-test-key-41d2"
 
@@ -51,7 +53,7 @@ async def _call(
 
 
 def _camera_device(hass: HomeAssistant, entry: MockConfigEntry, camera: str) -> Any:
-    return dr.async_get(hass).async_get_device({(DOMAIN, f"{entry.entry_id}_{camera}")})
+    return find_device(hass, entry.entry_id, f"{entry.entry_id}_{camera}")
 
 
 async def _add_clips(engine: RunningEngine, clips: list[ClipRecord]) -> None:

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
-from homeassistant.components.switch import SwitchDeviceClass, SwitchEntityDescription
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from ..compat import BinarySensorDeviceClass
+from homeassistant.components.switch import SwitchEntityDescription
+from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
 from homeassistant.const import EntityCategory

@@ -15,6 +15,7 @@ from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
 from .generated.api_models import CameraStatus
+from .value_functions import AVAILABLE_FUNCTIONS, VALUE_FUNCTIONS
 
 
 class HomeSecSpec(Protocol):
@@ -28,6 +29,12 @@ class HomeSecSpec(Protocol):
 
     @property
     def value_path(self) -> tuple[str, ...]: ...
+
+    @property
+    def value_fn(self) -> str | None: ...
+
+    @property
+    def available_fn(self) -> str | None: ...
 
 
 def read_path(data: Any, path: Iterable[str]) -> Any:
@@ -89,6 +96,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         return self.coordinator.camera(self.camera_name)
 
     @property
+    def value(self) -> Any:
+        """The entity's value: its spec's named value function, else the value at its path."""
+        if self._spec.value_fn is not None:
+            return VALUE_FUNCTIONS[self._spec.value_fn](self)
+        return self.raw_value
+
+    @property
     def raw_value(self) -> Any:
         """The value at the description's value_path."""
         if self.camera_name is None:
@@ -98,6 +112,8 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
     @property
     def available(self) -> bool:
         """Engine reachable, and for camera entities: the camera still exists."""
+        if self._spec.available_fn is not None:
+            return AVAILABLE_FUNCTIONS[self._spec.available_fn](self)
         if not super().available:
             return False
         return self.camera_name is None or self.camera_data is not None

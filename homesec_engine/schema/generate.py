@@ -157,6 +157,9 @@ def _description(spec: dict[str, Any]) -> str:
         args.append("restore=True")
     if spec.get("push"):
         args.append("push=True")
+    for name in ("value_fn", "available_fn", "alert_class"):
+        if spec.get(name):
+            args.append(f"{name}={spec[name]!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -179,7 +182,11 @@ def render_entity_descriptions() -> str:
               '    scope: Literal["hub", "camera"]',
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
-              "    push: bool = False  # driven by live alerts, not only by polls", ""]
+              "    push: bool = False  # driven by live alerts, not only by polls",
+              "    # Named functions in value_functions.py, for when a path is not enough:",
+              "    value_fn: str | None = None",
+              "    available_fn: str | None = None",
+              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",

@@ -25,6 +25,10 @@ class HomeSecEntityDescriptionMixin:
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
+    # Named functions in value_functions.py, for when a path is not enough:
+    value_fn: str | None = None
+    available_fn: str | None = None
+    alert_class: str | None = None  # push: on only for alerts with this class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +70,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'alerts_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='clips_today',
@@ -73,6 +78,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'clips_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='system_health',
@@ -105,10 +111,11 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         key='health',
         translation_key='health',
         scope='camera',
-        value_path=('healthy',),
+        value_path=(),
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
         options=['online', 'offline', 'disabled'],
+        value_fn='camera_state',
     ),
     HomeSecSensorEntityDescription(
         key='last_heartbeat',
@@ -137,6 +144,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'detected_objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
+        alert_class='person',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',
@@ -145,6 +153,8 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('healthy',),
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn='online_while_reachable',
+        available_fn='camera_known',
     ),
 )
 

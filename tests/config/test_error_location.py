@@ -72,3 +72,13 @@ def test_a_bad_value_in_the_override_file_names_the_override_file(tmp_path: Path
     message = _load_error(tmp_path, [base], overrides)
     assert f"{overrides}:3: alert_policy.min_risk_level:" in message, message
     assert str(base) not in message
+
+
+def test_a_bad_list_item_names_the_file_that_added_it(tmp_path: Path) -> None:
+    # Given two files whose trigger-class lists merge as a union, the second adding a typo
+    base = _write(tmp_path / "base.yaml", "filter:\n  trigger_classes: [person, vehicle]\n")
+    local = _write(tmp_path / "local.yaml", (
+        "filter:\n  trigger_classes:\n    - vehicle\n    - persn\n"))
+    # When loaded / Then the error names the line in local.yaml that added the bad class
+    message = _load_error(tmp_path, [base, local])
+    assert f"{local}:4: filter.trigger_classes[2]:" in message, message

@@ -4,6 +4,7 @@ Files merge left to right, the rightmost winning: dicts deep-merge, lists union.
 dicts that carry a `name` (cameras) is a set keyed by name: an item whose name is already
 present replaces it whole, so a run-time camera edit can drop keys. `removed_cameras` hides
 cameras named by earlier files (a union can only add, so removal needs its own list).
+Each file is read with the line of every setting, so a schema error names where it was set.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-Path_ = tuple[str | int, ...]
+KeyPath = tuple[str | int, ...]
 _TOKEN = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
 
 
@@ -24,14 +24,14 @@ class Layer:
 
     source: str
     data: dict[str, Any]
-    lines: dict[Path_, int] = field(default_factory=dict)
+    lines: dict[KeyPath, int] = field(default_factory=dict)
 
 
-def yaml_lines(text: str) -> dict[Path_, int]:
+def yaml_lines(text: str) -> dict[KeyPath, int]:
     """{path: 1-based line} for every mapping key and list item of a YAML document."""
-    lines: dict[Path_, int] = {}
+    lines: dict[KeyPath, int] = {}
 
-    def walk(node: yaml.Node, path: Path_) -> None:
+    def walk(node: yaml.Node, path: KeyPath) -> None:
         if isinstance(node, yaml.MappingNode):
             for key, value in node.value:
                 if isinstance(key, yaml.ScalarNode):
@@ -48,7 +48,7 @@ def yaml_lines(text: str) -> dict[Path_, int]:
     return lines
 
 
-def parse_path(text: str) -> Path_:
+def parse_path(text: str) -> KeyPath:
     """'cameras[0].source_config.url' -> ('cameras', 0, 'source_config', 'url')."""
     return tuple(int(index) if index else key for index, key in _TOKEN.findall(text))
 
@@ -64,7 +64,7 @@ class _Value:
     value: Any
 
 
-def _by_meaning(merged: Any, path: Path_) -> list[Any]:
+def _by_meaning(merged: Any, path: KeyPath) -> list[Any]:
     """The path with list indexes replaced by the item's name or value in `merged`."""
     steps: list[Any] = []
     node = merged
@@ -80,7 +80,7 @@ def _by_meaning(merged: Any, path: Path_) -> list[Any]:
     return steps
 
 
-def _in_layer(layer: Layer, steps: list[Any]) -> tuple[Path_, bool, bool]:
+def _in_layer(layer: Layer, steps: list[Any]) -> tuple[KeyPath, bool, bool]:
     """The longest prefix of `steps` this layer sets, as its own path.
 
     Also: whether it sets the whole path, and whether it owns what it sets (a named item,
@@ -116,7 +116,7 @@ def locate(layers: list[Layer], merged: dict[str, Any], path: str) -> str | None
     set, e.g. the camera whose `source_backend` is missing.
     """
     steps = _by_meaning(merged, parse_path(path))
-    best: tuple[int, Layer, Path_] | None = None
+    best: tuple[int, Layer, KeyPath] | None = None
     for layer in reversed(layers):  # rightmost first: it wins the merge
         concrete, whole, owns = _in_layer(layer, steps)
         if (whole or owns) and concrete:

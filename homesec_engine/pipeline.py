@@ -182,6 +182,7 @@ class Pipeline:
             # Cut off by a stop (drain timeout): no later stage will move the record on.
             await self._interrupted(out)
             raise
+        _log_clip(out, clip)
         return out
 
     async def _interrupted(self, out: ClipOutcome) -> None:
@@ -336,6 +337,10 @@ class Pipeline:
             view_url=view_url(out.clip_id, self.public_url), storage_uri=out.storage_uri,
             timestamp=clip.started_at, detected_objects=filtered.classes)
         out.alert = event
+        # Names, ids and labels only: never a URL (it could carry a host's credentials).
+        _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
+                     clip.camera, out.clip_id, analysis.risk_level, analysis.activity_type,
+                     ",".join(filtered.classes) or "none")
         payload = event.payload()
         self.last_alerts[clip.camera] = {
             "clip_id": out.clip_id, "activity_type": analysis.activity_type,
@@ -387,6 +392,19 @@ class Pipeline:
         except Exception as err:  # the repository keeps outages itself; this is a bug/edge
             self.last_error = f"state: {type(err).__name__}: {err}"
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
+
+
+def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
+    """The one INFO line a user reads to follow clips: what came in and what was decided."""
+    detections = out.filtered.result.detections if out.filtered else []
+    labels = ",".join(out.filtered.classes) if out.filtered else ""
+    if out.decision is not None:
+        decision = f"{'alert' if out.decision.alert else 'no alert'} ({out.decision.reason})"
+    else:
+        decision = "none (the clip failed before a decision; see the warning above)"
+    _LOGGER.info("clip: camera=%s clip=%s duration=%.1fs detections=%d%s decision=%s status=%s",
+                 clip.camera, out.clip_id, clip.duration_s, len(detections),
+                 f" ({labels})" if labels else "", decision, out.status)
 
 
 def _write_temp(data: bytes, clip_id: str) -> Path:

@@ -99,22 +99,15 @@ API_MODELS: dict[str, Decl] = {
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
-    "AlertPolicyView": model("The alert policy and its config version.", {
-        "config_version": int_field("Current config_version", required=True, min=1),
-        "alert_policy": model_field("The policy", "AlertPolicy", required=True),
-    }, extra="allow"),
-    "AlertPolicyUpdate": model("Body of PUT /alert-policy: the whole policy.", {
-        "min_risk_level": str_field("Lowest risk level that alerts", choices=RISK_LEVELS,
-                                    default="low"),
-        "activity_types": list_field("Only these activities alert (empty: all)",
-                                     str_field("Activity type", choices=ACTIVITY_TYPES),
-                                     default=[]),
-        "cameras": map_field("Per-camera overrides",
-                             {"type": "model", "model": "CameraPolicy", "required": False,
-                              "description": "Override"},
-                             default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),
-        "config_version": _version_field(),
-    }),
+    # One shape both ways: what GET returns can be edited and PUT back as it is.
+    "AlertPolicyView": model(
+        "The alert policy and its config version: GET /alert-policy returns it, "
+        "PUT /alert-policy takes it (the policy replaces the old one whole).", {
+            "config_version": int_field(
+                "The current config_version (GET); the one this change was made against "
+                "(PUT, optional, or If-Match): stale -> 409", min=1, nullable=True),
+            "alert_policy": model_field("The policy", "AlertPolicy", required=True),
+        }),
     "Clip": model("A recorded clip and what the pipeline made of it.", {
         "id": str_field("Clip id", required=True),
         "camera": str_field("Camera name", required=True),
@@ -212,7 +205,7 @@ ROUTES: list[Decl] = [
     {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
     {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
-     "summary": "Replace the alert policy", "body": "AlertPolicyUpdate",
+     "summary": "Replace the alert policy", "body": "AlertPolicyView",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
      "summary": "List clips", "responses": {"200": "ClipList"}, "errors": ["400"]},

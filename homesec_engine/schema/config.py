@@ -88,7 +88,7 @@ CONFIG_MODELS: dict[str, Decl] = {
     "DemoSourceConfig": model(
         "A synthetic camera that needs no hardware.",
         {
-            "interval_s": float_field("Seconds between synthetic events", default=30.0,
+            "interval_s": float_field("Seconds between synthetic clips", default=20.0,
                                       min=1.0, max=86400.0),
             "clip_s": float_field("Clip length", default=4.0, min=1.0, max=60.0),
             "subject": str_field("What moves through the picture", default="person",

@@ -311,7 +311,8 @@ class RtspSource(ClipSource):
             return
         started = wall_time(self._anchor[0], self._anchor[1], writer.first_t)
         ended = wall_time(self._anchor[0], self._anchor[1], writer.first_t + writer.duration_s)
-        _LOGGER.info("camera %s: clip %s (%.1f s)", self.camera, path.name, writer.duration_s)
+        # DEBUG: the pipeline logs the one INFO line per clip (with its id and decision).
+        _LOGGER.debug("camera %s: clip %s (%.1f s)", self.camera, path.name, writer.duration_s)
         self._emit_clip(ClipFile(self.camera, path, started, ended))
 
 

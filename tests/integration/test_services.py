@@ -239,7 +239,8 @@ async def test_concurrent_change_makes_set_alert_policy_a_translated_conflict(
         async with aiohttp.ClientSession() as session:
             async with session.put(
                 f"{engine.api}/alert-policy", headers=engine.headers,
-                json={"min_risk_level": "critical", "activity_types": ["package"]},
+                json={"alert_policy": {"min_risk_level": "critical",
+                                       "activity_types": ["package"]}},
             ) as resp:
                 assert resp.status == 200
         return view

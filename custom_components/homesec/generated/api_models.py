@@ -114,19 +114,10 @@ class ChangeResult(TypedDict):
 
 
 class AlertPolicyView(TypedDict):
-    """The alert policy and its config version."""
+    """The alert policy and its config version: GET /alert-policy returns it, PUT /alert-policy takes it (the policy replaces the old one whole)."""
 
-    config_version: int
-    alert_policy: AlertPolicy
-
-
-class AlertPolicyUpdate(TypedDict):
-    """Body of PUT /alert-policy: the whole policy."""
-
-    min_risk_level: NotRequired[str]
-    activity_types: NotRequired[list[str]]
-    cameras: NotRequired[dict[str, CameraPolicy]]
     config_version: NotRequired[int | None]
+    alert_policy: AlertPolicy
 
 
 class Clip(TypedDict):

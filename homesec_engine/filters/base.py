@@ -2,15 +2,16 @@
 
 A backend implements `detect_frame` (and, when it needs the whole clip first, `prepare`).
 The shared loop samples frames at `sample_fps`, keeps detections at or above
-`min_confidence`, stops as soon as a trigger class is found with that confidence, and keeps
-the frame of the best detection for the clip's snapshot.
+`min_confidence`, stops as soon as a trigger class is found with that confidence (and, when
+the caller passes `counts`, that detection counts: e.g. it is inside one of the camera's
+zones), and keeps the frame of the best detection for the clip's snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -28,6 +29,7 @@ class FilterOutput:
     best_detection: Detection | None = None
     early_exit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    best_time_s: float | None = None  # where best_frame is in the clip (for the snapshot)
 
     @property
     def classes(self) -> list[str]:
@@ -66,46 +68,55 @@ class ObjectFilter(ABC):
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:
         """Detections in one frame (labels already normalised, any confidence)."""
 
-    async def run(self, path: Path) -> FilterOutput:
-        return await asyncio.to_thread(self.run_sync, path)
+    async def run(self, path: Path, counts: Counts | None = None) -> FilterOutput:
+        return await asyncio.to_thread(self.run_sync, path, counts)
 
-    def run_sync(self, path: Path) -> FilterOutput:
+    def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         try:
             frames: Iterable[SampledFrame] = sample_frames(path, self.sample_fps)
             if self.needs_whole_clip:
                 frames = list(frames)
                 self.prepare(frames)
-            return self._scan(iter(frames))
+            return self._scan(iter(frames), counts or _always)
         except FilterError:
             raise
         except Exception as err:  # PyAV/numpy/runtime errors: one clear error type
             raise FilterError(f"{type(err).__name__}: {err}") from err
 
-    def _scan(self, frames: Iterator[SampledFrame]) -> FilterOutput:
+    def _scan(self, frames: Iterator[SampledFrame], counts: Counts) -> FilterOutput:
         kept: list[Detection] = []
-        best: tuple[Detection, np.ndarray] | None = None
-        sampled: list[np.ndarray] = []
+        best: tuple[Detection, np.ndarray, float] | None = None
+        sampled: list[tuple[np.ndarray, float]] = []
         early = False
         for frame in frames:
-            sampled.append(frame.rgb)
+            sampled.append((frame.rgb, frame.time_s))
             for det in self.detect_frame(frame):
                 if det.confidence < self.min_confidence:
                     continue
                 kept.append(det)
-                if best is None or _better(det, best[0], self.trigger_classes):
-                    best = (det, frame.rgb)
-            if any(d.label in self.trigger_classes for d in kept):
+                if best is None or _better(det, best[0], self.trigger_classes, counts):
+                    best = (det, frame.rgb, frame.time_s)
+            if any(d.label in self.trigger_classes and counts(d) for d in kept):
                 early = True
                 break
         result = FilterResult(detections=kept, frames_sampled=len(sampled))
         if best is not None:
-            return FilterOutput(result, best[1], best[0], early)
-        middle = sampled[len(sampled) // 2] if sampled else None
-        return FilterOutput(result, middle, None, early)
+            return FilterOutput(result, best[1], best[0], early, best_time_s=best[2])
+        middle = len(sampled) // 2
+        if not sampled:
+            return FilterOutput(result, None, None, early)
+        return FilterOutput(result, sampled[middle][0], None, early, best_time_s=sampled[middle][1])
 
 
-def _better(new: Detection, old: Detection, triggers: frozenset[str]) -> bool:
-    """Trigger classes beat other classes; then the higher confidence wins."""
-    new_key = (new.label in triggers, new.confidence)
-    old_key = (old.label in triggers, old.confidence)
+Counts = Callable[[Detection], bool]
+
+
+def _always(_detection: Detection) -> bool:
+    return True
+
+
+def _better(new: Detection, old: Detection, triggers: frozenset[str], counts: Counts) -> bool:
+    """Counting trigger classes beat the rest; then the higher confidence wins."""
+    new_key = (new.label in triggers and counts(new), new.label in triggers, new.confidence)
+    old_key = (old.label in triggers and counts(old), old.label in triggers, old.confidence)
     return new_key > old_key

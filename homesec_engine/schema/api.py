@@ -147,8 +147,8 @@ API_MODELS: dict[str, Decl] = {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
         "count": int_field("Most of them seen in one frame", required=True, min=0),
         "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
-        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame of "
-                            "the best detection",
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
+                            "most of them were seen",
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),

@@ -684,7 +684,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'ClipObject': {'description': 'The detections of one class in a clip.',
                 'extra': 'allow',
                 'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame, '
-                                                    'in the frame of the best detection',
+                                                    'in the frame where most of them were seen',
                                      'items': {'description': 'Box',
                                                'items': {'description': 'Fraction',
                                                          'max': 1.0,

@@ -119,7 +119,7 @@ def summarize_objects(detections: Iterable[Detection]) -> list[dict[str, Any]]:
     by_class: dict[str, dict[int, list[Detection]]] = {}
     for det in detections:
         by_class.setdefault(det.label, {}).setdefault(det.frame_index, []).append(det)
-    out = []
+    out: list[dict[str, Any]] = []
     for label, frames in by_class.items():
         best = max(d.confidence for dets in frames.values() for d in dets)
         frame = max(frames.values(), key=lambda dets: (len(dets), max(d.confidence for d in dets)))
@@ -130,5 +130,5 @@ def summarize_objects(detections: Iterable[Detection]) -> list[dict[str, Any]]:
             "boxes": [[round(float(v), 4) for v in d.box]
                       for d in sorted(frame, key=lambda d: -d.confidence) if d.box is not None],
         })
-    out.sort(key=lambda o: (-o["confidence"], o["class"]))
+    out.sort(key=lambda o: (-float(o["confidence"]), str(o["class"])))
     return out

@@ -1,4 +1,4 @@
-"""HomeSec binary sensors: motion and person (driven by alerts) and online (camera health)."""
+"""HomeSec binary sensors: motion, person, vehicle, animal (driven by alerts), online (health)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
+from .alert_objects import alert_classes
 from .const import CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
@@ -35,7 +36,7 @@ async def async_setup_entry(
 
 
 class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
-    """Push sensors (motion, person) turn on at an alert and off after the reset time."""
+    """Push sensors turn on at an alert (of their class, if any) and off after the reset time."""
 
     entity_description: HomeSecBinarySensorEntityDescription
 
@@ -82,10 +83,8 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
 
     @callback
     def _turn_on(self, alert: dict[str, Any], seconds: float) -> None:
-        if self.entity_description.key == "person":
-            on = "person" in (alert.get("detected_objects") or [])
-        else:
-            on = True
+        detected_class = self.entity_description.detected_class
+        on = detected_class is None or detected_class in alert_classes(alert)
         self._cancel_timer()
         self._push_on = on
         if on:

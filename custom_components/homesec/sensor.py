@@ -1,4 +1,5 @@
-"""HomeSec sensors: hub counters and health, per-camera activity, risk, health, heartbeat."""
+"""HomeSec sensors: hub counters and health; per camera activity, risk, health, heartbeat and
+the object counts of the latest alert."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .alert_objects import alert_count
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
 from .generated.entity_descriptions import (
@@ -74,6 +76,10 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
             return "online" if camera["healthy"] else "offline"
         if key in _COUNTERS and not self.coordinator.complete:
             return None  # the database was down since start-up: the count is unknown
+        if (detected_class := self.entity_description.detected_class) is not None:
+            camera = self.camera_data
+            alert = camera.get("last_alert") if camera else None
+            return None if alert is None else alert_count(alert, detected_class)
         value: Any = self.raw_value
         if value is None:
             return None

@@ -46,13 +46,13 @@ def objects_field(required: bool) -> Decl:
     return list_field("What the detector found, per class",
                       {"type": "model", "model": "ClipObject", "required": False,
                        "description": "Objects of one class"},
-                      required=required, **({} if required else {"default": []}))
+                      required=required, default=None if required else [])
 
 
 def alert_zones_field(required: bool) -> Decl:
     return list_field("Zones the alerting detections were in (empty: the camera has none)",
                       str_field("Zone name"), required=required,
-                      **({} if required else {"default": []}))
+                      default=None if required else [])
 
 
 def _version_field() -> Decl:

@@ -3,12 +3,18 @@
 `value_path` points into the /api/v1/status data: for scope "hub" from the document root,
 for scope "camera" from that camera's entry in `cameras`. Push-driven entities (motion,
 person, last alert) read the camera's `last_alert`, which alerts also update live.
+`detected_class` ties an entity to one detection class: its binary sensor is on after an
+alert with that class, its count sensor shows how many the latest alert found.
 """
 
 from __future__ import annotations
 
 from .config import ACTIVITY_TYPES, RISK_LEVELS
 from .fields import Decl
+
+
+# The classes with their own binary and count sensors per camera.
+OBJECT_ICONS = {"person": "mdi:account", "vehicle": "mdi:car", "animal": "mdi:paw"}
 
 
 def entity(key: str, platform: str, scope: str, value_path: list[str], **extra: object) -> Decl:
@@ -40,11 +46,15 @@ ENTITY_SPECS: list[Decl] = [
            icon="mdi:cctv"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
+    *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],
+             state_class="measurement", detected_class=cls, icon=icon)
+      for cls, icon in OBJECT_ICONS.items()),
     # Camera binary sensors
     entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
            device_class="motion", push=True),
-    entity("person", "binary_sensor", "camera", ["last_alert", "detected_objects"],
-           device_class="occupancy", push=True, icon="mdi:account"),
+    *(entity(cls, "binary_sensor", "camera", ["last_alert", "objects"],
+             device_class="occupancy", push=True, detected_class=cls, icon=icon)
+      for cls, icon in OBJECT_ICONS.items()),
     entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
            entity_category="diagnostic"),
     # Camera switch, event and image

@@ -167,6 +167,8 @@ def _description(spec: dict[str, Any]) -> str:
         args.append("restore=True")
     if spec.get("push"):
         args.append("push=True")
+    if spec.get("detected_class"):
+        args.append(f"detected_class={spec['detected_class']!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -189,7 +191,8 @@ def render_entity_descriptions() -> str:
               '    scope: Literal["hub", "camera"]',
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
-              "    push: bool = False  # driven by live alerts, not only by polls", ""]
+              "    push: bool = False  # driven by live alerts, not only by polls",
+              "    detected_class: str | None = None  # the detection class it reports on", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",

@@ -705,10 +705,8 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
 def _listed_clip(row: Row[Any]) -> ClipRecord:
     """A listed row, positionally (a page builds many); rows from before version 3 hold NULLs."""
     clip = ClipRecord(*row[:_CLIP_WIDTH])
-    if clip.objects is None:
-        clip.objects = []
-    if clip.zones is None:
-        clip.zones = []
+    clip.objects = clip.objects or []  # NULL (None) on rows from before version 3
+    clip.zones = clip.zones or []
     return clip
 
 

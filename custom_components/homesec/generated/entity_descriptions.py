@@ -25,6 +25,7 @@ class HomeSecEntityDescriptionMixin:
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
+    detected_class: str | None = None  # the detection class it reports on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -119,6 +120,30 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
     ),
+    HomeSecSensorEntityDescription(
+        key='person_count',
+        translation_key='person_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        detected_class='person',
+    ),
+    HomeSecSensorEntityDescription(
+        key='vehicle_count',
+        translation_key='vehicle_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        detected_class='vehicle',
+    ),
+    HomeSecSensorEntityDescription(
+        key='animal_count',
+        translation_key='animal_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        detected_class='animal',
+    ),
 )
 
 BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
@@ -134,9 +159,28 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         key='person',
         translation_key='person',
         scope='camera',
-        value_path=('last_alert', 'detected_objects'),
+        value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
+        detected_class='person',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='vehicle',
+        translation_key='vehicle',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        detected_class='vehicle',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='animal',
+        translation_key='animal',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        detected_class='animal',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',

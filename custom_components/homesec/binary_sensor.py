@@ -1,4 +1,4 @@
-"""HomeSec binary sensors: motion and person (driven by alerts) and online (camera health)."""
+"""HomeSec binary sensors: motion, person, vehicle, animal (driven by alerts), online (health)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def async_setup_entry(
 
 
 class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
-    """Push sensors (motion, person) turn on at an alert and off after the reset time."""
+    """Push sensors turn on at an alert (of their class, if any) and off after the reset time."""
 
     entity_description: HomeSecBinarySensorEntityDescription
 
@@ -83,7 +83,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
 
     @callback
     def _turn_on(self, alert: dict[str, Any], seconds: float) -> None:
-        on = alert_matches(self.entity_description.alert_class, alert)
+        on = alert_matches(self.entity_description.detected_class, alert)
         self._cancel_timer()
         self._push_on = on
         if on:

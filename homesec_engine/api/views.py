@@ -64,6 +64,8 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "source_config": camera.get("source_config", {}),
         "healthy": bool(state.healthy) if state is not None else False,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+        "zones": camera.get("zones", []),
+        "motion_masks": camera.get("motion_masks", []),
     }
 
 
@@ -86,4 +88,6 @@ def clip_view(clip: ClipRecord, public_url: str | None = None, *,
         "view_url": view_url(clip.id, public_url) if clip.storage_uri else None,
         "alerted": bool(clip.alerted),
         "duration_s": clip.duration_s,
+        "objects": list(clip.objects),
+        "zones": list(clip.zones),
     }

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, RISK_LEVELS, SOURCE_BACKENDS
+from .config import (
+    ACTIVITY_TYPES,
+    DETECTION_CLASSES,
+    RISK_LEVELS,
+    SOURCE_BACKENDS,
+    motion_masks_field,
+    replacing,
+    zones_field,
+)
 from .fields import (
     Decl,
     bool_field,
@@ -31,6 +39,20 @@ ERROR_CODES = [
 def _list_of(model_name: str, description: str) -> Decl:
     return list_field(description, {"type": "model", "model": model_name, "required": False,
                                     "description": description}, required=True)
+
+
+def objects_field(required: bool) -> Decl:
+    """Per-object results of a clip: one entry per class found."""
+    return list_field("What the detector found, per class",
+                      {"type": "model", "model": "ClipObject", "required": False,
+                       "description": "Objects of one class"},
+                      required=required, default=None if required else [])
+
+
+def alert_zones_field(required: bool) -> Decl:
+    return list_field("Zones the alerting detections were in (empty: the camera has none)",
+                      str_field("Zone name"), required=required,
+                      default=None if required else [])
 
 
 def _version_field() -> Decl:
@@ -77,6 +99,8 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        "zones": zones_field() | {"required": True},
+        "motion_masks": motion_masks_field() | {"required": True},
     }, extra="allow"),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": model("Body of POST /cameras.", {
@@ -84,11 +108,15 @@ API_MODELS: dict[str, Decl] = {
         "enabled": bool_field("Whether it runs", default=True),
         "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
         "source_config": object_field("Backend settings", required=True),
+        "zones": zones_field(),
+        "motion_masks": motion_masks_field(),
         "config_version": _version_field(),
     }),
     "CameraUpdate": model("Body of PUT /cameras/{name}.", {
         "enabled": bool_field("Whether it runs"),
         "source_config": object_field("Backend settings (replaces the old ones)"),
+        "zones": replacing(zones_field(), "Zones (replace the old ones)"),
+        "motion_masks": replacing(motion_masks_field(), "Motion masks (replace the old ones)"),
         "config_version": _version_field(),
     }),
     "VersionOnly": model("Optional body of DELETE requests.", {
@@ -108,6 +136,15 @@ API_MODELS: dict[str, Decl] = {
                 "(PUT, optional, or If-Match): stale -> 409", min=1, nullable=True),
             "alert_policy": model_field("The policy", "AlertPolicy", required=True),
         }),
+    "ClipObject": model("The detections of one class in a clip.", {
+        "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
+        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
+                            "most of them were seen",
+                            list_field("Box", float_field("Fraction", min=0.0, max=1.0),
+                                       max_len=4), required=True),
+    }, extra="allow"),
     "Clip": model("A recorded clip and what the pipeline made of it.", {
         "id": str_field("Clip id", required=True),
         "camera": str_field("Camera name", required=True),
@@ -120,6 +157,8 @@ API_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", nullable=True),
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
+        "objects": objects_field(required=True),
+        "zones": alert_zones_field(required=True),
     }, extra="allow"),
     "ClipQuery": model("Query parameters of GET /clips.", {
         "camera": str_field("Camera name"),
@@ -153,6 +192,8 @@ API_MODELS: dict[str, Decl] = {
         "summary": str_field("VLM summary", nullable=True),
         "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
         "timestamp": datetime_field("When", required=True),
+        "objects": objects_field(required=False),
+        "zones": alert_zones_field(required=False),
     }, extra="allow"),
     "CameraStatus": model("A camera in /status.", {
         "name": str_field("Camera name", required=True),

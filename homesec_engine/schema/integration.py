@@ -6,7 +6,14 @@ the same way (service bodies are forwarded to the engine's API).
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, RISK_LEVELS, SOURCE_BACKENDS
+from .config import (
+    ACTIVITY_TYPES,
+    RISK_LEVELS,
+    SOURCE_BACKENDS,
+    motion_masks_field,
+    replacing,
+    zones_field,
+)
 from .api import CLIP_STATUSES
 from .fields import (
     Decl,
@@ -48,11 +55,15 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                                     choices=SOURCE_BACKENDS),
         "source_config": object_field("Backend settings", required=True),
         "enabled": bool_field("Start the camera", default=True),
+        "zones": zones_field(),
+        "motion_masks": motion_masks_field(),
     }),
     "ServiceUpdateCamera": model("homesec.update_camera", {
         "name": slug_field("Camera name"),
         "enabled": bool_field("Start the camera"),
         "source_config": object_field("Backend settings (replace the old ones)"),
+        "zones": replacing(zones_field(), "Zones (replace the old ones)"),
+        "motion_masks": replacing(motion_masks_field(), "Motion masks (replace the old ones)"),
     }),
     "ServiceRemoveCamera": model("homesec.remove_camera", {
         "name": slug_field("Camera name"),

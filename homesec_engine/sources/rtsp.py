@@ -17,7 +17,7 @@ import logging
 import os
 import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -103,6 +103,10 @@ class RtspSource(ClipSource):
         self._anchor: tuple[Any, float] | None = None
         self._last_motion = 0.0
         self._clip_run: float | None = None
+
+    def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
+        super().set_motion_masks(masks)
+        self._detector.masks = list(self.motion_masks)
 
     @property
     def uses_substream(self) -> bool:

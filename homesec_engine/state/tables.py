@@ -69,6 +69,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[str]: JSONType,
+        list[dict[str, Any]]: JSONType,
     }
 
 
@@ -87,6 +88,9 @@ class ClipRow(Base):
     storage_uri: Mapped[str | None] = mapped_column(Text)
     alerted: Mapped[bool]
     duration_s: Mapped[float | None]
+    # Per-object results and the alert's zones (schema version 3; NULL on older rows).
+    objects: Mapped[list[dict[str, Any]] | None]
+    zones: Mapped[list[str] | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.

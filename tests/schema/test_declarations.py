@@ -41,8 +41,8 @@ def test_every_named_entity_function_is_written_in_the_integration(spec: dict) -
         assert spec["value_fn"] in VALUE_FUNCTIONS, spec
     if spec.get("available_fn"):
         assert spec["available_fn"] in AVAILABLE_FUNCTIONS, spec
-    if spec.get("alert_class"):
-        assert spec["push"] and spec["alert_class"] in DETECTION_CLASSES, spec
+    if spec.get("detected_class"):
+        assert spec["detected_class"] in DETECTION_CLASSES, spec
 
 
 def test_entity_keys_are_unique_per_scope() -> None:

@@ -23,6 +23,21 @@ class AlertPolicy(TypedDict):
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
+class Zone(TypedDict):
+    """A named area of the picture, a polygon in frame fractions. A detection is inside when its foot point (the middle of its box's bottom edge) is."""
+
+    name: str
+    points: list[list[float]]
+    classes: NotRequired[list[str]]
+
+
+class MotionMask(TypedDict):
+    """An area of the picture motion detection ignores."""
+
+    name: str
+    points: list[list[float]]
+
+
 class ErrorItem(TypedDict):
     """One validation problem."""
 
@@ -73,6 +88,8 @@ class CameraView(TypedDict):
     source_config: dict[str, Any]
     healthy: bool
     last_heartbeat: str | None
+    zones: list[Zone]
+    motion_masks: list[MotionMask]
 
 
 class CameraList(TypedDict):
@@ -88,6 +105,8 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     config_version: NotRequired[int | None]
 
 
@@ -96,6 +115,8 @@ class CameraUpdate(TypedDict):
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     config_version: NotRequired[int | None]
 
 
@@ -120,6 +141,15 @@ class AlertPolicyView(TypedDict):
     alert_policy: AlertPolicy
 
 
+# The detections of one class in a clip.
+ClipObject = TypedDict('ClipObject', {
+    'class': str,
+    'count': int,
+    'confidence': float,
+    'boxes': list[list[float]],
+})
+
+
 class Clip(TypedDict):
     """A recorded clip and what the pipeline made of it."""
 
@@ -134,6 +164,8 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    objects: list[ClipObject]
+    zones: list[str]
 
 
 class ClipQuery(TypedDict):
@@ -178,6 +210,8 @@ class AlertSummary(TypedDict):
     summary: NotRequired[str | None]
     detected_objects: list[str]
     timestamp: str
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraStatus(TypedDict):
@@ -226,6 +260,8 @@ class AlertEvent(TypedDict):
     storage_uri: str | None
     timestamp: str
     detected_objects: list[str]
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraHealthEvent(TypedDict):

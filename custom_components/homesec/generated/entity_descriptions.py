@@ -28,7 +28,7 @@ class HomeSecEntityDescriptionMixin:
     # Named functions in value_functions.py, for when a path is not enough:
     value_fn: str | None = None
     available_fn: str | None = None
-    alert_class: str | None = None  # push: on only for alerts with this class
+    detected_class: str | None = None  # the detection class it reports on
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,6 +126,33 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
     ),
+    HomeSecSensorEntityDescription(
+        key='person_count',
+        translation_key='person_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='object_count',
+        detected_class='person',
+    ),
+    HomeSecSensorEntityDescription(
+        key='vehicle_count',
+        translation_key='vehicle_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='object_count',
+        detected_class='vehicle',
+    ),
+    HomeSecSensorEntityDescription(
+        key='animal_count',
+        translation_key='animal_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='object_count',
+        detected_class='animal',
+    ),
 )
 
 BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
@@ -141,10 +168,28 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         key='person',
         translation_key='person',
         scope='camera',
-        value_path=('last_alert', 'detected_objects'),
+        value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        alert_class='person',
+        detected_class='person',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='vehicle',
+        translation_key='vehicle',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        detected_class='vehicle',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='animal',
+        translation_key='animal',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        detected_class='animal',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',

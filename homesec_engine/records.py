@@ -57,6 +57,10 @@ class ClipRecord:
     # the alerting detections were in; stored since schema version 3.
     objects: list[dict[str, Any]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
+    # The recording's live event (schema LiveEvent) and its state: active, ended or
+    # interrupted (schema version 4; None when no trigger class was confirmed live).
+    event: dict[str, Any] | None = None
+    event_state: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -92,6 +96,9 @@ class ClipFile:
     path: Path
     started_at: datetime
     ended_at: datetime
+    # Chosen by the source when it opened the clip (its live event is keyed by it); else the
+    # pipeline makes one.
+    clip_id: str | None = None
 
     @property
     def duration_s(self) -> float:

@@ -30,6 +30,10 @@ SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
 # `model_file` is the former name of `detector` with a model_path; still accepted.
 FILTER_BACKENDS = ["detector", "builtin", "model_file"]
 DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
+# Live events (one per recording): their states, message phases and why they end.
+LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
+LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
+LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
 MAX_ZONES = 32  # per camera, for zones and for motion masks alike
 
 
@@ -88,6 +92,10 @@ CONFIG_MODELS: dict[str, Decl] = {
                                         default=320, min=64, max=1920),
             "analysis_fps": float_field("Frames per second analysed for motion (0: every frame)",
                                         default=5.0, min=0.0, max=60.0),
+            "live_fps": float_field(
+                "Frames per second the detector looks at while recording, for events that "
+                "start as the person appears (0: judge the finished clip only)",
+                default=3.0, min=0.0, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",

@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import LISTED_INDEX, Base, clip_events, schema_version
+from .tables import LISTED_INDEX, Base, clip_events, clips, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -141,6 +141,16 @@ def _clip_objects_and_zones(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
 
 
+def _clip_events_live(conn: Connection) -> None:
+    """clips.event and clips.event_state: the recording's live event (indexed by state)."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event {json_type}")
+    conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event_state VARCHAR")
+    next(ix for ix in clips.indexes if ix.name == "ix_clips_event_state").create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
@@ -152,6 +162,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(3, "clips.objects and clips.zones: per-object results and alert zones",
               _clip_objects_and_zones),
+    Migration(4, "clips.event and clips.event_state: live events with a start and an end",
+              _clip_events_live),
 )
 
 

@@ -91,6 +91,9 @@ class ClipRow(Base):
     # Per-object results and the alert's zones (schema version 3; NULL on older rows).
     objects: Mapped[list[dict[str, Any]] | None]
     zones: Mapped[list[str] | None]
+    # The live event of the recording and its state (schema version 4; see live/events.py).
+    event: Mapped[dict[str, Any] | None]
+    event_state: Mapped[str | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.
@@ -100,6 +103,7 @@ class ClipRow(Base):
         Index(None, "alerted", "created_at"),
         Index(None, "risk_level", "created_at"),
         Index(None, "activity_type", "created_at"),
+        Index(None, "event_state"),  # open events are found at start (restart recovery)
     )
 
 

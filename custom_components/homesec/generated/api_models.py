@@ -166,6 +166,42 @@ class Clip(TypedDict):
     alerted: bool
     objects: list[ClipObject]
     zones: list[str]
+    event: NotRequired[LiveEvent | None]
+
+
+class LiveEvent(TypedDict):
+    """An event with a start and an end: one per recording, keyed by its clip id (WebSocket `event` data adds `phase`)."""
+
+    clip_id: str
+    camera: str
+    state: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+    classes: list[str]
+    zones: list[str]
+    objects: list[ClipObject]
+    activity_type: str | None
+    risk_level: str | None
+    summary: str | None
+    alerted: bool
+    snapshot_url: str
+    view_url: str
+    end_reason: str | None
+    phase: NotRequired[str]
+
+
+class LiveEventQuery(TypedDict):
+    """Query parameters of GET /live-events."""
+
+    camera: NotRequired[str]
+    limit: NotRequired[int]
+
+
+class LiveEventList(TypedDict):
+    """Live events, newest first."""
+
+    events: list[LiveEvent]
 
 
 class ClipQuery(TypedDict):
@@ -272,8 +308,16 @@ class CameraHealthEvent(TypedDict):
     last_heartbeat: str | None
 
 
+class PushedStats(TypedDict):
+    """The engine's figures carried by a pushed message."""
+
+    alerts_today: NotRequired[int]
+    cameras_online: int
+
+
 class WsMessage(TypedDict):
     """One WebSocket message from /api/v1/events."""
 
     type: str
     data: dict[str, Any]
+    stats: NotRequired[PushedStats]

@@ -34,6 +34,8 @@ DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ss
 LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
 LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
 LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
+# What HA's event entity fires for live events (an interrupted event fires `ended` too).
+LIVE_EVENT_FIRED = ["started", "ended"]
 MAX_ZONES = 32  # per camera, for zones and for motion masks alike
 
 

@@ -219,7 +219,7 @@ EVENT_DESCRIPTIONS: tuple[HomeSecEventEntityDescription, ...] = (
         translation_key='alert',
         scope='camera',
         value_path=('last_alert',),
-        event_types=['person', 'vehicle', 'animal', 'package', 'delivery', 'loitering', 'intrusion', 'other'],
+        event_types=['person', 'vehicle', 'animal', 'package', 'delivery', 'loitering', 'intrusion', 'other', 'started', 'ended'],
     ),
 )
 

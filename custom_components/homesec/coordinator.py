@@ -341,7 +341,8 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self.async_set_updated_data(status)
 
     @callback
-    def _handle_ws_message(self, message: WsMessage) -> None:
+    def async_handle_message(self, message: WsMessage) -> None:
+        """Apply one pushed WebSocket message."""
         stats = message.get("stats")
         if message["type"] == "alert":
             self.async_handle_alert(message["data"], stats)
@@ -364,7 +365,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             try:
                 async for message in self.client.events(on_connect=self._ws_connected):
                     delay = self.ws_backoff_initial
-                    self._handle_ws_message(message)
+                    self.async_handle_message(message)
             except HomeSecAuthenticationError:
                 self.ws_connected = False
                 LOGGER.warning("The HomeSec engine refused the API key on the event stream")

@@ -86,9 +86,9 @@ async def test_camera_devices_offer_the_alert_trigger_with_filters(
         hass, DeviceAutomationType.TRIGGER, camera
     )
     hub_triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, hub)
-    # Then the camera offers "alert", the hub offers no HomeSec trigger
+    # Then the camera offers "alert" and the live event's start and end, the hub no HomeSec trigger
     ours = [t for t in camera_triggers if t["domain"] == DOMAIN]
-    assert [t["type"] for t in ours] == ["alert"]
+    assert [t["type"] for t in ours] == ["alert", "event_started", "event_ended"]
     assert not [t for t in hub_triggers if t["domain"] == DOMAIN]
     # And the trigger offers activity type, minimum risk level and detected class as optional
     # filters (no zone: this camera has none)

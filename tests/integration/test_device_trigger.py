@@ -138,14 +138,13 @@ async def test_an_unfiltered_trigger_runs_for_every_alert_of_its_camera(
     # Given an automation on garage alerts without filters
     await _automation(hass, _device_id(hass, entry, f"{entry.entry_id}_garage"))
     ran = async_capture_events(hass, RAN)
-    # When alerts of any kind arrive, one of them as the Events API bus event only
+    # When alerts of any kind arrive
     engine.runtime.events.publish(
         "alert", alert_payload("garage", "g-1", activity_type=None, risk_level=None)
     )
     engine.runtime.events.publish("alert", alert_payload("front_door", "f-1"))
+    engine.runtime.events.publish("alert", alert_payload("garage", "g-2", activity_type="other"))
     coordinator = entry.runtime_data.coordinator
-    await wait_for(hass, lambda: coordinator.alerts_applied >= 2)
-    hass.bus.async_fire("homesec_alert", alert_payload("garage", "g-2", activity_type="other"))
-    await hass.async_block_till_done()
-    # Then it ran for each garage alert, whichever path delivered it
+    await wait_for(hass, lambda: coordinator.alerts_applied >= 3)
+    # Then it ran for each garage alert, and only for those
     assert [e.data["clip_id"] for e in ran] == ["g-1", "g-2"]

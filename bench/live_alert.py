@@ -69,7 +69,7 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def main(events: int) -> None:
+async def main(events: int, live_fps: float) -> None:
     with tempfile.TemporaryDirectory(prefix="homesec-live-bench-") as tmp_name:
         tmp = Path(tmp_name)
         stream = person_stream(tmp, empty_s=5.0, person_s=4.0, after_s=7.0)
@@ -79,7 +79,7 @@ async def main(events: int) -> None:
         server.start()
         cameras = [{"name": "plaza", "enabled": True, "source_backend": "rtsp",
                     "source_config": {"url": server.url, "pre_roll_s": 1, "post_roll_s": 2,
-                                      "min_motion_s": 0.3, "live_fps": 3}}]
+                                      "min_motion_s": 0.3, "live_fps": live_fps}}]
         try:
             async with home_assistant(tmp / "ha") as hass, \
                     running_engine(tmp / "engine", cameras=cameras,
@@ -117,7 +117,7 @@ async def main(events: int) -> None:
     for on in on_times:
         k = int((on - play - stream.person_at_s) // stream.period_s)
         latencies.append(on - (play + k * stream.period_s + stream.person_at_s))
-    print(f"events measured: {len(latencies)} (stream period {stream.period_s:.0f} s, "
+    print(f"live_fps {live_fps:g}; events measured: {len(latencies)} (stream period {stream.period_s:.0f} s, "
           f"people from {stream.person_at_s:.0f} s for {stream.person_s:.0f} s)")
     if latencies:
         print(f"person first frame -> HA person sensor on: p50 {statistics.median(latencies):.2f} s"
@@ -134,4 +134,6 @@ async def main(events: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--events", type=int, default=12)
-    asyncio.run(main(parser.parse_args().events))
+    parser.add_argument("--live-fps", type=float, default=5.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.events, args.live_fps))

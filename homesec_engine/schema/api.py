@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, RISK_LEVELS, SOURCE_BACKENDS
+from .config import ACTIVITY_TYPES, CONFIG_MODELS, RISK_LEVELS
 from .fields import (
     Decl,
     bool_field,
+    derive,
     datetime_field,
     float_field,
     int_field,
@@ -14,7 +15,6 @@ from .fields import (
     model,
     model_field,
     object_field,
-    slug_field,
     str_field,
 )
 
@@ -31,6 +31,22 @@ ERROR_CODES = [
 def _list_of(model_name: str, description: str) -> Decl:
     return list_field(description, {"type": "model", "model": model_name, "required": False,
                                     "description": description}, required=True)
+
+
+CAMERA = CONFIG_MODELS["Camera"]
+
+# GET /clips's query, and (derived from it) the homesec.get_clips service.
+CLIP_QUERY = model("Query parameters of GET /clips.", {
+    "camera": str_field("Camera name"),
+    "status": str_field("Pipeline state", choices=CLIP_STATUSES),
+    "alerted": bool_field("Only alerted (true) or not alerted (false)"),
+    "risk_level": str_field("Risk level", choices=RISK_LEVELS),
+    "activity_type": str_field("Activity type", choices=ACTIVITY_TYPES),
+    "since": datetime_field("Created at or after"),
+    "until": datetime_field("Created before"),
+    "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
+    "page_size": int_field("Clips per page", default=50, min=1, max=100),
+})
 
 
 def _version_field() -> Decl:
@@ -68,29 +84,20 @@ API_MODELS: dict[str, Decl] = {
                                 {"type": "model", "model": "Component", "required": False,
                                  "description": "Component"}, required=True),
     }, extra="allow"),
-    "CameraView": model("A camera as the API shows it.", {
-        "name": slug_field("Camera name"),
-        "enabled": bool_field("Whether it runs", required=True),
-        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
-        "source_config": object_field("Backend settings; secrets as env-var names",
-                                      required=True),
+    # The camera's forms, all derived from the one declaration in config.py (`Camera`): a
+    # field added there reaches the API bodies, the views and the HA services.
+    "CameraView": derive(CAMERA, "A camera as the API shows it; secrets as env-var names.",
+                         required=["enabled"], rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
-    }, extra="allow"),
+    }),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
-    "CameraCreate": model("Body of POST /cameras.", {
-        "name": slug_field("Camera name"),
-        "enabled": bool_field("Whether it runs", default=True),
-        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
-        "source_config": object_field("Backend settings", required=True),
-        "config_version": _version_field(),
-    }),
-    "CameraUpdate": model("Body of PUT /cameras/{name}.", {
-        "enabled": bool_field("Whether it runs"),
-        "source_config": object_field("Backend settings (replaces the old ones)"),
-        "config_version": _version_field(),
-    }),
+    "CameraCreate": derive(CAMERA, "Body of POST /cameras.",
+                           add={"config_version": _version_field()}),
+    "CameraUpdate": derive(CAMERA, "Body of PUT /cameras/{name}: what is sent replaces the old "
+                           "value, what is not stays.", drop=["name", "source_backend"],
+                           optional=True, add={"config_version": _version_field()}),
     "VersionOnly": model("Optional body of DELETE requests.", {
         "config_version": _version_field(),
     }),
@@ -121,17 +128,7 @@ API_MODELS: dict[str, Decl] = {
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
     }, extra="allow"),
-    "ClipQuery": model("Query parameters of GET /clips.", {
-        "camera": str_field("Camera name"),
-        "status": str_field("Pipeline state", choices=CLIP_STATUSES),
-        "alerted": bool_field("Only alerted (true) or not alerted (false)"),
-        "risk_level": str_field("Risk level", choices=RISK_LEVELS),
-        "activity_type": str_field("Activity type", max_len=64),
-        "since": datetime_field("Created at or after"),
-        "until": datetime_field("Created before"),
-        "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
-        "page_size": int_field("Clips per page", default=50, min=1, max=100),
-    }),
+    "ClipQuery": CLIP_QUERY,
     "ClipList": model("One page of clips, newest first.", {
         "clips": _list_of("Clip", "Clips"),
         "total": int_field("Clips matching the filters", required=True, min=0),
@@ -154,15 +151,14 @@ API_MODELS: dict[str, Decl] = {
         "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
         "timestamp": datetime_field("When", required=True),
     }, extra="allow"),
-    "CameraStatus": model("A camera in /status.", {
-        "name": str_field("Camera name", required=True),
-        "enabled": bool_field("Whether it runs", required=True),
-        "source_backend": str_field("Backend", required=True),
+    "CameraStatus": derive(CAMERA, "A camera in /status.",
+                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
-    }, extra="allow"),
+    }),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),
         "cameras": _list_of("CameraStatus", "Cameras"),

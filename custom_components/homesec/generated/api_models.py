@@ -65,7 +65,7 @@ class Diagnostics(TypedDict):
 
 
 class CameraView(TypedDict):
-    """A camera as the API shows it."""
+    """A camera as the API shows it; secrets as env-var names."""
 
     name: str
     enabled: bool
@@ -92,7 +92,7 @@ class CameraCreate(TypedDict):
 
 
 class CameraUpdate(TypedDict):
-    """Body of PUT /cameras/{name}."""
+    """Body of PUT /cameras/{name}: what is sent replaces the old value, what is not stays."""
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]

@@ -20,6 +20,7 @@ from .auth import is_authorised, load_auth, unauthorised
 from .context import CONTEXT_KEY, ApiContext, ApiSettings
 from .errors import db_unavailable, error_middleware
 from .panel import add_panel_routes
+from .shapes import response_middleware, strict_responses_enabled
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,7 +68,10 @@ def create_app(runtime: EngineRuntime, settings: ApiSettings | None = None) -> w
     server_config = runtime.config_manager.get_config().get("server", {})
     ctx = ApiContext(runtime=runtime, auth=load_auth(server_config),
                      settings=settings or ApiSettings())
-    app = web.Application(middlewares=[error_middleware, _gate(ctx)], client_max_size=MAX_BODY)
+    middlewares = [error_middleware, _gate(ctx)]
+    if strict_responses_enabled():
+        middlewares.append(response_middleware(ctx.route_specs))
+    app = web.Application(middlewares=middlewares, client_max_size=MAX_BODY)
     app[CONTEXT_KEY] = ctx
     for spec in ROUTES:
         route = app.router.add_route(spec["method"], API_BASE + spec["path"],

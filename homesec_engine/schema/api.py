@@ -77,6 +77,16 @@ API_MODELS: dict[str, Decl] = {
                             choices=["ok", "degraded", "error", "disabled"]),
         "error": str_field("Last error", nullable=True),
         "latency_ms": float_field("Last probe latency", nullable=True),
+        # What some components add (each only where it applies):
+        "backend": str_field("The backend this component runs"),
+        "state": str_field("What the component is doing now"),
+        "pending_writes": int_field("Database writes kept while it was unreachable", min=0),
+        "clips_in_flight": int_field("Clips being processed now", min=0),
+        "clips_seen": int_field("Clips handed to the pipeline since start", min=0),
+        "last_heartbeat": datetime_field("Last frame or file seen", nullable=True),
+        "websocket_clients": int_field("Connected event-stream clients", min=0),
+        "published": int_field("Live messages published since start", min=0),
+        "dropped": int_field("Live messages dropped for slow clients", min=0),
     }, extra="allow"),
     "Diagnostics": model("Per-component diagnostics; never a secret.", {
         "version": str_field("Engine version", required=True),
@@ -127,6 +137,7 @@ API_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", nullable=True),
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
+        "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
     }, extra="allow"),
     "ClipQuery": CLIP_QUERY,
     "ClipList": model("One page of clips, newest first.", {

@@ -55,6 +55,15 @@ class Component(TypedDict):
     status: str
     error: NotRequired[str | None]
     latency_ms: NotRequired[float | None]
+    backend: NotRequired[str]
+    state: NotRequired[str]
+    pending_writes: NotRequired[int]
+    clips_in_flight: NotRequired[int]
+    clips_seen: NotRequired[int]
+    last_heartbeat: NotRequired[str | None]
+    websocket_clients: NotRequired[int]
+    published: NotRequired[int]
+    dropped: NotRequired[int]
 
 
 class Diagnostics(TypedDict):
@@ -134,6 +143,7 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    duration_s: NotRequired[float | None]
 
 
 class ClipQuery(TypedDict):

@@ -209,7 +209,9 @@ class Pipeline:
                 await self._status(out, ClipStatus.ERROR)
                 return
             snapshot = asyncio.create_task(self._snapshot(out, filtered), name="homesec-snap")
-            triggered = bool(set(filtered.classes) & self.filter.trigger_classes)
+            # Without a usable model, `on_model_error: motion` lets every clip through as motion.
+            triggered = bool(set(filtered.classes) & self.filter.trigger_classes) \
+                or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
                 analysis = fallback_analysis(filtered.classes)

@@ -51,6 +51,8 @@ def model_file(setting: str | None) -> Path:
 
 def load_model(setting: str | None, family: str | None, input_size: list[int] | None,
                threads: int) -> LoadedModel:
+    if input_size and len(input_size) != 2:
+        raise FilterError(f"filter.input_size: give [width, height], not {input_size}")
     path = model_file(setting)
     if not path.is_file():
         raise FilterError(f"filter.model_path: model file {path} does not exist")

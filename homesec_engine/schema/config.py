@@ -109,6 +109,10 @@ CONFIG_MODELS: dict[str, Decl] = {
             "source_backend": str_field("Clip source backend", required=True,
                                         choices=SOURCE_BACKENDS),
             "source_config": object_field("Backend-specific settings", required=True),
+            "filter_backend": str_field(
+                "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
+                "the heuristic that reads the demo's drawn subjects)",
+                nullable=True, choices=FILTER_BACKENDS),
         },
         variant={"discriminator": "source_backend", "field": "source_config",
                  "models": SOURCE_MODELS},

@@ -229,6 +229,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'selector': 'boolean',
                                    'type': 'bool'},
+                       'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                          'description': 'Object filter for this camera (unset: '
+                                                         'filter.backend; a demo camera: builtin, '
+                                                         "the heuristic that reads the demo's "
+                                                         'drawn subjects)',
+                                          'nullable': True,
+                                          'required': False,
+                                          'selector': 'select',
+                                          'type': 'str'},
                        'name': {'description': 'Camera name (slug)',
                                 'pattern': '^[a-z0-9_]{1,64}$',
                                 'pattern_message': 'must be 1-64 characters of lowercase letters, '

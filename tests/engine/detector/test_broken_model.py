@@ -80,7 +80,7 @@ async def test_clips_go_on_being_stored_and_judged_by_the_fallback(
         frames = realdata.still_clip(realdata.skimage_photo("coffee.png"), 20)
         work = realdata.write_clip(tmp_path / "work.mp4", frames)
         now = utcnow()
-        task = engine.runtime.pipeline.submit(ClipFile("front_door", work,
+        task = engine.runtime.pipeline.submit(ClipFile("porch", work,
                                                        now - timedelta(seconds=2), now))
         assert task is not None
         outcome = await task

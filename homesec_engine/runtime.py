@@ -292,7 +292,8 @@ class EngineRuntime:
     def filter_for(self, camera: str) -> ObjectFilter:
         """The object filter that judges `camera`'s clips."""
         assert self.object_filter is not None
-        config = next((c for c in self.config.get("cameras", []) if c["name"] == camera), {})
+        config: dict[str, Any] = next(
+            (c for c in self.config.get("cameras", []) if c["name"] == camera), {})
         backend = self._filter_backend(config)
         if not backend or backend == self.object_filter.name:
             return self.object_filter

@@ -99,7 +99,8 @@ class DetectorFilter(ObjectFilter):
         boxes, scores, classes = DECODERS[model.family](
             [o.astype(np.float32) for o in outputs], model.layout, model.height, model.width,
             self._floor)
-        keep = nms(boxes, scores, classes, self.nms_iou) if len(scores) else []
+        keep = nms(boxes, scores, classes, self.nms_iou) if len(scores) else \
+            np.zeros(0, dtype=np.int64)
         fractions = box.to_fractions(boxes[keep]) if len(keep) else np.zeros((0, 4))
         detections = []
         for (x, y, w, h), score, index in zip(fractions.tolist(), scores[keep].tolist(),

@@ -126,7 +126,7 @@ def recognise(names: list[str], shapes: list[Shape], height: int, width: int,
         if len(full) == 1:
             candidates.append(_single(full[0], height, width))
     ssd_shapes = [tuple(d if isinstance(d, int) else -1 for d in s) for s in shapes]
-    candidates.append(_ssd(names, ssd_shapes))  # type: ignore[arg-type]
+    candidates.append(_ssd(names, ssd_shapes))
     found = [c for c in candidates if c is not None]
     if family is not None:
         found = [c for c in found if c.family == family]

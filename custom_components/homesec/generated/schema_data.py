@@ -272,6 +272,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
+                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                                'description': 'Object filter for this camera '
+                                                               '(unset: filter.backend; a demo '
+                                                               'camera: builtin, the heuristic '
+                                                               "that reads the demo's drawn "
+                                                               'subjects)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
                              'name': {'description': 'Camera name (slug)',
                                       'pattern': '^[a-z0-9_]{1,64}$',
                                       'pattern_message': 'must be 1-64 characters of lowercase '
@@ -390,6 +400,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
+                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                                'description': 'Object filter for this camera '
+                                                               '(unset: filter.backend; a demo '
+                                                               'camera: builtin, the heuristic '
+                                                               "that reads the demo's drawn "
+                                                               'subjects)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
                              'source_config': {'description': 'Backend-specific settings',
                                                'required': False,
                                                'type': 'object'}}},
@@ -399,6 +419,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
+                           'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                              'description': 'Object filter for this camera '
+                                                             '(unset: filter.backend; a demo '
+                                                             'camera: builtin, the heuristic that '
+                                                             "reads the demo's drawn subjects)",
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'select',
+                                              'type': 'str'},
                            'healthy': {'description': 'Streaming now',
                                        'required': True,
                                        'selector': 'boolean',
@@ -1282,6 +1311,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
+                                 'filter_backend': {'choices': ['detector',
+                                                                'builtin',
+                                                                'model_file'],
+                                                    'description': 'Object filter for this camera '
+                                                                   '(unset: filter.backend; a demo '
+                                                                   'camera: builtin, the heuristic '
+                                                                   "that reads the demo's drawn "
+                                                                   'subjects)',
+                                                    'nullable': True,
+                                                    'required': False,
+                                                    'selector': 'select',
+                                                    'type': 'str'},
                                  'name': {'description': 'Camera name (slug)',
                                           'pattern': '^[a-z0-9_]{1,64}$',
                                           'pattern_message': 'must be 1-64 characters of lowercase '
@@ -1423,6 +1464,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'boolean',
                                                 'type': 'bool'},
+                                    'filter_backend': {'choices': ['detector',
+                                                                   'builtin',
+                                                                   'model_file'],
+                                                       'description': 'Object filter for this '
+                                                                      'camera (unset: '
+                                                                      'filter.backend; a demo '
+                                                                      'camera: builtin, the '
+                                                                      'heuristic that reads the '
+                                                                      "demo's drawn subjects)",
+                                                       'nullable': True,
+                                                       'required': False,
+                                                       'selector': 'select',
+                                                       'type': 'str'},
                                     'name': {'description': 'Camera name (slug)',
                                              'pattern': '^[a-z0-9_]{1,64}$',
                                              'pattern_message': 'must be 1-64 characters of '

@@ -102,10 +102,13 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
+        filter_for: Callable[[str], ObjectFilter] | None = None,
     ) -> None:
         self.repository = repository
         self.storage = storage
         self.filter = object_filter
+        # A camera may use another filter backend (filter_backend); default: the global one.
+        self.filter_for = filter_for or (lambda camera: object_filter)
         self.analyzer = analyzer
         self.policy = policy
         self.fanout = fanout
@@ -209,7 +212,10 @@ class Pipeline:
                 await self._status(out, ClipStatus.ERROR)
                 return
             snapshot = asyncio.create_task(self._snapshot(out, filtered), name="homesec-snap")
-            triggered = bool(set(filtered.classes) & self.filter.trigger_classes)
+            # Without a usable model, `on_model_error: motion` lets every clip through as motion.
+            triggers = self.filter_for(clip.camera).trigger_classes
+            triggered = bool(set(filtered.classes) & triggers) \
+                or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
                 analysis = fallback_analysis(filtered.classes)
@@ -259,22 +265,24 @@ class Pipeline:
             return
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
+        object_filter = self.filter_for(clip.camera)
         try:
-            filtered = await self.filter.run(clip.path)
+            filtered = await object_filter.run(clip.path)
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
             out.errors.append(f"filter: {error}")
             self.last_error = f"filter: {error}"
             self.clips_failed += 1
             _LOGGER.warning("clip %s: filter failed: %s", out.clip_id, error)
-            await self._event(out, "filter_failed", error=error, backend=self.filter.name)
+            await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
         await self._write(self.repository.update_clip, out.clip_id,
                           detected_objects=filtered.classes)
         await self._event(out, "filtered", classes=filtered.classes,
                           frames_sampled=filtered.result.frames_sampled,
-                          early_exit=filtered.early_exit, backend=self.filter.name,
+                          early_exit=filtered.early_exit, backend=object_filter.name,
+                          fallback=filtered.fallback,
                           detections=[{"label": d.label, "confidence": d.confidence,
                                        "frame": d.frame_index,
                                        "box": list(d.box) if d.box else None}

@@ -101,6 +101,7 @@ class EngineRuntime:
         self.repository: Any = None
         self.storage: Any = None
         self.object_filter: ObjectFilter | None = None
+        self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
@@ -238,6 +239,11 @@ class EngineRuntime:
             await self.object_filter.start()
         except FilterError as err:
             raise StartupError(str(err)) from err
+        wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
+        for backend in sorted(b for b in wanted if b):
+            extra = plugins.create("filter", backend, {**filter_cfg, "backend": backend})
+            await extra.start()
+            self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
@@ -266,7 +272,7 @@ class EngineRuntime:
 
         self.pipeline = Pipeline(
             repository=self.repository, storage=self.storage,
-            object_filter=self.object_filter, analyzer=self.analyzer,
+            object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
         )
@@ -274,6 +280,28 @@ class EngineRuntime:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
                 source_backend=camera["source_backend"])
+
+    @staticmethod
+    def _filter_backend(camera: dict[str, Any], default: str | None = None) -> str | None:
+        """The camera's filter backend: its own setting; a demo camera reads its drawn
+        subjects with the builtin heuristic (see sources/demo.py); else the global one."""
+        if camera.get("filter_backend"):
+            return str(camera["filter_backend"])
+        return "builtin" if camera.get("source_backend") == "demo" else default
+
+    def filter_for(self, camera: str) -> ObjectFilter:
+        """The object filter that judges `camera`'s clips."""
+        assert self.object_filter is not None
+        config: dict[str, Any] = next(
+            (c for c in self.config.get("cameras", []) if c["name"] == camera), {})
+        backend = self._filter_backend(config)
+        if not backend or backend == self.object_filter.name:
+            return self.object_filter
+        if backend not in self._camera_filters and backend == "builtin":
+            # A demo camera added at run time: the heuristic needs nothing loaded.
+            self._camera_filters[backend] = plugins.create(
+                "filter", backend, {**self.config["filter"], "backend": backend})
+        return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
         assert self.pipeline is not None
@@ -391,12 +419,13 @@ class EngineRuntime:
             except (TimeoutError, Exception) as err:
                 _LOGGER.warning("database monitor did not stop cleanly: %r", err)
             self._monitor = None
-        for component in (self.analyzer, self.object_filter):
+        for component in (self.analyzer, self.object_filter, *self._camera_filters.values()):
             if component is not None:
                 try:
                     await component.close()
                 except Exception as err:
                     _LOGGER.warning("closing %s failed: %s", type(component).__name__, err)
+        self._camera_filters = {}
         if self.repository is not None:
             await self.repository.close()
         _LOGGER.info("engine stopped")

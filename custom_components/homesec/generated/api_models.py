@@ -80,6 +80,7 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
+    filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
 
@@ -97,6 +98,7 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
@@ -105,6 +107,7 @@ class CameraUpdate(TypedDict):
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 

@@ -229,6 +229,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'selector': 'boolean',
                                    'type': 'bool'},
+                       'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                          'description': 'Object filter for this camera (unset: '
+                                                         'filter.backend; a demo camera: builtin, '
+                                                         "the heuristic that reads the demo's "
+                                                         'drawn subjects)',
+                                          'nullable': True,
+                                          'required': False,
+                                          'selector': 'select',
+                                          'type': 'str'},
                        'name': {'description': 'Camera name (slug)',
                                 'pattern': '^[a-z0-9_]{1,64}$',
                                 'pattern_message': 'must be 1-64 characters of lowercase letters, '
@@ -263,6 +272,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
+                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                                'description': 'Object filter for this camera '
+                                                               '(unset: filter.backend; a demo '
+                                                               'camera: builtin, the heuristic '
+                                                               "that reads the demo's drawn "
+                                                               'subjects)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
                              'name': {'description': 'Camera name (slug)',
                                       'pattern': '^[a-z0-9_]{1,64}$',
                                       'pattern_message': 'must be 1-64 characters of lowercase '
@@ -381,6 +400,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
+                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                                'description': 'Object filter for this camera '
+                                                               '(unset: filter.backend; a demo '
+                                                               'camera: builtin, the heuristic '
+                                                               "that reads the demo's drawn "
+                                                               'subjects)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
                              'source_config': {'description': 'Backend-specific settings',
                                                'required': False,
                                                'type': 'object'}}},
@@ -390,6 +419,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
+                           'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                              'description': 'Object filter for this camera '
+                                                             '(unset: filter.backend; a demo '
+                                                             'camera: builtin, the heuristic that '
+                                                             "reads the demo's drawn subjects)",
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'select',
+                                              'type': 'str'},
                            'healthy': {'description': 'Streaming now',
                                        'required': True,
                                        'selector': 'boolean',
@@ -854,12 +892,58 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'str'}}},
  'FilterConfig': {'description': 'Object detection on sampled frames.',
                   'extra': 'forbid',
-                  'fields': {'backend': {'choices': ['builtin', 'model_file'],
-                                         'default': 'builtin',
-                                         'description': 'Detector',
+                  'fields': {'backend': {'choices': ['detector', 'builtin', 'model_file'],
+                                         'default': 'detector',
+                                         'description': 'Detector: a trained COCO model (detector) '
+                                                        'or the classical blob heuristic (builtin)',
                                          'required': False,
                                          'selector': 'select',
                                          'type': 'str'},
+                             'class_min_confidence': {'default': {},
+                                                      'description': 'Lowest confidence kept per '
+                                                                     'class (others: '
+                                                                     'min_confidence)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Confidence',
+                                                                 'max': 1.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                             'family': {'choices': ['nanodet',
+                                                    'nanodet_plus',
+                                                    'yolov5',
+                                                    'yolov8',
+                                                    'yolox',
+                                                    'ssd'],
+                                        'description': 'Model family (unset: recognised from the '
+                                                       "model's outputs)",
+                                        'nullable': True,
+                                        'required': False,
+                                        'selector': 'select',
+                                        'type': 'str'},
+                             'input_size': {'default': [],
+                                            'description': 'Model input [width, height], only for '
+                                                           'models with a dynamic input size',
+                                            'items': {'description': 'Pixels',
+                                                      'max': 4096,
+                                                      'min': 32,
+                                                      'required': False,
+                                                      'selector': 'number',
+                                                      'type': 'int'},
+                                            'max_len': 2,
+                                            'required': False,
+                                            'type': 'list'},
+                             'min_box_size': {'default': 0.02,
+                                              'description': 'Smallest box side kept, as a '
+                                                             'fraction of the frame',
+                                              'max': 1.0,
+                                              'min': 0.0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
                              'min_confidence': {'default': 0.5,
                                                 'description': 'Lowest confidence kept',
                                                 'max': 1.0,
@@ -867,11 +951,37 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'number',
                                                 'type': 'float'},
-                             'model_path': {'description': 'Model file for the model_file backend',
+                             'min_hits': {'default': 2,
+                                          'description': 'Consecutive sampled frames a class must '
+                                                         'be seen in',
+                                          'max': 30,
+                                          'min': 1,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'},
+                             'model_path': {'description': 'ONNX model file (unset: the shipped '
+                                                           'NanoDet-m 416)',
                                             'nullable': True,
                                             'required': False,
                                             'selector': 'text',
                                             'type': 'str'},
+                             'nms_iou': {'default': 0.5,
+                                         'description': 'Overlap above which boxes of a class are '
+                                                        'merged',
+                                         'max': 0.95,
+                                         'min': 0.05,
+                                         'required': False,
+                                         'selector': 'number',
+                                         'type': 'float'},
+                             'on_model_error': {'choices': ['motion', 'hold'],
+                                                'default': 'motion',
+                                                'description': 'What clips do while the model '
+                                                               'cannot be used: alert as motion, '
+                                                               'or hold (record and store, no '
+                                                               'alert)',
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,
@@ -879,6 +989,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'required': False,
                                             'selector': 'number',
                                             'type': 'float'},
+                             'threads': {'default': 0,
+                                         'description': 'Inference threads (0: one per core)',
+                                         'max': 64,
+                                         'min': 0,
+                                         'required': False,
+                                         'selector': 'number',
+                                         'type': 'int'},
                              'trigger_classes': {'default': ['person',
                                                              'vehicle',
                                                              'animal',
@@ -1243,6 +1360,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
+                                 'filter_backend': {'choices': ['detector',
+                                                                'builtin',
+                                                                'model_file'],
+                                                    'description': 'Object filter for this camera '
+                                                                   '(unset: filter.backend; a demo '
+                                                                   'camera: builtin, the heuristic '
+                                                                   "that reads the demo's drawn "
+                                                                   'subjects)',
+                                                    'nullable': True,
+                                                    'required': False,
+                                                    'selector': 'select',
+                                                    'type': 'str'},
                                  'name': {'description': 'Camera name (slug)',
                                           'pattern': '^[a-z0-9_]{1,64}$',
                                           'pattern_message': 'must be 1-64 characters of lowercase '
@@ -1384,6 +1513,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'boolean',
                                                 'type': 'bool'},
+                                    'filter_backend': {'choices': ['detector',
+                                                                   'builtin',
+                                                                   'model_file'],
+                                                       'description': 'Object filter for this '
+                                                                      'camera (unset: '
+                                                                      'filter.backend; a demo '
+                                                                      'camera: builtin, the '
+                                                                      'heuristic that reads the '
+                                                                      "demo's drawn subjects)",
+                                                       'nullable': True,
+                                                       'required': False,
+                                                       'selector': 'select',
+                                                       'type': 'str'},
                                     'name': {'description': 'Camera name (slug)',
                                              'pattern': '^[a-z0-9_]{1,64}$',
                                              'pattern_message': 'must be 1-64 characters of '

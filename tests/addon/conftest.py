@@ -26,6 +26,19 @@ REPO = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO / "addon" / "homesec"
 TEST_DB_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
+# What the scripts use of bashio (the add-on base image's shell library), reading options.json
+# as the Supervisor API would return it. BASHIO_OPTIONS names the file (/data/options.json).
+BASHIO_STUB = r"""
+: "${BASHIO_OPTIONS:=/data/options.json}"
+_opt() { jq -r --arg k "$1" '.[$k] // empty' "$BASHIO_OPTIONS"; }
+bashio::config.has_value() { [[ -n "$(_opt "$1")" ]]; }
+bashio::config() { _opt "$1"; }
+bashio::log.info() { echo "INFO: $*"; }
+bashio::log.warning() { echo "WARNING: $*"; }
+bashio::log.error() { echo "ERROR: $*"; }
+bashio::log.fatal() { echo "FATAL: $*"; }
+"""
+
 
 def addon_manifest() -> dict[str, Any]:
     return yaml.safe_load((ADDON_DIR / "config.yaml").read_text(encoding="utf-8"))
@@ -55,6 +68,15 @@ class SupervisorStandIn:
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # service -> message
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # core API events
+
+    async def core_event(self, request: web.Request) -> web.Response:
+        """Core API proxy (`/core/api/events/<type>`): the Supervisor checks the add-on token."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self.refused.append(401)
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        self.events.append((request.match_info["event_type"], await request.json()))
+        return web.json_response({"message": f"Event {request.match_info['event_type']} fired."})
 
     async def discovery(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
@@ -94,6 +116,7 @@ async def supervisor() -> AsyncIterator[SupervisorStandIn]:
                                  allowed_services=list(addon_manifest().get("discovery", [])))
     app = web.Application()
     app.router.add_post("/discovery", stand_in.discovery)
+    app.router.add_post("/core/api/events/{event_type}", stand_in.core_event)
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

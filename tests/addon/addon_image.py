@@ -8,7 +8,7 @@ scripts use of it and nothing more:
   as s6-overlay saves it at boot), then execs its arguments;
 - /usr/bin/bashio: sources the bashio library, then the script (as the real one does);
 - /usr/lib/bashio/bashio.sh: tests.addon.conftest.BASHIO_STUB (config and log functions);
-- /usr/bin/s6-setuidgid: runuser.
+- /usr/bin/s6-setuidgid: setpriv (util-linux, in every Debian).
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ STAND_INS = {
         "#!/bin/bash\n# Stand-in for bashio's launcher.\n"
         "source /usr/lib/bashio/bashio.sh\nsource \"$@\"\n"),
     "usr/lib/bashio/bashio.sh": BASHIO_STUB,
+    # setpriv execs like s6-setuidgid (runuser would stay as a parent and die by the signal).
     "usr/bin/s6-setuidgid": (
         '#!/bin/sh\n# Stand-in for s6-setuidgid.\nuser="$1"; shift\n'
-        'exec runuser -u "$user" -- "$@"\n'),
+        'exec setpriv --reuid="$user" --regid="$user" --init-groups -- "$@"\n'),
 }
 
 
@@ -143,8 +144,10 @@ class Addon:
                 service.process.kill()
                 code = await service.process.wait()
             codes[service.name] = code
+            # s6 passes 256 and the signal number when the service died by a signal.
+            args = [str(code), "0"] if code >= 0 else ["256", str(-code)]
             finish = await self._spawn(f"{service.name}-finish",
-                                       [f"{S6}/{service.name}/finish", str(code), "0"])
+                                       [f"{S6}/{service.name}/finish", *args])
             await asyncio.wait_for(finish.process.wait(), 60)
         return codes
 

@@ -243,9 +243,9 @@ class Image:
         image_env=False leaves out the image's ENV, as s6 does for its services (they get it
         back through with-contenv).
         """
-        full_env = {"PATH": DEFAULT_PATH, "HOME": "/root", **(self.env if image_env else {}),
-                    **(env or {})}
         who = user if user is not None else self.user
+        full_env = {"PATH": DEFAULT_PATH, "HOME": self.home(who),
+                    **(self.env if image_env else {}), **(env or {})}
         inner = ["env", "-i", *(f"{k}={v}" for k, v in full_env.items())]
         if who not in ("root", "0"):
             inner = ["setpriv", f"--reuid={who}", f"--regid={who}", "--init-groups", *inner]
@@ -253,6 +253,14 @@ class Image:
         script = _MOUNTS + 'exec chroot "$R" ' + " ".join(map(shlex.quote, inner))
         return ["unshare", "--mount", "--propagation", "private", "--", "env",
                 f"R={self.root}", "/bin/sh", "-c", script]
+
+    def home(self, user: str) -> str:
+        """The user's home from the image's /etc/passwd, as Docker sets HOME."""
+        for line in self.path("/etc/passwd").read_text(encoding="utf-8").splitlines():
+            fields = line.split(":")
+            if len(fields) > 5 and user in (fields[0], fields[2]):
+                return fields[5]
+        return "/"
 
     def run(self, argv: Sequence[str], *, timeout: float, env: Mapping[str, str] | None = None,
             user: str | None = None, what: str = "") -> str:

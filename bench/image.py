@@ -121,7 +121,9 @@ def main() -> None:
         base_root = work / "base"
         release = imagereplay.debian_release(addon_recipe().base_image)
         imagereplay._unpack(imagereplay.base_tarball(release), base_root)
-        base = _tree_bytes(base_root)
+        # The Dockerfile empties apt's lists and cache: they are not part of the image.
+        base = _tree_bytes(base_root) - sum(_tree_bytes(base_root / d) for d in
+                                            ("var/lib/apt/lists", "var/cache/apt"))
         print(f"replay: {built:.0f} s (cached layers reused where present)")
         print(f"installed size: {total / MB:.0f} MB = Debian {release} base {base / MB:.0f} MB"
               f" + Debian packages {(total - base - venv) / MB:.0f} MB"

@@ -336,7 +336,7 @@ def _prepare_root(root: Path) -> None:
     policy.chmod(0o755)
 
 
-def replay(recipe: Recipe, workdir: Path, *, log: list[str] | None = None) -> Image:
+def replay(recipe: Recipe, workdir: Path) -> Image:
     """Build `recipe` into workdir/root; steps before the engine step come from a cache."""
     steps = parse_dockerfile(recipe.dockerfile)
     first_from = next(i for i, s in enumerate(steps) if s.kind == "FROM")
@@ -382,9 +382,8 @@ def replay(recipe: Recipe, workdir: Path, *, log: list[str] | None = None) -> Im
             text = step.text
             if step is steps[engine_at]:
                 text = text.replace(recipe.engine_marker, recipe.engine_source)
-                text = text.replace("--no-cache-dir", "")  # the host's pip cache is mounted
-            if log is not None:
-                log.append(text)
+                # pip keeps its downloads in a cache copied in and out (CACHE/pip-replay).
+                text = text.replace("--no-cache-dir", "")
             env = {**values, **image.env, **_build_env(root)}
             if step is steps[engine_at]:
                 env["PIP_CACHE_DIR"] = "/tmp/pip-cache"
@@ -403,9 +402,8 @@ def replay(recipe: Recipe, workdir: Path, *, log: list[str] | None = None) -> Im
         for step in cached_steps:
             apply(step, execute=True)
         _pack(root, layer)
-    for step in steps[:first_from]:
-        apply(step, execute=False)  # ARGs before FROM (BUILD_FROM) only set defaults
-    _copy_worktree(root)
+    if recipe.engine_source != recipe.engine_marker:
+        _copy_worktree(root)  # the working tree instead of the release archive
     pip_cache = CACHE / "pip-replay"
     pip_cache.mkdir(parents=True, exist_ok=True)
     inside_cache = root / "tmp" / "pip-cache"

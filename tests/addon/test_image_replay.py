@@ -37,7 +37,6 @@ def addon_image(request: pytest.FixtureRequest) -> Iterator[Image]:
     if "image" not in (request.config.getoption("-m") or ""):
         pytest.skip("replays a whole image (minutes, network): select it with -m image")
     work = imagereplay.new_workdir("addon-")
-    image = None
     try:
         image = imagereplay.replay(addon_recipe(), work)
         install_stand_ins(image)

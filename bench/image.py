@@ -29,32 +29,19 @@ import uuid
 from pathlib import Path
 
 import aiohttp
-from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests import imagereplay  # noqa: E402
 from tests.addon.addon_image import Addon, addon_recipe, install_stand_ins  # noqa: E402
 from tests.addon.conftest import SupervisorStandIn, addon_manifest, closed_port  # noqa: E402
+from tests.loopback import serve_loopback  # noqa: E402
 
 MB = 1_000_000
 
 
 def _tree_bytes(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file() or p.is_symlink())
-
-
-async def _supervisor() -> tuple[SupervisorStandIn, web.AppRunner]:
-    stand_in = SupervisorStandIn(token=uuid.uuid4().hex, allowed_services=["homesec"])
-    app = web.Application()
-    app.router.add_post("/discovery", stand_in.discovery)
-    app.router.add_post("/core/api/events/{event_type}", stand_in.core_event)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    stand_in.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    return stand_in, runner
 
 
 async def _start_to_healthy(addon: Addon, api: str) -> float:
@@ -74,10 +61,10 @@ async def _start_to_healthy(addon: Addon, api: str) -> float:
 
 
 async def _measure(image: imagereplay.Image, starts: int) -> tuple[list[float], list[float]]:
-    supervisor, runner = await _supervisor()
+    supervisor = SupervisorStandIn(token=uuid.uuid4().hex, allowed_services=["homesec"])
     cold: list[float] = []
     warm: list[float] = []
-    try:
+    async with serve_loopback(supervisor.app()) as supervisor.url:
         for _ in range(starts):
             pg_port, api_port = closed_port(), closed_port()
             shutil.rmtree(image.path("/data"), ignore_errors=True)
@@ -98,8 +85,6 @@ async def _measure(image: imagereplay.Image, starts: int) -> tuple[list[float], 
                 await addon.stop()
             finally:
                 addon.kill_all()
-    finally:
-        await runner.cleanup()
     return cold, warm
 
 

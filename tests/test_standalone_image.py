@@ -26,19 +26,13 @@ from aiohttp import web
 from homesec_engine.schema import validate
 from tests import imagereplay
 from tests.imagereplay import Image, Recipe
+from tests.loopback import closed_port, loopback_sockets, serve_loopback
+
+__all__ = ["loopback_sockets"]  # autouse: this module talks to PostgreSQL and local servers
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_CONFIG = REPO / "container" / "homesec.yaml"
 ADMIN_DB = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-@pytest.fixture(autouse=True)
-def _loopback_sockets(request: pytest.FixtureRequest) -> None:
-    """The HA test plugin blocks sockets; the replay talks to PostgreSQL and local servers."""
-    try:
-        request.getfixturevalue("socket_enabled")
-    except pytest.FixtureLookupError:
-        pass  # pytest-socket is not loaded: sockets are allowed anyway
 
 
 def standalone_recipe() -> Recipe:
@@ -109,15 +103,8 @@ async def home_assistant() -> AsyncIterator[HomeAssistantStandIn]:
     stand_in = HomeAssistantStandIn(token=uuid.uuid4().hex)
     app = web.Application()
     app.router.add_post("/api/events/{event_type}", stand_in.fire)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    stand_in.url = f"http://127.0.0.1:{site._server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
-    try:
+    async with serve_loopback(app) as stand_in.url:
         yield stand_in
-    finally:
-        await runner.cleanup()
 
 
 @pytest.fixture
@@ -145,13 +132,6 @@ def standalone_image(request: pytest.FixtureRequest) -> Iterator[Image]:
         yield imagereplay.replay(standalone_recipe(), work)
     finally:
         imagereplay._remove_tree(work)
-
-
-def _spare_port() -> int:
-    import socket
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def _start(image: Image, env: dict[str, str], log: Path) -> asyncio.subprocess.Process:
@@ -190,7 +170,7 @@ async def test_standalone_image_runs_as_its_user_alerts_home_assistant_and_keeps
     standalone_image: Image, home_assistant: HomeAssistantStandIn, database: str,
 ) -> None:
     image = standalone_image
-    port, key = _spare_port(), uuid.uuid4().hex
+    port, key = closed_port(), uuid.uuid4().hex
     local = image.path("/data/local.yaml")
     local.write_text(yaml.safe_dump({
         "server": {"port": port},

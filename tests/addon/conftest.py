@@ -9,7 +9,6 @@ uuid is kept when the same add-on posts again.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,6 +20,9 @@ import yaml
 from aiohttp import web
 
 from homesec_engine.addon_entry import Settings
+from tests.loopback import closed_port, loopback_sockets, serve_loopback
+
+__all__ = ["closed_port", "loopback_sockets"]  # loopback_sockets: autouse, every add-on test
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO / "addon" / "homesec"
@@ -42,22 +44,6 @@ bashio::log.fatal() { echo "FATAL: $*"; }
 
 def addon_manifest() -> dict[str, Any]:
     return yaml.safe_load((ADDON_DIR / "config.yaml").read_text(encoding="utf-8"))
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def _loopback_sockets(request: pytest.FixtureRequest) -> None:
-    """The HA test plugin blocks sockets; these tests talk to PostgreSQL and a local server."""
-    try:
-        request.getfixturevalue("socket_enabled")
-    except pytest.FixtureLookupError:
-        pass  # pytest-socket is not loaded: sockets are allowed anyway
 
 
 @dataclass
@@ -109,24 +95,20 @@ class SupervisorStandIn:
             message["config"] = body["config"]  # a changed config updates the same message
         return web.json_response({"result": "ok", "data": {"uuid": message["uuid"]}})
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/discovery", self.discovery)
+        app.router.add_post("/core/api/events/{event_type}", self.core_event)
+        return app
+
 
 @pytest.fixture
 async def supervisor() -> AsyncIterator[SupervisorStandIn]:
     stand_in = SupervisorStandIn(token=uuid.uuid4().hex + uuid.uuid4().hex,
                                  allowed_services=list(addon_manifest().get("discovery", [])))
-    app = web.Application()
-    app.router.add_post("/discovery", stand_in.discovery)
-    app.router.add_post("/core/api/events/{event_type}", stand_in.core_event)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    stand_in.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_loopback(stand_in.app()) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        await runner.cleanup()
 
 
 @dataclass

@@ -11,7 +11,9 @@ Used by tests/addon/test_image_replay.py (the add-on image), tests/test_standalo
    cannot drift from it), RUN lines run by `/bin/sh -c` inside the chroot with the build
    arguments and ENV values in the environment. Steps before the one that installs the engine
    are cached as one more tarball keyed by their text ("layer cache"); the engine step installs
-   the working tree instead of the release archive;
+   the working tree instead of the release archive (pip downloads the engine's dependencies
+   on every replay, as `--no-cache-dir` in the Dockerfile says: a wheel cache could hand back
+   an engine built from an older tree);
 3. running: `run()` starts a command in the finished root with the image's ENV.
 
 Every command runs in its own mount namespace (`unshare --mount`): /proc, /sys and a private
@@ -382,11 +384,7 @@ def replay(recipe: Recipe, workdir: Path) -> Image:
             text = step.text
             if step is steps[engine_at]:
                 text = text.replace(recipe.engine_marker, recipe.engine_source)
-                # pip keeps its downloads in a cache copied in and out (CACHE/pip-replay).
-                text = text.replace("--no-cache-dir", "")
             env = {**values, **image.env, **_build_env(root)}
-            if step is steps[engine_at]:
-                env["PIP_CACHE_DIR"] = "/tmp/pip-cache"
             image.run(["/bin/sh", "-c", text], timeout=3600, env=env, what=f"RUN {text[:200]}")
         elif step.kind in ("CMD", "HEALTHCHECK"):
             image.meta[step.kind] = step.text
@@ -404,15 +402,8 @@ def replay(recipe: Recipe, workdir: Path) -> Image:
         _pack(root, layer)
     if recipe.engine_source != recipe.engine_marker:
         _copy_worktree(root)  # the working tree instead of the release archive
-    pip_cache = CACHE / "pip-replay"
-    pip_cache.mkdir(parents=True, exist_ok=True)
-    inside_cache = root / "tmp" / "pip-cache"
-    inside_cache.mkdir(parents=True, exist_ok=True)
-    _sync(pip_cache, inside_cache)
     for step in steps[cut:]:
         apply(step, execute=True)
-    _sync(inside_cache, pip_cache)
-    shutil.rmtree(inside_cache, ignore_errors=True)
     (root / HOST_CA.lstrip("/")).unlink(missing_ok=True)
     shutil.rmtree(root / ENGINE_SRC.lstrip("/"), ignore_errors=True)
     return image
@@ -433,10 +424,6 @@ def _build_env(root: Path) -> dict[str, str]:
     if os.environ.get("PIP_DEFAULT_TIMEOUT"):
         env["PIP_DEFAULT_TIMEOUT"] = os.environ["PIP_DEFAULT_TIMEOUT"]
     return env
-
-
-def _sync(source: Path, dest: Path) -> None:
-    shutil.copytree(source, dest, dirs_exist_ok=True, symlinks=True)
 
 
 def _copy_into(source: Path, image: Image, dest: str, chown: str | None) -> None:

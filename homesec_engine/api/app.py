@@ -35,8 +35,12 @@ HANDLERS: dict[str, Handler] = {
 }
 
 # Work without the database, so they stay open during an outage: live alerts keep flowing
-# on the WebSocket (the pipeline runs on without the DB), and a restart may be the cure.
-DB_INDEPENDENT = frozenset({"events", "restart"})
+# on the WebSocket (the pipeline runs on without the DB), a restart may be the cure, and the
+# config (files, cameras, alert policy) lives in ConfigManager, not in the database.
+DB_INDEPENDENT = frozenset({
+    "events", "restart", "get_config", "list_cameras", "create_camera", "get_camera",
+    "update_camera", "delete_camera", "get_alert_policy", "set_alert_policy",
+})
 
 MAX_BODY = 256 * 1024  # JSON bodies are small; larger ones are refused with 413
 

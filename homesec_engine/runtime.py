@@ -131,6 +131,7 @@ class EngineRuntime:
             if state is not None:
                 state.healthy = bool(source.is_healthy())
                 state.last_heartbeat = source.last_heartbeat()
+                state.error = source.last_error()
         return dict(self._camera_states)
 
     async def request_restart(self) -> None:

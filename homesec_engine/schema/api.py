@@ -24,7 +24,7 @@ HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
-    "INTERNAL_ERROR",
+    "REQUEST_TIMEOUT", "INTERNAL_ERROR",
 ]
 
 
@@ -187,6 +187,8 @@ API_MODELS: dict[str, Decl] = {
 }
 
 # Route specs: the API registers handlers by operation_id; OpenAPI is rendered from here.
+# `state: False` marks a route that works without the database (served during an outage:
+# the config lives in ConfigManager); every other authorised route may answer 503.
 ROUTES: list[Decl] = [
     {"method": "GET", "path": "/health", "operation_id": "get_health", "public": True,
      "summary": "Liveness", "responses": {"200": "Health", "503": "Health"}},
@@ -194,24 +196,24 @@ ROUTES: list[Decl] = [
      "public": True, "summary": "Per-component diagnostics", "responses": {"200": "Diagnostics"}},
     {"method": "GET", "path": "/status", "operation_id": "get_status",
      "summary": "Everything the integration polls", "responses": {"200": "Status"}},
-    {"method": "GET", "path": "/config", "operation_id": "get_config",
+    {"method": "GET", "path": "/config", "operation_id": "get_config", "state": False,
      "summary": "The merged config", "responses": {"200": "ConfigView"}},
-    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras",
+    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras", "state": False,
      "summary": "List cameras", "responses": {"200": "CameraList"}},
-    {"method": "POST", "path": "/cameras", "operation_id": "create_camera",
+    {"method": "POST", "path": "/cameras", "operation_id": "create_camera", "state": False,
      "summary": "Add a camera", "body": "CameraCreate",
      "responses": {"201": "ChangeResult"}, "errors": ["400", "409"]},
-    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera",
+    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera", "state": False,
      "summary": "Read a camera", "responses": {"200": "CameraView"}, "errors": ["404"]},
-    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera",
+    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera", "state": False,
      "summary": "Update a camera", "body": "CameraUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "404", "409"]},
-    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
+    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera", "state": False,
      "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
      "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
-    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
+    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy", "state": False,
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
-    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
+    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,
      "summary": "Replace the alert policy", "body": "AlertPolicyUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
@@ -228,9 +230,9 @@ ROUTES: list[Decl] = [
      "responses": {"200": None}, "errors": ["404"]},
     {"method": "GET", "path": "/stats", "operation_id": "get_stats",
      "summary": "Counters", "responses": {"200": "Stats"}},
-    {"method": "POST", "path": "/system/restart", "operation_id": "restart",
+    {"method": "POST", "path": "/system/restart", "operation_id": "restart", "state": False,
      "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
-    {"method": "GET", "path": "/events", "operation_id": "events", "websocket": True,
+    {"method": "GET", "path": "/events", "operation_id": "events", "state": False, "websocket": True,
      "summary": "WebSocket of alert and camera_health messages",
      "responses": {"101": None}},
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,

@@ -15,18 +15,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import av
 
 from ..records import ClipFile, utcnow
 from .analysis import AnalysisDecoder, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
+from .credentials import Scrubber, parse_camera_url
 from .motion import MotionDetector, MotionUpdate
 from .recording import BufferedPacket, ClipWriter, PacketRing, wall_time
 
@@ -36,27 +35,8 @@ MAIN, ANALYSIS = "main", "analysis"  # the two stream roles
 
 
 def redact_url(url: str) -> str:
-    """The URL without user/password, for logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-# User info in any URL of a message, also one quoted with escapes ("pa\\ss" in a repr).
-_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s@]*@")
-
-
-def redact_message(message: str, url: str) -> str:
-    """An error message without the URL's credentials (PyAV quotes the URL it failed on)."""
-    shown = redact_url(url)
-    for form in (url, repr(url)[1:-1]):
-        message = message.replace(form, shown)
-    return _USERINFO.sub(r"\1", message)
+    """The URL without user info and with password parameters masked, for logs."""
+    return parse_camera_url(url).shown
 
 
 class RtspSource(ClipSource):
@@ -89,6 +69,7 @@ class RtspSource(ClipSource):
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._urls: dict[str, str] = {}
+        self._scrub = Scrubber()
         self._up: dict[str, bool] = {}
         self._health_lock = threading.Lock()
         self._link = MotionLink()
@@ -124,10 +105,13 @@ class RtspSource(ClipSource):
         main = self._resolve_url("url", "url_env")
         if main is None:
             raise ValueError(f"camera {self.camera}: rtsp source needs `url` or `url_env`")
-        self._urls = {MAIN: main}
+        given = {MAIN: main}
         sub = self._resolve_url("analysis_url", "analysis_url_env")
         if sub is not None:
-            self._urls[ANALYSIS] = sub
+            given[ANALYSIS] = sub
+        self._scrub = Scrubber(*given.values())
+        # Credentials percent-encoded, whatever characters the password holds.
+        self._urls = {role: parse_camera_url(url).for_ffmpeg for role, url in given.items()}
         self._up = dict.fromkeys(self._urls, False)
         self._stopping.clear()
         sessions: dict[str, Callable[[str], bool]] = {
@@ -168,8 +152,9 @@ class RtspSource(ClipSource):
                 if not self._stopping.is_set():
                     _LOGGER.warning("camera %s: %s ended", self.camera, label)
             except Exception as err:  # network, demux, decoder: all mean "reconnect"
-                message = redact_message(str(err), url)
+                message = self._scrub(str(err))
                 _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
+                self._set_error(f"{label} error: {message}")
             finally:
                 if role == MAIN:
                     self._finish_clip()

@@ -11,6 +11,7 @@ import aiohttp
 import pytest
 
 from homesec_engine.api.server import ServerLimits
+from homesec_engine.schema.openapi import render_openapi
 from tests.api.conftest import API_KEY
 from tests.engine_harness import running_engine
 
@@ -29,6 +30,11 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
+def _documented(method: str, path: str, status: int) -> bool:
+    """Whether the OpenAPI document lists `status` for the operation."""
+    return str(status) in render_openapi("test")["paths"][path][method.lower()]["responses"]
+
+
 @pytest.mark.parametrize("depth", [1_000, 100_000])
 async def test_a_deeply_nested_body_is_a_400_naming_the_depth(tmp_path: Path, depth: int) -> None:
     async with running_engine(tmp_path, api_key=API_KEY) as engine, aiohttp.ClientSession() as s:
@@ -42,6 +48,7 @@ async def test_a_deeply_nested_body_is_a_400_naming_the_depth(tmp_path: Path, de
         assert resp.status == 400, answer
         assert answer["error_code"] == "VALIDATION_ERROR"
         assert any("nests deeper" in e["message"] for e in answer["errors"]), answer
+        assert _documented("PUT", "/api/v1/alert-policy", 400)
         assert engine.runtime.config_manager.config_version == 1
 
 
@@ -54,6 +61,11 @@ async def test_a_huge_body_is_a_413(tmp_path: Path) -> None:
             answer = await resp.json()
         # Then it is refused with 413 and a JSON error body
         assert resp.status == 413 and answer["error_code"] == "VALIDATION_ERROR", answer
+        # And the OpenAPI document lists that answer for every route taking a body
+        for method, path in (("POST", "/api/v1/cameras"), ("PUT", "/api/v1/cameras/{name}"),
+                             ("DELETE", "/api/v1/cameras/{name}"),
+                             ("PUT", "/api/v1/alert-policy")):
+            assert _documented(method, path, 413) and _documented(method, path, 408), path
 
 
 async def test_a_body_that_trickles_in_is_cut_off(tmp_path: Path) -> None:
@@ -68,6 +80,7 @@ async def test_a_body_that_trickles_in_is_cut_off(tmp_path: Path) -> None:
         # Then the engine answers 408 and closes, without waiting for the rest
         assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
         assert b"REQUEST_TIMEOUT" in answer
+        assert _documented("PUT", "/api/v1/alert-policy", 408)
 
 
 async def test_malformed_request_lines_are_logged_as_one_rate_limited_line(

@@ -805,6 +805,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'DB_UNAVAILABLE',
                                                  'METHOD_NOT_ALLOWED',
                                                  'RANGE_NOT_SATISFIABLE',
+                                                 'REQUEST_TIMEOUT',
                                                  'INTERNAL_ERROR'],
                                      'description': 'Machine-readable code',
                                      'required': True,

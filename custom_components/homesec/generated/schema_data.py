@@ -1051,6 +1051,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                  'analysis_url': {'description': 'Low-resolution substream for '
                                                                  'motion detection only (without '
                                                                  'credentials)',
+                                                  'env_field': 'analysis_url_env',
                                                   'nullable': True,
                                                   'required': False,
                                                   'selector': 'url',
@@ -1153,6 +1154,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'selector': 'number',
                                                  'type': 'float'},
                                  'url': {'description': 'Stream URL without credentials',
+                                         'env_field': 'url_env',
                                          'nullable': True,
                                          'required': False,
                                          'selector': 'url',

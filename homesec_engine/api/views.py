@@ -64,6 +64,7 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "source_config": camera.get("source_config", {}),
         "healthy": bool(state.healthy) if state is not None else False,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+        "error": state.error if state is not None else None,
     }
 
 

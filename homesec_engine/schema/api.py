@@ -77,6 +77,8 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        "error": str_field("Why the camera is down (no secrets); null while it works",
+                           nullable=True),
     }, extra="allow"),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": model("Body of POST /cameras.", {

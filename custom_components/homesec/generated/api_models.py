@@ -73,6 +73,7 @@ class CameraView(TypedDict):
     source_config: dict[str, Any]
     healthy: bool
     last_heartbeat: str | None
+    error: NotRequired[str | None]
 
 
 class CameraList(TypedDict):

@@ -420,6 +420,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
+                           'error': {'description': 'Why the camera is down (no secrets); null '
+                                                    'while it works',
+                                     'nullable': True,
+                                     'required': False,
+                                     'selector': 'text',
+                                     'type': 'str'},
                            'healthy': {'description': 'Streaming now',
                                        'required': True,
                                        'selector': 'boolean',

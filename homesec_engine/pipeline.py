@@ -44,6 +44,7 @@ from .records import (
     ClipRecord,
     ClipStatus,
     new_clip_id,
+    stable_clip_id,
 )
 from .snapshots import draw_box, encode_jpeg
 
@@ -175,7 +176,11 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        out = ClipOutcome(clip_id=new_clip_id(), camera=clip.camera)
+        try:
+            clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+        except OSError:  # the file is already gone: nothing to find again after a restart
+            clip_id = new_clip_id()
+        out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
         except asyncio.CancelledError:

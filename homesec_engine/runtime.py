@@ -41,7 +41,8 @@ from .pipeline import Pipeline, view_url
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
-from .records import ClipFile, ClipQuery, ClipRecord
+from .fsutil import is_partial, remove_partial_files
+from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -295,18 +296,56 @@ class EngineRuntime:
             self.sources[name] = source
 
     async def _recover_leftover_clips(self) -> None:
-        """Recordings a killed engine left in the work folders go through the pipeline now.
+        """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
 
-        P0: no clip is lost. A clip whose upload failed last time is retried the same way.
+        Partial files (cut-off recordings and copies) are removed. Every finished recording
+        left in a work folder goes through the pipeline again under the clip id it had
+        (stable_clip_id), so its row moves on and its stored object is overwritten; one whose
+        clip is already done only loses its working copy. Rows left half-way with no file to
+        finish them end in `error` with an `interrupted` event.
         """
         assert self.pipeline is not None
+        removed = await asyncio.to_thread(self.storage.remove_partial_files)
+        resumed: set[str] = set()
         for name in self._camera_states:
-            leftovers = await asyncio.to_thread(leftover_clips, self.data_dir / "work" / name,
-                                                name)
+            work_dir = self.data_dir / "work" / name
+            removed += await asyncio.to_thread(remove_partial_files, work_dir)
+            leftovers = await asyncio.to_thread(leftover_clips, work_dir, name)
             for clip in leftovers:
+                clip_id = await asyncio.to_thread(stable_clip_id, name, clip.path)
+                if await self._already_done(clip_id):
+                    await asyncio.to_thread(clip.path.unlink, True)
+                    continue
                 _LOGGER.info("camera %s: processing %s left from an earlier run",
                              name, clip.path.name)
+                resumed.add(clip_id)
                 self.pipeline.submit(clip)
+        if removed:
+            _LOGGER.info("removed %d partial file(s) left by an interrupted run", removed)
+        await self._close_unfinished(resumed)
+
+    async def _already_done(self, clip_id: str) -> bool:
+        try:
+            clip = await self.repository.get_clip(clip_id)
+        except Exception:  # database down: process it again, the row catches up later
+            return False
+        return clip is not None and clip.status == ClipStatus.DONE and bool(clip.storage_uri)
+
+    async def _close_unfinished(self, resumed: set[str]) -> None:
+        for status in (ClipStatus.QUEUED_LOCAL, ClipStatus.UPLOADED, ClipStatus.ANALYZED):
+            try:
+                clips, _ = await self.repository.list_clips(ClipQuery(status=status, limit=200))
+            except Exception as err:  # database down at start: they are closed next start
+                _LOGGER.info("unfinished clips not checked: %s", err)
+                return
+            for clip in clips:
+                if clip.id in resumed:
+                    continue
+                await self.repository.update_clip(clip.id, status=ClipStatus.ERROR.value)
+                await self.repository.add_event(ClipEventRecord(
+                    clip_id=clip.id, type="interrupted",
+                    data={"stage": str(clip.status), "reason": "the engine stopped before the "
+                          "clip was finished and its recording is gone"}))
 
     async def _on_health(self, camera: str, healthy: bool) -> None:
         state = self._camera_states.get(camera)
@@ -421,7 +460,8 @@ def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:
         return []
     found: list[ClipFile] = []
     for path in sorted(work_dir.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in VIDEO_SUFFIXES:
+        if path.name.startswith(".") or is_partial(path.name) or \
+                path.suffix.lower() not in VIDEO_SUFFIXES:
             continue
         try:
             duration = probe_duration(path)

@@ -135,6 +135,10 @@ class EngineRuntime:
                 state.error = source.last_error()
         return dict(self._camera_states)
 
+    def storage_error(self) -> str | None:
+        """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
+        return self.pipeline.storage_error if self.pipeline is not None else None
+
     async def request_restart(self) -> None:
         self.restart_requested.set()
 
@@ -159,12 +163,11 @@ class EngineRuntime:
                 "backend": repo.engine.dialect.name,
             }
         storage_cfg = self.config.get("storage") or {}
-        upload_error = None
-        if self.pipeline and self.pipeline.last_error and \
-                self.pipeline.last_error.startswith("upload"):
-            upload_error = self.pipeline.last_error
-        out["storage"] = {"status": "error" if upload_error else "ok", "error": upload_error,
-                          "latency_ms": None, "backend": storage_cfg.get("backend", "local")}
+        storage_error = self.storage_error()
+        out["storage"] = {"status": "error" if storage_error else "ok", "error": storage_error,
+                          "latency_ms": None, "backend": storage_cfg.get("backend", "local"),
+                          "uploads_waiting": self.pipeline.uploads_waiting if self.pipeline
+                          else 0}
         pipe = self.pipeline
         out["pipeline"] = {
             "status": "running" if self.pipeline_running else "stopped",

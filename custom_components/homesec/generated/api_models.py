@@ -45,6 +45,8 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
     cameras_online: int
     version: str
 

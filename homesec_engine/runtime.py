@@ -64,6 +64,9 @@ class CameraState:
     healthy: bool = False
     last_heartbeat: datetime | None = None
     error: str | None = None
+    lag_s: float | None = None
+    analysis_dropped: float | None = None
+    degraded: str | None = None  # why a working camera works less well (falling behind)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -133,6 +136,9 @@ class EngineRuntime:
                 state.healthy = bool(source.is_healthy())
                 state.last_heartbeat = source.last_heartbeat()
                 state.error = source.last_error()
+                state.lag_s = source.lag_s()
+                state.analysis_dropped = source.analysis_dropped()
+                state.degraded = source.degraded_reason() if state.healthy else None
         return dict(self._camera_states)
 
     def storage_error(self) -> str | None:
@@ -184,11 +190,14 @@ class EngineRuntime:
         for name, state in self.cameras().items():
             if not state.enabled:
                 status = "disabled"
+            elif not state.healthy:
+                status = "unhealthy"
             else:
-                status = "ok" if state.healthy else "unhealthy"
+                status = "degraded" if state.degraded else "ok"
             out[f"camera:{name}"] = {
-                "status": status, "error": state.error, "latency_ms": None,
+                "status": status, "error": state.error or state.degraded, "latency_ms": None,
                 "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
+                "lag_s": state.lag_s, "analysis_dropped": state.analysis_dropped,
             }
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}

@@ -71,7 +71,9 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
                 return None
             if not camera["enabled"]:
                 return "disabled"
-            return "online" if camera["healthy"] else "offline"
+            if not camera["healthy"]:
+                return "offline"
+            return "degraded" if camera.get("degraded") else "online"
         if key in _COUNTERS and not self.coordinator.complete:
             return None  # the database was down since start-up: the count is unknown
         value: Any = self.raw_value

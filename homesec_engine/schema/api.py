@@ -82,6 +82,14 @@ API_MODELS: dict[str, Decl] = {
                                          nullable=True),
         "error": str_field("Why the camera is down (no secrets); null while it works",
                            nullable=True),
+        "degraded": str_field("Why a working camera works less well (falling behind live, "
+                              "motion analysis dropping frames); null when it does not",
+                              nullable=True),
+        "lag_s": float_field("How far behind live it is processed (streaming cameras)",
+                             nullable=True, min=0),
+        "analysis_dropped_pct": float_field(
+            "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
+            min=0, max=100),
     }, extra="allow"),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": model("Body of POST /cameras.", {

@@ -70,6 +70,18 @@ class ClipSource(ABC):
     def last_heartbeat(self) -> datetime | None:
         return self._heartbeat
 
+    def lag_s(self) -> float | None:
+        """How far behind live the camera is processed (sources that stream; else None)."""
+        return None
+
+    def analysis_dropped(self) -> float | None:
+        """Share of recent motion-analysis frames dropped to keep up (0..1), if any."""
+        return None
+
+    def degraded_reason(self) -> str | None:
+        """Why a working camera works less well than it should (None when it does not)."""
+        return None
+
     def last_error(self) -> str | None:
         """Why the camera is not healthy, in words fit for the user (no secrets); None when it is."""
         return self._error

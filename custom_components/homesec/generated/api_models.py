@@ -76,6 +76,9 @@ class CameraView(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class CameraList(TypedDict):

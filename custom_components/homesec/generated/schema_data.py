@@ -416,7 +416,23 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'type': 'object'}}},
  'CameraView': {'description': 'A camera as the API shows it.',
                 'extra': 'allow',
-                'fields': {'enabled': {'description': 'Whether it runs',
+                'fields': {'analysis_dropped_pct': {'description': 'Share of recent '
+                                                                   'motion-analysis frames dropped '
+                                                                   'to keep up, in %',
+                                                    'max': 100,
+                                                    'min': 0,
+                                                    'nullable': True,
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'float'},
+                           'degraded': {'description': 'Why a working camera works less well '
+                                                       '(falling behind live, motion analysis '
+                                                       'dropping frames); null when it does not',
+                                        'nullable': True,
+                                        'required': False,
+                                        'selector': 'text',
+                                        'type': 'str'},
+                           'enabled': {'description': 'Whether it runs',
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
@@ -430,6 +446,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
+                           'lag_s': {'description': 'How far behind live it is processed '
+                                                    '(streaming cameras)',
+                                     'min': 0,
+                                     'nullable': True,
+                                     'required': False,
+                                     'selector': 'number',
+                                     'type': 'float'},
                            'last_heartbeat': {'description': 'Last frame or file seen',
                                               'nullable': True,
                                               'required': True,

@@ -28,6 +28,21 @@ ERROR_CODES = [
 ]
 
 
+# A camera's live state beyond `healthy`, in CameraView and CameraStatus alike.
+_CAMERA_LIVE: dict[str, Decl] = {
+    "error": str_field("Why the camera is down (no secrets); null while it works",
+                       nullable=True),
+    "degraded": str_field("Why a working camera works less well (falling behind live, "
+                          "motion analysis dropping frames); null when it does not",
+                          nullable=True),
+    "lag_s": float_field("How far behind live it is processed (streaming cameras)",
+                         nullable=True, min=0),
+    "analysis_dropped_pct": float_field(
+        "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
+        min=0, max=100),
+}
+
+
 def _list_of(model_name: str, description: str) -> Decl:
     return list_field(description, {"type": "model", "model": model_name, "required": False,
                                     "description": description}, required=True)
@@ -80,16 +95,7 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
-        "error": str_field("Why the camera is down (no secrets); null while it works",
-                           nullable=True),
-        "degraded": str_field("Why a working camera works less well (falling behind live, "
-                              "motion analysis dropping frames); null when it does not",
-                              nullable=True),
-        "lag_s": float_field("How far behind live it is processed (streaming cameras)",
-                             nullable=True, min=0),
-        "analysis_dropped_pct": float_field(
-            "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
-            min=0, max=100),
+        **_CAMERA_LIVE,
     }, extra="allow"),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": model("Body of POST /cameras.", {
@@ -182,6 +188,7 @@ API_MODELS: dict[str, Decl] = {
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
+        **_CAMERA_LIVE,
     }, extra="allow"),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),

@@ -204,6 +204,10 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class Status(TypedDict):

@@ -73,3 +73,47 @@ def test_half_sent_requests_are_shed_and_health_stays_served(tmp_path: Path) -> 
     assert "Too many open files" not in log
     assert "Traceback" not in log
     assert len(log) < 20_000, log[-2000:]
+
+
+def test_at_the_descriptor_limit_failed_accepts_are_one_line_a_minute(tmp_path: Path) -> None:
+    # Given an engine with so few descriptors that a flood exhausts them
+    with EngineProcess(tmp_path, nofile=64) as engine:
+        engine.wait_healthy()
+        # When peers keep opening half-sent connections for a few seconds
+        socks: list[socket.socket] = []
+        started = time.monotonic()
+        try:
+            while time.monotonic() - started < 4:
+                socks.append(_one(engine.port, len(socks)))
+            # Then once they are gone the engine answers again
+            for sock in socks:
+                sock.close()
+            deadline = time.monotonic() + HEADER_TIMEOUT_S + 15
+            while time.monotonic() < deadline:
+                try:
+                    if http("GET", f"{engine.url}/health", timeout=2)[0] == 200:
+                        break
+                except OSError:
+                    pass
+                time.sleep(0.5)
+            else:
+                raise AssertionError("the engine did not answer again")
+        finally:
+            for sock in socks:
+                sock.close()
+    # And the accept failures were logged as one line (not one per retry), with no traceback
+    log = engine.log.read_text(errors="replace")
+    assert log.count("cannot accept connections") <= 2, log[-3000:]
+    assert "Traceback" not in log and "socket.accept() out of system resource" not in log
+
+
+def _one(port: int, i: int) -> socket.socket:
+    sock = socket.socket()
+    sock.bind((f"127.0.0.{2 + i % 8}", 0))
+    sock.settimeout(1)
+    try:
+        sock.connect(("127.0.0.1", port))
+        sock.sendall(b"GET /api/v1/health HTTP/1.1\r\n")
+    except OSError:
+        pass
+    return sock

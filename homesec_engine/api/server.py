@@ -5,8 +5,8 @@ aiohttp alone holds a half-sent request as long as the peer likes, and at the de
 asyncio logs every failed accept. Here:
 
 - a request head must arrive within `header_timeout_s` of the connection going idle (connect,
-  or the previous response), else the connection is closed; idle keep-alive ends after
-  `keepalive_timeout_s`; a body must arrive within `body_timeout_s` (inputs.read_json);
+  or the previous response), else the connection is closed: this also ends idle keep-alive;
+  a body must arrive within `body_timeout_s` (inputs.read_json);
 - connections are capped in total and per peer, the total kept below the descriptor limit
   with `fd_reserve` descriptors left for recordings, storage and the database (and room for a
   full listen queue, which asyncio accepts in one go). At the cap the
@@ -40,7 +40,7 @@ _LOGGER = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
     header_timeout_s: float = 10.0
-    keepalive_timeout_s: float = 15.0
+    keepalive_timeout_s: float = 10.0  # aiohttp's own idle timer, the same bound
     body_timeout_s: float = 30.0
     max_connections: int = 512
     max_per_peer: int = 64

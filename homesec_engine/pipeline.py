@@ -44,6 +44,7 @@ from .records import (
     ClipRecord,
     ClipStatus,
     new_clip_id,
+    stable_clip_id,
 )
 from .snapshots import draw_box, encode_jpeg
 
@@ -103,6 +104,8 @@ class Pipeline:
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
         filter_for: Callable[[str], ObjectFilter] | None = None,
+        storage_retry_s: float = 5.0,
+        storage_max_retry_s: float = 300.0,
     ) -> None:
         self.repository = repository
         self.storage = storage
@@ -119,6 +122,11 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
+        self.storage_retry_s = storage_retry_s
+        self.storage_max_retry_s = storage_max_retry_s
+        # Why storage fails (None while it works): health says degraded meanwhile.
+        self.storage_error: str | None = None
+        self._retries: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: set[asyncio.Task[ClipOutcome]] = set()
         self.clips_seen = 0
@@ -150,9 +158,18 @@ class Pipeline:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def uploads_waiting(self) -> int:
+        """Clips whose upload failed and is retried in the background."""
+        return len(self._retries)
+
     async def drain(self, timeout: float) -> bool:
         """Wait for clips in flight; cancel what is still running after `timeout` s."""
         self.accepting = False
+        for retry in list(self._retries):  # the recording stays; the next start resumes it
+            retry.cancel()
+        if self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
@@ -178,7 +195,11 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        out = ClipOutcome(clip_id=new_clip_id(), camera=clip.camera)
+        try:
+            clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+        except OSError:  # the file is already gone: nothing to find again after a restart
+            clip_id = new_clip_id()
+        out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
         except asyncio.CancelledError:
@@ -242,7 +263,45 @@ class Pipeline:
                     await asyncio.gather(task, return_exceptions=True)
         final = ClipStatus.DONE if out.storage_uri else ClipStatus.ERROR
         await self._status(out, final)
+        if out.storage_uri is None and self.accepting:
+            self._retry_upload(out, clip)
+            return
         await self._cleanup(out, clip)
+
+    def _storage_works(self) -> None:
+        if self.storage_error is not None:
+            _LOGGER.warning("storage works again")
+            self.storage_error = None
+            if self.last_error and self.last_error.startswith("upload"):
+                self.last_error = None
+
+    def _retry_upload(self, out: ClipOutcome, clip: ClipFile) -> None:
+        """Store a clip whose upload failed, with backoff, while the engine runs."""
+        task = asyncio.create_task(self._upload_later(out, clip), name="homesec-upload-retry")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _upload_later(self, out: ClipOutcome, clip: ClipFile) -> None:
+        delay, attempt = self.storage_retry_s, self.upload_attempts
+        key = clip_key(out.clip_id, clip.path)
+        while True:
+            await asyncio.sleep(delay)
+            attempt += 1
+            if not await asyncio.to_thread(clip.path.exists):
+                return  # gone (deleted by the user): nothing left to store
+            try:
+                out.storage_uri = await self.storage.put(clip.path, key)
+            except Exception as err:
+                self.storage_error = f"{type(err).__name__}: {err}"
+                delay = min(delay * 2, self.storage_max_retry_s)
+                continue
+            self._storage_works()
+            # The clip had ended in error for want of storage: now it is done.
+            await self._write(self.repository.update_clip, out.clip_id,
+                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri)
+            await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._cleanup(out, clip)
+            return
 
     async def _upload(self, out: ClipOutcome, clip: ClipFile) -> None:
         key = clip_key(out.clip_id, clip.path)
@@ -256,10 +315,12 @@ class Pipeline:
                     continue
                 out.errors.append(f"upload: {error}")
                 self.last_error = f"upload: {error}"
-                _LOGGER.warning("clip %s: upload failed after %d attempts: %s",
-                                out.clip_id, attempt, error)
+                self.storage_error = error
+                _LOGGER.warning("clip %s: upload failed after %d attempts (retried in the "
+                                "background): %s", out.clip_id, attempt, error)
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
+            self._storage_works()
             await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
             return
@@ -298,6 +359,7 @@ class Pipeline:
             tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
             try:
                 out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
+                self._storage_works()
             finally:
                 await asyncio.to_thread(tmp.unlink, True)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more

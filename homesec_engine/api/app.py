@@ -35,9 +35,10 @@ HANDLERS: dict[str, Handler] = {
     **events_ws.HANDLERS,
 }
 
-# Work without the database, so they stay open during an outage: live alerts keep flowing
-# on the WebSocket (the pipeline runs on without the DB), and a restart may be the cure.
-DB_INDEPENDENT = frozenset({"events", "restart"})
+# Routes that work without the database (`state: False` in the route table) stay open during
+# an outage: live alerts keep flowing on the WebSocket, a restart may be the cure, and the
+# config (files, cameras, alert policy) lives in ConfigManager, not in the database.
+DB_INDEPENDENT = frozenset(r["operation_id"] for r in ROUTES if r.get("state") is False)
 
 MAX_BODY = 256 * 1024  # JSON bodies are small; larger ones are refused with 413
 

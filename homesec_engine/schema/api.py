@@ -24,8 +24,23 @@ HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
-    "INTERNAL_ERROR",
+    "REQUEST_TIMEOUT", "INTERNAL_ERROR",
 ]
+
+
+# A camera's live state beyond `healthy`, in CameraView and CameraStatus alike.
+_CAMERA_LIVE: dict[str, Decl] = {
+    "error": str_field("Why the camera is down (no secrets); null while it works",
+                       nullable=True),
+    "degraded": str_field("Why a working camera works less well (falling behind live, "
+                          "motion analysis dropping frames); null when it does not",
+                          nullable=True),
+    "lag_s": float_field("How far behind live it is processed (streaming cameras)",
+                         nullable=True, min=0),
+    "analysis_dropped_pct": float_field(
+        "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
+        min=0, max=100),
+}
 
 
 def _list_of(model_name: str, description: str) -> Decl:
@@ -69,6 +84,9 @@ API_MODELS: dict[str, Decl] = {
         "status": str_field("Overall state", required=True, choices=HEALTH_STATES),
         "pipeline": str_field("Pipeline state", required=True, choices=["running", "stopped"]),
         "database": str_field("Database state", required=True, choices=["up", "down"]),
+        "storage": str_field("Clip storage state (error: clips wait and are retried)",
+                             choices=["ok", "error"]),
+        "storage_error": str_field("Why clips cannot be stored now", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
         "version": str_field("Engine version", required=True),
     }, extra="allow"),
@@ -101,6 +119,7 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        **_CAMERA_LIVE,
     }),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": derive(CAMERA, "Body of POST /cameras.",
@@ -169,6 +188,7 @@ API_MODELS: dict[str, Decl] = {
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
+        **_CAMERA_LIVE,
     }),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),
@@ -187,6 +207,8 @@ API_MODELS: dict[str, Decl] = {
 }
 
 # Route specs: the API registers handlers by operation_id; OpenAPI is rendered from here.
+# `state: False` marks a route that works without the database (served during an outage:
+# the config lives in ConfigManager); every other authorised route may answer 503.
 ROUTES: list[Decl] = [
     {"method": "GET", "path": "/health", "operation_id": "get_health", "public": True,
      "summary": "Liveness", "responses": {"200": "Health", "503": "Health"}},
@@ -194,24 +216,24 @@ ROUTES: list[Decl] = [
      "public": True, "summary": "Per-component diagnostics", "responses": {"200": "Diagnostics"}},
     {"method": "GET", "path": "/status", "operation_id": "get_status",
      "summary": "Everything the integration polls", "responses": {"200": "Status"}},
-    {"method": "GET", "path": "/config", "operation_id": "get_config",
+    {"method": "GET", "path": "/config", "operation_id": "get_config", "state": False,
      "summary": "The merged config", "responses": {"200": "ConfigView"}},
-    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras",
+    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras", "state": False,
      "summary": "List cameras", "responses": {"200": "CameraList"}},
-    {"method": "POST", "path": "/cameras", "operation_id": "create_camera",
+    {"method": "POST", "path": "/cameras", "operation_id": "create_camera", "state": False,
      "summary": "Add a camera", "body": "CameraCreate",
      "responses": {"201": "ChangeResult"}, "errors": ["400", "409"]},
-    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera",
+    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera", "state": False,
      "summary": "Read a camera", "responses": {"200": "CameraView"}, "errors": ["404"]},
-    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera",
+    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera", "state": False,
      "summary": "Update a camera", "body": "CameraUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "404", "409"]},
-    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
+    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera", "state": False,
      "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
      "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
-    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
+    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy", "state": False,
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
-    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
+    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,
      "summary": "Replace the alert policy", "body": "AlertPolicyView",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
@@ -228,9 +250,9 @@ ROUTES: list[Decl] = [
      "responses": {"200": None}, "errors": ["404"]},
     {"method": "GET", "path": "/stats", "operation_id": "get_stats",
      "summary": "Counters", "responses": {"200": "Stats"}},
-    {"method": "POST", "path": "/system/restart", "operation_id": "restart",
+    {"method": "POST", "path": "/system/restart", "operation_id": "restart", "state": False,
      "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
-    {"method": "GET", "path": "/events", "operation_id": "events", "websocket": True,
+    {"method": "GET", "path": "/events", "operation_id": "events", "state": False, "websocket": True,
      "summary": "WebSocket of alert and camera_health messages",
      "responses": {"101": None}},
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,

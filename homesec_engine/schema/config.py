@@ -46,11 +46,11 @@ CONFIG_MODELS: dict[str, Decl] = {
         "An RTSP camera decoded with PyAV; motion triggers a recording.",
         {
             "url": url_field("Stream URL without credentials", schemes=["rtsp", "rtsps"],
-                             nullable=True),
+                             nullable=True, env_field="url_env"),
             "url_env": env_var_field("Env var holding the stream URL with its credentials"),
             "analysis_url": url_field(
                 "Low-resolution substream for motion detection only (without credentials)",
-                schemes=["rtsp", "rtsps"], nullable=True),
+                schemes=["rtsp", "rtsps"], nullable=True, env_field="analysis_url_env"),
             "analysis_url_env": env_var_field(
                 "Env var holding the substream URL with its credentials"),
             "rtsp_transport": str_field("RTSP transport", default="tcp", choices=["tcp", "udp"]),

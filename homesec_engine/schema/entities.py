@@ -42,8 +42,12 @@ ENTITY_SPECS: list[Decl] = [
     entity("risk_level", "sensor", "camera", ["last_alert", "risk_level"], device_class="enum",
            options=RISK_LEVELS, icon="mdi:shield-alert", restore=True),
     entity("health", "sensor", "camera", [], device_class="enum",
-           options=["online", "offline", "disabled"], entity_category="diagnostic",
+           options=["online", "degraded", "offline", "disabled"], entity_category="diagnostic",
            icon="mdi:cctv", value_fn="camera_state"),
+    entity("lag", "sensor", "camera", ["lag_s"], device_class="duration", unit="s",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand"),
+    entity("analysis_dropped", "sensor", "camera", ["analysis_dropped_pct"], unit="%",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     # Camera binary sensors

@@ -88,8 +88,9 @@ def url_field(
     required: bool = False,
     default: str | None = None,
     nullable: bool = False,
+    env_field: str | None = None,
 ) -> Decl:
-    """A URL; credentials inside it are refused (they belong in an env var)."""
+    """A URL; credentials inside it are refused (they belong in the env var `env_field`)."""
     return _decl(
         "url",
         description,
@@ -98,6 +99,7 @@ def url_field(
             "default": default,
             "nullable": nullable or None,
             "url_schemes": schemes,
+            "env_field": env_field,
             "selector": "url",
         },
     )

@@ -45,6 +45,8 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
     cameras_online: int
     version: str
 
@@ -83,6 +85,10 @@ class CameraView(TypedDict):
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class CameraList(TypedDict):
@@ -202,6 +208,10 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class Status(TypedDict):

@@ -12,6 +12,7 @@ from homeassistant.components.binary_sensor import BinarySensorDeviceClass, Bina
 from homeassistant.components.switch import SwitchDeviceClass, SwitchEntityDescription
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
+from homeassistant.components.camera import CameraEntityDescription
 from homeassistant.const import EntityCategory
 
 
@@ -48,6 +49,11 @@ class HomeSecEventEntityDescription(EventEntityDescription, HomeSecEntityDescrip
 @dataclass(frozen=True, kw_only=True)
 class HomeSecImageEntityDescription(ImageEntityDescription, HomeSecEntityDescriptionMixin):
     """A HomeSec image."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeSecCameraEntityDescription(CameraEntityDescription, HomeSecEntityDescriptionMixin):
+    """A HomeSec camera."""
 
 
 SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
@@ -172,5 +178,14 @@ IMAGE_DESCRIPTIONS: tuple[HomeSecImageEntityDescription, ...] = (
         translation_key='last_alert_snapshot',
         scope='camera',
         value_path=('last_alert', 'clip_id'),
+    ),
+)
+
+CAMERA_DESCRIPTIONS: tuple[HomeSecCameraEntityDescription, ...] = (
+    HomeSecCameraEntityDescription(
+        key='live',
+        translation_key='live',
+        scope='camera',
+        value_path=('healthy',),
     ),
 )

@@ -102,8 +102,9 @@ class RtspSource(ClipSource):
         self._health_lock = threading.Lock()
         self._link = MotionLink()
         self._latest = LatestFrame()
-        self.restream = RestreamHub(camera, int(c.get("restream_max_viewers", 4)),
-                                    float(c.get("restream_max_lag_s", 5.0)))
+        self._restream = RestreamHub(camera, int(c.get("restream_max_viewers", 4)),
+                                     float(c.get("restream_max_lag_s", 5.0)))
+        self.restream = self._restream
         # Analysis state (touched only by the thread that decodes for motion).
         self._detector = MotionDetector(self.sensitivity, self.min_motion_s)
         self._decoder: AnalysisDecoder | None = None
@@ -189,7 +190,7 @@ class RtspSource(ClipSource):
             finally:
                 if role == MAIN:
                     self._finish_clip()
-                    self.restream.session_ended()
+                    self._restream.session_ended()
             self._stream_up(role, False)
             if got_packets:
                 backoff = 1.0
@@ -240,7 +241,7 @@ class RtspSource(ClipSource):
             self._anchor = None
             self._clip_run = None  # motion still going on after a reconnect gets a new clip
             self._link.main_restarted()
-            self.restream.session_started(stream)
+            self._restream.session_started(stream)
             for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)
@@ -290,7 +291,7 @@ class RtspSource(ClipSource):
         # A clip opened while handling this packet already took it from the ring.
         if writer is not None and self._writer is writer:
             writer.write(item)
-        self.restream.feed(item)
+        self._restream.feed(item)
 
     def _on_motion(self, update: MotionUpdate, t: float, run_id: float | None) -> None:
         """Apply motion state (in main-stream time) at main-stream time ``t``.

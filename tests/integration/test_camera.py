@@ -18,10 +18,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import av
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.homesec.views import async_sign_url, stream_path
+from custom_components.homesec.views import STREAM_URL_TTL, async_sign_url, stream_path
 from homeassistant.components import camera
 from homeassistant.components.camera import CameraEntityFeature
 from homeassistant.const import STATE_UNAVAILABLE
@@ -225,3 +226,24 @@ async def test_turning_the_camera_off_and_on_switches_it_in_the_engine(
     await hass.services.async_call("camera", "turn_on", {"entity_id": PORCH}, blocking=True)
     # Then the engine's camera is enabled again
     assert engine_enabled()
+
+
+async def test_stream_url_is_renewed_before_it_expires(
+        hass: HomeAssistant, ha_base: str, loaded_entry: MockConfigEntry,
+        freezer: FrozenDateTimeFactory) -> None:
+    # Given the camera's stream, created from its signed URL (its worker not started)
+    entity = hass.data[camera.DATA_COMPONENT].get_entity(PORCH)
+    stream = await entity.async_create_stream()
+    assert stream is not None
+    first = stream.source
+    first_expiry = int(parse_qs(urlsplit(first).query)["homesec_exp"][0])
+    # When half the URL's lifetime has passed
+    freezer.tick(STREAM_URL_TTL / 2 + timedelta(seconds=1))
+    async_fire_time_changed(hass)
+    await hass.async_block_till_done()
+    # Then the stream (for its next connection) and the entity carry a URL that lives longer
+    renewed = await camera.async_get_stream_source(hass, PORCH)
+    assert renewed is not None and renewed != first
+    assert stream.source == renewed
+    renewed_expiry = int(parse_qs(urlsplit(renewed).query)["homesec_exp"][0])
+    assert renewed_expiry > first_expiry

@@ -3,9 +3,11 @@
 Many cameras allow only a few RTSP sessions, so viewers share the connection the source
 already holds. The source's thread muxes each packet it read (no decode, no re-encode) into
 one MPEG-TS byte stream while anyone is watching; every viewer gets the same bytes, so a
-viewer costs one socket write per packet, not a muxer. A viewer joins at the next keyframe:
-the TS muxer writes PAT/PMT before each keyframe and the camera sends its SPS/PPS with it, so
-the bytes from there on are a stream a player can open.
+viewer costs one socket write per packet, not a muxer. A viewer starts at the latest keyframe,
+without waiting for the next one: the first viewer's muxer starts with the source's current
+GOP (from the pre-roll ring), and later viewers get the bytes of the current GOP kept here.
+The TS muxer writes PAT/PMT before each keyframe and the camera sends its SPS/PPS with it, so
+the bytes from a keyframe on are a stream a player can open.
 
 Chunks reach the event loop by one ``call_soon_threadsafe`` per packet, whatever the number of
 viewers; the source thread never waits for a viewer. A viewer whose queue lags more than
@@ -31,6 +33,9 @@ from .recording import BufferedPacket
 _LOGGER = logging.getLogger(__name__)
 
 CONTENT_TYPE = "video/mp2t"
+# The current GOP's bytes are kept for joining viewers up to this size (a camera without
+# keyframes for a long time must not grow memory); beyond it viewers wait for a keyframe.
+MAX_GOP_BYTES = 16 * 1024 * 1024
 
 
 class TooManyViewers(Exception):
@@ -142,7 +147,11 @@ class RestreamHub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._muxer: _TsMuxer | None = None
         self._template: Any = None
+        self._backlog: Callable[[], list[BufferedPacket]] | None = None
         self._live = False
+        # Loop side: the current GOP's chunks since the muxer's latest keyframe.
+        self._gop: list[bytes] | None = None
+        self._gop_bytes = 0
 
     # --- event loop side -------------------------------------------------------------------
     @property
@@ -159,6 +168,9 @@ class RestreamHub:
             self._loop = asyncio.get_running_loop()
             viewer = Viewer(self.max_lag_s, on_drop)
             self._viewers.add(viewer)
+        now = time.monotonic()
+        for i, chunk in enumerate(self._gop or []):  # start at the latest keyframe, now
+            viewer.offer(chunk, i == 0, now)
         return viewer
 
     def leave(self, viewer: Viewer) -> None:
@@ -167,18 +179,31 @@ class RestreamHub:
             self._viewers.discard(viewer)
 
     def _deliver(self, chunk: bytes, keyframe: bool, at: float) -> None:
+        if keyframe:
+            self._gop, self._gop_bytes = [chunk], len(chunk)
+        elif self._gop is not None:
+            self._gop.append(chunk)
+            self._gop_bytes += len(chunk)
+            if self._gop_bytes > MAX_GOP_BYTES:
+                self._gop = None
         for viewer in list(self._viewers):
             viewer.offer(chunk, keyframe, at)
 
     def _end_all(self) -> None:
+        self._gop = None
         for viewer in list(self._viewers):
             viewer.end()
 
     # --- source thread side ----------------------------------------------------------------
-    def session_started(self, template_stream: Any) -> None:
-        """A camera session delivers packets of ``template_stream`` from now on."""
+    def session_started(self, template_stream: Any,
+                        backlog: Callable[[], list[BufferedPacket]] | None = None) -> None:
+        """A camera session delivers packets of ``template_stream`` from now on.
+
+        ``backlog()`` gives the packets of the current GOP (the newest one fed included).
+        """
         self._close_muxer()
         self._template = template_stream
+        self._backlog = backlog
         self._live = True
 
     def session_ended(self) -> None:
@@ -193,12 +218,15 @@ class RestreamHub:
         if not self._viewers:
             self._close_muxer()
             return
+        items = [item]
         if self._muxer is None:
-            if not item.keyframe or self._template is None:
+            if self._backlog is not None:
+                items = self._backlog() or items  # the current GOP: no wait for a keyframe
+            if not items[0].keyframe or self._template is None:
                 return
             self._muxer = _TsMuxer(self._template)
         try:
-            chunk = self._muxer.mux(item)
+            chunk = b"".join(self._muxer.mux(each) for each in items)
         except Exception as err:  # noqa: BLE001 - a broken restream must not stop recording
             _LOGGER.warning("camera %s: restream mux failed: %s", self.camera, err)
             self._close_muxer()
@@ -206,12 +234,16 @@ class RestreamHub:
             return
         if chunk:
             self.chunks_sent += 1
-            self._post(self._deliver, chunk, item.keyframe, time.monotonic())
+            self._post(self._deliver, chunk, items[0].keyframe, time.monotonic())
+
+    def _forget_gop(self) -> None:
+        self._gop = None  # a new muxer: the old one's bytes do not continue into its stream
 
     def _close_muxer(self) -> None:
         muxer, self._muxer = self._muxer, None
         if muxer is not None:
             muxer.close()
+            self._post(self._forget_gop)
 
     def _post(self, callback: Callable[..., None], *args: Any) -> None:
         loop = self._loop

@@ -241,7 +241,7 @@ class RtspSource(ClipSource):
             self._anchor = None
             self._clip_run = None  # motion still going on after a reconnect gets a new clip
             self._link.main_restarted()
-            self._restream.session_started(stream)
+            self._restream.session_started(stream, self._ring.latest_gop)
             for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)

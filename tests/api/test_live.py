@@ -196,14 +196,18 @@ def _json(body: bytes) -> Any:
 # --- restream -------------------------------------------------------------------------------
 
 
-async def test_restream_opens_and_decodes_in_pyav(engine: RunningEngine) -> None:
+async def test_restream_opens_and_decodes_in_pyav(
+        engine: RunningEngine, http: aiohttp.ClientSession) -> None:
     # When a viewer opens the restream as HA's stream worker does
     frames = await asyncio.to_thread(decode_frames, engine, 15)
     # Then it decodes the camera's own pictures (remuxed: the camera's size), from a keyframe
     assert frames[0] == (320, 240, True)
     assert all((w, h) == (320, 240) for w, h, _ in frames)
-    # And a second, later viewer opens it the same way (it joins at a keyframe)
-    again = await asyncio.to_thread(decode_frames, engine, 5)
+    # And a viewer joining while another one watches opens it the same way (it is given the
+    # current GOP's bytes, from its keyframe)
+    async with http.get(f"{engine.api}/cameras/porch/stream", headers=engine.headers) as other:
+        assert await other.content.read(188)
+        again = await asyncio.to_thread(decode_frames, engine, 5)
     assert again[0] == (320, 240, True)
 
 

@@ -19,7 +19,7 @@ import secrets
 import time
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from aiohttp import ClientError, ClientResponse, web
 
@@ -32,6 +32,9 @@ from homeassistant.util.hass_dict import HassKey
 
 from .api import HomeSecCameraUnavailableError, HomeSecError, HomeSecNotFoundError
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .coordinator import HomeSecConfigEntry
 
 MediaKind = Literal["clip", "snapshot"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("clip", "snapshot")
@@ -150,6 +153,29 @@ def verify_signature(
     return None
 
 
+def _signed_entry(
+    request: web.Request, entry_id: str, expired: HTTPStatus = HTTPStatus.FORBIDDEN
+) -> HomeSecConfigEntry | web.Response:
+    """The loaded HomeSec entry of a validly signed request, else the answer to give."""
+    hass = request.app[KEY_HASS]
+    problem = verify_signature(
+        hass.data[_KEY],
+        request.path,
+        request.query.get(EXP_PARAM),
+        request.query.get(SIG_PARAM),
+        time.time(),
+    )
+    if problem is not None:
+        status = expired if problem is HTTPStatus.FORBIDDEN else problem
+        return web.Response(status=status)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+    if entry.state is not ConfigEntryState.LOADED:
+        return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+    return cast("HomeSecConfigEntry", entry)
+
+
 class HomeSecMediaView(HomeAssistantView):
     """Streams a clip or its snapshot from the engine to a holder of a signed URL."""
 
@@ -161,23 +187,11 @@ class HomeSecMediaView(HomeAssistantView):
         self, request: web.Request, entry_id: str, clip_id: str, kind: str
     ) -> web.StreamResponse:
         """Check the signature, then stream the engine's answer (Range passes through)."""
-        hass = request.app[KEY_HASS]
         if kind not in MEDIA_KINDS:
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        problem = verify_signature(
-            hass.data[_KEY],
-            request.path,
-            request.query.get(EXP_PARAM),
-            request.query.get(SIG_PARAM),
-            time.time(),
-        )
-        if problem is not None:
-            return web.Response(status=problem)
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            return web.Response(status=HTTPStatus.NOT_FOUND)
-        if entry.state is not ConfigEntryState.LOADED:
-            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        entry = _signed_entry(request, entry_id)
+        if isinstance(entry, web.Response):
+            return entry
         client = entry.runtime_data.client
         try:
             if kind == "snapshot":
@@ -206,22 +220,10 @@ class HomeSecStreamView(HomeAssistantView):
         self, request: web.Request, entry_id: str, camera: str
     ) -> web.StreamResponse:
         """Check the signature, then relay the engine's MPEG-TS until either side ends."""
-        hass = request.app[KEY_HASS]
-        problem = verify_signature(
-            hass.data[_KEY],
-            request.path,
-            request.query.get(EXP_PARAM),
-            request.query.get(SIG_PARAM),
-            time.time(),
-        )
-        if problem is not None:
-            # Expired, forged or another camera's: all the same to a stream client.
-            return web.Response(status=HTTPStatus.UNAUTHORIZED)
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            return web.Response(status=HTTPStatus.NOT_FOUND)
-        if entry.state is not ConfigEntryState.LOADED:
-            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        # Expired, forged or another camera's: all the same (401) to a stream client.
+        entry = _signed_entry(request, entry_id, expired=HTTPStatus.UNAUTHORIZED)
+        if isinstance(entry, web.Response):
+            return entry
         try:
             upstream = await entry.runtime_data.client.open_camera_stream(camera)
         except HomeSecNotFoundError:

@@ -11,7 +11,10 @@ server and every viewer run in child processes, so this process's CPU time is th
 * snapshot latency: ``--snapshots`` sequential ``GET /snapshot`` requests (full size and
   width=640), p50/p99;
 * open to first frame: PyAV opening the restream URL (as HA's stream worker: ``av.open`` of an
-  HTTP source) until the first decoded frame, p50/max over ``--opens``.
+  HTTP source) until the first decoded frame, p50/max over ``--opens``;
+* open to first HLS segment: the same, until the packet at which HA's stream worker closes its
+  first segment (HA's rule: the first keyframe at least ``min_segment_duration`` after the
+  segment's opening keyframe, HA's own constants), p50/max over ``--opens``.
 
 Prints figures and a Markdown table; asserts nothing.
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import random
 import statistics
 import subprocess
 import sys
@@ -32,6 +36,10 @@ from pathlib import Path
 
 import aiohttp
 import av
+from homeassistant.components.stream.const import (
+    SEGMENT_DURATION_ADJUSTER,
+    TARGET_SEGMENT_DURATION_NON_LL_HLS,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -98,6 +106,25 @@ def open_to_first_frame(url: str) -> float:
     raise RuntimeError("no frame")
 
 
+def open_to_first_segment(url: str) -> float:
+    """Until HA's stream worker would have its first complete HLS segment."""
+    min_segment = TARGET_SEGMENT_DURATION_NON_LL_HLS - SEGMENT_DURATION_ADJUSTER
+    started = time.perf_counter()
+    with av.open(url, options={"headers": f"Authorization: Bearer {API_KEY}\r\n"},
+                 timeout=(10, 10)) as container:
+        stream = container.streams.video[0]
+        first: float | None = None
+        for packet in container.demux(stream):
+            if packet.dts is None or not packet.is_keyframe:
+                continue
+            t = float(packet.dts * stream.time_base)
+            if first is None:
+                first = t
+            elif t - first >= min_segment:
+                return (time.perf_counter() - started) * 1000
+    raise RuntimeError("no segment")
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -135,6 +162,11 @@ async def main() -> None:
                 url = f"{engine.api}/cameras/cam/stream"
                 opens = [await asyncio.to_thread(open_to_first_frame, url)
                          for _ in range(args.opens)]
+                segments = []
+                for _ in range(args.opens):
+                    # Open at a random point of the GOP, as a person opening the view does.
+                    await asyncio.sleep(random.uniform(0, 2.0))
+                    segments.append(await asyncio.to_thread(open_to_first_segment, url))
     per_viewer_1 = cpu[1] - cpu[0]
     per_viewer_4 = (cpu[4] - cpu[0]) / 4
     print()
@@ -149,6 +181,8 @@ async def main() -> None:
           f"{pct(small, 0.99):.1f} ms |")
     print(f"| restream open -> first decoded frame (PyAV), p50 / max | "
           f"{statistics.median(opens):.0f} / {max(opens):.0f} ms |")
+    print(f"| restream opened -> HA's first HLS segment complete, p50 / max | "
+          f"{statistics.median(segments):.0f} / {max(segments):.0f} ms |")
 
 
 if __name__ == "__main__":

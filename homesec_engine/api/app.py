@@ -15,7 +15,15 @@ from aiohttp import web
 
 from ..runtime import EngineRuntime
 from ..schema import API_BASE, ROUTES
-from . import events_ws, media, routes_cameras, routes_clips, routes_policy, routes_system
+from . import (
+    events_ws,
+    media,
+    routes_cameras,
+    routes_clips,
+    routes_live,
+    routes_policy,
+    routes_system,
+)
 from .auth import is_authorised, load_auth, unauthorised
 from .context import CONTEXT_KEY, ApiContext, ApiSettings
 from .errors import db_unavailable, error_middleware
@@ -32,6 +40,7 @@ HANDLERS: dict[str, Handler] = {
     **routes_policy.HANDLERS,
     **routes_clips.HANDLERS,
     **media.HANDLERS,
+    **routes_live.HANDLERS,
     **events_ws.HANDLERS,
 }
 

@@ -65,4 +65,7 @@ ENTITY_SPECS: list[Decl] = [
            device_class=None, icon="mdi:alarm-light"),
     entity("last_alert_snapshot", "image", "camera", ["last_alert", "clip_id"],
            icon="mdi:image"),
+    # The live camera: picture and stream from the engine; available while it is healthy
+    # (or switched off, so it can be switched on again); on/off is the `enabled` flag.
+    entity("live", "camera", "camera", ["healthy"], icon="mdi:cctv"),
 ]

@@ -122,6 +122,7 @@ _PLATFORMS = {
     "switch": ("SwitchEntityDescription", "SwitchDeviceClass", "homeassistant.components.switch"),
     "event": ("EventEntityDescription", "EventDeviceClass", "homeassistant.components.event"),
     "image": ("ImageEntityDescription", None, "homeassistant.components.image"),
+    "camera": ("CameraEntityDescription", None, "homeassistant.components.camera"),
 }
 
 

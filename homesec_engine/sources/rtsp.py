@@ -7,6 +7,9 @@ analysis decode (analysis.py) of either the main stream itself or, when ``analys
 ``analysis_url_env`` is set, a low-resolution substream of the same camera, as NVRs do: then the
 main stream is only demuxed, and a second thread decodes the substream and hands motion over
 through a :class:`MotionLink`. The camera is healthy while every configured stream delivers.
+The newest frame of that analysis decode is the live picture (``live_frame()``), and the main
+stream's packets also feed the restream (restream.py) while anyone watches: snapshots, viewers,
+recording and analysis all share the one connection per stream.
 Nothing blocking touches the event loop; ``stop()`` joins the threads.
 """
 
@@ -26,8 +29,10 @@ from ..records import ClipFile, utcnow
 from .analysis import AnalysisDecoder, LagMeter, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
 from .credentials import Scrubber, parse_camera_url
+from .live import LatestFrame, LiveFrame
 from .motion import MotionDetector, MotionUpdate
 from .recording import BufferedPacket, ClipWriter, PacketRing, wall_time
+from .restream import RestreamHub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,8 +55,12 @@ class RtspSource(ClipSource):
     ``analysis_width`` (320), ``analysis_fps`` (5), ``sensitivity`` 0..1 (0.5),
     ``min_motion_s`` (0.5), ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60),
     ``reconnect_max_backoff_s`` (30), ``rtsp_transport`` tcp|udp (tcp); advanced:
-    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1).
+    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1),
+    ``restream_max_viewers`` (4), ``restream_max_lag_s`` (5).
     """
+
+    live_picture = True
+    live_stream = True
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
@@ -77,6 +86,10 @@ class RtspSource(ClipSource):
         self._health_lock = threading.Lock()
         self._link = MotionLink()
         self._lags = {MAIN: LagMeter(), ANALYSIS: LagMeter()}
+        self._latest = LatestFrame()
+        self._restream = RestreamHub(camera, int(c.get("restream_max_viewers", 4)),
+                                     float(c.get("restream_max_lag_s", 5.0)))
+        self.restream = self._restream
         # Analysis state (touched only by the thread that decodes for motion).
         self._detector = MotionDetector(self.sensitivity, self.min_motion_s)
         self._decoder: AnalysisDecoder | None = None
@@ -111,6 +124,10 @@ class RtspSource(ClipSource):
         if dropped is not None and dropped > DROPPED_DEGRADED:
             return f"too slow: motion analysis skips {dropped:.0%} of its frames"
         return None
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest analysis frame (the substream's, when one is configured)."""
+        return self._latest.get()
 
     # --- lifecycle -------------------------------------------------------------------------
     def _resolve_url(self, key: str, env_key: str) -> str | None:
@@ -181,6 +198,7 @@ class RtspSource(ClipSource):
             finally:
                 if role == MAIN:
                     self._finish_clip()
+                    self._restream.session_ended()
             self._stream_up(role, False)
             if got_packets:
                 backoff = 1.0
@@ -217,8 +235,9 @@ class RtspSource(ClipSource):
         return stream, gen()
 
     def _start_analysis(self, stream: Any) -> None:
+        self._latest.clear()  # a picture from before the reconnect is not live
         self._decoder = AnalysisDecoder(stream.codec_context, self.analysis_fps,
-                                        self.decoder_threads)
+                                        self.decoder_threads, self._latest)
         self._detector.reset()
 
     def _main_session(self, url: str) -> bool:
@@ -233,6 +252,7 @@ class RtspSource(ClipSource):
             self._anchor = None
             self._clip_run = None  # motion still going on after a reconnect gets a new clip
             self._link.main_restarted()
+            self._restream.session_started(stream, self._ring.latest_gop)
             for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)
@@ -288,6 +308,7 @@ class RtspSource(ClipSource):
         # A clip opened while handling this packet already took it from the ring.
         if writer is not None and self._writer is writer:
             writer.write(item)
+        self._restream.feed(item)
 
     def _on_motion(self, update: MotionUpdate, t: float, run_id: float | None) -> None:
         """Apply motion state (in main-stream time) at main-stream time ``t``.

@@ -89,6 +89,8 @@ class CameraView(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -212,6 +214,15 @@ class CameraStatus(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
+
+
+class SnapshotQuery(TypedDict):
+    """Query parameters of GET /cameras/{name}/snapshot."""
+
+    width: NotRequired[int]
+    height: NotRequired[int]
 
 
 class Status(TypedDict):

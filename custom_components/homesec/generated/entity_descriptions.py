@@ -14,6 +14,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
+from homeassistant.components.camera import CameraEntityDescription
 from homeassistant.const import EntityCategory
 
 
@@ -54,6 +55,11 @@ class HomeSecEventEntityDescription(EventEntityDescription, HomeSecEntityDescrip
 @dataclass(frozen=True, kw_only=True)
 class HomeSecImageEntityDescription(ImageEntityDescription, HomeSecEntityDescriptionMixin):
     """A HomeSec image."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class HomeSecCameraEntityDescription(CameraEntityDescription, HomeSecEntityDescriptionMixin):
+    """A HomeSec camera."""
 
 
 SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
@@ -203,5 +209,14 @@ IMAGE_DESCRIPTIONS: tuple[HomeSecImageEntityDescription, ...] = (
         translation_key='last_alert_snapshot',
         scope='camera',
         value_path=('last_alert', 'clip_id'),
+    ),
+)
+
+CAMERA_DESCRIPTIONS: tuple[HomeSecCameraEntityDescription, ...] = (
+    HomeSecCameraEntityDescription(
+        key='live',
+        translation_key='live',
+        scope='camera',
+        value_path=('healthy',),
     ),
 )

@@ -1,0 +1,165 @@
+// The zone editor: draw a polygon on the camera's picture (click to add points, or type
+// them), name it, pick the classes it alerts on, and save the camera's zones through
+// PUT /cameras/{name} as [{name, points: [[x, y], ...], classes}] with points in frame
+// fractions 0..1. Errors from the engine are shown with the field they name.
+
+import { fetchImage, sendJson } from "./api.js";
+import { $, drawZones, el, option } from "./dom.js";
+
+const editor = { camera: null, zones: [], draft: [], pictureUrl: null, classes: [],
+                 version: () => null, saved: () => {} };
+
+const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 1000) / 1000;
+
+export function pointsText(points) {
+  return points.map(([x, y]) => `${x},${y}`).join(" ");
+}
+
+// "0.1,0.2 0.5,0.2 ..." -> [[0.1, 0.2], ...]; null when a pair is not two numbers in 0..1.
+export function parsePoints(text) {
+  const pairs = text.trim() ? text.trim().split(/\s+/) : [];
+  const points = [];
+  for (const pair of pairs) {
+    const [x, y, extra] = pair.split(",").map(Number);
+    if (extra !== undefined || ![x, y].every((v) => Number.isFinite(v) && v >= 0 && v <= 1)) return null;
+    points.push([x, y]);
+  }
+  return points;
+}
+
+function message(text, kind = "") {
+  const node = $("zones-message");
+  node.textContent = text;
+  node.className = kind;
+}
+
+function redraw() {
+  drawZones($("zone-overlay"), editor.zones, { draft: editor.draft });
+  $("zone-points").value = pointsText(editor.draft);
+  $("zone-undo").disabled = !editor.draft.length;
+  const list = $("zone-list");
+  list.replaceChildren(...editor.zones.map((zone, index) => {
+    const item = el("li", null, { "data-zone": zone.name });
+    const remove = el("button", "Remove", { type: "button", class: "secondary",
+                                            "aria-label": `Remove zone ${zone.name}` });
+    remove.addEventListener("click", () => { editor.zones.splice(index, 1); redraw(); });
+    item.append(el("strong", zone.name), ` — ${zone.points.length} points, `
+      + `${zone.classes.length ? zone.classes.join(", ") : "all classes"} `, remove);
+    return item;
+  }));
+  if (!editor.zones.length) list.append(el("li", "No zones: the whole picture counts.", { class: "muted" }));
+}
+
+async function loadPicture() {
+  const picture = $("zone-picture");
+  const placeholder = $("zone-placeholder");
+  if (editor.pictureUrl) { URL.revokeObjectURL(editor.pictureUrl); editor.pictureUrl = null; }
+  picture.hidden = true;
+  placeholder.hidden = false;
+  placeholder.textContent = "Loading the picture…";
+  const result = await fetchImage(
+    `cameras/${encodeURIComponent(editor.camera.name)}/snapshot?width=960&height=540`);
+  if (result.ok) {
+    editor.pictureUrl = result.url;
+    picture.src = result.url;
+    picture.hidden = false;
+    placeholder.hidden = true;
+  } else {
+    // Zones can still be drawn: the points are fractions of whatever frame the camera sends.
+    placeholder.textContent = `${result.detail} — drawing on a blank frame`;
+  }
+}
+
+function selectCamera(camera) {
+  editor.camera = camera;
+  editor.zones = (camera.zones || []).map((z) => ({ name: z.name, points: z.points.map((p) => [...p]),
+                                                    classes: [...(z.classes || [])] }));
+  editor.draft = [];
+  message("");
+  redraw();
+  loadPicture().catch(() => {});
+}
+
+function addPoint(event) {
+  const rect = $("zone-stage").getBoundingClientRect();
+  editor.draft.push([round((event.clientX - rect.left) / rect.width),
+                     round((event.clientY - rect.top) / rect.height)]);
+  redraw();
+}
+
+function addZone() {
+  const name = $("zone-name").value.trim();
+  const classes = [...$("zone-classes").querySelectorAll("input:checked")].map((i) => i.value);
+  if (!name) { message("Give the zone a name", "error"); $("zone-name").focus(); return; }
+  if (editor.zones.some((z) => z.name === name)) { message(`A zone named ${name} exists`, "error"); return; }
+  if (editor.draft.length < 3) { message("A zone needs at least 3 points", "error"); return; }
+  editor.zones.push({ name, points: editor.draft, classes });
+  editor.draft = [];
+  $("zone-name").value = "";
+  message(`Zone ${name} added — save to keep it`);
+  redraw();
+}
+
+async function save() {
+  const button = $("zones-save");
+  button.disabled = true;
+  try {
+    const result = await sendJson(`cameras/${encodeURIComponent(editor.camera.name)}`, "PUT",
+                                  { zones: editor.zones, config_version: editor.version() });
+    message("Saved", "ok");
+    editor.saved(result);
+  } catch (err) {
+    if (err.status === 409) message("Changed elsewhere — reload", "error");
+    else if (err.status !== 401) message(err.describe ? err.describe() : err.message, "error");
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function setupZones(openapi, { version, saved }) {
+  editor.version = version;
+  editor.saved = saved;
+  const schemas = openapi.components.schemas;
+  const zoneClasses = schemas.Zone && schemas.Zone.properties.classes;
+  editor.classes = (zoneClasses || schemas.FilterConfig.properties.trigger_classes).items.enum;
+  $("zone-classes").append(...editor.classes.map((cls) => {
+    const label = el("label");
+    label.append(el("input", null, { type: "checkbox", value: cls }), ` ${cls}`);
+    return label;
+  }));
+  $("zone-stage").addEventListener("click", addPoint);
+  $("zone-stage").addEventListener("keydown", (event) => {
+    if (event.key === "Enter") { event.preventDefault(); addZone(); }
+    if (event.key === "Backspace") { event.preventDefault(); editor.draft.pop(); redraw(); }
+    if (event.key === "Escape") { editor.draft = []; redraw(); }
+  });
+  $("zone-points").addEventListener("change", () => {
+    const points = parsePoints($("zone-points").value);
+    if (points === null) { message("Points are x,y pairs between 0 and 1, separated by spaces", "error"); return; }
+    editor.draft = points;
+    message("");
+    redraw();
+  });
+  $("zone-undo").addEventListener("click", () => { editor.draft.pop(); redraw(); });
+  $("zone-add").addEventListener("click", addZone);
+  $("zones-save").addEventListener("click", save);
+  $("zone-reload").addEventListener("click", () => loadPicture().catch(() => {}));
+  $("zone-camera").addEventListener("change", () => {
+    const camera = editor.cameras.find((c) => c.name === $("zone-camera").value);
+    if (camera) selectCamera(camera);
+  });
+}
+
+// With every /cameras answer: the camera list; the edited camera stays as the person left it.
+export function updateZoneCameras(cameras) {
+  editor.cameras = cameras;
+  const select = $("zone-camera");
+  select.replaceChildren(...cameras.map((c) => option(c.name, c.name, editor.camera && c.name === editor.camera.name)));
+  if (!editor.camera && cameras.length) selectCamera(cameras[0]);
+}
+
+// After a save elsewhere: take the camera's zones from the engine again.
+export function reloadZones(cameras) {
+  const camera = editor.camera && cameras.find((c) => c.name === editor.camera.name);
+  if (camera) selectCamera(camera);
+}

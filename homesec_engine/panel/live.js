@@ -10,10 +10,19 @@ const RETRY_MS = 5000;      // after a 503: the camera may come back
 const NO_PICTURE_MS = 30000; // after a 404: this source has no live picture
 const tiles = new Map();    // camera name -> tile
 
-function snapshotSize(img) {
-  // Ask for the size the tile shows (device pixels), 16:9, so the engine scales, not us.
-  const width = Math.max(160, Math.min(1920, Math.round((img.clientWidth || 480) * devicePixelRatio)));
-  return { width, height: Math.round(width * 9 / 16) };
+// Ask for the width the tile shows (device pixels): the engine scales, keeping the aspect.
+function snapshotWidth(frame) {
+  return Math.max(160, Math.min(1920, Math.round((frame.clientWidth || 480) * devicePixelRatio)));
+}
+
+// The picture box takes the camera's own aspect ratio, so zones (fractions of the frame)
+// drawn over the box sit where they are in the frame.
+export function fitToPicture(frame, img) {
+  img.addEventListener("load", () => {
+    if (img.naturalWidth && img.naturalHeight) {
+      frame.style.aspectRatio = `${img.naturalWidth} / ${img.naturalHeight}`;
+    }
+  });
 }
 
 function makeTile(name) {
@@ -24,13 +33,14 @@ function makeTile(name) {
   const placeholder = el("div", null, { class: "placeholder", role: "img", "aria-label": `No picture of ${name}` });
   const overlay = el("div", null, { class: "zones" });
   frame.append(img, placeholder, overlay);
+  fitToPicture(frame, img);
   const caption = el("figcaption");
   const title = el("strong", name);
   const state = badge("…");
   const detail = el("span", "", { class: "muted updated" });
   caption.append(title, state, detail);
   figure.append(frame, caption);
-  const tile = { name, figure, img, placeholder, overlay, state, detail, camera: null,
+  const tile = { name, figure, frame, img, placeholder, overlay, state, detail, camera: null,
                  timer: null, url: null, abort: null, updatedAt: null };
   return tile;
 }
@@ -64,12 +74,12 @@ async function refreshTile(tile) {
     setPlaceholder(tile, "Camera switched off");
     return; // picked up again when it is switched on (render())
   }
-  const { width, height } = snapshotSize(tile.img);
+  const width = snapshotWidth(tile.frame);
   tile.abort = new AbortController();
   let next = LIVE_MS;
   try {
     const result = await fetchImage(
-      `cameras/${encodeURIComponent(camera.name)}/snapshot?width=${width}&height=${height}`,
+      `cameras/${encodeURIComponent(camera.name)}/snapshot?width=${width}`,
       tile.abort.signal);
     if (result.ok) setPicture(tile, result.url);
     else {

@@ -5,6 +5,7 @@
 
 import { fetchImage, sendJson } from "./api.js";
 import { $, drawZones, el, option } from "./dom.js";
+import { fitToPicture } from "./live.js";
 
 const editor = { camera: null, zones: [], draft: [], pictureUrl: null, classes: [],
                  version: () => null, saved: () => {} };
@@ -58,7 +59,7 @@ async function loadPicture() {
   placeholder.hidden = false;
   placeholder.textContent = "Loading the picture…";
   const result = await fetchImage(
-    `cameras/${encodeURIComponent(editor.camera.name)}/snapshot?width=960&height=540`);
+    `cameras/${encodeURIComponent(editor.camera.name)}/snapshot?width=960`);
   if (result.ok) {
     editor.pictureUrl = result.url;
     picture.src = result.url;
@@ -127,6 +128,7 @@ export function setupZones(openapi, { version, saved }) {
     label.append(el("input", null, { type: "checkbox", value: cls }), ` ${cls}`);
     return label;
   }));
+  fitToPicture($("zone-stage"), $("zone-picture"));
   $("zone-stage").addEventListener("click", addPoint);
   $("zone-stage").addEventListener("keydown", (event) => {
     if (event.key === "Enter") { event.preventDefault(); addZone(); }

@@ -2,10 +2,10 @@
 // thumbnails with the detection boxes drawn, and the player (scrolled into view).
 
 import { api, apiKey, authHeaders, fetchImage } from "./api.js";
-import { $, badge, el, option, row, showError, when } from "./dom.js";
+import { $, badge, el, option, row, setOptions, showError, when } from "./dom.js";
 
 export const PAGE_SIZE = 12;
-const view = { page: 1, total: 0, filters: {}, zoneParam: null, thumbs: new Map(), objectUrl: null };
+const view = { page: 1, zoneParam: null, thumbs: new Map(), objectUrl: null, shown: null };
 
 // -- filters -------------------------------------------------------------------------------
 
@@ -42,14 +42,9 @@ export function setupFilters(openapi, onChange) {
 }
 
 export function updateFilterChoices(cameras) {
-  const select = $("filter-camera");
-  const current = select.value;
-  select.replaceChildren(option("", "all cameras"),
-    ...cameras.map((c) => option(c.name, c.name, c.name === current)));
-  const zoneSelect = $("filter-zone");
-  const zoneNow = zoneSelect.value;
+  setOptions($("filter-camera"), [["", "all cameras"], ...cameras.map((c) => [c.name, c.name])]);
   const zones = [...new Set(cameras.flatMap((c) => (c.zones || []).map((z) => z.name)))];
-  zoneSelect.replaceChildren(option("", "any zone"), ...zones.map((z) => option(z, z, z === zoneNow)));
+  setOptions($("filter-zone"), [["", "any zone"], ...zones.map((z) => [z, z])]);
 }
 
 function query() {
@@ -73,8 +68,10 @@ export async function loadClips() {
   const list = await api(`clips?${query()}`);
   const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
   if (view.page > pages) { view.page = pages; return loadClips(); }
-  view.total = list.total;
-  renderClips(list, pages);
+  // The same answer again (the 10 s refresh): leave the rows, and keyboard focus, alone.
+  const key = JSON.stringify(list);
+  if (key !== view.shown) renderClips(list, pages);
+  view.shown = key;
   return list;
 }
 

@@ -25,6 +25,16 @@ export function option(value, label, selected = false) {
   return node;
 }
 
+// Sets a <select>'s options [value, label] only when they changed, keeping the choice: the
+// views re-render every few seconds and must not close a list someone has open.
+export function setOptions(select, options) {
+  const now = [...select.options].map((o) => `${o.value}\u0000${o.textContent}`).join("\u0001");
+  const next = options.map(([v, l]) => `${v}\u0000${l}`).join("\u0001");
+  if (now === next) return;
+  const current = select.value;
+  select.replaceChildren(...options.map(([v, l]) => option(v, l, v === current)));
+}
+
 export function when(iso) {
   return iso ? new Date(iso).toLocaleString() : "never";
 }

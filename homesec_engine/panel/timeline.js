@@ -6,6 +6,7 @@ import { $, clock, el } from "./dom.js";
 import { dayBounds, play, today } from "./clips.js";
 
 const MAX_PAGES = 10; // 1000 clips a day is more than a track can show anyway
+let shown = null; // what is drawn: redrawn only when it changes (keeps keyboard focus)
 
 async function clipsOfDay(day, cls) {
   const { since, until } = dayBounds(day);
@@ -38,6 +39,9 @@ export async function loadTimeline(cameras) {
   const clips = await clipsOfDay(day, $("filter-class").value);
   const start = new Date(dayBounds(day).since);
   const only = $("filter-camera").value;
+  const key = JSON.stringify([day, only, cameras.map((c) => c.name), clips]);
+  if (key === shown) return;
+  shown = key;
   $("timeline-day").textContent = start.toLocaleDateString([], { dateStyle: "full" });
   const rows = cameras.filter((c) => !only || c.name === only).map((camera) => {
     const own = clips.filter((c) => c.camera === camera.name);

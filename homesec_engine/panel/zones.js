@@ -4,7 +4,7 @@
 // fractions 0..1. Errors from the engine are shown with the field they name.
 
 import { fetchImage, sendJson } from "./api.js";
-import { $, drawZones, el, option } from "./dom.js";
+import { $, drawZones, el, setOptions } from "./dom.js";
 import { fitToPicture } from "./live.js";
 
 const editor = { camera: null, zones: [], draft: [], pictureUrl: null, classes: [],
@@ -155,8 +155,7 @@ export function setupZones(openapi, { version, saved }) {
 // With every /cameras answer: the camera list; the edited camera stays as the person left it.
 export function updateZoneCameras(cameras) {
   editor.cameras = cameras;
-  const select = $("zone-camera");
-  select.replaceChildren(...cameras.map((c) => option(c.name, c.name, editor.camera && c.name === editor.camera.name)));
+  setOptions($("zone-camera"), cameras.map((c) => [c.name, c.name]));
   if (!editor.camera && cameras.length) selectCamera(cameras[0]);
 }
 

@@ -16,7 +16,7 @@ from tests.engine_harness import RunningEngine, running_engine
 from tests.videotools import write_h264
 
 from .conftest import API_KEY, Api, scratch_postgres_db
-from .panel_rig import PREFIX, chromium, ingress_proxy, open_page, shoot
+from .panel_rig import PREFIX, chromium, ingress_proxy, open_page, record_clip, shoot
 
 async def _seed(engine: RunningEngine, tmp_path: Path) -> ClipRecord:
     frames = [np.full((120, 160, 3), (i * 8) % 255, dtype=np.uint8) for i in range(20)]
@@ -100,6 +100,7 @@ async def test_panel_asks_for_the_key_outside_ingress(tmp_path: Path) -> None:
     # Given an engine with a key and no trusted proxy
     async with running_engine(tmp_path, api_key=API_KEY,
                               database_url=None) as engine, chromium() as browser:
+        await record_clip(engine, tmp_path, "front_door", "keyed", utcnow())
         page = await open_page(browser, [])
         # When the panel is opened directly
         await page.goto(engine.url + "/")
@@ -110,3 +111,7 @@ async def test_panel_asks_for_the_key_outside_ingress(tmp_path: Path) -> None:
         await expect(page.locator("#cameras")).to_contain_text("front_door")
         stored = await page.evaluate("sessionStorage.getItem('homesec.apiKey')")
         assert stored == API_KEY
+        # And the pictures an <img> could not fetch without the key are shown: the thumbnail
+        thumb = page.locator("#clips tbody tr").first.locator(".thumb img")
+        await expect(thumb).to_be_visible()
+        assert await thumb.evaluate("i => i.naturalWidth") > 0

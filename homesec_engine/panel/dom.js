@@ -67,17 +67,17 @@ export function svg(tag, attrs = {}) {
   return node;
 }
 
-// Zones over a picture: polygons in a 0..1 SVG viewBox (points are frame fractions) and
-// their names as HTML labels (SVG text would be stretched with the picture).
-export function drawZones(overlay, zones, { selected = null, draft = null } = {}) {
+// Zones and motion masks over a picture: polygons in a 0..1 SVG viewBox (points are frame
+// fractions) and their names as HTML labels (SVG text would be stretched with the picture).
+export function drawZones(overlay, zones, { masks = [], draft = null } = {}) {
   const layer = svg("svg", { viewBox: "0 0 1 1", preserveAspectRatio: "none", "aria-hidden": "true" });
   const labels = [];
-  for (const zone of zones || []) {
-    const points = zone.points.map(([x, y]) => `${x},${y}`).join(" ");
-    const polygon = svg("polygon", { points, class: zone.name === selected ? "zone selected" : "zone" });
-    layer.append(polygon);
-    const [x, y] = zone.points[0] || [0, 0];
-    const label = el("span", zone.name, { class: "zone-label" });
+  const areas = [...(masks || []).map((a) => [a, "mask"]), ...(zones || []).map((a) => [a, "zone"])];
+  for (const [area, kind] of areas) {
+    const points = area.points.map(([x, y]) => `${x},${y}`).join(" ");
+    layer.append(svg("polygon", { points, class: kind }));
+    const [x, y] = area.points[0] || [0, 0];
+    const label = el("span", area.name, { class: `zone-label ${kind}` });
     label.style.left = `${(x * 100).toFixed(2)}%`;
     label.style.top = `${(y * 100).toFixed(2)}%`;
     labels.push(label);

@@ -125,7 +125,7 @@ export function renderCameras(cameras) {
     tile.state.textContent = state;
     tile.state.dataset.state = state;
     tile.figure.title = `${camera.name} (${camera.source_backend})`;
-    drawZones(tile.overlay, camera.zones);
+    drawZones(tile.overlay, camera.zones, { masks: camera.motion_masks });
     grid.append(tile.figure); // keeps the engine's order
     if (fresh) setPlaceholder(tile, camera.enabled ? "Loading…" : "Camera switched off");
     if ((fresh || !wasEnabled) && camera.enabled && !tile.timer && !tile.abort) schedule(tile, 0);

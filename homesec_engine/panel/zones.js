@@ -1,13 +1,14 @@
 // The zone editor: draw a polygon on the camera's picture (click to add points, or type
-// them), name it, pick the classes it alerts on, and save the camera's zones through
-// PUT /cameras/{name} as [{name, points: [[x, y], ...], classes}] with points in frame
-// fractions 0..1. Errors from the engine are shown with the field they name.
+// them), name it, and keep it as a zone (with the classes it alerts on) or as a motion mask
+// (an area motion detection ignores). Saved through PUT /cameras/{name} as
+// zones: [{name, points: [[x, y], ...], classes}] and motion_masks: [{name, points}], points
+// in frame fractions 0..1. Errors from the engine are shown with the field they name.
 
 import { fetchImage, sendJson } from "./api.js";
 import { $, drawZones, el, setOptions } from "./dom.js";
 import { fitToPicture } from "./live.js";
 
-const editor = { camera: null, zones: [], draft: [], pictureUrl: null, classes: [],
+const editor = { camera: null, zones: [], masks: [], draft: [], pictureUrl: null, classes: [],
                  version: () => null, saved: () => {} };
 
 const round = (v) => Math.round(Math.min(1, Math.max(0, v)) * 1000) / 1000;
@@ -34,22 +35,30 @@ function message(text, kind = "") {
   node.className = kind;
 }
 
+function listItem(area, kind, list) {
+  const item = el("li", null, { "data-zone": area.name, class: kind });
+  const what = kind === "zone" ? "zone" : "motion mask";
+  const remove = el("button", "Remove", { type: "button", class: "secondary",
+                                          "aria-label": `Remove ${what} ${area.name}` });
+  remove.addEventListener("click", () => { list.splice(list.indexOf(area), 1); redraw(); });
+  const detail = kind === "zone"
+    ? `${area.classes.length ? area.classes.join(", ") : "all classes"}` : "motion ignored";
+  item.append(el("strong", area.name), ` — ${area.points.length} points, ${detail} `, remove);
+  return item;
+}
+
 function redraw() {
-  drawZones($("zone-overlay"), editor.zones, { draft: editor.draft });
+  drawZones($("zone-overlay"), editor.zones, { masks: editor.masks, draft: editor.draft });
   $("zone-points").value = pointsText(editor.draft);
   $("zone-undo").disabled = !editor.draft.length;
-  const list = $("zone-list");
-  list.replaceChildren(...editor.zones.map((zone, index) => {
-    const item = el("li", null, { "data-zone": zone.name });
-    const remove = el("button", "Remove", { type: "button", class: "secondary",
-                                            "aria-label": `Remove zone ${zone.name}` });
-    remove.addEventListener("click", () => { editor.zones.splice(index, 1); redraw(); });
-    item.append(el("strong", zone.name), ` — ${zone.points.length} points, `
-      + `${zone.classes.length ? zone.classes.join(", ") : "all classes"} `, remove);
-    return item;
-  }));
-  if (!editor.zones.length) list.append(el("li", "No zones: the whole picture counts.", { class: "muted" }));
+  $("zone-list").replaceChildren(...editor.zones.map((z) => listItem(z, "zone", editor.zones)),
+                                 ...editor.masks.map((m) => listItem(m, "mask", editor.masks)));
+  if (!editor.zones.length && !editor.masks.length) {
+    $("zone-list").append(el("li", "No zones: the whole picture counts.", { class: "muted" }));
+  }
 }
+
+const drawingMask = () => $("zone-kind-mask").checked;
 
 async function loadPicture() {
   const picture = $("zone-picture");
@@ -75,6 +84,8 @@ function selectCamera(camera) {
   editor.camera = camera;
   editor.zones = (camera.zones || []).map((z) => ({ name: z.name, points: z.points.map((p) => [...p]),
                                                     classes: [...(z.classes || [])] }));
+  editor.masks = (camera.motion_masks || []).map((m) => ({ name: m.name,
+                                                           points: m.points.map((p) => [...p]) }));
   editor.draft = [];
   message("");
   redraw();
@@ -90,14 +101,17 @@ function addPoint(event) {
 
 function addZone() {
   const name = $("zone-name").value.trim();
+  const mask = drawingMask();
+  const what = mask ? "motion mask" : "zone";
+  const list = mask ? editor.masks : editor.zones;
+  if (!name) { message(`Give the ${what} a name`, "error"); $("zone-name").focus(); return; }
+  if (list.some((z) => z.name === name)) { message(`A ${what} named ${name} exists`, "error"); return; }
+  if (editor.draft.length < 3) { message(`A ${what} needs at least 3 points`, "error"); return; }
   const classes = [...$("zone-classes").querySelectorAll("input:checked")].map((i) => i.value);
-  if (!name) { message("Give the zone a name", "error"); $("zone-name").focus(); return; }
-  if (editor.zones.some((z) => z.name === name)) { message(`A zone named ${name} exists`, "error"); return; }
-  if (editor.draft.length < 3) { message("A zone needs at least 3 points", "error"); return; }
-  editor.zones.push({ name, points: editor.draft, classes });
+  list.push(mask ? { name, points: editor.draft } : { name, points: editor.draft, classes });
   editor.draft = [];
   $("zone-name").value = "";
-  message(`Zone ${name} added — save to keep it`);
+  message(`${mask ? "Motion mask" : "Zone"} ${name} added — save to keep it`);
   redraw();
 }
 
@@ -106,7 +120,8 @@ async function save() {
   button.disabled = true;
   try {
     const result = await sendJson(`cameras/${encodeURIComponent(editor.camera.name)}`, "PUT",
-                                  { zones: editor.zones, config_version: editor.version() });
+                                  { zones: editor.zones, motion_masks: editor.masks,
+                                    config_version: editor.version() });
     message("Saved", "ok");
     editor.saved(result);
   } catch (err) {
@@ -118,6 +133,7 @@ async function save() {
 }
 
 export function setupZones(openapi, { version, saved }) {
+  $("zone-classes").disabled = drawingMask();
   editor.version = version;
   editor.saved = saved;
   const schemas = openapi.components.schemas;
@@ -142,6 +158,11 @@ export function setupZones(openapi, { version, saved }) {
     message("");
     redraw();
   });
+  for (const kind of ["zone", "mask"]) {
+    $(`zone-kind-${kind}`).addEventListener("change", () => {
+      $("zone-classes").disabled = drawingMask(); // a mask ignores motion of every class
+    });
+  }
   $("zone-undo").addEventListener("click", () => { editor.draft.pop(); redraw(); });
   $("zone-add").addEventListener("click", addZone);
   $("zones-save").addEventListener("click", save);

@@ -312,9 +312,20 @@ async def test_the_zone_editor_sends_the_polygon_and_shows_the_engines_refusal(
         await page.locator("#zone-classes input[value=person]").check()
         await page.click("#zone-add")
         # Then it is shown over the picture and listed
-        await expect(page.locator("#zone-overlay polygon")).to_have_count(1)
+        await expect(page.locator("#zone-overlay polygon.zone")).to_have_count(1)
         await expect(page.locator("#zone-overlay .zone-label")).to_have_text("porch")
         await expect(page.locator("#zone-list")).to_contain_text("porch — 4 points, person")
+        # When a motion mask is typed in by keyboard (a tree in the corner)
+        await page.locator("#zone-kind-mask").check()
+        await expect(page.locator("#zone-classes input[value=person]")).to_be_disabled()
+        await page.fill("#zone-points", "0.7,0 1,0 1,0.4 0.7,0.4")
+        await page.locator("#zone-points").press("Tab")
+        await page.fill("#zone-name", "tree")
+        await page.locator("#zone-add").focus()
+        await page.keyboard.press("Enter")
+        # Then it is drawn as a mask beside the zone
+        await expect(page.locator("#zone-overlay polygon.mask")).to_have_count(1)
+        await expect(page.locator("#zone-list li.mask")).to_contain_text("tree — 4 points")
         await shoot(page, "panel-zone-editor")
         # When it is saved
         async with page.expect_request(lambda r: r.method == "PUT") as sent:
@@ -327,6 +338,8 @@ async def test_the_zone_editor_sends_the_polygon_and_shows_the_engines_refusal(
         assert [z["name"] for z in body["zones"]] == ["porch"]
         assert body["zones"][0]["classes"] == ["person"]
         assert _close(body["zones"][0]["points"], expected), body
+        assert body["motion_masks"] == [{"name": "tree",
+                                         "points": [[0.7, 0], [1, 0], [1, 0.4], [0.7, 0.4]]}]
         # And the engine's refusal is shown naming the field, as the engine words it
         async with http.put(f"{engine.api}/cameras/front_door", json=body) as resp:
             assert resp.status == 400
@@ -371,7 +384,7 @@ async def test_the_zone_editor_saves_zones_and_shows_them_over_the_live_picture(
         await expect(page.locator("#config-version")).to_have_text("2")
         # And the camera's tile shows it over the picture
         tile = page.locator("#cameras [data-camera=front_door]")
-        await expect(tile.locator(".zones polygon")).to_have_count(1)
+        await expect(tile.locator(".zones polygon.zone")).to_have_count(1)
         await expect(tile.locator(".zone-label")).to_have_text("porch")
         await shoot(page, "panel-zones-saved")
         assert errors == []
@@ -397,4 +410,4 @@ async def test_points_typed_by_keyboard_are_checked(tmp_path: Path) -> None:
         await page.click("#zone-add")
         await expect(page.locator("#zones-message")).to_have_text("Give the zone a name")
         await expect(page.locator("#zone-name")).to_be_focused()
-        await expect(page.locator("#zone-overlay polygon")).to_have_count(0)
+        await expect(page.locator("#zone-overlay polygon.zone")).to_have_count(0)

@@ -5,7 +5,8 @@ import { api, apiKey, authHeaders, fetchImage } from "./api.js";
 import { $, badge, el, option, row, setOptions, showError, when } from "./dom.js";
 
 export const PAGE_SIZE = 12;
-const view = { page: 1, zoneParam: null, thumbs: new Map(), objectUrl: null, shown: null };
+const view = { page: 1, zoneParam: null, thumbs: new Map(), objectUrl: null, shown: null,
+               playing: null };
 
 // -- filters -------------------------------------------------------------------------------
 
@@ -157,6 +158,7 @@ function renderClips(list, pages) {
                     clip.activity_type, clip.risk_level ? badge(clip.risk_level) : "–",
                     objectsText(clip), clip.summary, clip.alerted ? "yes" : "no", button]);
     tr.dataset.clip = clip.id;
+    if (clip.id === view.playing) tr.setAttribute("aria-current", "true");
     return tr;
   }));
   if (!list.clips.length) body.append(row(["No clips match"]));
@@ -171,6 +173,11 @@ function renderClips(list, pages) {
 // -- the player ----------------------------------------------------------------------------
 
 export async function play(clip) {
+  view.playing = clip.id;
+  for (const tr of $("clips").querySelectorAll("tbody tr")) {
+    if (tr.dataset.clip === clip.id) tr.setAttribute("aria-current", "true");
+    else tr.removeAttribute("aria-current");
+  }
   const player = $("player");
   player.hidden = false;
   $("player-title").textContent = `${clip.camera} — ${when(clip.created_at)}`

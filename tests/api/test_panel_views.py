@@ -50,7 +50,7 @@ async def _seed_day(engine: RunningEngine, tmp_path: Path) -> dict[str, list[str
 def _with_objects(clip: dict[str, Any]) -> dict[str, Any]:
     """The per-clip `objects` the detection work adds (branch i10z), where this engine has none.
 
-    The box is where tests/videotools.py draws the subject at mid-clip (object_box()).
+    The box has the size tests/videotools.py gives the subject (object_box()).
     """
     if "objects" not in clip:
         clip["objects"] = [{"class": c, "count": 1, "confidence": 0.87,
@@ -262,9 +262,12 @@ async def test_the_timeline_shows_the_day_per_camera_and_plays_a_clip_in_view(
         await page.locator("#page-next").scroll_into_view_if_needed()
         await page.mouse.wheel(0, 3000)
         await expect(page.locator("#player")).not_to_be_in_viewport()
-        await page.locator("#clips tbody tr").last.locator("button.play").click()
-        # Then the player is brought back into view
+        last = page.locator("#clips tbody tr").last
+        await last.locator("button.play").click()
+        # Then the player is brought back into view, and the list marks what plays
         await expect(page.locator("#player")).to_be_in_viewport()
+        await expect(last).to_have_attribute("aria-current", "true")
+        await expect(page.locator("#clips tbody tr[aria-current]")).to_have_count(1)
         await shoot(page, "panel-player")
         assert errors == []
 

@@ -11,6 +11,7 @@ from aiohttp import web
 
 import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body()
 
+from .. import plugins
 from ..records import ClipRecord
 from ..runtime import CameraState
 from ..pipeline import view_url
@@ -55,6 +56,16 @@ def clips_response(body: bytes) -> web.Response:
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
+def backend_capabilities(backend: str) -> dict[str, bool]:
+    """What a source backend can show live: a picture, a restream."""
+    try:
+        cls: Any = plugins.get("source", backend)
+    except Exception:  # noqa: BLE001 - an unknown backend shows nothing live
+        return {"live_picture": False, "live_stream": False}
+    return {"live_picture": bool(getattr(cls, "live_picture", False)),
+            "live_stream": bool(getattr(cls, "live_stream", False))}
+
+
 def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:
     """CameraView: the configured camera plus its live health (secrets are env-var names)."""
     return {
@@ -64,6 +75,7 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "source_config": camera.get("source_config", {}),
         "healthy": bool(state.healthy) if state is not None else False,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+        **backend_capabilities(camera["source_backend"]),
     }
 
 

@@ -24,7 +24,7 @@ HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
-    "INTERNAL_ERROR",
+    "CAMERA_UNAVAILABLE", "INTERNAL_ERROR",
 ]
 
 
@@ -37,6 +37,13 @@ def _version_field() -> Decl:
     return int_field("The config_version this change was made against; stale -> 409",
                      min=1, nullable=True)
 
+
+# What a camera can show live (from its source backend); the integration's camera entity
+# offers a picture and a stream only where these say so.
+_LIVE_FIELDS: dict[str, Decl] = {
+    "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
+    "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+}
 
 API_MODELS: dict[str, Decl] = {
     "ErrorItem": model("One validation problem.", {
@@ -77,6 +84,7 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        **_LIVE_FIELDS,
     }, extra="allow"),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": model("Body of POST /cameras.", {
@@ -169,7 +177,14 @@ API_MODELS: dict[str, Decl] = {
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
+        **_LIVE_FIELDS,
     }, extra="allow"),
+    "SnapshotQuery": model("Query parameters of GET /cameras/{name}/snapshot.", {
+        "width": int_field("Width of the JPEG in pixels (alone: the height keeps the aspect)",
+                           min=16, max=3840),
+        "height": int_field("Height of the JPEG in pixels (alone: the width keeps the aspect)",
+                            min=16, max=2160),
+    }),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),
         "cameras": _list_of("CameraStatus", "Cameras"),
@@ -209,6 +224,17 @@ ROUTES: list[Decl] = [
     {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
      "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
      "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
+    {"method": "GET", "path": "/cameras/{name}/snapshot", "operation_id": "get_camera_snapshot",
+     "query": "SnapshotQuery", "media": "image/jpeg",
+     "summary": "The camera's live picture: its newest decoded frame as a JPEG of the size "
+                "asked (503 with the reason while it is offline or disabled)",
+     "responses": {"200": None}, "errors": ["404"]},
+    {"method": "GET", "path": "/cameras/{name}/stream", "operation_id": "get_camera_stream",
+     "media": "video/mp2t",
+     "summary": "The camera's live restream: its own packets remuxed into MPEG-TS (no "
+                "transcoding); ends when the camera drops. Home Assistant hands it to its "
+                "stream worker behind a signed, expiring URL",
+     "responses": {"200": None}, "errors": ["404"]},
     {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
     {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",

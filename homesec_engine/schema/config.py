@@ -71,6 +71,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "read_timeout_s": float_field("A stream silent this long counts as lost",
                                           default=5.0, min=1.0, max=120.0),
             "decoder_threads": int_field("Decoder threads", default=1, min=1, max=16),
+            "restream_max_viewers": int_field(
+                "Live stream viewers at once (they share the camera connection)",
+                default=4, min=0, max=16),
+            "restream_max_lag_s": float_field(
+                "A live stream viewer this far behind the camera is dropped",
+                default=5.0, min=0.5, max=60.0),
         },
         one_of_required=[["url", "url_env"]],
     ),

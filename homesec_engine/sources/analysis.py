@@ -23,6 +23,7 @@ from typing import Any, cast
 import av
 import numpy as np
 
+from .live import LatestFrame
 from .motion import MotionUpdate, downscale_gray
 
 # Options applied when the decoder opens (FFmpeg AVCodecContext options).
@@ -91,12 +92,16 @@ class AnalysisDecoder:
 
     Wraps a not-yet-opened decoder. Before each packet it tells the decoder whether the frame
     will be looked at: if not, non-reference frames are dropped undecoded (reference frames
-    must still be decoded, later frames are predicted from them).
+    must still be decoded, later frames are predicted from them). Every picture it does
+    decode goes to ``latest`` (the live picture), so that is never older than one frame
+    interval on a camera without non-reference frames, and one analysis interval otherwise.
     """
 
-    def __init__(self, codec_context: Any, fps: float, threads: int = 1) -> None:
+    def __init__(self, codec_context: Any, fps: float, threads: int = 1,
+                 latest: LatestFrame | None = None) -> None:
         configure_analysis_decoder(codec_context, threads)
         self._ctx = codec_context
+        self._latest = latest
         self._pacer = FramePacer(fps)
         self._skipping = False
         self.decoded = 0  # pictures the decoder produced (skipped ones are not counted)
@@ -112,6 +117,8 @@ class AnalysisDecoder:
         except av.error.InvalidDataError:
             frames = []  # a damaged packet: skip its picture, keep the stream
         self.decoded += len(frames)
+        if frames and self._latest is not None:
+            self._latest.put(frames[-1])
         due = []
         for frame in frames:
             ft = float(frame.pts * time_base) if frame.pts is not None else t

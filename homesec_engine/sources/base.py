@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from ..records import ClipFile, utcnow
+from .live import LiveFrame
+from .restream import RestreamHub
 
 ClipCallback = Callable[[ClipFile], Awaitable[None]]
 HealthCallback = Callable[[str, bool], Awaitable[None]]  # (camera, healthy)
@@ -33,7 +35,15 @@ def safe_name(text: str) -> str:
 
 
 class ClipSource(ABC):
-    """One camera's source of clips. Constructing it starts nothing; ``start()`` does."""
+    """One camera's source of clips. Constructing it starts nothing; ``start()`` does.
+
+    A source that sees the camera live says so with ``live_picture`` and answers
+    ``live_frame()``; one that holds a stream connection others may share has a ``restream``.
+    """
+
+    live_picture = False
+    live_stream = False
+    restream: RestreamHub | None = None
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         self.camera = camera
@@ -68,6 +78,10 @@ class ClipSource(ABC):
 
     def last_heartbeat(self) -> datetime | None:
         return self._heartbeat
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest picture (may block briefly: call it from a worker thread)."""
+        return None
 
     @abstractmethod
     async def _start(self) -> None: ...

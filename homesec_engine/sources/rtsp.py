@@ -7,6 +7,9 @@ analysis decode (analysis.py) of either the main stream itself or, when ``analys
 ``analysis_url_env`` is set, a low-resolution substream of the same camera, as NVRs do: then the
 main stream is only demuxed, and a second thread decodes the substream and hands motion over
 through a :class:`MotionLink`. The camera is healthy while every configured stream delivers.
+The newest frame of that analysis decode is the live picture (``live_frame()``), and the main
+stream's packets also feed the restream (restream.py) while anyone watches: snapshots, viewers,
+recording and analysis all share the one connection per stream.
 Nothing blocking touches the event loop; ``stop()`` joins the threads.
 """
 
@@ -27,8 +30,10 @@ import av
 from ..records import ClipFile, utcnow
 from .analysis import AnalysisDecoder, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
+from .live import LatestFrame, LiveFrame
 from .motion import MotionDetector, MotionUpdate
 from .recording import BufferedPacket, ClipWriter, PacketRing, wall_time
+from .restream import RestreamHub
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,8 +72,12 @@ class RtspSource(ClipSource):
     ``analysis_width`` (320), ``analysis_fps`` (5), ``sensitivity`` 0..1 (0.5),
     ``min_motion_s`` (0.5), ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60),
     ``reconnect_max_backoff_s`` (30), ``rtsp_transport`` tcp|udp (tcp); advanced:
-    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1).
+    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1),
+    ``restream_max_viewers`` (4), ``restream_max_lag_s`` (5).
     """
+
+    live_picture = True
+    live_stream = True
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
@@ -92,6 +101,9 @@ class RtspSource(ClipSource):
         self._up: dict[str, bool] = {}
         self._health_lock = threading.Lock()
         self._link = MotionLink()
+        self._latest = LatestFrame()
+        self.restream = RestreamHub(camera, int(c.get("restream_max_viewers", 4)),
+                                    float(c.get("restream_max_lag_s", 5.0)))
         # Analysis state (touched only by the thread that decodes for motion).
         self._detector = MotionDetector(self.sensitivity, self.min_motion_s)
         self._decoder: AnalysisDecoder | None = None
@@ -107,6 +119,10 @@ class RtspSource(ClipSource):
     @property
     def uses_substream(self) -> bool:
         return ANALYSIS in self._urls
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest analysis frame (the substream's, when one is configured)."""
+        return self._latest.get()
 
     # --- lifecycle -------------------------------------------------------------------------
     def _resolve_url(self, key: str, env_key: str) -> str | None:
@@ -173,6 +189,7 @@ class RtspSource(ClipSource):
             finally:
                 if role == MAIN:
                     self._finish_clip()
+                    self.restream.session_ended()
             self._stream_up(role, False)
             if got_packets:
                 backoff = 1.0
@@ -206,8 +223,9 @@ class RtspSource(ClipSource):
         return stream, gen()
 
     def _start_analysis(self, stream: Any) -> None:
+        self._latest.clear()  # a picture from before the reconnect is not live
         self._decoder = AnalysisDecoder(stream.codec_context, self.analysis_fps,
-                                        self.decoder_threads)
+                                        self.decoder_threads, self._latest)
         self._detector.reset()
 
     def _main_session(self, url: str) -> bool:
@@ -222,6 +240,7 @@ class RtspSource(ClipSource):
             self._anchor = None
             self._clip_run = None  # motion still going on after a reconnect gets a new clip
             self._link.main_restarted()
+            self.restream.session_started(stream)
             for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)
@@ -271,6 +290,7 @@ class RtspSource(ClipSource):
         # A clip opened while handling this packet already took it from the ring.
         if writer is not None and self._writer is writer:
             writer.write(item)
+        self.restream.feed(item)
 
     def _on_motion(self, update: MotionUpdate, t: float, run_id: float | None) -> None:
         """Apply motion state (in main-stream time) at main-stream time ``t``.

@@ -73,6 +73,8 @@ class CameraView(TypedDict):
     source_config: dict[str, Any]
     healthy: bool
     last_heartbeat: str | None
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -198,6 +200,15 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
+
+
+class SnapshotQuery(TypedDict):
+    """Query parameters of GET /cameras/{name}/snapshot."""
+
+    width: NotRequired[int]
+    height: NotRequired[int]
 
 
 class Status(TypedDict):

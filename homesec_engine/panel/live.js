@@ -72,7 +72,12 @@ async function refreshTile(tile) {
   if (!camera || document.hidden) return;
   if (!camera.enabled) {
     setPlaceholder(tile, "Camera switched off");
-    return; // picked up again when it is switched on (render())
+    return; // picked up again when it is switched on (renderCameras())
+  }
+  if (camera.live_picture === false) {
+    // The engine says this source records files only (a watched folder): nothing to ask.
+    setPlaceholder(tile, `No live picture: a ${camera.source_backend} source has none`);
+    return;
   }
   const width = snapshotWidth(tile.frame);
   tile.abort = new AbortController();

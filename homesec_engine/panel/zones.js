@@ -61,6 +61,11 @@ function redraw() {
 const drawingMask = () => $("zone-kind-mask").checked;
 
 async function loadPicture() {
+  editor.loading = true;
+  try { await showPicture(); } finally { editor.loading = false; }
+}
+
+async function showPicture() {
   const picture = $("zone-picture");
   const placeholder = $("zone-placeholder");
   if (editor.pictureUrl) { URL.revokeObjectURL(editor.pictureUrl); editor.pictureUrl = null; }
@@ -177,7 +182,10 @@ export function setupZones(openapi, { version, saved }) {
 export function updateZoneCameras(cameras) {
   editor.cameras = cameras;
   setOptions($("zone-camera"), cameras.map((c) => [c.name, c.name]));
-  if (!editor.camera && cameras.length) selectCamera(cameras[0]);
+  if (!editor.camera && cameras.length) { selectCamera(cameras[0]); return; }
+  // No picture yet (the camera was starting or offline): try again once it streams.
+  const now = editor.camera && cameras.find((c) => c.name === editor.camera.name);
+  if (now && now.healthy && !editor.pictureUrl && !editor.loading) loadPicture().catch(() => {});
 }
 
 // After a save elsewhere: take the camera's zones from the engine again.

@@ -18,13 +18,11 @@ import pytest
 from playwright.async_api import Page, Request, Route, expect
 
 from homesec_engine.schema import MODELS
-from homesec_engine.schema.api import ROUTES
-from tests.engine_harness import RunningEngine, running_engine
+from tests.engine_harness import DEFAULT_CAMERAS, RunningEngine, running_engine
 from tests.videotools import RtspTestServer, Segment, scripted_frames, write_h264
 
 from .panel_rig import PREFIX, chromium, ingress_proxy, open_page, record_clip, shoot
 
-LIVE_ROUTE = any(r["path"] == "/cameras/{name}/snapshot" for r in ROUTES)
 ZONES_DECLARED = "zones" in MODELS["CameraUpdate"]["fields"]
 OBJECTS_DECLARED = "objects" in MODELS["Clip"]["fields"]
 PAGE_SIZE = 12  # the panel's clips per page (clips.js)
@@ -77,7 +75,8 @@ async def _canvas_has_red(page: Page, selector: str) -> bool:
     return bool(await page.eval_on_selector(selector, """canvas => {
         const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
         for (let i = 0; i < data.length; i += 4) {
-            if (data[i] > 200 && data[i + 1] < 100 && data[i + 2] < 80 && data[i + 3] > 200) return true;
+            const [r, g, b, a] = data.slice(i, i + 4);
+            if (r > 200 && g < 100 && b < 80 && a > 200) return true;
         }
         return false;
     }"""))
@@ -89,9 +88,14 @@ async def _canvas_has_red(page: Page, selector: str) -> bool:
 async def test_the_grid_shows_each_cameras_health_and_why_there_is_no_picture(
     tmp_path: Path,
 ) -> None:
-    # Given an engine whose cameras are not streaming (one offline, one switched off)
-    async with running_engine(tmp_path, trusted_proxies=["127.0.0.1"]) as engine, \
-            ingress_proxy(engine.url) as panel_url, chromium() as browser:
+    # Given cameras that show no picture: one not running, one switched off, one a folder
+    cameras = [*DEFAULT_CAMERAS,
+               {"name": "shed", "enabled": True, "source_backend": "local_folder",
+                "source_config": {"path": str(tmp_path / "drop")}}]
+    async with running_engine(tmp_path, cameras=cameras,
+                              trusted_proxies=["127.0.0.1"]) as engine, \
+            ingress_proxy(engine.url) as panel_url, chromium() as browser, \
+            aiohttp.ClientSession() as http:
         errors: list[str] = []
         page = await open_page(browser, errors)
         asked: list[str] = []
@@ -104,21 +108,26 @@ async def test_the_grid_shows_each_cameras_health_and_why_there_is_no_picture(
         await expect(tile.locator(".badge")).to_have_text("offline")
         garage = page.locator("#cameras [data-camera=garage]")
         await expect(garage.locator(".badge")).to_have_text("disabled")
-        # And a placeholder says why there is no picture, instead of a broken image
+        shed = page.locator("#cameras [data-camera=shed]")
+        await expect(shed.locator(".badge")).to_have_text("offline")
+        # And a placeholder gives the engine's reason instead of a broken image
+        async with http.get(f"{engine.api}/cameras/front_door/snapshot") as resp:
+            assert resp.status == 503
+            reason = (await resp.json())["detail"]
         await expect(tile.locator(".placeholder")).to_be_visible()
-        await expect(tile.locator(".placeholder")).not_to_have_text("Loading…")
+        await expect(tile.locator(".placeholder")).to_have_text(reason)
         await expect(tile.locator("img")).to_be_hidden()
-        await expect(garage.locator(".placeholder")).to_have_text("Camera switched off")
         await expect(tile).to_have_attribute("data-live", "no")
+        await expect(garage.locator(".placeholder")).to_have_text("Camera switched off")
+        # And the folder camera says it has no live picture, without asking for one
+        await expect(shed.locator(".placeholder")).to_contain_text("No live picture")
         # And the picture was asked for at the tile's width, under the ingress prefix
         assert asked and all(u.startswith(f"{panel_url}api/v1/cameras/front_door/snapshot?width=")
                              for u in asked), asked
-        assert not any("cameras/garage/snapshot" in u for u in asked)
         await shoot(page, "panel-cameras-no-picture")
         assert errors == []
 
 
-@pytest.mark.skipif(not LIVE_ROUTE, reason="the live snapshot route lands with branch i12")
 async def test_live_pictures_refresh_and_pause_while_the_tab_is_hidden(tmp_path: Path) -> None:
     # Given a camera streaming over RTSP from a loopback server
     frames = scripted_frames(320, 240, fps=10, duration_s=6, segments=[Segment(0.5, 5.5)])
@@ -139,6 +148,8 @@ async def test_live_pictures_refresh_and_pause_while_the_tab_is_hidden(tmp_path:
             # Then the camera's live picture is shown and replaced by newer ones
             await expect(tile).to_have_attribute("data-live", "yes", timeout=20000)
             await expect(tile.locator("img")).to_be_visible()
+            await expect(tile.locator(".placeholder")).to_be_hidden()
+            assert await tile.locator("img").evaluate("i => i.naturalWidth") > 0
             first = await tile.locator("img").get_attribute("src")
             await page.wait_for_function(
                 "src => document.querySelector('[data-camera=porch] img').src !== src",

@@ -155,6 +155,8 @@ async def test_live_pictures_refresh_and_pause_while_the_tab_is_hidden(tmp_path:
                 "src => document.querySelector('[data-camera=porch] img').src !== src",
                 arg=first, timeout=10000)
             await expect(tile.locator(".badge")).to_have_text("online", timeout=15000)
+            # And the zone editor draws on that picture too
+            await expect(page.locator("#zone-picture")).to_be_visible(timeout=20000)
             await shoot(page, "panel-cameras-live")
             # When the tab is hidden (headless Chromium has no background tabs: the page is
             # told so the way a browser tells it, a visibilitychange event)

@@ -31,9 +31,6 @@ export function setupFilters(openapi, onChange) {
   // A zone filter needs the engine to know zones; older engines have no such parameter.
   const params = openapi.paths["/api/v1/clips"].get.parameters.map((p) => p.name);
   view.zoneParam = params.includes("zone") ? "zone" : null;
-  const zone = $("filter-zone");
-  zone.disabled = !view.zoneParam;
-  $("filter-zone-note").hidden = Boolean(view.zoneParam);
   $("clip-filters").addEventListener("change", () => { view.page = 1; onChange(); });
   $("clip-filters").addEventListener("reset", () => {
     setTimeout(() => { view.page = 1; onChange(); }); // after the form has cleared
@@ -46,6 +43,22 @@ export function updateFilterChoices(cameras) {
   setOptions($("filter-camera"), [["", "all cameras"], ...cameras.map((c) => [c.name, c.name])]);
   const zones = [...new Set(cameras.flatMap((c) => (c.zones || []).map((z) => z.name)))];
   setOptions($("filter-zone"), [["", "any zone"], ...zones.map((z) => [z, z])]);
+  $("filter-zone").disabled = !zones.length; // no camera has zones: nothing to choose
+}
+
+const MAX_PAGES = 10; // at most 1000 clips are read to filter or draw in the browser
+
+// Every clip matching `params` (newest first), page after page, up to MAX_PAGES of 100.
+export async function allClips(params) {
+  const clips = [];
+  for (let page = 1; page <= MAX_PAGES; page += 1) {
+    params.set("page", page);
+    params.set("page_size", 100);
+    const list = await api(`clips?${params}`);
+    clips.push(...list.clips);
+    if (clips.length >= list.total || !list.clips.length) break;
+  }
+  return clips;
 }
 
 function query() {
@@ -65,8 +78,19 @@ function query() {
   return params;
 }
 
+// One page of the zone's clips when the engine cannot filter by zone: the clips carry the
+// zones they alerted in, so the browser filters the other filters' answer and pages it.
+async function zonePage(params, zone) {
+  const matching = (await allClips(params)).filter((c) => (c.zones || []).includes(zone));
+  const start = (view.page - 1) * PAGE_SIZE;
+  return { clips: matching.slice(start, start + PAGE_SIZE), total: matching.length,
+           page: view.page, page_size: PAGE_SIZE };
+}
+
 export async function loadClips() {
-  const list = await api(`clips?${query()}`);
+  const zone = $("filter-zone").value;
+  const params = query();
+  const list = zone && !view.zoneParam ? await zonePage(params, zone) : await api(`clips?${params}`);
   const pages = Math.max(1, Math.ceil(list.total / PAGE_SIZE));
   if (view.page > pages) { view.page = pages; return loadClips(); }
   // The same answer again (the 10 s refresh): leave the rows, and keyboard focus, alone.

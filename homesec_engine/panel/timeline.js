@@ -1,24 +1,15 @@
 // A day timeline per camera: every clip of the chosen day as a mark on a 24-hour track;
 // a mark plays its clip. Alerted clips stand out.
 
-import { api } from "./api.js";
 import { $, clock, el } from "./dom.js";
-import { dayBounds, play, today } from "./clips.js";
+import { allClips, dayBounds, play, today } from "./clips.js";
 
-const MAX_PAGES = 10; // 1000 clips a day is more than a track can show anyway
 let shown = null; // what is drawn: redrawn only when it changes (keeps keyboard focus)
 
 async function clipsOfDay(day, cls) {
-  const { since, until } = dayBounds(day);
-  const clips = [];
-  for (let page = 1; page <= MAX_PAGES; page += 1) {
-    const params = new URLSearchParams({ since, until, page, page_size: 100 });
-    if (cls) params.set("activity_type", cls);
-    const list = await api(`clips?${params}`);
-    clips.push(...list.clips);
-    if (clips.length >= list.total || !list.clips.length) break;
-  }
-  return clips;
+  const params = new URLSearchParams(dayBounds(day));
+  if (cls) params.set("activity_type", cls);
+  return allClips(params);
 }
 
 function mark(clip, start) {

@@ -232,9 +232,40 @@ async def test_clips_show_thumbnails_with_boxes_filter_and_page(tmp_path: Path) 
         await expect(page.locator("#clips-total")).to_have_text("0–0 of 0 clips")
         await page.click("#clip-filters button[type=reset]")
         await expect(page.locator("#clips-total")).to_have_text("1–12 of 14 clips")
-        # And the zone filter says this engine cannot filter by zone (no such parameter)
+        # And with no camera having zones there is no zone to choose
         await expect(page.locator("#filter-zone")).to_be_disabled()
-        await expect(page.locator("#filter-zone-note")).to_be_visible()
+        assert errors == []
+
+
+@pytest.mark.skipif(not ZONES_DECLARED, reason="camera zones land with branch i10z")
+async def test_the_zone_filter_lists_the_clips_that_alerted_in_that_zone(tmp_path: Path) -> None:
+    # Given front_door with a zone over its whole picture, and clips on both cameras
+    async with running_engine(tmp_path, trusted_proxies=["127.0.0.1"]) as engine, \
+            ingress_proxy(engine.url) as panel_url, chromium() as browser, \
+            aiohttp.ClientSession() as http:
+        whole = [[0, 0], [1, 0], [1, 1], [0, 1]]
+        async with http.put(f"{engine.api}/cameras/front_door",
+                            json={"zones": [{"name": "yard", "points": whole}]}) as resp:
+            assert resp.status == 200, await resp.text()
+        start = _midnight()
+        in_yard = [(await record_clip(engine, tmp_path, "front_door", f"y{i}",
+                                      start + timedelta(minutes=i))).id for i in range(2)]
+        await record_clip(engine, tmp_path, "garage", "g0", start + timedelta(minutes=5))
+        errors: list[str] = []
+        page = await open_page(browser, errors)
+        await page.goto(panel_url)
+        rows = page.locator("#clips tbody tr")
+        await expect(rows).to_have_count(3)
+        # When the zone is chosen
+        await page.select_option("#filter-zone", "yard")
+        # Then only the clips that alerted in it are listed, with the right total
+        await expect(rows).to_have_count(2)
+        await expect(page.locator("#clips-total")).to_have_text("1–2 of 2 clips")
+        assert {await r.get_attribute("data-clip") for r in await rows.all()} == set(in_yard)
+        # And the zone is drawn over front_door's tile
+        tile = page.locator("#cameras [data-camera=front_door]")
+        await expect(tile.locator(".zone-label")).to_have_text("yard")
+        await shoot(page, "panel-zone-filter")
         assert errors == []
 
 

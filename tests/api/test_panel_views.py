@@ -240,13 +240,11 @@ async def test_clips_show_thumbnails_with_boxes_filter_and_page(tmp_path: Path) 
 @pytest.mark.skipif(not ZONES_DECLARED, reason="camera zones land with branch i10z")
 async def test_the_zone_filter_lists_the_clips_that_alerted_in_that_zone(tmp_path: Path) -> None:
     # Given front_door with a zone over its whole picture, and clips on both cameras
-    async with running_engine(tmp_path, trusted_proxies=["127.0.0.1"]) as engine, \
-            ingress_proxy(engine.url) as panel_url, chromium() as browser, \
-            aiohttp.ClientSession() as http:
-        whole = [[0, 0], [1, 0], [1, 1], [0, 1]]
-        async with http.put(f"{engine.api}/cameras/front_door",
-                            json={"zones": [{"name": "yard", "points": whole}]}) as resp:
-            assert resp.status == 200, await resp.text()
+    yard = {"name": "yard", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}
+    cameras = [DEFAULT_CAMERAS[0] | {"zones": [yard]}, DEFAULT_CAMERAS[1]]
+    async with running_engine(tmp_path, cameras=cameras,
+                              trusted_proxies=["127.0.0.1"]) as engine, \
+            ingress_proxy(engine.url) as panel_url, chromium() as browser:
         start = _midnight()
         in_yard = [(await record_clip(engine, tmp_path, "front_door", f"y{i}",
                                       start + timedelta(minutes=i))).id for i in range(2)]

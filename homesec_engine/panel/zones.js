@@ -127,7 +127,7 @@ async function save() {
     const result = await sendJson(`cameras/${encodeURIComponent(editor.camera.name)}`, "PUT",
                                   { zones: editor.zones, motion_masks: editor.masks,
                                     config_version: editor.version() });
-    message("Saved", "ok");
+    message(result.restart_required ? "Saved — applies after a restart" : "Saved", "ok");
     editor.saved(result);
   } catch (err) {
     if (err.status === 409) message("Changed elsewhere — reload", "error");

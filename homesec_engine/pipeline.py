@@ -35,6 +35,7 @@ from .events import EventHub
 from .filters.base import FilterOutput, ObjectFilter
 from .notifiers.fanout import NotifierFanout
 from .policy import AlertPolicyEngine, fallback_analysis
+from .schema.api import route_path
 from .records import (
     AlertDecision,
     AlertEvent,
@@ -55,12 +56,15 @@ _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED
 
 
 def view_url(clip_id: str, public_url: str | None) -> str:
-    path = f"/api/v1/clips/{clip_id}/media"
+    path = route_path("get_clip_media", clip_id=clip_id)
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
+SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
 def snapshot_key(clip_id: str) -> str:
-    return f"{clip_id}.jpg"
+    return f"{clip_id}{SNAPSHOT_SUFFIX}"
 
 
 def clip_key(clip_id: str, path: Path) -> str:

@@ -10,21 +10,14 @@ import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-DETECTION_CLASSES = ("person", "vehicle", "animal", "package", "object", "unknown")
-RISK_LEVELS = ("low", "medium", "high", "critical")
+# Declared once, in the schema package (the API, the config and the integration use them too).
+from .schema.api import ClipStatus
+from .schema.config import DETECTION_CLASSES, RISK_LEVELS
 
-
-class ClipStatus(StrEnum):
-    QUEUED_LOCAL = "queued_local"
-    UPLOADED = "uploaded"
-    ANALYZED = "analyzed"
-    DONE = "done"
-    ERROR = "error"
-    DELETED = "deleted"
+__all__ = ["DETECTION_CLASSES", "RISK_LEVELS", "ClipStatus"]
 
 
 def utcnow() -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from .config import ACTIVITY_TYPES, CONFIG_MODELS, RISK_LEVELS
 from .fields import (
     Decl,
@@ -19,7 +21,20 @@ from .fields import (
 )
 
 API_BASE = "/api/v1"
-CLIP_STATUSES = ["queued_local", "uploaded", "analyzed", "done", "error", "deleted"]
+
+
+class ClipStatus(StrEnum):
+    """Where a clip is in the pipeline (the engine's records use this enum)."""
+
+    QUEUED_LOCAL = "queued_local"
+    UPLOADED = "uploaded"
+    ANALYZED = "analyzed"
+    DONE = "done"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
+CLIP_STATUSES = [status.value for status in ClipStatus]
 HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
@@ -284,3 +299,9 @@ ROUTES: list[Decl] = [
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,
      "summary": "This document", "responses": {"200": None}},
 ]
+
+
+def route_path(operation_id: str, **params: str) -> str:
+    """The absolute API path of a route in the table, its {placeholders} filled in."""
+    route = next(r for r in ROUTES if r["operation_id"] == operation_id)
+    return API_BASE + str(route["path"]).format(**params)

@@ -102,6 +102,7 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
+        offsite: Any = None,
     ) -> None:
         self.repository = repository
         self.storage = storage
@@ -116,6 +117,7 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
+        self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: set[asyncio.Task[ClipOutcome]] = set()
         self.clips_seen = 0
@@ -253,9 +255,28 @@ class Pipeline:
                                 out.clip_id, attempt, error)
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
-            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
+            size = await asyncio.to_thread(_file_size, clip.path)
+            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri,
+                               size_bytes=size)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._queue_offsite(out, key)
             return
+
+    async def _queue_offsite(self, out: ClipOutcome, key: str) -> None:
+        """Queue the offsite copy (durably, on disk) once the local copy is stored."""
+        if self.offsite is None or out.storage_uri is None:
+            return
+        # "pending" is written before the job exists, so the uploader's "done" comes after it.
+        await self._write(self.repository.update_clip, out.clip_id, offsite_state="pending")
+        try:
+            queued = await self.offsite.enqueue(out.clip_id, out.storage_uri, key)
+            reason = "the offsite backlog is full"
+        except OSError as err:  # the backlog folder cannot be written
+            queued, reason = False, f"the offsite backlog cannot be written: {err}"
+            _LOGGER.error("clip %s: %s", out.clip_id, reason)
+        if not queued:
+            await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
+            await self._event(out, "offsite_skipped", reason=reason)
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
         try:
@@ -387,6 +408,13 @@ class Pipeline:
         except Exception as err:  # the repository keeps outages itself; this is a bug/edge
             self.last_error = f"state: {type(err).__name__}: {err}"
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
+
+
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # the source removed it already: the stored copy has the same size
+        return None
 
 
 def _write_temp(data: bytes, clip_id: str) -> Path:

@@ -105,6 +105,7 @@ async def get_status(request: web.Request) -> web.Response:
         "stats": stats,
         "config_version": ctx.runtime.config_manager.config_version,
         "restart_required": bool(ctx.runtime.config_manager.restart_pending),
+        "storage": ctx.runtime.storage_status(),
     })
 
 

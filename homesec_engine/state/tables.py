@@ -87,6 +87,10 @@ class ClipRow(Base):
     storage_uri: Mapped[str | None] = mapped_column(Text)
     alerted: Mapped[bool]
     duration_s: Mapped[float | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    offsite_state: Mapped[str | None]
+    offsite_uri: Mapped[str | None] = mapped_column(Text)
+    deleted_reason: Mapped[str | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.

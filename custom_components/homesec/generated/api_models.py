@@ -200,6 +200,21 @@ class CameraStatus(TypedDict):
     last_alert: AlertSummary | None
 
 
+class StorageStatus(TypedDict):
+    """Disk, clip and offsite figures in /status (measured by the retention pass; null until the first pass)."""
+
+    disk_used_bytes: NotRequired[int | None]
+    disk_free_bytes: NotRequired[int | None]
+    disk_total_bytes: NotRequired[int | None]
+    disk_critical: bool
+    clips_stored: NotRequired[int | None]
+    oldest_clip: NotRequired[str | None]
+    offsite_enabled: bool
+    offsite_backlog: NotRequired[int | None]
+    offsite_error: NotRequired[str | None]
+    offsite_failing_since: NotRequired[str | None]
+
+
 class Status(TypedDict):
     """Everything the integration's poll needs, in one response."""
 
@@ -208,6 +223,7 @@ class Status(TypedDict):
     stats: Stats
     config_version: int
     restart_required: bool
+    storage: NotRequired[StorageStatus | None]
 
 
 class ConfigView(TypedDict):

@@ -178,7 +178,7 @@ CONFIG_MODELS: dict[str, Decl] = {
                                              min=0.01, max=3650.0,
                                              min_message=_KEEP_MIN_MESSAGE),
             "max_gb": float_field("Most gigabytes the stored clips may take (unset: no limit)",
-                                  nullable=True, min=0.01,
+                                  nullable=True, min=0.001,
                                   min_message="must be more than 0 (0 would delete every "
                                   "clip at once); leave it unset for no limit"),
             "min_free_percent": float_field(

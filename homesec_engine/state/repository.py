@@ -768,6 +768,10 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
         storage_uri=row.storage_uri,
         alerted=row.alerted,
         duration_s=row.duration_s,
+        size_bytes=row.size_bytes,
+        offsite_state=row.offsite_state,
+        offsite_uri=row.offsite_uri,
+        deleted_reason=row.deleted_reason,
     )
 
 

@@ -1228,7 +1228,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'type': 'float'},
                                 'max_gb': {'description': 'Most gigabytes the stored clips may '
                                                           'take (unset: no limit)',
-                                           'min': 0.01,
+                                           'min': 0.001,
                                            'min_message': 'must be more than 0 (0 would delete '
                                                           'every clip at once); leave it unset for '
                                                           'no limit',

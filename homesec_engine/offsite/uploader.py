@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +25,25 @@ from .target import OffsiteConfigError, OffsiteTarget
 _LOGGER = logging.getLogger(__name__)
 
 
+_HTTP_STATUS = re.compile(r"\bstatus: (\d{3})\b")
+
+
 def describe(err: BaseException) -> str:
-    """A short, one-line description of an upload error (no secrets: none are in it)."""
-    text = str(err).strip().splitlines()[0] if str(err).strip() else ""
-    name = "timeout" if isinstance(err, TimeoutError) else type(err).__name__
-    return f"{name}: {text[:300]}" if text else name
+    """One line saying why an upload failed: OpenDAL's headline, the HTTP status the server
+    answered and the underlying cause (its context and backtrace are left out; they hold no
+    credential, but they are long)."""
+    if isinstance(err, TimeoutError):
+        return "timeout: the upload did not finish in offsite.timeout_s"
+    text = str(err).strip()
+    lines = text.splitlines()
+    parts = [lines[0][:200]] if lines else [type(err).__name__]
+    if status := _HTTP_STATUS.search(text):
+        parts.append(f"HTTP {status.group(1)}")
+    if "Source:" in lines:
+        cause = lines[lines.index("Source:") + 1:][:1]
+        if cause and cause[0].strip():
+            parts.append(cause[0].strip()[:200])
+    return f"{type(err).__name__}: " + "; ".join(parts)
 
 
 class OffsiteUploader:

@@ -95,3 +95,76 @@ async def test_uploads_wait_for_a_server_outage_and_then_catch_up(
 
 async def _no_error(runtime: Any) -> bool:
     return runtime.components()["offsite"]["error"] is None
+
+
+@pytest.mark.parametrize("case", ["missing_env", "missing_bucket", "wrong_password",
+                                  "unreachable"])
+async def test_bad_offsite_settings_show_a_clear_error_and_recording_goes_on(
+    case: str, request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given offsite settings that cannot work
+    expected: str
+    if case in ("missing_env", "missing_bucket"):
+        s3: S3Server = request.getfixturevalue("s3_server")
+        env = request.getfixturevalue("s3_env")
+        offsite = {"backend": "s3", "endpoint": s3.endpoint, "bucket": s3.bucket, **env}
+        if case == "missing_env":
+            monkeypatch.delenv("HOMESEC_TEST_S3_SECRET")
+            expected = ("offsite.secret_access_key_env: environment variable "
+                        "HOMESEC_TEST_S3_SECRET is not set")
+        else:
+            offsite["bucket"] = "no-such-bucket"
+            expected = "NoSuchBucket"
+    elif case == "wrong_password":
+        dav: DavServer = request.getfixturevalue("webdav_server")
+        env = request.getfixturevalue("dav_env")
+        monkeypatch.setenv("HOMESEC_TEST_DAV_PASSWORD", "not-the-password")
+        offsite = {"backend": "webdav", "endpoint": dav.url, **env}
+        expected = "HTTP 401"
+    else:
+        from .conftest import free_port
+
+        offsite = {"backend": "webdav", "endpoint": f"http://127.0.0.1:{free_port()}"}
+        expected = "Connection refused"
+    async with running(tmp_path, offsite) as runtime:
+        # When clips are recorded
+        async def failing() -> bool:
+            return bool(runtime.components()["offsite"]["error"]) and \
+                runtime.offsite.backlog >= 2
+
+        await wait_for(failing)
+        component = runtime.components()["offsite"]
+        status = runtime.storage_status()
+        clips, _ = await runtime.repository.list_clips(ClipQuery(status="done", limit=100))
+
+    # Then health names the problem (never the secret), the clips are recorded and stored
+    # locally, and their uploads wait on disk
+    assert component["status"] == "error"
+    assert expected in component["error"]
+    assert "not-the-password" not in component["error"] and "dav-secret" not in str(component)
+    assert status["offsite_error"] == component["error"]
+    assert len(clips) >= 1 and len(stored_clips(tmp_path)) >= 2
+    assert len(list((tmp_path / "offsite-queue").glob("*.json"))) >= 2
+
+
+async def test_a_full_backlog_keeps_clips_local_with_a_warning(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a backlog of at most one upload and an S3 server that is down
+    s3_server.stop()
+    offsite = {"backend": "s3", "endpoint": s3_server.endpoint, "bucket": s3_server.bucket,
+               "max_backlog": 1, **s3_env}
+    async with running(tmp_path, offsite) as runtime:
+        # When more clips are recorded than the backlog holds
+        async def skipped() -> bool:
+            clips, _ = await runtime.repository.list_clips(ClipQuery(limit=100))
+            return any(c.offsite_state == "skipped" for c in clips)
+
+        await wait_for(skipped)
+        component = runtime.components()["offsite"]
+
+    # Then the backlog stays at one job on disk, later clips are kept locally only (marked
+    # skipped, so retention may still reclaim their space), and a warning says so
+    assert len(list((tmp_path / "offsite-queue").glob("*.json"))) == 1
+    assert component["backlog"] == 1 and "backlog is full" in component["warning"]
+    assert component["skipped"] >= 1

@@ -168,3 +168,41 @@ async def test_a_full_backlog_keeps_clips_local_with_a_warning(
     assert len(list((tmp_path / "offsite-queue").glob("*.json"))) == 1
     assert component["backlog"] == 1 and "backlog is full" in component["warning"]
     assert component["skipped"] >= 1
+
+
+async def test_p0_offsite_uploads_go_on_while_the_database_is_down(
+    s3_server: S3Server, s3_env: dict[str, str], tmp_path: Path
+) -> None:
+    from tests.engine.state.pgcluster import throwaway_postgres
+
+    async with throwaway_postgres() as cluster:
+        # Given an engine on a PostgreSQL of its own, copying clips to S3
+        offsite = {"backend": "s3", "endpoint": s3_server.endpoint,
+                   "bucket": s3_server.bucket, **s3_env}
+        async with running(tmp_path, offsite, database_url=cluster.url) as runtime:
+            await wait_for(lambda: copied(runtime, 1))
+
+            # When the database goes down
+            await cluster.stop()
+            before = set(s3_server.objects())
+
+            # Then clips keep being recorded, stored and copied offsite
+            async def more_offsite() -> bool:
+                return len(set(s3_server.objects()) - before) >= 2
+
+            await wait_for(more_offsite)
+            assert not runtime.repository.available
+
+            # And once it is back, the copies are recorded in the database
+            await cluster.start()
+            uploaded = {k.removeprefix("homesec/").removesuffix(".mp4")
+                        for k in s3_server.objects()}
+
+            async def recorded() -> bool:
+                if not await runtime.repository.ping() or runtime.repository.pending_writes:
+                    return False
+                clips, _ = await runtime.repository.list_clips(ClipQuery(limit=1000))
+                done = {c.id for c in clips if c.offsite_state == "done"}
+                return uploaded <= done
+
+            await wait_for(recorded)

@@ -80,6 +80,7 @@ class OffsiteTarget:
         self.backend = str(config["backend"])
         scheme, options = operator_options(config, environ)
         self._operator = opendal.AsyncOperator(scheme, **options)
+        self._multi_write = bool(self._operator.capability().write_can_multi)
         self._base = f"{self.backend}://{config.get('bucket') or ''}{options['root']}".rstrip("/")
 
     def uri(self, key: str) -> str:
@@ -92,6 +93,10 @@ class OffsiteTarget:
         once its write was closed, and the size read back must equal the local file's.
         """
         size = await asyncio.to_thread(lambda: local_path.stat().st_size)
+        if not self._multi_write:
+            # WebDAV takes one PUT per file: the clip goes in one write (one clip in memory).
+            await self._operator.write(key, await asyncio.to_thread(local_path.read_bytes))
+            return await self._checked(key, size)
         source = await asyncio.to_thread(local_path.open, "rb")
         try:
             writer = await self._operator.open(key, "wb")
@@ -102,6 +107,9 @@ class OffsiteTarget:
             await writer.close()
         finally:
             await asyncio.to_thread(source.close)
+        return await self._checked(key, size)
+
+    async def _checked(self, key: str, size: int) -> str:
         stored = (await self._operator.stat(key)).content_length
         if stored != size:
             raise OSError(f"offsite copy of {key} has {stored} bytes, expected {size}")

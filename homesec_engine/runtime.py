@@ -220,6 +220,10 @@ class EngineRuntime:
             await self._start_sources()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
         if self.retention is not None:
+            try:  # the storage figures are there for the first poll
+                await self.retention.measure()
+            except Exception as err:  # the database is down: the first pass measures
+                _LOGGER.info("storage figures not measured yet: %s", err)
             self.retention.start()
         _LOGGER.info("engine started: %d camera(s), %d notifier(s)",
                      len(self._camera_states), len(self.notifiers))

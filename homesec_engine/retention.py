@@ -53,25 +53,27 @@ class PassResult:
     full: bool = False  # a batch was used up: more may be due
 
 
-def age_condition(config: Mapping[str, Any], now: datetime) -> ColumnElement[bool]:
-    """Clips past their camera's keep time (alerted clips by their own keep time)."""
+def age_condition(config: Mapping[str, Any], now: datetime,
+                  alerted: bool) -> ColumnElement[bool]:
+    """Clips (alerted or not) past their camera's keep time for such clips.
 
-    def expired(keep_days: float, alerted_days: float) -> ColumnElement[bool]:
-        return or_(
-            and_(clips.c.alerted.is_(False), clips.c.created_at < now - timedelta(days=keep_days)),
-            and_(clips.c.alerted.is_(True),
-                 clips.c.created_at < now - timedelta(days=alerted_days)),
-        )
-
-    keep, alerted = float(config["keep_days"]), float(config["alerted_keep_days"])
+    One condition per kind: each is a range of ix_clips_retention (alerted, created_at).
+    """
+    field = "alerted_keep_days" if alerted else "keep_days"
+    default = float(config[field])
     overrides: Mapping[str, Mapping[str, Any]] = config.get("cameras") or {}
-    parts = [and_(clips.c.camera.not_in(list(overrides)) if overrides else clips.c.id.is_not(None),
-                  expired(keep, alerted))]
-    for camera, rules in overrides.items():
-        parts.append(and_(clips.c.camera == camera, expired(
-            float(rules.get("keep_days") or keep),
-            float(rules.get("alerted_keep_days") or alerted))))
-    return or_(*parts)
+    kind = clips.c.alerted.is_(alerted)
+    own = {camera: float(rules[field]) for camera, rules in overrides.items()
+           if rules.get(field)}
+    if not own:
+        return and_(kind, clips.c.created_at < now - timedelta(days=default))
+    # The range up to the longest keep time, then each camera's own cut inside it.
+    longest_cut = now - timedelta(days=min([default, *own.values()]))
+    parts = [and_(clips.c.camera.not_in(list(own)),
+                  clips.c.created_at < now - timedelta(days=default))]
+    parts += [and_(clips.c.camera == camera, clips.c.created_at < now - timedelta(days=days))
+              for camera, days in own.items()]
+    return and_(kind, clips.c.created_at < longest_cut, or_(*parts))
 
 
 class Retention:
@@ -88,6 +90,7 @@ class Retention:
         self.last_error: str | None = None
         self._stop = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._catching_up = False
 
     @property
     def disk_critical(self) -> bool:
@@ -124,13 +127,28 @@ class Retention:
                 pass
 
     async def measure(self) -> StorageFigures:
-        usage = await asyncio.to_thread(_disk_usage, self.storage_root)
+        """Count the clips kept and their bytes in the database, and read the disk's space."""
         count, used, oldest = await self.repository.storage_totals()
-        self.figures = StorageFigures(
-            disk_used_bytes=used, disk_free_bytes=usage.free if usage else None,
-            disk_total_bytes=usage.total if usage else None, clips_stored=count,
-            oldest_clip=oldest, measured_at=utcnow())
+        self.figures = StorageFigures(disk_used_bytes=used, clips_stored=count,
+                                      oldest_clip=oldest)
+        return await self._measure_disk()
+
+    async def _measure_disk(self) -> StorageFigures:
+        usage = await asyncio.to_thread(_disk_usage, self.storage_root)
+        self.figures.disk_free_bytes = usage.free if usage else None
+        self.figures.disk_total_bytes = usage.total if usage else None
+        self.figures.measured_at = utcnow()
         return self.figures
+
+    def _deducted(self, chosen: list[ClipRecord]) -> None:
+        """Take deleted clips off the figures (a full count is a scan of every clip: it is
+        done once per interval, not after every pass of a catch-up)."""
+        figures = self.figures
+        if figures.clips_stored is not None:
+            figures.clips_stored = max(0, figures.clips_stored - len(chosen))
+        if figures.disk_used_bytes is not None:
+            figures.disk_used_bytes = max(0, figures.disk_used_bytes -
+                                          sum(_size(c) for c in chosen))
 
     async def run_pass(self, now: datetime | None = None) -> PassResult:
         """One bounded pass (see the module doc); what it deleted."""
@@ -138,14 +156,18 @@ class Retention:
         if not self.repository.available or self.repository.pending_writes:
             result.skipped = "state writes are waiting for the database"
             return result
-        figures = await self.measure()
+        # A pass right after a full one (catching up) goes on from the figures it left.
+        figures = await (self._measure_disk() if self._catching_up else self.measure())
+        self._catching_up = False
         if not self.config["enabled"]:
             result.skipped = "retention is disabled"
             return result
         now = now or utcnow()
         batch = int(self.config["batch"])
         require_offsite = self.offsite is not None
-        aged = await self._deletable(age_condition(self.config, now), batch, require_offsite)
+        aged = [clip for alerted in (False, True) for clip in await self._deletable(
+            age_condition(self.config, now, alerted), batch, require_offsite)]
+        aged = sorted(aged, key=lambda c: (c.created_at, c.id))[:batch]  # the oldest batch
         await self._delete(aged, "age", result)
         room = batch - len(aged)
         excess = self._excess(figures) - sum(_size(c) for c in aged)
@@ -163,9 +185,11 @@ class Retention:
                 excess -= _size(clip)
                 room -= 1
         await self._delete(budget, "disk_budget", result)
-        result.full = len(aged) + len(budget) >= batch
+        result.full = self._catching_up = len(aged) + len(budget) >= batch
         if result.deleted:
-            await self.measure()
+            self._deducted(aged + budget)
+            self.figures.oldest_clip = await self.repository.oldest_kept()
+            await self._measure_disk()
         return result
 
     def _excess(self, figures: StorageFigures) -> int:

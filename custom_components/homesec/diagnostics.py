@@ -35,7 +35,7 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     coordinator = data.coordinator
     client = data.client
-    storage: dict[str, Any] = dict((coordinator.data or {}).get("storage") or {})
+    storage: dict[str, Any] = dict(coordinator.data.get("storage") or {})
     return async_redact_data(
         {
             "entry": {

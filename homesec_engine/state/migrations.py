@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import LISTED_INDEX, Base, clip_events, schema_version
+from .tables import LISTED_INDEX, RETENTION_INDEX, Base, clip_events, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -133,12 +133,14 @@ def _event_uids_and_list_index(conn: Connection) -> None:
 
 
 def _clip_lifecycle_columns(conn: Connection) -> None:
-    """clips.size_bytes, offsite_state, offsite_uri and deleted_reason (retention, offsite)."""
+    """clips.size_bytes, offsite_state, offsite_uri, deleted_reason (retention, offsite) and
+    the retention index."""
     schema = _schema_name(conn)
     prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
     for column, sql_type in (("size_bytes", "BIGINT"), ("offsite_state", "VARCHAR"),
                              ("offsite_uri", "TEXT"), ("deleted_reason", "VARCHAR")):
         conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {sql_type}")
+    RETENTION_INDEX.create(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -152,7 +154,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(
         3,
-        "clips.size_bytes, offsite_state, offsite_uri, deleted_reason for the clip life cycle",
+        "clips.size_bytes, offsite_state, offsite_uri, deleted_reason and ix_clips_retention "
+        "for the clip life cycle",
         _clip_lifecycle_columns,
     ),
 )

@@ -294,7 +294,8 @@ class ClipRepository:
         with a stored file; with `require_offsite`, never one whose offsite copy is pending.
         """
         conditions: list[ColumnElement[bool]] = [
-            clips.c.status.in_([ClipStatus.DONE.value, ClipStatus.ERROR.value]),
+            # Literals, not parameters: the planner matches them to ix_clips_retention.
+            clips.c.status.in_([literal_column("'done'"), literal_column("'error'")]),
             clips.c.storage_uri.is_not(None),
             where,
         ]
@@ -306,6 +307,18 @@ class ClipRepository:
 
         async def work(conn: AsyncConnection) -> list[ClipRecord]:
             return [_clip_record(row) for row in (await conn.execute(statement)).all()]
+
+        return await self._read(work)
+
+    async def oldest_kept(self) -> datetime | None:
+        """When the oldest clip not deleted was recorded (from ix_clips_listed, no scan)."""
+        statement = (select(clips.c.created_at)
+                     .where(clips.c.status != literal_column("'deleted'"))
+                     .order_by(clips.c.created_at, clips.c.id).limit(1))
+
+        async def work(conn: AsyncConnection) -> datetime | None:
+            value: datetime | None = await conn.scalar(statement)
+            return value
 
         return await self._read(work)
 

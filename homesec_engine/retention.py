@@ -226,13 +226,13 @@ class Retention:
         if not chosen:
             return
         await self.repository.mark_deleted([clip.id for clip in chosen], reason)
-        for clip in chosen:
-            for uri in _stored_files(clip):
-                try:
-                    await self.storage.delete(uri)
-                except Exception as err:  # a file already gone or refused: the row is deleted
-                    _LOGGER.debug("clip %s: %s not removed: %s", clip.id, uri, err)
-            if self.on_deleted is not None:
+        try:
+            await self.storage.delete_many([uri for clip in chosen
+                                            for uri in _stored_files(clip)])
+        except OSError as err:  # the rows are deleted; a stray file costs space, not data
+            _LOGGER.warning("retention: clip files not removed: %s", err)
+        if self.on_deleted is not None:
+            for clip in chosen:
                 await self.on_deleted(clip)
         result.deleted[reason] = [clip.id for clip in chosen]
         _LOGGER.info("retention deleted %d clip(s) (%s)", len(chosen), reason)

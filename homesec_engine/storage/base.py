@@ -25,3 +25,14 @@ class Storage(ABC):
 
     @abstractmethod
     async def exists(self, storage_uri: str) -> bool: ...
+
+    async def delete_many(self, storage_uris: list[str]) -> int:
+        """Remove several objects (retention); how many were deleted. Refused URIs are
+        skipped."""
+        deleted = 0
+        for uri in storage_uris:
+            try:
+                deleted += bool(await self.delete(uri))
+            except StorageError:
+                continue
+        return deleted

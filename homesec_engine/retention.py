@@ -62,7 +62,7 @@ def age_condition(config: Mapping[str, Any], now: datetime,
     field = "alerted_keep_days" if alerted else "keep_days"
     default = float(config[field])
     overrides: Mapping[str, Mapping[str, Any]] = config.get("cameras") or {}
-    kind = clips.c.alerted.is_(alerted)
+    kind = clips.c.alerted == alerted  # "=" (not IS): a range of ix_clips_retention
     own = {camera: float(rules[field]) for camera, rules in overrides.items()
            if rules.get(field)}
     if not own:
@@ -176,8 +176,8 @@ class Retention:
             if excess <= 0 or room <= 0:
                 break
             picked = await self._deletable(
-                and_(clips.c.alerted.is_(alerted), clips.c.id.not_in([c.id for c in aged]))
-                if aged else clips.c.alerted.is_(alerted), room, require_offsite)
+                and_(clips.c.alerted == alerted, clips.c.id.not_in([c.id for c in aged]))
+                if aged else clips.c.alerted == alerted, room, require_offsite)
             for clip in picked:
                 if excess <= 0:
                     break

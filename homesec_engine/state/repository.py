@@ -302,8 +302,10 @@ class ClipRepository:
         if require_offsite:
             conditions.append(
                 or_(clips.c.offsite_state.is_(None), clips.c.offsite_state != "pending"))
+        # In ix_clips_retention's order (callers ask for one kind, alerted or not): a range
+        # read of finished clips, never a walk over the deleted ones.
         statement = (select(*_CLIP_COLUMNS).where(*conditions)
-                     .order_by(clips.c.created_at, clips.c.id).limit(limit))
+                     .order_by(clips.c.alerted, clips.c.created_at, clips.c.id).limit(limit))
 
         async def work(conn: AsyncConnection) -> list[ClipRecord]:
             return [_clip_record(row) for row in (await conn.execute(statement)).all()]

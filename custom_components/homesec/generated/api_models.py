@@ -45,6 +45,8 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    offsite: NotRequired[str]
+    offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
 

@@ -206,3 +206,29 @@ async def test_p0_offsite_uploads_go_on_while_the_database_is_down(
                 return uploaded <= done
 
             await wait_for(recorded)
+
+
+async def test_diagnostics_over_http_name_the_offsite_problem(tmp_path: Path) -> None:
+    import aiohttp
+
+    from tests.engine_harness import running_engine
+
+    # Given an engine whose offsite settings name an env var that is not set
+    offsite = {"enabled": True, "backend": "s3", "bucket": "clips-bucket",
+               "access_key_id_env": "HOMESEC_TEST_UNSET_KEY",
+               "secret_access_key_env": "HOMESEC_TEST_UNSET_SECRET"}
+    async with running_engine(tmp_path, config={"offsite": offsite}) as engine:
+        async with aiohttp.ClientSession() as session:
+            # When a user reads the diagnostics and the health
+            async with session.get(f"{engine.api}/diagnostics") as resp:
+                diagnostics = await resp.json()
+            async with session.get(f"{engine.api}/health") as resp:
+                health_status, health = resp.status, await resp.json()
+    # Then the offsite component is in error, naming the field and the variable, and the
+    # health says degraded with the same reason (the engine still answers and records: 200)
+    component = diagnostics["components"]["offsite"]
+    expected = ("offsite.access_key_id_env: environment variable HOMESEC_TEST_UNSET_KEY "
+                "is not set")
+    assert component["status"] == "error" and component["error"] == expected
+    assert health_status == 200 and health["status"] == "degraded"
+    assert health["offsite"] == "error" and health["offsite_error"] == expected

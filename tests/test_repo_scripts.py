@@ -1,23 +1,29 @@
-"""The set-up scripts a new user runs first."""
+"""The set-up scripts a new user runs first: ./scripts/run and ./scripts/test."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = [ROOT / "scripts" / "bootstrap.sh", ROOT / "scripts" / "run",
-           ROOT / "scripts" / "test", ROOT / ".ci" / "run"]
+SCRIPTS = [ROOT / "scripts" / "run", ROOT / "scripts" / "test", ROOT / "scripts" / "lib" / "common.sh",
+           ROOT / "scripts" / "lib" / "private-python.sh", ROOT / ".ci" / "run"]
+SHELLCHECK = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck not installed")
 def test_setup_scripts_pass_shellcheck() -> None:
     # Given the scripts behind the README's two commands and CI
-    # When shellcheck reads them
-    result = subprocess.run(["shellcheck", *map(str, SCRIPTS)], capture_output=True, text=True)
+    # When shellcheck reads them (following the sourced library)
+    result = subprocess.run([SHELLCHECK, "--external-sources", *map(str, SCRIPTS)],
+                            capture_output=True, text=True, cwd=ROOT)
     # Then it finds nothing
     assert result.returncode == 0, result.stdout
 
@@ -30,11 +36,55 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "./scripts/test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
 
 
-def test_bootstrap_is_quick_when_nothing_changed() -> None:
-    # Given an environment the bootstrap has prepared (this test runs inside it)
-    # When it runs again with nothing changed
-    result = subprocess.run(["bash", str(ROOT / "scripts" / "bootstrap.sh"), "run"],
-                            capture_output=True, text=True, timeout=60)
-    # Then it succeeds without installing anything
-    assert result.returncode == 0, result.stderr
-    assert "installing" not in result.stderr
+def test_no_script_installs_an_interpreter_or_touches_apt_sources() -> None:
+    # Given every set-up script
+    text = "\n".join(p.read_text(encoding="utf-8") for p in SCRIPTS)
+    # Then none adds an apt source, pins a release or installs a Python from apt
+    for forbidden in ("sources.list.d", "preferences.d/", "-t trixie", "-t sid",
+                      "install -y -qq python", "pip install --user", "sudo "):
+        assert forbidden not in text, forbidden
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run_engine_once(config: Path) -> str:
+    """Start ./scripts/run with `config`, wait for /health, stop it; return its stderr."""
+    port = int(config.read_text().split("port:")[1].split()[0])
+    proc = subprocess.Popen([str(ROOT / "scripts" / "run"), "--embedded-default", "--config", config.name],
+                            cwd=config.parent, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "CI": "true"})
+    try:
+        deadline = time.monotonic() + 600  # the first run installs .venv
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the engine never answered /health")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=60)
+    return err
+
+
+def test_run_serves_the_engine_and_a_second_run_installs_nothing(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    # Given a config that only moves the port (layered over the embedded default), in a
+    # folder of the user's own (a relative path, resolved from where they run the command)
+    (tmp_path / "port.yaml").write_text(f"server:\n  port: {_free_port()}\n", encoding="utf-8")
+    # When ./scripts/run starts twice
+    _run_engine_once(tmp_path / "port.yaml")
+    second = _run_engine_once(tmp_path / "port.yaml")
+    # Then the engine answers both times, the second start installs nothing, and the
+    # embedded default's data went to the caller's folder
+    assert "installing" not in second, second
+    assert (tmp_path / "data" / "homesec.db").exists()

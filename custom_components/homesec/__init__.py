@@ -50,10 +50,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeSecConfigEntry) -> b
     await coordinator.async_config_entry_first_refresh()
     entry.runtime_data = HomeSecData(client=client, coordinator=coordinator)
     coordinator.async_start_live_updates()
-    # The hub device first: camera devices name it as their via_device.
-    dr.async_get(hass).async_get_or_create(
+    # The hub device first: camera devices hang off it.
+    hub = dr.async_get(hass).async_get_or_create(
         config_entry_id=entry.entry_id, **hub_device_info(coordinator)
     )
+    coordinator.hub_device_id = hub.id
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True
 

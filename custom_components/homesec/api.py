@@ -13,10 +13,9 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Final, cast
 
 import aiohttp
-import voluptuous as vol
 
+from .compat import vol
 from .generated.api_models import (
-    AlertPolicyUpdate,
     AlertPolicyView,
     CameraCreate,
     CameraList,
@@ -356,8 +355,9 @@ class HomeSecClient:
     async def get_alert_policy(self) -> AlertPolicyView:
         return cast(AlertPolicyView, _POLICY(await self._request("get_alert_policy")))
 
-    async def set_alert_policy(self, policy: AlertPolicyUpdate) -> ChangeResult:
-        data = await self._request("set_alert_policy", body=dict(policy))
+    async def set_alert_policy(self, view: AlertPolicyView) -> ChangeResult:
+        """Replace the policy: the body is what get_alert_policy returned, edited."""
+        data = await self._request("set_alert_policy", body=dict(view))
         return cast(ChangeResult, _CHANGE(data))
 
     async def list_clips(self, query: ClipQuery | None = None) -> ClipList:

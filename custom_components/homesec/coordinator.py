@@ -20,8 +20,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final, cast
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
@@ -29,6 +27,7 @@ from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
+from .compat import vol
 from .api import (
     HomeSecAuthenticationError,
     HomeSecClient,
@@ -93,6 +92,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         )
         self.client = client
         self.signal_alert = SIGNAL_ALERT.format(entry_id=entry.entry_id)
+        # The engine hub's device registry id, set once the hub device exists (camera
+        # devices hang off it).
+        self.hub_device_id: str | None = None
         self.signal_camera_health = SIGNAL_CAMERA_HEALTH.format(entry_id=entry.entry_id)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_once = False
@@ -210,9 +212,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             ours = {i for i in device.identifiers if i[0] == DOMAIN}
             if ours and hub not in ours and not ours & wanted:
                 LOGGER.debug("Removing the device of a camera gone from the engine: %s", ours)
-                registry.async_update_device(
-                    device.id, remove_config_entry_id=entry_id
-                )
+                registry.async_remove_device(device.id)
 
     def _remember(self, clip_id: str) -> bool:
         """True when the clip id is new (and now remembered)."""

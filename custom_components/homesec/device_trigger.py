@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-import voluptuous as vol
-
 from homeassistant.components.device_automation import DEVICE_TRIGGER_BASE_SCHEMA
 from homeassistant.components.device_automation.exceptions import (
     InvalidDeviceAutomationConfig,
@@ -23,6 +21,8 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from .compat import vol
+from .compat import device_config_entry_ids, parent_device_id
 from .const import DOMAIN, SIGNAL_ALERT
 from .generated.schema_data import ACTIVITY_TYPES, RISK_LEVELS
 from .views import async_signed_alert_urls
@@ -43,12 +43,12 @@ TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
 def camera_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str] | None:
     """(config entry id, camera name) of a HomeSec camera device; None for the hub."""
     device = dr.async_get(hass).async_get(device_id)
-    if device is None or device.via_device_id is None:
+    if device is None or parent_device_id(device) is None:
         return None
     for domain, identifier in device.identifiers:
         if domain != DOMAIN:
             continue
-        for entry_id in device.config_entries:
+        for entry_id in device_config_entry_ids(device):
             prefix = f"{entry_id}_"
             if identifier.startswith(prefix):
                 return entry_id, identifier.removeprefix(prefix)

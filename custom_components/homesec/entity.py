@@ -11,9 +11,11 @@ from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
 from .generated.api_models import CameraStatus
+from .value_functions import AVAILABLE_FUNCTIONS, VALUE_FUNCTIONS
 
 
 class HomeSecSpec(Protocol):
@@ -27,6 +29,12 @@ class HomeSecSpec(Protocol):
 
     @property
     def value_path(self) -> tuple[str, ...]: ...
+
+    @property
+    def value_fn(self) -> str | None: ...
+
+    @property
+    def available_fn(self) -> str | None: ...
 
 
 def read_path(data: Any, path: Iterable[str]) -> Any:
@@ -71,12 +79,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         else:
             self._attr_unique_id = f"{entry_id}_{camera}_{spec.key}"
             cam = coordinator.camera(camera)
-            self._attr_device_info = DeviceInfo(
+            self._attr_device_info = child_device_info(
+                coordinator.hub_device_id or "",
+                (DOMAIN, entry_id),
                 identifiers={camera_device_identifier(entry_id, camera)},
                 name=camera.replace("_", " ").capitalize(),  # front_door -> Front door
                 manufacturer=MANUFACTURER,
                 model=f"{cam['source_backend']} camera" if cam else "Camera",
-                via_device=(DOMAIN, entry_id),
             )
 
     @property
@@ -85,6 +94,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         if self.camera_name is None:
             return None
         return self.coordinator.camera(self.camera_name)
+
+    @property
+    def value(self) -> Any:
+        """The entity's value: its spec's named value function, else the value at its path."""
+        if self._spec.value_fn is not None:
+            return VALUE_FUNCTIONS[self._spec.value_fn](self)
+        return self.raw_value
 
     @property
     def raw_value(self) -> Any:
@@ -96,6 +112,8 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
     @property
     def available(self) -> bool:
         """Engine reachable, and for camera entities: the camera still exists."""
+        if self._spec.available_fn is not None:
+            return AVAILABLE_FUNCTIONS[self._spec.available_fn](self)
         if not super().available:
             return False
         return self.camera_name is None or self.camera_data is not None

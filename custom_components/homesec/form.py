@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -26,6 +24,7 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 
+from .compat import vol
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
 

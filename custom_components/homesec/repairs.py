@@ -10,15 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import voluptuous as vol
-
-from homeassistant import data_entry_flow
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.util import dt as dt_util
 
+from .compat import RepairsFlowResult, vol
 from .api import HomeSecError
 from .const import DOMAIN
 
@@ -96,13 +94,13 @@ class RestartEngineRepairFlow(RepairsFlow):
 
     async def async_step_init(
         self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> RepairsFlowResult:
         """Go straight to the confirmation."""
         return await self.async_step_confirm()
 
     async def async_step_confirm(
         self, user_input: dict[str, str] | None = None
-    ) -> data_entry_flow.FlowResult:
+    ) -> RepairsFlowResult:
         """Show the confirmation; on submit restart the engine and clear the issue."""
         errors: dict[str, str] = {}
         if user_input is not None:

@@ -20,9 +20,6 @@ from .generated.entity_descriptions import (
 
 PARALLEL_UPDATES = 0  # read-only: values come from the coordinator
 
-_COUNTERS = frozenset({"alerts_today", "clips_today"})
-
-
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: HomeSecConfigEntry,
@@ -64,17 +61,7 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
         return value
 
     def _engine_value(self) -> StateType | datetime:
-        key = self.entity_description.key
-        if key == "health":
-            camera = self.camera_data
-            if camera is None:
-                return None
-            if not camera["enabled"]:
-                return "disabled"
-            return "online" if camera["healthy"] else "offline"
-        if key in _COUNTERS and not self.coordinator.complete:
-            return None  # the database was down since start-up: the count is unknown
-        value: Any = self.raw_value
+        value: Any = self.value
         if value is None:
             return None
         if self.entity_description.device_class is SensorDeviceClass.TIMESTAMP:

@@ -64,6 +64,11 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "source_config": camera.get("source_config", {}),
         "healthy": bool(state.healthy) if state is not None else False,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+        "error": state.error if state is not None else None,
+        "degraded": state.degraded if state is not None else None,
+        "lag_s": state.lag_s if state is not None else None,
+        "analysis_dropped_pct": None if state is None or state.analysis_dropped is None
+        else round(state.analysis_dropped * 100, 1),
     }
 
 

@@ -3,6 +3,12 @@
 `value_path` points into the /api/v1/status data: for scope "hub" from the document root,
 for scope "camera" from that camera's entry in `cameras`. Push-driven entities (motion,
 person, last alert) read the camera's `last_alert`, which alerts also update live.
+
+When a path is not enough, a spec names a function instead, written once in the
+integration's `value_functions.py` (a test checks every name here exists there):
+- `value_fn`: computes the state from the entity (its camera, the coordinator);
+- `available_fn`: decides availability instead of "engine reachable and camera known";
+- `alert_class`: a push entity turns on only for alerts that detected this class.
 """
 
 from __future__ import annotations
@@ -23,9 +29,9 @@ ENTITY_SPECS: list[Decl] = [
     entity("cameras_online", "sensor", "hub", ["stats", "cameras_online"],
            state_class="measurement", icon="mdi:cctv"),
     entity("alerts_today", "sensor", "hub", ["stats", "alerts_today"],
-           state_class="total", icon="mdi:alarm-light"),
+           state_class="total", icon="mdi:alarm-light", value_fn="count_once_known"),
     entity("clips_today", "sensor", "hub", ["stats", "clips_today"],
-           state_class="total", icon="mdi:filmstrip-box-multiple"),
+           state_class="total", icon="mdi:filmstrip-box-multiple", value_fn="count_once_known"),
     entity("system_health", "sensor", "hub", ["health", "status"], device_class="enum",
            options=["healthy", "degraded", "unhealthy"], entity_category="diagnostic",
            icon="mdi:heart-pulse"),
@@ -48,18 +54,23 @@ ENTITY_SPECS: list[Decl] = [
            restore=True),
     entity("risk_level", "sensor", "camera", ["last_alert", "risk_level"], device_class="enum",
            options=RISK_LEVELS, icon="mdi:shield-alert", restore=True),
-    entity("health", "sensor", "camera", ["healthy"], device_class="enum",
-           options=["online", "offline", "disabled"], entity_category="diagnostic",
-           icon="mdi:cctv"),
+    entity("health", "sensor", "camera", [], device_class="enum",
+           options=["online", "degraded", "offline", "disabled"], entity_category="diagnostic",
+           icon="mdi:cctv", value_fn="camera_state"),
+    entity("lag", "sensor", "camera", ["lag_s"], device_class="duration", unit="s",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand"),
+    entity("analysis_dropped", "sensor", "camera", ["analysis_dropped_pct"], unit="%",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     # Camera binary sensors
     entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
            device_class="motion", push=True),
     entity("person", "binary_sensor", "camera", ["last_alert", "detected_objects"],
-           device_class="occupancy", push=True, icon="mdi:account"),
+           device_class="occupancy", push=True, icon="mdi:account", alert_class="person"),
     entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
-           entity_category="diagnostic"),
+           entity_category="diagnostic", value_fn="online_while_reachable",
+           available_fn="camera_known"),
     # Camera switch, event and image
     entity("enabled", "switch", "camera", ["enabled"], entity_category="config",
            icon="mdi:cctv"),

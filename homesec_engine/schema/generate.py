@@ -125,6 +125,11 @@ _PLATFORMS = {
 }
 
 
+# Device-class enums whose home moved between the Home Assistant releases we support: the
+# integration's compat module imports them from wherever this HA keeps them.
+_COMPAT_ENUMS = {"BinarySensorDeviceClass", "SwitchDeviceClass"}
+
+
 def _class_name(platform: str) -> str:
     return "HomeSec" + "".join(p.title() for p in platform.split("_")) + "EntityDescription"
 
@@ -156,6 +161,9 @@ def _description(spec: dict[str, Any]) -> str:
         args.append("restore=True")
     if spec.get("push"):
         args.append("push=True")
+    for name in ("value_fn", "available_fn", "alert_class"):
+        if spec.get(name):
+            args.append(f"{name}={spec[name]!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -167,7 +175,10 @@ def render_entity_descriptions() -> str:
         names = [desc] + ([device_class_enum] if device_class_enum else [])
         if platform == "sensor":
             names.append("SensorStateClass")
-        lines.append(f"from {module} import {', '.join(sorted(names))}")
+        from_compat = sorted(n for n in names if n in _COMPAT_ENUMS)
+        lines.append(f"from {module} import {', '.join(sorted(set(names) - set(from_compat)))}")
+        if from_compat:
+            lines.append(f"from ..compat import {', '.join(from_compat)}")
     lines += ["from homeassistant.const import EntityCategory", "", "",
               "@dataclass(frozen=True, kw_only=True)",
               "class HomeSecEntityDescriptionMixin:",
@@ -175,7 +186,11 @@ def render_entity_descriptions() -> str:
               '    scope: Literal["hub", "camera"]',
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
-              "    push: bool = False  # driven by live alerts, not only by polls", ""]
+              "    push: bool = False  # driven by live alerts, not only by polls",
+              "    # Named functions in value_functions.py, for when a path is not enough:",
+              "    value_fn: str | None = None",
+              "    available_fn: str | None = None",
+              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",
@@ -239,7 +254,11 @@ def render_icons_json() -> str:
 
 def render_vol_render() -> str:
     source = Path(vol_render.__file__).read_text(encoding="utf-8")
-    return "# GENERATED: verbatim copy of homesec_engine/schema/vol_render.py. Do not edit.\n" + source
+    # One line differs: inside Home Assistant the validators are built with the library HA
+    # validates with (probatio on newer HA, voluptuous before), chosen in compat.py.
+    source = source.replace("import voluptuous as vol\n", "from ..compat import vol\n", 1)
+    return ("# GENERATED: copy of homesec_engine/schema/vol_render.py (its voluptuous import comes\n"
+            "# from ..compat). Do not edit.\n" + source)
 
 
 def _describe(decl: dict[str, Any]) -> str:

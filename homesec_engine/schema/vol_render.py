@@ -43,8 +43,15 @@ def _str(decl: Decl) -> Callable[[Any], Any]:
     return check
 
 
+# A password in a URL's path or query, as vendor URLs carry it (/user=admin&password=...).
+_PASSWORD_PARAM = re.compile(r"(?i)(?:^|[/?&;])(?:password|passwd|pwd|pass|pw)=")
+
+
 def _url(decl: Decl) -> Callable[[Any], Any]:
     schemes = decl.get("url_schemes", [])
+    where = decl.get("env_field") or "the matching *_env field"
+    refusal = ("must not contain credentials; put the full URL in an environment variable "
+               f"and name it in {where}")
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
@@ -57,11 +64,9 @@ def _url(decl: Decl) -> Callable[[Any], Any]:
         del port
         if parts.scheme not in schemes or not parts.hostname:
             raise vol.Invalid(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
-        if parts.password is not None:
-            raise vol.Invalid(
-                "must not contain credentials; put the full URL in an environment variable "
-                "and name it in the matching *_env field"
-            )
+        if parts.password is not None or _PASSWORD_PARAM.search(
+                f"{parts.path}?{parts.query}"):
+            raise vol.Invalid(refusal)
         return value
 
     return check
@@ -284,9 +289,16 @@ def model_validator(
 
 def _reword(err: vol.Invalid) -> vol.Invalid:
     """Voluptuous's stock messages, said the way our users read them."""
-    if err.msg == "extra keys not allowed":
-        return vol.Invalid("is not a known field", err.path)
-    return err
+    # voluptuous says "extra keys not allowed"; probatio (what voluptuous resolves to inside
+    # newer Home Assistant) raises ExtraKeysInvalid with close matches as `candidates`.
+    extra = err.msg == "extra keys not allowed" or (
+        getattr(err, "default_code", None) == "extra_keys_not_allowed"
+    )
+    if not extra:
+        return err
+    candidates = [str(c) for c in getattr(err, "candidates", None) or ()]
+    hint = f", did you mean {' or '.join(repr(c) for c in candidates)}?" if candidates else ""
+    return vol.Invalid(f"is not a known field{hint}", err.path)
 
 
 def format_path(path: list[Any]) -> str:

@@ -41,6 +41,7 @@ class ClipSource(ABC):
         self.work_dir = Path(work_dir)
         self._healthy = False
         self._heartbeat: datetime | None = None
+        self._error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_clip: ClipCallback | None = None
         self._on_health: HealthCallback | None = None
@@ -69,6 +70,22 @@ class ClipSource(ABC):
     def last_heartbeat(self) -> datetime | None:
         return self._heartbeat
 
+    def lag_s(self) -> float | None:
+        """How far behind live the camera is processed (sources that stream; else None)."""
+        return None
+
+    def analysis_dropped(self) -> float | None:
+        """Share of recent motion-analysis frames dropped to keep up (0..1), if any."""
+        return None
+
+    def degraded_reason(self) -> str | None:
+        """Why a working camera works less well than it should (None when it does not)."""
+        return None
+
+    def last_error(self) -> str | None:
+        """Why the camera is not healthy, in words fit for the user (no secrets); None when it is."""
+        return self._error
+
     @abstractmethod
     async def _start(self) -> None: ...
 
@@ -79,8 +96,13 @@ class ClipSource(ABC):
     def _beat(self) -> None:
         self._heartbeat = utcnow()
 
+    def _set_error(self, error: str | None) -> None:
+        self._error = error
+
     def _set_health(self, healthy: bool) -> None:
-        """Record health; the callback fires only on a change."""
+        """Record health; the callback fires only on a change. Healthy clears the error."""
+        if healthy:
+            self._error = None
         if healthy == self._healthy:
             return
         self._healthy = healthy

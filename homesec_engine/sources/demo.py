@@ -19,10 +19,11 @@ What is drawn (the built-in detector of the filter relies on exactly this; keep 
 
   (after H.264 compression colours are within about +-30 per channel of these values).
 * Video: H.264 (libx264, yuv420p; MPEG-4 Part 2 if libx264 is missing) in MP4, ``width`` x
-  ``height`` (default 320x240) at ``fps`` (default 10), ``clip_s`` seconds (default 4).
+  ``height`` at ``fps``, ``clip_s`` seconds (defaults: ``DemoSourceConfig`` in the schema
+  package, listed in docs/configuration.md).
 
 The first clip is produced right after ``start()`` (well within a second at the defaults), so a
-fresh install shows an alert quickly; then one every ``interval_s`` (default 30). Rendering and
+fresh install shows an alert quickly; then one every ``interval_s``. Rendering and
 encoding run in a worker thread; ``stop()`` joins it.
 """
 
@@ -42,6 +43,7 @@ import numpy as np
 from av.video.stream import VideoStream
 
 from ..records import ClipFile, utcnow
+from ..schema import model_defaults
 from .base import ClipSource, safe_name
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,15 +111,15 @@ class DemoSource(ClipSource):
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
-        c = self.config
-        self.interval_s = float(c.get("interval_s", 30))
-        self.clip_s = float(c.get("clip_s", 4))
-        self.subject = str(c.get("subject", "person"))
+        c = {**model_defaults("DemoSourceConfig"), **self.config}  # defaults declared once
+        self.interval_s = float(c["interval_s"])
+        self.clip_s = float(c["clip_s"])
+        self.subject = str(c["subject"])
         if self.subject not in SUBJECTS:
             raise ValueError(f"camera {camera}: demo subject must be one of {sorted(SUBJECTS)}")
-        self.width = int(c.get("width", 320)) // 2 * 2  # yuv420p needs even sizes
-        self.height = int(c.get("height", 240)) // 2 * 2
-        self.fps = int(c.get("fps", 10))
+        self.width = int(c["width"]) // 2 * 2  # yuv420p needs even sizes
+        self.height = int(c["height"]) // 2 * 2
+        self.fps = int(c["fps"])
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
 

@@ -36,3 +36,9 @@ class Storage(ABC):
             except StorageError:
                 continue
         return deleted
+    def remove_partial_files(self) -> int:
+        """Remove what an interrupted write left behind (blocking: run in a thread).
+
+        Called at start, before anything is written; returns how many were removed.
+        """
+        return 0

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # ROOT, CACHE and UV are read by the scripts that source this
 # Shared by ./scripts/run and ./scripts/test: where things are cached, how uv is found, how an
 # interpreter is chosen. Nothing here writes outside the checkout and the cache folder.
 

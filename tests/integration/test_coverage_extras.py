@@ -24,7 +24,7 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 from tests.engine_harness import RunningEngine, running_engine
 
-from .conftest import API_KEY, alert_event, entry_data
+from .conftest import API_KEY, alert_event, entry_data, find_device
 from .scripted_engine import ScriptedEngine, scripted_engine
 
 ROOT = "media-source://homesec"
@@ -125,7 +125,7 @@ async def test_an_alert_trigger_on_the_hub_device_is_refused(
 ) -> None:
     # Given HomeSec loaded with its hub device (which has no camera)
     await _load(hass, config_entry)
-    hub = dr.async_get(hass).async_get_device({(DOMAIN, config_entry.entry_id)})
+    hub = find_device(hass, config_entry.entry_id, config_entry.entry_id)
     assert hub is not None
     # When an automation (e.g. written in YAML) puts a camera's alert trigger on the hub
     caplog.set_level(logging.ERROR)

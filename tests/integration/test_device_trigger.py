@@ -28,6 +28,8 @@ from tests.e2e.ha_harness import (
 )
 from tests.engine_harness import RunningEngine
 
+from .conftest import find_device
+
 RAN = "homesec_test_automation_ran"
 
 
@@ -44,8 +46,8 @@ async def entry(hass: HomeAssistant, engine: RunningEngine) -> AsyncIterator[Moc
         yield loaded
 
 
-def _device_id(hass: HomeAssistant, identifier: str) -> str:
-    device = dr.async_get(hass).async_get_device({(DOMAIN, identifier)})
+def _device_id(hass: HomeAssistant, entry: MockConfigEntry, identifier: str) -> str:
+    device = find_device(hass, entry.entry_id, identifier)
     assert device is not None
     return device.id
 
@@ -77,8 +79,8 @@ async def test_camera_devices_offer_the_alert_trigger_with_filters(
     hass: HomeAssistant, entry: MockConfigEntry
 ) -> None:
     # Given the front_door camera device and the hub device
-    camera = _device_id(hass, f"{entry.entry_id}_front_door")
-    hub = _device_id(hass, entry.entry_id)
+    camera = _device_id(hass, entry, f"{entry.entry_id}_front_door")
+    hub = _device_id(hass, entry, entry.entry_id)
     # When the automation editor lists their triggers
     camera_triggers = await async_get_device_automations(
         hass, DeviceAutomationType.TRIGGER, camera
@@ -102,7 +104,7 @@ async def test_alert_runs_the_automation_once_filtered_by_activity_and_risk(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:
     # Given an automation on front_door alerts of people at risk high or above
-    device_id = _device_id(hass, f"{entry.entry_id}_front_door")
+    device_id = _device_id(hass, entry, f"{entry.entry_id}_front_door")
     await _automation(hass, device_id, activity_type="person", min_risk_level="high")
     ran = async_capture_events(hass, RAN)
     # When the engine publishes alerts that do not match the filters...
@@ -133,7 +135,7 @@ async def test_an_unfiltered_trigger_runs_for_every_alert_of_its_camera(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:
     # Given an automation on garage alerts without filters
-    await _automation(hass, _device_id(hass, f"{entry.entry_id}_garage"))
+    await _automation(hass, _device_id(hass, entry, f"{entry.entry_id}_garage"))
     ran = async_capture_events(hass, RAN)
     # When alerts of any kind arrive, one of them as the Events API bus event only
     engine.runtime.events.publish(

@@ -164,8 +164,8 @@ def test_gold_features_exist_in_code() -> None:
     assert "async_redact_data" in _source("diagnostics.py")
     assert "ir.async_create_issue" in _source("repairs.py")  # repair-issues
     assert "is_fixable=True" in _source("repairs.py")
-    assert "via_device" in _source("entity.py")  # devices
-    assert "remove_config_entry_id" in code  # stale-devices
+    assert "child_device_info" in _source("entity.py")  # devices, linked to the hub
+    assert "async_remove_device" in code  # stale-devices
     assert (INTEGRATION / "brand" / "icon.png").exists()  # brands
     descriptions = _source("generated/entity_descriptions.py")
     assert "entity_category=EntityCategory." in descriptions  # entity-category

@@ -9,7 +9,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-import voluptuous as vol
+from custom_components.homesec.compat import vol
 
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
@@ -20,6 +20,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from homesec_engine.records import ClipRecord
 from tests.e2e.ha_harness import DOMAIN, engine_for_ha, homesec_entry
 from tests.engine_harness import RunningEngine
+
+from .conftest import find_device
 
 API_KEY = "svc-test-key-41d2"
 
@@ -51,7 +53,7 @@ async def _call(
 
 
 def _camera_device(hass: HomeAssistant, entry: MockConfigEntry, camera: str) -> Any:
-    return dr.async_get(hass).async_get_device({(DOMAIN, f"{entry.entry_id}_{camera}")})
+    return find_device(hass, entry.entry_id, f"{entry.entry_id}_{camera}")
 
 
 async def _add_clips(engine: RunningEngine, clips: list[ClipRecord]) -> None:
@@ -96,19 +98,19 @@ async def test_add_camera_with_a_taken_name_says_so(
     assert err.value.translation_placeholders == {"name": "front_door"}
 
 
-async def test_engine_validation_error_names_the_field_path(
+async def test_backend_settings_are_checked_by_ha_with_the_field_path(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:
-    # Given source settings HA cannot judge (they depend on the backend) but the engine refuses
-    # When the user adds an RTSP camera with a bad setting
-    with pytest.raises(ServiceValidationError) as err:
+    # Given the service schema, derived from the engine's camera declaration (with its
+    # per-backend settings rule)
+    # When the user adds an RTSP camera whose url_env holds a URL instead of a variable name
+    with pytest.raises(vol.Invalid) as err:
         await _call(hass, "add_camera", {
             "name": "porch", "source_backend": "rtsp",
             "source_config": {"url_env": "rtsp://user:secret@cam/stream"},
         })
-    # Then the translated error names the field path the engine reported
-    assert err.value.translation_key == "invalid_input"
-    assert "source_config.url_env" in err.value.translation_placeholders["errors"]
+    # Then Home Assistant refuses it before the engine is asked, naming the field path
+    assert [str(p) for p in err.value.path] == ["source_config", "url_env"]
     # And nothing was created
     status, _ = await _engine_get(engine, "/cameras/porch")
     assert status == 404
@@ -237,7 +239,8 @@ async def test_concurrent_change_makes_set_alert_policy_a_translated_conflict(
         async with aiohttp.ClientSession() as session:
             async with session.put(
                 f"{engine.api}/alert-policy", headers=engine.headers,
-                json={"min_risk_level": "critical", "activity_types": ["package"]},
+                json={"alert_policy": {"min_risk_level": "critical",
+                                       "activity_types": ["package"]}},
             ) as resp:
                 assert resp.status == 200
         return view

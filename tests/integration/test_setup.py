@@ -12,7 +12,7 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from tests.engine_harness import RunningEngine
 
-from .conftest import ENTRY_ID, entry_data
+from .conftest import ENTRY_ID, entry_data, find_device
 
 
 async def test_setup_creates_hub_and_camera_devices(
@@ -22,12 +22,12 @@ async def test_setup_creates_hub_and_camera_devices(
     # Then it is loaded, with a hub device and one device per camera via the hub
     assert loaded_entry.state is ConfigEntryState.LOADED
     registry = dr.async_get(hass)
-    hub = registry.async_get_device(identifiers={(DOMAIN, ENTRY_ID)})
+    hub = find_device(hass, ENTRY_ID, ENTRY_ID)
     assert hub is not None
     assert hub.sw_version == engine.runtime.version
     assert hub.configuration_url == engine.url
     for camera in ("front_door", "garage"):
-        device = registry.async_get_device(identifiers={(DOMAIN, f"{ENTRY_ID}_{camera}")})
+        device = find_device(hass, ENTRY_ID, f"{ENTRY_ID}_{camera}")
         assert device is not None
         assert device.via_device_id == hub.id
 

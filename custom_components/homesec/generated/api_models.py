@@ -45,6 +45,8 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
@@ -57,6 +59,23 @@ class Component(TypedDict):
     status: str
     error: NotRequired[str | None]
     latency_ms: NotRequired[float | None]
+    backend: NotRequired[str]
+    state: NotRequired[str]
+    pending_writes: NotRequired[int]
+    clips_in_flight: NotRequired[int]
+    clips_seen: NotRequired[int]
+    last_heartbeat: NotRequired[str | None]
+    websocket_clients: NotRequired[int]
+    published: NotRequired[int]
+    dropped: NotRequired[int]
+    backlog: NotRequired[int]
+    max_backlog: NotRequired[int]
+    warning: NotRequired[str | None]
+    uploaded: NotRequired[int]
+    skipped: NotRequired[int]
+    failing_since: NotRequired[str | None]
+    last_upload: NotRequired[str | None]
+    disk_critical: NotRequired[bool]
 
 
 class Diagnostics(TypedDict):
@@ -67,14 +86,19 @@ class Diagnostics(TypedDict):
 
 
 class CameraView(TypedDict):
-    """A camera as the API shows it."""
+    """A camera as the API shows it; secrets as env-var names."""
 
     name: str
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
+    filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class CameraList(TypedDict):
@@ -90,14 +114,16 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
 class CameraUpdate(TypedDict):
-    """Body of PUT /cameras/{name}."""
+    """Body of PUT /cameras/{name}: what is sent replaces the old value, what is not stays."""
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
@@ -116,19 +142,10 @@ class ChangeResult(TypedDict):
 
 
 class AlertPolicyView(TypedDict):
-    """The alert policy and its config version."""
+    """The alert policy and its config version: GET /alert-policy returns it, PUT /alert-policy takes it (the policy replaces the old one whole)."""
 
-    config_version: int
-    alert_policy: AlertPolicy
-
-
-class AlertPolicyUpdate(TypedDict):
-    """Body of PUT /alert-policy: the whole policy."""
-
-    min_risk_level: NotRequired[str]
-    activity_types: NotRequired[list[str]]
-    cameras: NotRequired[dict[str, CameraPolicy]]
     config_version: NotRequired[int | None]
+    alert_policy: AlertPolicy
 
 
 class Clip(TypedDict):
@@ -145,6 +162,7 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    duration_s: NotRequired[float | None]
 
 
 class ClipQuery(TypedDict):
@@ -200,6 +218,10 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
 
 
 class StorageStatus(TypedDict):

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorEntityDescription, SensorStateClass
-from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntityDescription
-from homeassistant.components.switch import SwitchDeviceClass, SwitchEntityDescription
+from homeassistant.components.binary_sensor import BinarySensorEntityDescription
+from ..compat import BinarySensorDeviceClass
+from homeassistant.components.switch import SwitchEntityDescription
+from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
 from homeassistant.const import EntityCategory
@@ -23,6 +25,10 @@ class HomeSecEntityDescriptionMixin:
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
+    # Named functions in value_functions.py, for when a path is not enough:
+    value_fn: str | None = None
+    available_fn: str | None = None
+    alert_class: str | None = None  # push: on only for alerts with this class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,6 +70,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'alerts_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='clips_today',
@@ -71,6 +78,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'clips_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='system_health',
@@ -146,10 +154,30 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         key='health',
         translation_key='health',
         scope='camera',
-        value_path=('healthy',),
+        value_path=(),
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
-        options=['online', 'offline', 'disabled'],
+        options=['online', 'degraded', 'offline', 'disabled'],
+        value_fn='camera_state',
+    ),
+    HomeSecSensorEntityDescription(
+        key='lag',
+        translation_key='lag',
+        scope='camera',
+        value_path=('lag_s',),
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='s',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='analysis_dropped',
+        translation_key='analysis_dropped',
+        scope='camera',
+        value_path=('analysis_dropped_pct',),
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='%',
+        entity_category=EntityCategory.DIAGNOSTIC,
     ),
     HomeSecSensorEntityDescription(
         key='last_heartbeat',
@@ -178,6 +206,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'detected_objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
+        alert_class='person',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',
@@ -186,6 +215,8 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('healthy',),
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn='online_while_reachable',
+        available_fn='camera_known',
     ),
 )
 

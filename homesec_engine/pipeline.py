@@ -107,6 +107,7 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
+        offsite: Any = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
         storage_retry_s: float = 5.0,
         storage_max_retry_s: float = 300.0,
@@ -126,6 +127,7 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
+        self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
         self.storage_retry_s = storage_retry_s
         self.storage_max_retry_s = storage_max_retry_s
         # Why storage fails (None while it works): health says degraded meanwhile.
@@ -325,9 +327,28 @@ class Pipeline:
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
             self._storage_works()
-            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
+            size = await asyncio.to_thread(_file_size, clip.path)
+            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri,
+                               size_bytes=size)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._queue_offsite(out, key)
             return
+
+    async def _queue_offsite(self, out: ClipOutcome, key: str) -> None:
+        """Queue the offsite copy (durably, on disk) once the local copy is stored."""
+        if self.offsite is None or out.storage_uri is None:
+            return
+        # "pending" is written before the job exists, so the uploader's "done" comes after it.
+        await self._write(self.repository.update_clip, out.clip_id, offsite_state="pending")
+        try:
+            queued = await self.offsite.enqueue(out.clip_id, out.storage_uri, key)
+            reason = "the offsite backlog is full"
+        except OSError as err:  # the backlog folder cannot be written
+            queued, reason = False, f"the offsite backlog cannot be written: {err}"
+            _LOGGER.error("clip %s: %s", out.clip_id, reason)
+        if not queued:
+            await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
+            await self._event(out, "offsite_skipped", reason=reason)
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
         object_filter = self.filter_for(clip.camera)
@@ -468,6 +489,11 @@ class Pipeline:
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
 
 
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # the source removed it already: the stored copy has the same size
+        return None
 def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
     """The one INFO line a user reads to follow clips: what came in and what was decided."""
     detections = out.filtered.result.detections if out.filtered else []

@@ -59,6 +59,13 @@ class ClipRecord:
     storage_uri: str | None = None
     alerted: bool = False
     duration_s: float | None = None
+    # The clip's life cycle (retention, offsite copies): its stored size, whether its offsite
+    # copy is "pending", "done" or "skipped" (None: no copy asked for), the copy's address,
+    # and why it was deleted ("age", "disk_budget", "user").
+    size_bytes: int | None = None
+    offsite_state: str | None = None
+    offsite_uri: str | None = None
+    deleted_reason: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

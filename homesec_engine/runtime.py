@@ -13,6 +13,7 @@ The REST API reads and changes the engine only through this object:
 - `request_restart()`           graceful restart (the CLI loop or the add-on supervisor
                                 starts the engine again)
 - `components()`                per-component diagnostics (never a secret)
+- `storage_status()`            disk, clip and offsite figures for /status
 
 Every part is built through the plugin registry (plugins.py) from the validated config.
 `start(run_sources=False)` builds and starts everything but the cameras (the API tests use
@@ -110,6 +111,8 @@ class EngineRuntime:
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
+        self.offsite: Any = None  # OffsiteUploader when offsite copies are enabled
+        self.retention: Any = None  # Retention (also measures the storage figures)
         self.sources: dict[str, Any] = {}
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
@@ -169,6 +172,14 @@ class EngineRuntime:
                 "pending_writes": int(repo.pending_writes),
                 "backend": repo.engine.dialect.name,
             }
+        if self.offsite is not None:
+            out["offsite"] = self.offsite.status()
+        if self.retention is not None:
+            out["retention"] = {
+                "status": "error" if self.retention.last_error else "ok",
+                "error": self.retention.last_error, "latency_ms": None,
+                "disk_critical": self.retention.disk_critical,
+            }
         storage_cfg = self.config.get("storage") or {}
         storage_error = self.storage_error()
         out["storage"] = {"status": "error" if storage_error else "ok", "error": storage_error,
@@ -223,6 +234,12 @@ class EngineRuntime:
         if run_sources:
             await self._start_sources()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
+        if self.retention is not None:
+            try:  # the storage figures are there for the first poll
+                await self.retention.measure()
+            except Exception as err:  # the database is down: the first pass measures
+                _LOGGER.info("storage figures not measured yet: %s", err)
+            self.retention.start()
         _LOGGER.info("engine started: %d camera(s), %d notifier(s)",
                      len(self._camera_states), len(self.notifiers))
 
@@ -284,8 +301,23 @@ class EngineRuntime:
                 raise StartupError(str(err)) from err
         self.fanout = NotifierFanout(self.notifiers)
 
+        offsite_cfg = cfg.get("offsite") or {}
+        if offsite_cfg.get("enabled"):
+            from .offsite import OffsiteUploader  # imported late: loads OpenDAL
+
+            # Beside the state outbox: both must outlive a restart, neither needs the database.
+            self.offsite = OffsiteUploader(offsite_cfg, self.data_dir / "offsite-queue",
+                                           storage=self.storage, repository=self.repository)
+            await self.offsite.start()
+        from .retention import Retention
+
+        self.retention = Retention(
+            cfg["retention"], repository=self.repository, storage=self.storage,
+            storage_root=Path(str(storage_cfg.get("path") or ".")).expanduser().absolute(),
+            offsite=self.offsite, on_deleted=self._on_clip_deleted)
+
         self.pipeline = Pipeline(
-            repository=self.repository, storage=self.storage,
+            repository=self.repository, storage=self.storage, offsite=self.offsite,
             object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
@@ -429,6 +461,29 @@ class EngineRuntime:
         else:
             self.last_alerts[camera] = summary
 
+    async def _on_clip_deleted(self, clip: ClipRecord) -> None:
+        try:
+            await self.forget_clip(clip.camera, clip.id)
+        except Exception as err:  # the database left mid-pass: the next start restores it
+            _LOGGER.debug("last alert of %s not refreshed: %s", clip.camera, err)
+
+    def storage_status(self) -> dict[str, Any]:
+        """The Storage body of /status: what the last retention pass measured, the backlog."""
+        figures = self.retention.figures if self.retention is not None else None
+        offsite = self.offsite.status() if self.offsite is not None else None
+        return {
+            "disk_used_bytes": figures.disk_used_bytes if figures else None,
+            "disk_free_bytes": figures.disk_free_bytes if figures else None,
+            "disk_total_bytes": figures.disk_total_bytes if figures else None,
+            "disk_critical": bool(self.retention.disk_critical) if self.retention else False,
+            "clips_stored": figures.clips_stored if figures else None,
+            "oldest_clip": _iso(figures.oldest_clip) if figures else None,
+            "offsite_enabled": offsite is not None,
+            "offsite_backlog": offsite["backlog"] if offsite else None,
+            "offsite_error": offsite["error"] if offsite else None,
+            "offsite_failing_since": offsite["failing_since"] if offsite else None,
+        }
+
     async def _monitor_loop(self) -> None:
         # Stopped through an event, never cancelled mid-ping: a cancelled database call can
         # leave its connection (and the driver's thread) behind.
@@ -456,8 +511,12 @@ class EngineRuntime:
             except Exception as err:
                 _LOGGER.warning("camera %s did not stop cleanly: %s", name, err)
         self.sources.clear()
+        if self.retention is not None:
+            await self.retention.close()
         if self.pipeline is not None:
             await self.pipeline.drain(PIPELINE_DRAIN_TIMEOUT_S)
+        if self.offsite is not None:  # after the drain: the last clips' jobs are on disk
+            await self.offsite.close()
         if self.fanout is not None:
             await self.fanout.drain(NOTIFIER_DRAIN_TIMEOUT_S)
             await self.fanout.close()

@@ -5,7 +5,7 @@ can be rendered into voluptuous validators, an OpenAPI document and the integrat
 generated module. These helpers only make declarations readable; they add no behaviour.
 
 Field keys: type, required, default, nullable, description, selector, min, max, min_len,
-max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
+min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
 unique_by.
 """
 
@@ -113,13 +113,14 @@ def int_field(
     min: int | None = None,
     max: int | None = None,
     nullable: bool = False,
+    min_message: str | None = None,
 ) -> Decl:
     return _decl(
         "int",
         description,
         required,
         {"default": default, "min": min, "max": max, "nullable": nullable or None,
-         "selector": "number"},
+         "min_message": min_message, "selector": "number"},
     )
 
 
@@ -131,13 +132,14 @@ def float_field(
     min: float | None = None,
     max: float | None = None,
     nullable: bool = False,
+    min_message: str | None = None,
 ) -> Decl:
     return _decl(
         "float",
         description,
         required,
         {"default": default, "min": min, "max": max, "nullable": nullable or None,
-         "selector": "number"},
+         "min_message": min_message, "selector": "number"},
     )
 
 

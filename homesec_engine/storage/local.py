@@ -86,6 +86,24 @@ class LocalStorage(Storage):
     async def delete(self, storage_uri: str) -> bool:
         return await asyncio.to_thread(lambda: _unlink(self.resolve(storage_uri)))
 
+    async def delete_many(self, storage_uris: list[str]) -> int:
+        # One worker thread for the whole batch, one fsync per folder.
+        return await asyncio.to_thread(self._delete_many, list(storage_uris))
+
+    def _delete_many(self, storage_uris: list[str]) -> int:
+        deleted, folders = 0, set()
+        for uri in storage_uris:
+            try:
+                path = self.resolve(uri)
+                path.unlink()
+            except (StorageError, FileNotFoundError):
+                continue
+            deleted += 1
+            folders.add(path.parent)
+        for folder in folders:
+            fsync_dir(folder)
+        return deleted
+
     async def exists(self, storage_uri: str) -> bool:
         return await asyncio.to_thread(lambda: self.resolve(storage_uri).is_file())
 

@@ -47,6 +47,8 @@ class Health(TypedDict):
     database: str
     storage: NotRequired[str]
     storage_error: NotRequired[str | None]
+    offsite: NotRequired[str]
+    offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
 
@@ -66,6 +68,14 @@ class Component(TypedDict):
     websocket_clients: NotRequired[int]
     published: NotRequired[int]
     dropped: NotRequired[int]
+    backlog: NotRequired[int]
+    max_backlog: NotRequired[int]
+    warning: NotRequired[str | None]
+    uploaded: NotRequired[int]
+    skipped: NotRequired[int]
+    failing_since: NotRequired[str | None]
+    last_upload: NotRequired[str | None]
+    disk_critical: NotRequired[bool]
 
 
 class Diagnostics(TypedDict):
@@ -225,6 +235,21 @@ class SnapshotQuery(TypedDict):
     height: NotRequired[int]
 
 
+class StorageStatus(TypedDict):
+    """Disk, clip and offsite figures in /status (measured by the retention pass; null until the first pass)."""
+
+    disk_used_bytes: NotRequired[int | None]
+    disk_free_bytes: NotRequired[int | None]
+    disk_total_bytes: NotRequired[int | None]
+    disk_critical: bool
+    clips_stored: NotRequired[int | None]
+    oldest_clip: NotRequired[str | None]
+    offsite_enabled: bool
+    offsite_backlog: NotRequired[int | None]
+    offsite_error: NotRequired[str | None]
+    offsite_failing_since: NotRequired[str | None]
+
+
 class Status(TypedDict):
     """Everything the integration's poll needs, in one response."""
 
@@ -233,6 +258,7 @@ class Status(TypedDict):
     stats: Stats
     config_version: int
     restart_required: bool
+    storage: NotRequired[StorageStatus | None]
 
 
 class ConfigView(TypedDict):

@@ -96,7 +96,7 @@ def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
             if value != value or value in (float("inf"), float("-inf")):
                 raise vol.Invalid("expected a finite number")
         if lo is not None and value < lo:
-            raise vol.Invalid(f"must be at least {lo}")
+            raise vol.Invalid(decl.get("min_message") or f"must be at least {lo}")
         if hi is not None and value > hi:
             raise vol.Invalid(f"must be at most {hi}")
         return value

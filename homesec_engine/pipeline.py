@@ -42,6 +42,7 @@ from .events import EventHub
 from .filters.base import FilterOutput, ObjectFilter
 from .notifiers.fanout import NotifierFanout
 from .policy import AlertPolicyEngine, fallback_analysis
+from .schema.api import route_path
 from .records import (
     AlertDecision,
     AlertEvent,
@@ -52,6 +53,7 @@ from .records import (
     ClipStatus,
     Detection,
     new_clip_id,
+    stable_clip_id,
 )
 from .snapshots import render_snapshot
 from .zones import CameraZones, summarize_objects
@@ -67,12 +69,15 @@ _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED
 
 def view_url(clip_id: str, public_url: str | None, what: str = "media") -> str:
     """The engine's link to a clip's `media` (video) or `snapshot`."""
-    path = f"/api/v1/clips/{clip_id}/{what}"
+    path = route_path(f"get_clip_{what}", clip_id=clip_id)
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
+SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
 def snapshot_key(clip_id: str) -> str:
-    return f"{clip_id}.jpg"
+    return f"{clip_id}{SNAPSHOT_SUFFIX}"
 
 
 def clip_key(clip_id: str, path: Path) -> str:
@@ -118,7 +123,10 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
+        offsite: Any = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
+        storage_retry_s: float = 5.0,
+        storage_max_retry_s: float = 300.0,
         camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.repository = repository
@@ -140,6 +148,12 @@ class Pipeline:
             camera: CameraZones(zones, self.filter_for(camera).trigger_classes)
             for camera, zones in (camera_zones or {}).items()
         }
+        self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
+        self.storage_retry_s = storage_retry_s
+        self.storage_max_retry_s = storage_max_retry_s
+        # Why storage fails (None while it works): health says degraded meanwhile.
+        self.storage_error: str | None = None
+        self._retries: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: set[asyncio.Task[ClipOutcome]] = set()
         self.clips_seen = 0
@@ -172,9 +186,18 @@ class Pipeline:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def uploads_waiting(self) -> int:
+        """Clips whose upload failed and is retried in the background."""
+        return len(self._retries)
+
     async def drain(self, timeout: float) -> bool:
         """Wait for clips in flight; cancel what is still running after `timeout` s."""
         self.accepting = False
+        for retry in list(self._retries):  # the recording stays; the next start resumes it
+            retry.cancel()
+        if self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
@@ -200,7 +223,14 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        out = ClipOutcome(clip_id=clip.clip_id or new_clip_id(), camera=clip.camera)
+        if clip.clip_id is not None:  # chosen by the source: its live event is keyed by it
+            clip_id = clip.clip_id
+        else:
+            try:
+                clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+            except OSError:  # the file is already gone: nothing to find again after a restart
+                clip_id = new_clip_id()
+        out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
         except asyncio.CancelledError:
@@ -273,7 +303,45 @@ class Pipeline:
                     await asyncio.gather(task, return_exceptions=True)
         final = ClipStatus.DONE if out.storage_uri else ClipStatus.ERROR
         await self._status(out, final)
+        if out.storage_uri is None and self.accepting:
+            self._retry_upload(out, clip)
+            return
         await self._cleanup(out, clip)
+
+    def _storage_works(self) -> None:
+        if self.storage_error is not None:
+            _LOGGER.warning("storage works again")
+            self.storage_error = None
+            if self.last_error and self.last_error.startswith("upload"):
+                self.last_error = None
+
+    def _retry_upload(self, out: ClipOutcome, clip: ClipFile) -> None:
+        """Store a clip whose upload failed, with backoff, while the engine runs."""
+        task = asyncio.create_task(self._upload_later(out, clip), name="homesec-upload-retry")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _upload_later(self, out: ClipOutcome, clip: ClipFile) -> None:
+        delay, attempt = self.storage_retry_s, self.upload_attempts
+        key = clip_key(out.clip_id, clip.path)
+        while True:
+            await asyncio.sleep(delay)
+            attempt += 1
+            if not await asyncio.to_thread(clip.path.exists):
+                return  # gone (deleted by the user): nothing left to store
+            try:
+                out.storage_uri = await self.storage.put(clip.path, key)
+            except Exception as err:
+                self.storage_error = f"{type(err).__name__}: {err}"
+                delay = min(delay * 2, self.storage_max_retry_s)
+                continue
+            self._storage_works()
+            # The clip had ended in error for want of storage: now it is done.
+            await self._write(self.repository.update_clip, out.clip_id,
+                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri)
+            await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._cleanup(out, clip)
+            return
 
     async def _upload(self, out: ClipOutcome, clip: ClipFile) -> None:
         key = clip_key(out.clip_id, clip.path)
@@ -287,13 +355,34 @@ class Pipeline:
                     continue
                 out.errors.append(f"upload: {error}")
                 self.last_error = f"upload: {error}"
-                _LOGGER.warning("clip %s: upload failed after %d attempts: %s",
-                                out.clip_id, attempt, error)
+                self.storage_error = error
+                _LOGGER.warning("clip %s: upload failed after %d attempts (retried in the "
+                                "background): %s", out.clip_id, attempt, error)
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
-            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
+            self._storage_works()
+            size = await asyncio.to_thread(_file_size, clip.path)
+            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri,
+                               size_bytes=size)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._queue_offsite(out, key)
             return
+
+    async def _queue_offsite(self, out: ClipOutcome, key: str) -> None:
+        """Queue the offsite copy (durably, on disk) once the local copy is stored."""
+        if self.offsite is None or out.storage_uri is None:
+            return
+        # "pending" is written before the job exists, so the uploader's "done" comes after it.
+        await self._write(self.repository.update_clip, out.clip_id, offsite_state="pending")
+        try:
+            queued = await self.offsite.enqueue(out.clip_id, out.storage_uri, key)
+            reason = "the offsite backlog is full"
+        except OSError as err:  # the backlog folder cannot be written
+            queued, reason = False, f"the offsite backlog cannot be written: {err}"
+            _LOGGER.error("clip %s: %s", out.clip_id, reason)
+        if not queued:
+            await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
+            await self._event(out, "offsite_skipped", reason=reason)
 
     def zones_of(self, camera: str) -> CameraZones:
         zones = self.camera_zones.get(camera)
@@ -346,6 +435,7 @@ class Pipeline:
             tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
             try:
                 out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
+                self._storage_works()
             finally:
                 await asyncio.to_thread(tmp.unlink, True)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
@@ -482,6 +572,11 @@ class Pipeline:
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
 
 
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # the source removed it already: the stored copy has the same size
+        return None
 def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
     """The one INFO line a user reads to follow clips: what came in and what was decided."""
     detections = out.filtered.result.detections if out.filtered else []

@@ -16,13 +16,15 @@ if TYPE_CHECKING:
 
 
 def camera_state(entity: HomeSecEntity) -> str | None:
-    """online / offline / disabled: what a user asks of a camera first."""
+    """online / degraded / offline / disabled: what a user asks of a camera first."""
     camera = entity.camera_data
     if camera is None:
         return None
     if not camera["enabled"]:
         return "disabled"
-    return "online" if camera["healthy"] else "offline"
+    if not camera["healthy"]:
+        return "offline"
+    return "degraded" if camera.get("degraded") else "online"
 
 
 def count_once_known(entity: HomeSecEntity) -> Any:

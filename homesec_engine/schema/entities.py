@@ -41,6 +41,19 @@ ENTITY_SPECS: list[Decl] = [
     entity("system_health", "sensor", "hub", ["health", "status"], device_class="enum",
            options=["healthy", "degraded", "unhealthy"], entity_category="diagnostic",
            icon="mdi:heart-pulse"),
+    # Hub storage sensors (measured by the engine's retention pass; see StorageStatus)
+    entity("disk_used", "sensor", "hub", ["storage", "disk_used_bytes"],
+           device_class="data_size", state_class="measurement", unit="B",
+           suggested_unit="GB", suggested_display_precision=2, icon="mdi:harddisk"),
+    entity("disk_free", "sensor", "hub", ["storage", "disk_free_bytes"],
+           device_class="data_size", state_class="measurement", unit="B",
+           suggested_unit="GB", suggested_display_precision=1, icon="mdi:harddisk-plus"),
+    entity("clips_stored", "sensor", "hub", ["storage", "clips_stored"],
+           state_class="measurement", icon="mdi:filmstrip-box"),
+    entity("oldest_clip", "sensor", "hub", ["storage", "oldest_clip"],
+           device_class="timestamp", icon="mdi:clock-start"),
+    entity("offsite_backlog", "sensor", "hub", ["storage", "offsite_backlog"],
+           state_class="measurement", icon="mdi:cloud-upload"),
     # Camera sensors
     entity("last_activity", "sensor", "camera", ["last_alert", "activity_type"],
            device_class="enum", options=ACTIVITY_TYPES, icon="mdi:motion-sensor",
@@ -48,8 +61,12 @@ ENTITY_SPECS: list[Decl] = [
     entity("risk_level", "sensor", "camera", ["last_alert", "risk_level"], device_class="enum",
            options=RISK_LEVELS, icon="mdi:shield-alert", restore=True),
     entity("health", "sensor", "camera", [], device_class="enum",
-           options=["online", "offline", "disabled"], entity_category="diagnostic",
+           options=["online", "degraded", "offline", "disabled"], entity_category="diagnostic",
            icon="mdi:cctv", value_fn="camera_state"),
+    entity("lag", "sensor", "camera", ["lag_s"], device_class="duration", unit="s",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand"),
+    entity("analysis_dropped", "sensor", "camera", ["analysis_dropped_pct"], unit="%",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],
@@ -74,4 +91,7 @@ ENTITY_SPECS: list[Decl] = [
            device_class=None, icon="mdi:alarm-light"),
     entity("last_alert_snapshot", "image", "camera", ["last_alert", "clip_id"],
            icon="mdi:image"),
+    # The live camera: picture and stream from the engine; available while it is healthy
+    # (or switched off, so it can be switched on again); on/off is the `enabled` flag.
+    entity("live", "camera", "camera", ["healthy"], icon="mdi:cctv"),
 ]

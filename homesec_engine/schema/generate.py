@@ -132,6 +132,7 @@ _PLATFORMS = {
     "switch": ("SwitchEntityDescription", "SwitchDeviceClass", "homeassistant.components.switch"),
     "event": ("EventEntityDescription", "EventDeviceClass", "homeassistant.components.event"),
     "image": ("ImageEntityDescription", None, "homeassistant.components.image"),
+    "camera": ("CameraEntityDescription", None, "homeassistant.components.camera"),
 }
 
 
@@ -155,6 +156,10 @@ def _description(spec: dict[str, Any]) -> str:
         args.append(f"state_class=SensorStateClass.{spec['state_class'].upper()}")
     if spec.get("unit"):
         args.append(f"native_unit_of_measurement={spec['unit']!r}")
+    if spec.get("suggested_unit"):
+        args.append(f"suggested_unit_of_measurement={spec['suggested_unit']!r}")
+    if spec.get("suggested_display_precision") is not None:
+        args.append(f"suggested_display_precision={spec['suggested_display_precision']!r}")
     if spec.get("entity_category"):
         args.append(f"entity_category=EntityCategory.{spec['entity_category'].upper()}")
     if not spec.get("enabled_default", True):

@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import LISTED_INDEX, Base, clip_events, clips, schema_version
+from .tables import LISTED_INDEX, RETENTION_INDEX, Base, clip_events, clips, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -149,6 +149,15 @@ def _clip_events_live(conn: Connection) -> None:
     conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event {json_type}")
     conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event_state VARCHAR")
     next(ix for ix in clips.indexes if ix.name == "ix_clips_event_state").create(conn)
+def _clip_lifecycle_columns(conn: Connection) -> None:
+    """clips.size_bytes, offsite_state, offsite_uri, deleted_reason (retention, offsite) and
+    the retention index."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    for column, sql_type in (("size_bytes", "BIGINT"), ("offsite_state", "VARCHAR"),
+                             ("offsite_uri", "TEXT"), ("deleted_reason", "VARCHAR")):
+        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {sql_type}")
+    RETENTION_INDEX.create(conn)
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -160,9 +169,15 @@ MIGRATIONS: tuple[Migration, ...] = (
         "clip_events.uid for idempotent replays; partial index for the unfiltered clip list",
         _event_uids_and_list_index,
     ),
-    Migration(3, "clips.objects and clips.zones: per-object results and alert zones",
+    Migration(
+        3,
+        "clips.size_bytes, offsite_state, offsite_uri, deleted_reason and ix_clips_retention "
+        "for the clip life cycle",
+        _clip_lifecycle_columns,
+    ),
+    Migration(4, "clips.objects and clips.zones: per-object results and alert zones",
               _clip_objects_and_zones),
-    Migration(4, "clips.event and clips.event_state: live events with a start and an end",
+    Migration(5, "clips.event and clips.event_state: live events with a start and an end",
               _clip_events_live),
 )
 

@@ -60,6 +60,10 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
+    offsite: NotRequired[str]
+    offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
 
@@ -70,6 +74,23 @@ class Component(TypedDict):
     status: str
     error: NotRequired[str | None]
     latency_ms: NotRequired[float | None]
+    backend: NotRequired[str]
+    state: NotRequired[str]
+    pending_writes: NotRequired[int]
+    clips_in_flight: NotRequired[int]
+    clips_seen: NotRequired[int]
+    last_heartbeat: NotRequired[str | None]
+    websocket_clients: NotRequired[int]
+    published: NotRequired[int]
+    dropped: NotRequired[int]
+    backlog: NotRequired[int]
+    max_backlog: NotRequired[int]
+    warning: NotRequired[str | None]
+    uploaded: NotRequired[int]
+    skipped: NotRequired[int]
+    failing_since: NotRequired[str | None]
+    last_upload: NotRequired[str | None]
+    disk_critical: NotRequired[bool]
 
 
 class Diagnostics(TypedDict):
@@ -80,16 +101,23 @@ class Diagnostics(TypedDict):
 
 
 class CameraView(TypedDict):
-    """A camera as the API shows it."""
+    """A camera as the API shows it; secrets as env-var names."""
 
     name: str
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
-    healthy: bool
-    last_heartbeat: str | None
+    filter_backend: NotRequired[str | None]
     zones: list[Zone]
     motion_masks: list[MotionMask]
+    healthy: bool
+    last_heartbeat: str | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -105,16 +133,18 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    filter_backend: NotRequired[str | None]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
     config_version: NotRequired[int | None]
 
 
 class CameraUpdate(TypedDict):
-    """Body of PUT /cameras/{name}."""
+    """Body of PUT /cameras/{name}: what is sent replaces the old value, what is not stays."""
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    filter_backend: NotRequired[str | None]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
     config_version: NotRequired[int | None]
@@ -164,6 +194,7 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    duration_s: NotRequired[float | None]
     objects: list[ClipObject]
     zones: list[str]
     event: NotRequired[LiveEvent | None]
@@ -259,6 +290,34 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
+
+
+class SnapshotQuery(TypedDict):
+    """Query parameters of GET /cameras/{name}/snapshot."""
+
+    width: NotRequired[int]
+    height: NotRequired[int]
+
+
+class StorageStatus(TypedDict):
+    """Disk, clip and offsite figures in /status (measured by the retention pass; null until the first pass)."""
+
+    disk_used_bytes: NotRequired[int | None]
+    disk_free_bytes: NotRequired[int | None]
+    disk_total_bytes: NotRequired[int | None]
+    disk_critical: bool
+    clips_stored: NotRequired[int | None]
+    oldest_clip: NotRequired[str | None]
+    offsite_enabled: bool
+    offsite_backlog: NotRequired[int | None]
+    offsite_error: NotRequired[str | None]
+    offsite_failing_since: NotRequired[str | None]
 
 
 class Status(TypedDict):
@@ -269,6 +328,7 @@ class Status(TypedDict):
     stats: Stats
     config_version: int
     restart_required: bool
+    storage: NotRequired[StorageStatus | None]
 
 
 class ConfigView(TypedDict):

@@ -14,6 +14,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
+from homeassistant.components.camera import CameraEntityDescription
 from homeassistant.const import EntityCategory
 
 
@@ -56,6 +57,11 @@ class HomeSecImageEntityDescription(ImageEntityDescription, HomeSecEntityDescrip
     """A HomeSec image."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeSecCameraEntityDescription(CameraEntityDescription, HomeSecEntityDescriptionMixin):
+    """A HomeSec camera."""
+
+
 SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
     HomeSecSensorEntityDescription(
         key='cameras_online',
@@ -90,6 +96,49 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         options=['healthy', 'degraded', 'unhealthy'],
     ),
     HomeSecSensorEntityDescription(
+        key='disk_used',
+        translation_key='disk_used',
+        scope='hub',
+        value_path=('storage', 'disk_used_bytes'),
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='B',
+        suggested_unit_of_measurement='GB',
+        suggested_display_precision=2,
+    ),
+    HomeSecSensorEntityDescription(
+        key='disk_free',
+        translation_key='disk_free',
+        scope='hub',
+        value_path=('storage', 'disk_free_bytes'),
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='B',
+        suggested_unit_of_measurement='GB',
+        suggested_display_precision=1,
+    ),
+    HomeSecSensorEntityDescription(
+        key='clips_stored',
+        translation_key='clips_stored',
+        scope='hub',
+        value_path=('storage', 'clips_stored'),
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    HomeSecSensorEntityDescription(
+        key='oldest_clip',
+        translation_key='oldest_clip',
+        scope='hub',
+        value_path=('storage', 'oldest_clip'),
+        device_class=SensorDeviceClass.TIMESTAMP,
+    ),
+    HomeSecSensorEntityDescription(
+        key='offsite_backlog',
+        translation_key='offsite_backlog',
+        scope='hub',
+        value_path=('storage', 'offsite_backlog'),
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    HomeSecSensorEntityDescription(
         key='last_activity',
         translation_key='last_activity',
         scope='camera',
@@ -114,8 +163,27 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         value_path=(),
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
-        options=['online', 'offline', 'disabled'],
+        options=['online', 'degraded', 'offline', 'disabled'],
         value_fn='camera_state',
+    ),
+    HomeSecSensorEntityDescription(
+        key='lag',
+        translation_key='lag',
+        scope='camera',
+        value_path=('lag_s',),
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='s',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='analysis_dropped',
+        translation_key='analysis_dropped',
+        scope='camera',
+        value_path=('analysis_dropped_pct',),
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='%',
+        entity_category=EntityCategory.DIAGNOSTIC,
     ),
     HomeSecSensorEntityDescription(
         key='last_heartbeat',
@@ -229,5 +297,14 @@ IMAGE_DESCRIPTIONS: tuple[HomeSecImageEntityDescription, ...] = (
         translation_key='last_alert_snapshot',
         scope='camera',
         value_path=('last_alert', 'clip_id'),
+    ),
+)
+
+CAMERA_DESCRIPTIONS: tuple[HomeSecCameraEntityDescription, ...] = (
+    HomeSecCameraEntityDescription(
+        key='live',
+        translation_key='live',
+        scope='camera',
+        value_path=('healthy',),
     ),
 )

@@ -289,7 +289,10 @@ class Pipeline:
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
             if decision.alert and not alerted_live:
-                await self._wait_upload(upload)
+                # Bounded waits: the alert should carry the storage URI, and its snapshot
+                # (a full-size decode) should be there when a phone opens the link.
+                await self._wait_bounded(upload)
+                await self._wait_bounded(snapshot)
                 await self._alert(out, clip, analysis, filtered)
             elif alerted_live:
                 self._refresh_last_alert(out, clip.camera, analysis)
@@ -469,11 +472,11 @@ class Pipeline:
                           risk_level=analysis.risk_level, summary=analysis.summary)
         return analysis
 
-    async def _wait_upload(self, upload: asyncio.Task[None]) -> None:
-        """Give the upload a bounded time so the alert can carry the storage URI."""
-        if upload.done():
+    async def _wait_bounded(self, task: asyncio.Task[None]) -> None:
+        """Give the upload (or the snapshot) a bounded time before the alert goes out."""
+        if task.done():
             return
-        await asyncio.wait({upload}, timeout=self.alert_upload_wait_s)
+        await asyncio.wait({task}, timeout=self.alert_upload_wait_s)
 
     async def _alert(self, out: ClipOutcome, clip: ClipFile, analysis: Analysis,
                      filtered: FilterOutput) -> None:

@@ -98,8 +98,9 @@ CONFIG_MODELS: dict[str, Decl] = {
                                         default=5.0, min=0.0, max=60.0),
             "live_fps": float_field(
                 "Frames per second the detector looks at while recording, for events that "
-                "start as the person appears (0: judge the finished clip only)",
-                default=3.0, min=0.0, max=10.0),
+                "start as the person appears (0: judge the finished clip only; at most "
+                "analysis_fps frames are decoded)",
+                default=5.0, min=0.0, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",

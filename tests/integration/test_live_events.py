@@ -40,7 +40,7 @@ async def engine(tmp_path: Path, server: RtspTestServer) -> AsyncIterator[Runnin
     server.start()
     cameras = [{"name": "plaza", "enabled": True, "source_backend": "rtsp",
                 "source_config": {"url": server.url, "pre_roll_s": 1, "post_roll_s": 2,
-                                  "min_motion_s": 0.3, "live_fps": 3}}]
+                                  "min_motion_s": 0.3, "live_fps": 5}}]
     try:
         async with engine_for_ha(tmp_path, cameras=cameras, run_sources=True) as eng:
             yield eng

@@ -1932,11 +1932,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'required': False,
                                                      'selector': 'number',
                                                      'type': 'int'},
-                                 'live_fps': {'default': 3.0,
+                                 'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
                                                              'at while recording, for events that '
                                                              'start as the person appears (0: '
-                                                             'judge the finished clip only)',
+                                                             'judge the finished clip only; at '
+                                                             'most analysis_fps frames are '
+                                                             'decoded)',
                                               'max': 10.0,
                                               'min': 0.0,
                                               'required': False,

@@ -36,7 +36,7 @@ def engine_config(tmp: Path, url: str | None) -> ConfigManager:
     cameras = [] if url is None else [{
         "name": "plaza", "enabled": True, "source_backend": "rtsp",
         "source_config": {"url": url, "pre_roll_s": 1, "post_roll_s": 2, "min_motion_s": 0.3,
-                          "live_fps": 3},
+                          "live_fps": 5},
     }]
     config = {
         "storage": {"backend": "local", "path": str(tmp / "clips")},

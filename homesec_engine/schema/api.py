@@ -287,7 +287,8 @@ API_MODELS: dict[str, Decl] = {
         "zones": alert_zones_field(required=False),
     }, extra="allow"),
     "CameraStatus": derive(CAMERA, "A camera in /status.",
-                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           only=["name", "enabled", "source_backend", "zones", "motion_masks"],
+                           required=["enabled"],  # zones: an older engine sends none
                            rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,

@@ -287,6 +287,8 @@ class CameraStatus(TypedDict):
     name: str
     enabled: bool
     source_backend: str
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None

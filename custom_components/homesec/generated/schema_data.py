@@ -496,6 +496,17 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
+                             'motion_masks': {'default': [],
+                                              'description': 'Areas motion detection ignores (a '
+                                                             'tree in the wind, a timestamp)',
+                                              'items': {'description': 'Motion mask',
+                                                        'model': 'MotionMask',
+                                                        'required': False,
+                                                        'type': 'model'},
+                                              'max_len': 32,
+                                              'required': False,
+                                              'type': 'list',
+                                              'unique_by': 'name'},
                              'name': {'description': 'Camera name (slug)',
                                       'pattern': '^[a-z0-9_]{1,64}$',
                                       'pattern_message': 'must be 1-64 characters of lowercase '
@@ -507,7 +518,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
-                                                'type': 'str'}}},
+                                                'type': 'str'},
+                             'zones': {'default': [],
+                                       'description': 'Named areas of the picture; with zones, '
+                                                      'only detections inside one whose classes '
+                                                      'include theirs alert',
+                                       'items': {'description': 'Zone',
+                                                 'model': 'Zone',
+                                                 'required': False,
+                                                 'type': 'model'},
+                                       'max_len': 32,
+                                       'required': False,
+                                       'type': 'list',
+                                       'unique_by': 'name'}}},
  'CameraUpdate': {'description': 'Body of PUT /cameras/{name}: what is sent replaces the old '
                                  'value, what is not stays.',
                   'extra': 'forbid',

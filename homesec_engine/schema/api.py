@@ -130,6 +130,13 @@ API_MODELS: dict[str, Decl] = {
         "websocket_clients": int_field("Connected event-stream clients", min=0),
         "published": int_field("Live messages published since start", min=0),
         "dropped": int_field("Live messages dropped for slow clients", min=0),
+        "uploads_waiting": int_field("Recordings waiting to be stored again", min=0),
+        "model": str_field("The detector's model file"),
+        "family": str_field("The detector's model family"),
+        "input_size": list_field("The model's input width and height", int_field("Pixels")),
+        "lag_s": float_field("How far behind live the camera is processed", nullable=True),
+        "analysis_dropped": float_field("Share of analysis frames dropped to keep up (0..1)",
+                                        nullable=True),
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),

@@ -1,6 +1,6 @@
 """REST API latency with 100 000 clips in PostgreSQL: p50/p99 of /status and /clips.
 
-    .venv/bin/python bench/api.py [--clips 100000] [--requests 2000] [--runs 3]
+    .venvs/newest/bin/python bench/api.py [--clips 100000] [--requests 2000] [--runs 3]
                                   [--keep-db NAME]
 
 Creates a scratch database on the development server (HOMESEC_BENCH_PG_URL, default

@@ -1,6 +1,6 @@
 """Alert -> Home Assistant latency, requests per poll and setup time with 16 cameras.
 
-    .venv/bin/python bench/ha_latency.py [--alerts 200] [--polls 50] [--setups 5]
+    .venvs/newest/bin/python bench/ha_latency.py [--alerts 200] [--polls 50] [--setups 5]
 
 Runs the real engine (REST API + WebSocket on loopback, SQLite, no camera sources) and a real
 Home Assistant core (the same test instance pytest-homeassistant-custom-component builds,

@@ -1,9 +1,10 @@
 """The `homesec` command line: `homesec run [--config FILE ...]`.
 
-`run` loads the config files left to right (without any: the embedded default, data under
-./data), then the override file (`config_overrides_path`; default `overrides.yaml` beside the
-first config file, or `data/overrides.yaml` with the embedded default), starts the engine and
-serves the REST API and panel on server.host:server.port until SIGTERM/SIGINT.
+`run` loads the config files left to right (relative paths from the caller's working
+directory; without any: the embedded default, data under ./data), then the override file
+(`config_overrides_path`; default `overrides.yaml` beside the first config file, or
+`data/overrides.yaml` with the embedded default), starts the engine and serves the REST API
+and panel on server.host:server.port until SIGTERM/SIGINT.
 
 A restart asked for through the API stops everything and starts again in this process with
 the config read anew; `--exit-on-restart` exits instead (status 0), for supervisors that
@@ -94,10 +95,12 @@ async def _serve(runtime: EngineRuntime, host: str, port: int) -> Any:
         return None
     from aiohttp import web
 
+    from .api.server import GuardedRunner
+
     app = factory(runtime)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = GuardedRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, backlog=runner.limits.backlog)
     try:
         await site.start()
     except OSError:
@@ -181,8 +184,11 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "run":
+        # Resolved now, from the caller's working directory: an in-process restart (or
+        # anything that changes directory later) reads the same files.
+        config_paths = [path.expanduser().absolute() for path in args.config]
         try:
-            return asyncio.run(run_engine(args.config, use_default=args.embedded_default,
+            return asyncio.run(run_engine(config_paths, use_default=args.embedded_default,
                                           exit_on_restart=args.exit_on_restart))
         except KeyboardInterrupt:
             return EXIT_OK

@@ -48,6 +48,7 @@ from .records import (
     ClipStatus,
     Detection,
     new_clip_id,
+    stable_clip_id,
 )
 from .snapshots import render_snapshot
 from .zones import CameraZones, summarize_objects
@@ -111,10 +112,15 @@ class Pipeline:
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
         camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        filter_for: Callable[[str], ObjectFilter] | None = None,
+        storage_retry_s: float = 5.0,
+        storage_max_retry_s: float = 300.0,
     ) -> None:
         self.repository = repository
         self.storage = storage
         self.filter = object_filter
+        # A camera may use another filter backend (filter_backend); default: the global one.
+        self.filter_for = filter_for or (lambda camera: object_filter)
         self.analyzer = analyzer
         self.policy = policy
         self.fanout = fanout
@@ -125,10 +131,13 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
-        self.camera_zones = {
-            camera: CameraZones(zones, object_filter.trigger_classes)
-            for camera, zones in (camera_zones or {}).items()
-        }
+        self._zone_config = dict(camera_zones or {})
+        self._zones: dict[str, CameraZones] = {}
+        self.storage_retry_s = storage_retry_s
+        self.storage_max_retry_s = storage_max_retry_s
+        # Why storage fails (None while it works): health says degraded meanwhile.
+        self.storage_error: str | None = None
+        self._retries: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: set[asyncio.Task[ClipOutcome]] = set()
         self.clips_seen = 0
@@ -160,9 +169,18 @@ class Pipeline:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def uploads_waiting(self) -> int:
+        """Clips whose upload failed and is retried in the background."""
+        return len(self._retries)
+
     async def drain(self, timeout: float) -> bool:
         """Wait for clips in flight; cancel what is still running after `timeout` s."""
         self.accepting = False
+        for retry in list(self._retries):  # the recording stays; the next start resumes it
+            retry.cancel()
+        if self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
@@ -188,13 +206,18 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        out = ClipOutcome(clip_id=new_clip_id(), camera=clip.camera)
+        try:
+            clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+        except OSError:  # the file is already gone: nothing to find again after a restart
+            clip_id = new_clip_id()
+        out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
         except asyncio.CancelledError:
             # Cut off by a stop (drain timeout): no later stage will move the record on.
             await self._interrupted(out)
             raise
+        _log_clip(out, clip)
         return out
 
     async def _interrupted(self, out: ClipOutcome) -> None:
@@ -222,7 +245,10 @@ class Pipeline:
                 return
             snapshot = asyncio.create_task(self._snapshot(out, clip, filtered),
                                            name="homesec-snap")
-            triggered = any(o["class"] in self.filter.trigger_classes for o in out.objects)
+            # Without a usable model, `on_model_error: motion` lets every clip through as motion.
+            triggers = self.filter_for(clip.camera).trigger_classes
+            triggered = any(o["class"] in triggers for o in out.objects) \
+                or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
                 analysis = fallback_analysis(o["class"] for o in out.objects)
@@ -252,7 +278,45 @@ class Pipeline:
                     await asyncio.gather(task, return_exceptions=True)
         final = ClipStatus.DONE if out.storage_uri else ClipStatus.ERROR
         await self._status(out, final)
+        if out.storage_uri is None and self.accepting:
+            self._retry_upload(out, clip)
+            return
         await self._cleanup(out, clip)
+
+    def _storage_works(self) -> None:
+        if self.storage_error is not None:
+            _LOGGER.warning("storage works again")
+            self.storage_error = None
+            if self.last_error and self.last_error.startswith("upload"):
+                self.last_error = None
+
+    def _retry_upload(self, out: ClipOutcome, clip: ClipFile) -> None:
+        """Store a clip whose upload failed, with backoff, while the engine runs."""
+        task = asyncio.create_task(self._upload_later(out, clip), name="homesec-upload-retry")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _upload_later(self, out: ClipOutcome, clip: ClipFile) -> None:
+        delay, attempt = self.storage_retry_s, self.upload_attempts
+        key = clip_key(out.clip_id, clip.path)
+        while True:
+            await asyncio.sleep(delay)
+            attempt += 1
+            if not await asyncio.to_thread(clip.path.exists):
+                return  # gone (deleted by the user): nothing left to store
+            try:
+                out.storage_uri = await self.storage.put(clip.path, key)
+            except Exception as err:
+                self.storage_error = f"{type(err).__name__}: {err}"
+                delay = min(delay * 2, self.storage_max_retry_s)
+                continue
+            self._storage_works()
+            # The clip had ended in error for want of storage: now it is done.
+            await self._write(self.repository.update_clip, out.clip_id,
+                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri)
+            await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._cleanup(out, clip)
+            return
 
     async def _upload(self, out: ClipOutcome, clip: ClipFile) -> None:
         key = clip_key(out.clip_id, clip.path)
@@ -266,31 +330,35 @@ class Pipeline:
                     continue
                 out.errors.append(f"upload: {error}")
                 self.last_error = f"upload: {error}"
-                _LOGGER.warning("clip %s: upload failed after %d attempts: %s",
-                                out.clip_id, attempt, error)
+                self.storage_error = error
+                _LOGGER.warning("clip %s: upload failed after %d attempts (retried in the "
+                                "background): %s", out.clip_id, attempt, error)
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
+            self._storage_works()
             await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
             return
 
     def zones_of(self, camera: str) -> CameraZones:
-        zones = self.camera_zones.get(camera)
+        zones = self._zones.get(camera)
         if zones is None:
-            zones = self.camera_zones[camera] = CameraZones((), self.filter.trigger_classes)
+            triggers = self.filter_for(camera).trigger_classes
+            zones = self._zones[camera] = CameraZones(self._zone_config.get(camera, ()), triggers)
         return zones
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
         zones = self.zones_of(clip.camera)
+        object_filter = self.filter_for(clip.camera)
         try:
-            filtered = await self.filter.run(clip.path, zones.counts if zones else None)
+            filtered = await object_filter.run(clip.path, zones.counts if zones else None)
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
             out.errors.append(f"filter: {error}")
             self.last_error = f"filter: {error}"
             self.clips_failed += 1
             _LOGGER.warning("clip %s: filter failed: %s", out.clip_id, error)
-            await self._event(out, "filter_failed", error=error, backend=self.filter.name)
+            await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
         # With zones, what lies outside them (for its class) neither counts nor alerts.
@@ -298,13 +366,14 @@ class Pipeline:
         out.counted = counting
         out.objects = summarize_objects(counting)
         out.zones = zones.zones_hit(d for d in counting
-                                    if d.label in self.filter.trigger_classes)
+                                    if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
                           detected_objects=filtered.classes, objects=out.objects,
                           zones=out.zones)
         await self._event(out, "filtered", classes=filtered.classes, zones=out.zones,
                           frames_sampled=filtered.result.frames_sampled,
-                          early_exit=filtered.early_exit, backend=self.filter.name,
+                          early_exit=filtered.early_exit, backend=object_filter.name,
+                          fallback=filtered.fallback,
                           detections=[{"label": d.label, "confidence": d.confidence,
                                        "frame": d.frame_index,
                                        "box": list(d.box) if d.box else None}
@@ -322,6 +391,7 @@ class Pipeline:
             tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
             try:
                 out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
+                self._storage_works()
             finally:
                 await asyncio.to_thread(tmp.unlink, True)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
@@ -370,6 +440,10 @@ class Pipeline:
             timestamp=clip.started_at, detected_objects=filtered.classes,
             objects=out.objects, zones=out.zones)
         out.alert = event
+        # Names, ids and labels only: never a URL (it could carry a host's credentials).
+        _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
+                     clip.camera, out.clip_id, analysis.risk_level, analysis.activity_type,
+                     ",".join(filtered.classes) or "none")
         payload = event.payload()
         self.last_alerts[clip.camera] = {
             "clip_id": out.clip_id, "activity_type": analysis.activity_type,
@@ -421,6 +495,19 @@ class Pipeline:
         except Exception as err:  # the repository keeps outages itself; this is a bug/edge
             self.last_error = f"state: {type(err).__name__}: {err}"
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
+
+
+def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
+    """The one INFO line a user reads to follow clips: what came in and what was decided."""
+    detections = out.filtered.result.detections if out.filtered else []
+    labels = ",".join(out.filtered.classes) if out.filtered else ""
+    if out.decision is not None:
+        decision = f"{'alert' if out.decision.alert else 'no alert'} ({out.decision.reason})"
+    else:
+        decision = "none (the clip failed before a decision; see the warning above)"
+    _LOGGER.info("clip: camera=%s clip=%s duration=%.1fs detections=%d%s decision=%s status=%s",
+                 clip.camera, out.clip_id, clip.duration_s, len(detections),
+                 f" ({labels})" if labels else "", decision, out.status)
 
 
 def _write_temp(data: bytes, clip_id: str) -> Path:

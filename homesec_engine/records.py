@@ -6,6 +6,7 @@ serialises them through the schema package. Every timestamp is timezone-aware UT
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,18 @@ def utcnow() -> datetime:
 def new_clip_id() -> str:
     """Sortable-enough unique id: time prefix keeps ids of one camera roughly ordered."""
     return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def stable_clip_id(camera: str, path: Path) -> str:
+    """The clip id of a recording, the same every time it is seen (blocking: stats the file).
+
+    A restarted engine finds an unfinished recording again and must carry on under the id it
+    had: the file name (unique per recording) and its modification time make the id, so its
+    row is updated and its stored object overwritten instead of duplicated.
+    """
+    mtime = path.stat().st_mtime
+    digest = hashlib.sha256(f"{camera}/{path.name}/{mtime!r}".encode()).hexdigest()
+    return f"{datetime.fromtimestamp(mtime, UTC):%Y%m%dT%H%M%S}-{digest[:12]}"
 
 
 def risk_rank(level: str | None) -> int:

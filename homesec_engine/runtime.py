@@ -41,7 +41,8 @@ from .pipeline import Pipeline, view_url
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
-from .records import ClipFile, ClipQuery, ClipRecord
+from .fsutil import is_partial, remove_partial_files
+from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,6 +64,9 @@ class CameraState:
     healthy: bool = False
     last_heartbeat: datetime | None = None
     error: str | None = None
+    lag_s: float | None = None
+    analysis_dropped: float | None = None
+    degraded: str | None = None  # why a working camera works less well (falling behind)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -101,6 +105,7 @@ class EngineRuntime:
         self.repository: Any = None
         self.storage: Any = None
         self.object_filter: ObjectFilter | None = None
+        self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
@@ -131,7 +136,15 @@ class EngineRuntime:
             if state is not None:
                 state.healthy = bool(source.is_healthy())
                 state.last_heartbeat = source.last_heartbeat()
+                state.error = source.last_error()
+                state.lag_s = source.lag_s()
+                state.analysis_dropped = source.analysis_dropped()
+                state.degraded = source.degraded_reason() if state.healthy else None
         return dict(self._camera_states)
+
+    def storage_error(self) -> str | None:
+        """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
+        return self.pipeline.storage_error if self.pipeline is not None else None
 
     async def request_restart(self) -> None:
         self.restart_requested.set()
@@ -157,12 +170,11 @@ class EngineRuntime:
                 "backend": repo.engine.dialect.name,
             }
         storage_cfg = self.config.get("storage") or {}
-        upload_error = None
-        if self.pipeline and self.pipeline.last_error and \
-                self.pipeline.last_error.startswith("upload"):
-            upload_error = self.pipeline.last_error
-        out["storage"] = {"status": "error" if upload_error else "ok", "error": upload_error,
-                          "latency_ms": None, "backend": storage_cfg.get("backend", "local")}
+        storage_error = self.storage_error()
+        out["storage"] = {"status": "error" if storage_error else "ok", "error": storage_error,
+                          "latency_ms": None, "backend": storage_cfg.get("backend", "local"),
+                          "uploads_waiting": self.pipeline.uploads_waiting if self.pipeline
+                          else 0}
         pipe = self.pipeline
         out["pipeline"] = {
             "status": "running" if self.pipeline_running else "stopped",
@@ -179,11 +191,14 @@ class EngineRuntime:
         for name, state in self.cameras().items():
             if not state.enabled:
                 status = "disabled"
+            elif not state.healthy:
+                status = "unhealthy"
             else:
-                status = "ok" if state.healthy else "unhealthy"
+                status = "degraded" if state.degraded else "ok"
             out[f"camera:{name}"] = {
-                "status": status, "error": state.error, "latency_ms": None,
+                "status": status, "error": state.error or state.degraded, "latency_ms": None,
                 "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
+                "lag_s": state.lag_s, "analysis_dropped": state.analysis_dropped,
             }
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
@@ -238,6 +253,11 @@ class EngineRuntime:
             await self.object_filter.start()
         except FilterError as err:
             raise StartupError(str(err)) from err
+        wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
+        for backend in sorted(b for b in wanted if b):
+            extra = plugins.create("filter", backend, {**filter_cfg, "backend": backend})
+            await extra.start()
+            self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
@@ -266,7 +286,7 @@ class EngineRuntime:
 
         self.pipeline = Pipeline(
             repository=self.repository, storage=self.storage,
-            object_filter=self.object_filter, analyzer=self.analyzer,
+            object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
             camera_zones={c["name"]: c.get("zones") or [] for c in cfg["cameras"]},
@@ -275,6 +295,28 @@ class EngineRuntime:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
                 source_backend=camera["source_backend"])
+
+    @staticmethod
+    def _filter_backend(camera: dict[str, Any], default: str | None = None) -> str | None:
+        """The camera's filter backend: its own setting; a demo camera reads its drawn
+        subjects with the builtin heuristic (see sources/demo.py); else the global one."""
+        if camera.get("filter_backend"):
+            return str(camera["filter_backend"])
+        return "builtin" if camera.get("source_backend") == "demo" else default
+
+    def filter_for(self, camera: str) -> ObjectFilter:
+        """The object filter that judges `camera`'s clips."""
+        assert self.object_filter is not None
+        config: dict[str, Any] = next(
+            (c for c in self.config.get("cameras", []) if c["name"] == camera), {})
+        backend = self._filter_backend(config)
+        if not backend or backend == self.object_filter.name:
+            return self.object_filter
+        if backend not in self._camera_filters and backend == "builtin":
+            # A demo camera added at run time: the heuristic needs nothing loaded.
+            self._camera_filters[backend] = plugins.create(
+                "filter", backend, {**self.config["filter"], "backend": backend})
+        return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
         assert self.pipeline is not None
@@ -296,18 +338,56 @@ class EngineRuntime:
             self.sources[name] = source
 
     async def _recover_leftover_clips(self) -> None:
-        """Recordings a killed engine left in the work folders go through the pipeline now.
+        """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
 
-        P0: no clip is lost. A clip whose upload failed last time is retried the same way.
+        Partial files (cut-off recordings and copies) are removed. Every finished recording
+        left in a work folder goes through the pipeline again under the clip id it had
+        (stable_clip_id), so its row moves on and its stored object is overwritten; one whose
+        clip is already done only loses its working copy. Rows left half-way with no file to
+        finish them end in `error` with an `interrupted` event.
         """
         assert self.pipeline is not None
+        removed = await asyncio.to_thread(self.storage.remove_partial_files)
+        resumed: set[str] = set()
         for name in self._camera_states:
-            leftovers = await asyncio.to_thread(leftover_clips, self.data_dir / "work" / name,
-                                                name)
+            work_dir = self.data_dir / "work" / name
+            removed += await asyncio.to_thread(remove_partial_files, work_dir)
+            leftovers = await asyncio.to_thread(leftover_clips, work_dir, name)
             for clip in leftovers:
+                clip_id = await asyncio.to_thread(stable_clip_id, name, clip.path)
+                if await self._already_done(clip_id):
+                    await asyncio.to_thread(clip.path.unlink, True)
+                    continue
                 _LOGGER.info("camera %s: processing %s left from an earlier run",
                              name, clip.path.name)
+                resumed.add(clip_id)
                 self.pipeline.submit(clip)
+        if removed:
+            _LOGGER.info("removed %d partial file(s) left by an interrupted run", removed)
+        await self._close_unfinished(resumed)
+
+    async def _already_done(self, clip_id: str) -> bool:
+        try:
+            clip = await self.repository.get_clip(clip_id)
+        except Exception:  # database down: process it again, the row catches up later
+            return False
+        return clip is not None and clip.status == ClipStatus.DONE and bool(clip.storage_uri)
+
+    async def _close_unfinished(self, resumed: set[str]) -> None:
+        for status in (ClipStatus.QUEUED_LOCAL, ClipStatus.UPLOADED, ClipStatus.ANALYZED):
+            try:
+                clips, _ = await self.repository.list_clips(ClipQuery(status=status, limit=200))
+            except Exception as err:  # database down at start: they are closed next start
+                _LOGGER.info("unfinished clips not checked: %s", err)
+                return
+            for clip in clips:
+                if clip.id in resumed:
+                    continue
+                await self.repository.update_clip(clip.id, status=ClipStatus.ERROR.value)
+                await self.repository.add_event(ClipEventRecord(
+                    clip_id=clip.id, type="interrupted",
+                    data={"stage": str(clip.status), "reason": "the engine stopped before the "
+                          "clip was finished and its recording is gone"}))
 
     async def _on_health(self, camera: str, healthy: bool) -> None:
         state = self._camera_states.get(camera)
@@ -393,12 +473,13 @@ class EngineRuntime:
             except (TimeoutError, Exception) as err:
                 _LOGGER.warning("database monitor did not stop cleanly: %r", err)
             self._monitor = None
-        for component in (self.analyzer, self.object_filter):
+        for component in (self.analyzer, self.object_filter, *self._camera_filters.values()):
             if component is not None:
                 try:
                     await component.close()
                 except Exception as err:
                     _LOGGER.warning("closing %s failed: %s", type(component).__name__, err)
+        self._camera_filters = {}
         if self.repository is not None:
             await self.repository.close()
         _LOGGER.info("engine stopped")
@@ -423,7 +504,8 @@ def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:
         return []
     found: list[ClipFile] = []
     for path in sorted(work_dir.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in VIDEO_SUFFIXES:
+        if path.name.startswith(".") or is_partial(path.name) or \
+                path.suffix.lower() not in VIDEO_SUFFIXES:
             continue
         try:
             duration = probe_duration(path)

@@ -4,6 +4,12 @@
 # `custom_components` testing package.
 import custom_components  # noqa: F401
 
+import os
+
+# Every engine a test starts checks its responses against the OpenAPI document (undeclared
+# keys or status codes answer 500): see homesec_engine/api/shapes.py.
+os.environ.setdefault("HOMESEC_STRICT_RESPONSES", "1")
+
 import logging
 import re
 from collections.abc import Iterator

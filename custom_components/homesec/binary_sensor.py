@@ -12,10 +12,10 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .alert_objects import alert_classes
 from .const import CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
+from .value_functions import alert_matches
 from .generated.entity_descriptions import (
     BINARY_SENSOR_DESCRIPTIONS,
     HomeSecBinarySensorEntityDescription,
@@ -83,8 +83,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
 
     @callback
     def _turn_on(self, alert: dict[str, Any], seconds: float) -> None:
-        detected_class = self.entity_description.detected_class
-        on = detected_class is None or detected_class in alert_classes(alert)
+        on = alert_matches(self.entity_description.alert_class, alert)
         self._cancel_timer()
         self._push_on = on
         if on:
@@ -103,17 +102,8 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
             self._cancel_reset = None
 
     @property
-    def available(self) -> bool:
-        if self.entity_description.key == "online":
-            # Stays available while the engine is unreachable and says "off" then.
-            return self.camera_data is not None
-        return super().available
-
-    @property
     def is_on(self) -> bool | None:
         if self.entity_description.push:
             return self._push_on
-        if self.entity_description.key == "online":
-            return bool(self.coordinator.last_update_success and self.raw_value)
-        value = self.raw_value
+        value = self.value
         return None if value is None else bool(value)

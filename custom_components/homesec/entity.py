@@ -6,15 +6,23 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api import (
+    HomeSecConflictError,
+    HomeSecConnectionError,
+    HomeSecError,
+    HomeSecNotFoundError,
+)
 from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
 from .generated.api_models import CameraStatus
+from .value_functions import AVAILABLE_FUNCTIONS, VALUE_FUNCTIONS
 
 
 class HomeSecSpec(Protocol):
@@ -28,6 +36,12 @@ class HomeSecSpec(Protocol):
 
     @property
     def value_path(self) -> tuple[str, ...]: ...
+
+    @property
+    def value_fn(self) -> str | None: ...
+
+    @property
+    def available_fn(self) -> str | None: ...
 
 
 def read_path(data: Any, path: Iterable[str]) -> Any:
@@ -89,6 +103,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         return self.coordinator.camera(self.camera_name)
 
     @property
+    def value(self) -> Any:
+        """The entity's value: its spec's named value function, else the value at its path."""
+        if self._spec.value_fn is not None:
+            return VALUE_FUNCTIONS[self._spec.value_fn](self)
+        return self.raw_value
+
+    @property
     def raw_value(self) -> Any:
         """The value at the description's value_path."""
         if self.camera_name is None:
@@ -98,6 +119,8 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
     @property
     def available(self) -> bool:
         """Engine reachable, and for camera entities: the camera still exists."""
+        if self._spec.available_fn is not None:
+            return AVAILABLE_FUNCTIONS[self._spec.available_fn](self)
         if not super().available:
             return False
         return self.camera_name is None or self.camera_data is not None
@@ -140,3 +163,42 @@ def async_add_homesec_entities(
 
     _sync_cameras()
     entry.async_on_unload(coordinator.async_add_listener(_sync_cameras))
+
+
+async def async_set_camera_enabled(
+    coordinator: HomeSecCoordinator, name: str, enabled: bool
+) -> None:
+    """Switch a camera on or off in the engine (the switch and the camera entity)."""
+    data = coordinator.current
+    config_version = data["config_version"] if data else None
+    try:
+        result = await coordinator.client.update_camera(
+            name,
+            {"enabled": enabled, "config_version": config_version or None},
+        )
+    except HomeSecConflictError as err:
+        # Someone changed the config since our last poll: show the newer state.
+        await coordinator.async_request_refresh()
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="config_version_conflict"
+        ) from err
+    except HomeSecNotFoundError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_found",
+            translation_placeholders={"name": name},
+        ) from err
+    except HomeSecConnectionError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except HomeSecError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="unexpected_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    coordinator.async_apply_camera_change(name, enabled, result["config_version"])
+    await coordinator.async_request_refresh()

@@ -12,7 +12,6 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
-from .alert_objects import alert_count
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
 from .generated.entity_descriptions import (
@@ -21,9 +20,6 @@ from .generated.entity_descriptions import (
 )
 
 PARALLEL_UPDATES = 0  # read-only: values come from the coordinator
-
-_COUNTERS = frozenset({"alerts_today", "clips_today"})
-
 
 async def async_setup_entry(
     hass: HomeAssistant,
@@ -66,21 +62,7 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
         return value
 
     def _engine_value(self) -> StateType | datetime:
-        key = self.entity_description.key
-        if key == "health":
-            camera = self.camera_data
-            if camera is None:
-                return None
-            if not camera["enabled"]:
-                return "disabled"
-            return "online" if camera["healthy"] else "offline"
-        if key in _COUNTERS and not self.coordinator.complete:
-            return None  # the database was down since start-up: the count is unknown
-        if (detected_class := self.entity_description.detected_class) is not None:
-            camera = self.camera_data
-            alert = camera.get("last_alert") if camera else None
-            return None if alert is None else alert_count(alert, detected_class)
-        value: Any = self.raw_value
+        value: Any = self.value
         if value is None:
             return None
         if self.entity_description.device_class is SensorDeviceClass.TIMESTAMP:

@@ -32,7 +32,7 @@ from .api import (
 )
 from .const import DOMAIN
 from .coordinator import HomeSecConfigEntry
-from .generated.api_models import AlertPolicyUpdate, CameraCreate, CameraUpdate, ClipQuery
+from .generated.api_models import AlertPolicyView, CameraCreate, CameraUpdate, ClipQuery
 from .generated.schema_data import MODELS, SERVICES
 from .generated.vol_render import model_validator
 from .repairs import async_update_restart_issue
@@ -176,17 +176,11 @@ async def _set_alert_policy(call: ServiceCall) -> None:
                 translation_placeholders={"name": camera},
             )
         cameras[camera] = {**cameras.get(camera, {}), **change}  # type: ignore[typeddict-item]
-        update: AlertPolicyUpdate = {
-            "min_risk_level": policy.get("min_risk_level", "low"),
-            "activity_types": list(policy.get("activity_types", [])),
-        }
+        policy = {**policy, "cameras": cameras}
     else:
-        update = {
-            "min_risk_level": change["min_risk_level"],
-            "activity_types": change["activity_types"],
-        }
-    update["cameras"] = cameras
-    update["config_version"] = current["config_version"]
+        policy = {**policy, **change}  # type: ignore[typeddict-item]
+    update: AlertPolicyView = {"config_version": current["config_version"],
+                               "alert_policy": policy}
     result = await _call(client.set_alert_policy(update), camera or "")
     async_update_restart_issue(call.hass, entry, result["restart_required"])
 

@@ -1,4 +1,4 @@
-"""The alert policy: read, and replace (applied live, no restart)."""
+"""The alert policy: read, and replace (applied live, no restart); one shape both ways."""
 
 from __future__ import annotations
 
@@ -18,10 +18,9 @@ async def get_alert_policy(request: web.Request) -> web.Response:
 
 async def set_alert_policy(request: web.Request) -> web.Response:
     ctx = context(request)
-    body = validate("AlertPolicyUpdate", await read_json(request))
+    body = validate("AlertPolicyView", await read_json(request))
     version = expected_version(request, body)
-    body.pop("config_version", None)
-    result = await ctx.runtime.config_manager.set_alert_policy(body, version)
+    result = await ctx.runtime.config_manager.set_alert_policy(body["alert_policy"], version)
     # The stored policy is the validated one: apply exactly what the config now says.
     ctx.runtime.apply_alert_policy(ctx.config()["alert_policy"])
     return json_response({"restart_required": result.restart_required,

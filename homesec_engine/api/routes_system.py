@@ -22,8 +22,14 @@ def _cameras_online(ctx: ApiContext) -> int:
 async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
     up, _latency = await ctx.probe_database(force=force)
     pipeline = "running" if ctx.runtime.pipeline_running else "stopped"
-    status = "unhealthy" if pipeline == "stopped" else ("healthy" if up else "degraded")
+    # A filter without its model still records and stores clips, but judges them by fallback.
+    filter_ok = ctx.runtime.object_filter is None or \
+        ctx.runtime.object_filter.status().get("status") == "ok"
+    storage_error = ctx.runtime.storage_error()
+    status = "unhealthy" if pipeline == "stopped" else (
+        "healthy" if up and filter_ok and storage_error is None else "degraded")
     return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
+            "storage": "error" if storage_error else "ok", "storage_error": storage_error,
             "cameras_online": _cameras_online(ctx), "version": ctx.runtime.version}
 
 

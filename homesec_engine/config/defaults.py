@@ -19,6 +19,6 @@ def embedded_default(data_dir: Path = DEFAULT_DATA_DIR) -> dict[str, Any]:
                   "outbox_path": str(data_dir / "outbox")},
         "cameras": [
             {"name": "demo", "enabled": True, "source_backend": "demo",
-             "source_config": {"interval_s": 20, "subject": "person"}},
+             "source_config": {}},  # DemoSourceConfig's defaults: one place states them
         ],
     }

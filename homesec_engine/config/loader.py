@@ -4,6 +4,7 @@ Files merge left to right, the rightmost winning: dicts deep-merge, lists union.
 dicts that carry a `name` (cameras) is a set keyed by name: an item whose name is already
 present replaces it whole, so a run-time camera edit can drop keys. `removed_cameras` hides
 cameras named by earlier files (a union can only add, so removal needs its own list).
+Each file is read with the line of every setting, so a schema error names where it was set.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any
 import yaml
 
 from ..schema import SchemaValidationError, validate
+from .provenance import Layer, locate, yaml_lines
 
 
 class ConfigError(Exception):
@@ -31,6 +33,11 @@ class ConfigFileError(ConfigError):
 
 def read_yaml(path: Path) -> dict[str, Any]:
     """One YAML file -> dict; an empty file is {}. Errors carry file and line."""
+    return read_layer(path).data
+
+
+def read_layer(path: Path) -> Layer:
+    """One YAML file with the line of every setting, so schema errors can name it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as err:
@@ -48,10 +55,10 @@ def read_yaml(path: Path) -> dict[str, Any]:
     except yaml.YAMLError as err:
         raise ConfigFileError(path, f"invalid YAML: {err}") from err
     if data is None:
-        return {}
+        return Layer(str(path), {})
     if not isinstance(data, dict):
         raise ConfigFileError(path, "the top level must be a mapping of settings", 1)
-    return data
+    return Layer(str(path), data, yaml_lines(text))
 
 
 def _is_named_list(items: list[Any]) -> bool:
@@ -99,8 +106,15 @@ def apply_removals(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def validate_config(raw: dict[str, Any]) -> dict[str, Any]:
+def validate_config(raw: dict[str, Any], layers: list[Layer] | None = None) -> dict[str, Any]:
+    """The validated config; given the layers it merged from, errors name file and line."""
+    raw = apply_removals(raw)
     try:
-        return validate("Config", apply_removals(raw))
+        return validate("Config", raw)
     except SchemaValidationError as err:
-        raise ConfigError(f"invalid config: {err}") from err
+        problems = []
+        for item in err.errors:
+            where = locate(layers, raw, item["path"]) if layers else None
+            problem = f"{item['path'] or '(root)'}: {item['message']}"
+            problems.append(f"{where}: {problem}" if where else problem)
+        raise ConfigError("invalid config: " + "; ".join(problems)) from err

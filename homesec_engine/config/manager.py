@@ -22,7 +22,8 @@ import yaml
 
 from ..fsutil import fsync_dir
 from ..schema import validate
-from .loader import ConfigError, merge_all, read_yaml, validate_config
+from .loader import ConfigError, merge_all, read_layer, validate_config
+from .provenance import Layer
 
 
 class ConfigVersionConflict(ConfigError):
@@ -98,6 +99,15 @@ def merge_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str
     return merge_all([base, overrides])
 
 
+def _as_merged(base: list[Layer], override: Layer) -> list[Layer]:
+    """The layers as merge_overrides sees them: a REPLACED_WHOLE key leaves the base files."""
+    replaced = [key for key in REPLACED_WHOLE if key in override.data]
+    if replaced:
+        base = [Layer(layer.source, {k: v for k, v in layer.data.items() if k not in replaced},
+                      layer.lines) for layer in base]
+    return [*base, override]
+
+
 class ConfigManager:
     """Owns the merged config and every run-time change to it."""
 
@@ -131,12 +141,14 @@ class ConfigManager:
         return copy.deepcopy(self._config)
 
     def load_sync(self) -> dict[str, Any]:
-        layers = [self._embedded] + [read_yaml(p) for p in self._paths]
-        self._base = merge_all(layers)
-        self._overrides = (
-            read_yaml(self._overrides_path) if self._overrides_path.exists() else {}
-        )
-        self._config = validate_config(merge_overrides(self._base, self._overrides))
+        layers = [Layer("(embedded default)", self._embedded)]
+        layers += [read_layer(p) for p in self._paths]
+        self._base = merge_all(layer.data for layer in layers)
+        override = (read_layer(self._overrides_path) if self._overrides_path.exists()
+                    else Layer(str(self._overrides_path), {}))
+        self._overrides = override.data
+        self._config = validate_config(merge_overrides(self._base, self._overrides),
+                                       _as_merged(layers, override))
         return self.get_config()
 
     async def load(self) -> dict[str, Any]:

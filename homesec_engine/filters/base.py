@@ -1,10 +1,12 @@
 """The filter interface: sampled frames in, normalised detections out, with early exit.
 
 A backend implements `detect_frame` (and, when it needs the whole clip first, `prepare`).
-The shared loop samples frames at `sample_fps`, keeps detections at or above
-`min_confidence`, stops as soon as a trigger class is found with that confidence (and, when
-the caller passes `counts`, that detection counts: e.g. it is inside one of the camera's
-zones), and keeps the frame of the best detection for the clip's snapshot.
+The shared loop samples frames at `sample_fps` (decoded `frame_width` pixels wide), keeps
+detections at or above `min_confidence` (or the class's own `class_min_confidence`) that are
+confirmed over `min_hits` consecutive sampled frames (confirm.py), stops as soon as a trigger
+class is confirmed (and, when the caller passes `counts`, that detection counts: e.g. it is
+inside one of the camera's zones), and keeps the frame of the best detection for the clip's
+snapshot.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..records import Detection, FilterResult
-from .frames import SampledFrame, sample_frames
+from .confirm import Confirmation
+from .frames import ANALYSIS_WIDTH, SampledFrame, sample_frames
 
 
 @dataclass(slots=True)
@@ -29,6 +32,8 @@ class FilterOutput:
     best_detection: Detection | None = None
     early_exit: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    # Set when the detector could not run: "motion" (the clip counts as triggered) or "hold".
+    fallback: str | None = None
     best_time_s: float | None = None  # where best_frame is in the clip (for the snapshot)
 
     @property
@@ -51,6 +56,14 @@ class ObjectFilter(ABC):
         self.sample_fps = float(config.get("sample_fps", 2.0))
         self.min_confidence = float(config.get("min_confidence", 0.5))
         self.trigger_classes = frozenset(config.get("trigger_classes") or ())
+        self.class_min_confidence: dict[str, float] = {
+            str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
+        self.min_hits = max(1, int(config.get("min_hits", 1)))
+        self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
+
+    def threshold(self, label: str) -> float:
+        """The lowest confidence kept for `label`."""
+        return self.class_min_confidence.get(label, self.min_confidence)
 
     async def start(self) -> None:
         """Load what the backend needs (model files); errors here are start-up errors."""
@@ -73,7 +86,8 @@ class ObjectFilter(ABC):
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         try:
-            frames: Iterable[SampledFrame] = sample_frames(path, self.sample_fps)
+            frames: Iterable[SampledFrame] = sample_frames(path, self.sample_fps,
+                                                           self.frame_width)
             if self.needs_whole_clip:
                 frames = list(frames)
                 self.prepare(frames)
@@ -85,23 +99,32 @@ class ObjectFilter(ABC):
 
     def _scan(self, frames: Iterator[SampledFrame], counts: Counts) -> FilterOutput:
         kept: list[Detection] = []
-        best: tuple[Detection, np.ndarray, float] | None = None
+        best: tuple[Detection, np.ndarray] | None = None
         sampled: list[tuple[np.ndarray, float]] = []
+        times: dict[int, float] = {}  # id(frame.rgb) -> its time, to find the best frame again
+        confirmation = Confirmation(self.min_hits)
         early = False
         for frame in frames:
             sampled.append((frame.rgb, frame.time_s))
-            for det in self.detect_frame(frame):
-                if det.confidence < self.min_confidence:
-                    continue
+            times[id(frame.rgb)] = frame.time_s
+            found = [d for d in self.detect_frame(frame) if d.confidence >= self.threshold(d.label)]
+            for det, rgb in confirmation.add(found, frame.rgb):
                 kept.append(det)
                 if best is None or _better(det, best[0], self.trigger_classes, counts):
-                    best = (det, frame.rgb, frame.time_s)
+                    best = (det, rgb)
             if any(d.label in self.trigger_classes and counts(d) for d in kept):
                 early = True
                 break
+        if not early:
+            for det, rgb in confirmation.finish():
+                kept.append(det)
+                if best is None or _better(det, best[0], self.trigger_classes, counts):
+                    best = (det, rgb)
+        kept.sort(key=lambda d: d.frame_index)
         result = FilterResult(detections=kept, frames_sampled=len(sampled))
         if best is not None:
-            return FilterOutput(result, best[1], best[0], early, best_time_s=best[2])
+            return FilterOutput(result, best[1], best[0], early,
+                                best_time_s=times.get(id(best[1])))
         middle = len(sampled) // 2
         if not sampled:
             return FilterOutput(result, None, None, early)

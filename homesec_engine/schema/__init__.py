@@ -10,11 +10,12 @@ from .config import ACTIVITY_TYPES, CONFIG_MODELS, DETECTION_CLASSES, RISK_LEVEL
 from .entities import ENTITY_SPECS
 from .events import ALERT_EVENT_TYPE, EVENT_MODELS
 from .integration import INTEGRATION_MODELS, SERVICES
-from .validate import SchemaValidationError, validate
+from .validate import SchemaValidationError, model_defaults, validate
 
 MODELS = {**CONFIG_MODELS, **API_MODELS, **EVENT_MODELS, **INTEGRATION_MODELS}
 
 __all__ = [
     "ACTIVITY_TYPES", "ALERT_EVENT_TYPE", "API_BASE", "DETECTION_CLASSES", "ENTITY_SPECS",
-    "MODELS", "RISK_LEVELS", "ROUTES", "SERVICES", "SchemaValidationError", "validate",
+    "MODELS", "RISK_LEVELS", "ROUTES", "SERVICES", "SchemaValidationError", "model_defaults",
+    "validate",
 ]

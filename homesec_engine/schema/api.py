@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from .config import (
-    ACTIVITY_TYPES,
-    DETECTION_CLASSES,
-    RISK_LEVELS,
-    SOURCE_BACKENDS,
-    motion_masks_field,
-    replacing,
-    zones_field,
-)
+from .config import ACTIVITY_TYPES, CONFIG_MODELS, DETECTION_CLASSES, RISK_LEVELS
 from .fields import (
     Decl,
     bool_field,
+    derive,
     datetime_field,
     float_field,
     int_field,
@@ -22,7 +15,6 @@ from .fields import (
     model,
     model_field,
     object_field,
-    slug_field,
     str_field,
 )
 
@@ -32,8 +24,23 @@ HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
-    "INTERNAL_ERROR",
+    "REQUEST_TIMEOUT", "CAMERA_UNAVAILABLE", "INTERNAL_ERROR",
 ]
+
+
+# A camera's live state beyond `healthy`, in CameraView and CameraStatus alike.
+_CAMERA_LIVE: dict[str, Decl] = {
+    "error": str_field("Why the camera is down (no secrets); null while it works",
+                       nullable=True),
+    "degraded": str_field("Why a working camera works less well (falling behind live, "
+                          "motion analysis dropping frames); null when it does not",
+                          nullable=True),
+    "lag_s": float_field("How far behind live it is processed (streaming cameras)",
+                         nullable=True, min=0),
+    "analysis_dropped_pct": float_field(
+        "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
+        min=0, max=100),
+}
 
 
 def _list_of(model_name: str, description: str) -> Decl:
@@ -55,10 +62,33 @@ def alert_zones_field(required: bool) -> Decl:
                       default=None if required else [])
 
 
+CAMERA = CONFIG_MODELS["Camera"]
+
+# GET /clips's query, and (derived from it) the homesec.get_clips service.
+CLIP_QUERY = model("Query parameters of GET /clips.", {
+    "camera": str_field("Camera name"),
+    "status": str_field("Pipeline state", choices=CLIP_STATUSES),
+    "alerted": bool_field("Only alerted (true) or not alerted (false)"),
+    "risk_level": str_field("Risk level", choices=RISK_LEVELS),
+    "activity_type": str_field("Activity type", choices=ACTIVITY_TYPES),
+    "since": datetime_field("Created at or after"),
+    "until": datetime_field("Created before"),
+    "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
+    "page_size": int_field("Clips per page", default=50, min=1, max=100),
+})
+
+
 def _version_field() -> Decl:
     return int_field("The config_version this change was made against; stale -> 409",
                      min=1, nullable=True)
 
+
+# What a camera can show live (from its source backend); the integration's camera entity
+# offers a picture and a stream only where these say so.
+_LIVE_FIELDS: dict[str, Decl] = {
+    "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
+    "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+}
 
 API_MODELS: dict[str, Decl] = {
     "ErrorItem": model("One validation problem.", {
@@ -75,6 +105,9 @@ API_MODELS: dict[str, Decl] = {
         "status": str_field("Overall state", required=True, choices=HEALTH_STATES),
         "pipeline": str_field("Pipeline state", required=True, choices=["running", "stopped"]),
         "database": str_field("Database state", required=True, choices=["up", "down"]),
+        "storage": str_field("Clip storage state (error: clips wait and are retried)",
+                             choices=["ok", "error"]),
+        "storage_error": str_field("Why clips cannot be stored now", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
         "version": str_field("Engine version", required=True),
     }, extra="allow"),
@@ -83,6 +116,16 @@ API_MODELS: dict[str, Decl] = {
                             choices=["ok", "degraded", "error", "disabled"]),
         "error": str_field("Last error", nullable=True),
         "latency_ms": float_field("Last probe latency", nullable=True),
+        # What some components add (each only where it applies):
+        "backend": str_field("The backend this component runs"),
+        "state": str_field("What the component is doing now"),
+        "pending_writes": int_field("Database writes kept while it was unreachable", min=0),
+        "clips_in_flight": int_field("Clips being processed now", min=0),
+        "clips_seen": int_field("Clips handed to the pipeline since start", min=0),
+        "last_heartbeat": datetime_field("Last frame or file seen", nullable=True),
+        "websocket_clients": int_field("Connected event-stream clients", min=0),
+        "published": int_field("Live messages published since start", min=0),
+        "dropped": int_field("Live messages dropped for slow clients", min=0),
     }, extra="allow"),
     "Diagnostics": model("Per-component diagnostics; never a secret.", {
         "version": str_field("Engine version", required=True),
@@ -90,35 +133,23 @@ API_MODELS: dict[str, Decl] = {
                                 {"type": "model", "model": "Component", "required": False,
                                  "description": "Component"}, required=True),
     }, extra="allow"),
-    "CameraView": model("A camera as the API shows it.", {
-        "name": slug_field("Camera name"),
-        "enabled": bool_field("Whether it runs", required=True),
-        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
-        "source_config": object_field("Backend settings; secrets as env-var names",
-                                      required=True),
+    # The camera's forms, all derived from the one declaration in config.py (`Camera`): a
+    # field added there reaches the API bodies, the views and the HA services.
+    "CameraView": derive(CAMERA, "A camera as the API shows it; secrets as env-var names.",
+                         required=["enabled", "zones", "motion_masks"], rules=False,
+                         extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
-        "zones": zones_field() | {"required": True},
-        "motion_masks": motion_masks_field() | {"required": True},
-    }, extra="allow"),
+        **_CAMERA_LIVE,
+        **_LIVE_FIELDS,
+    }),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
-    "CameraCreate": model("Body of POST /cameras.", {
-        "name": slug_field("Camera name"),
-        "enabled": bool_field("Whether it runs", default=True),
-        "source_backend": str_field("Backend", required=True, choices=SOURCE_BACKENDS),
-        "source_config": object_field("Backend settings", required=True),
-        "zones": zones_field(),
-        "motion_masks": motion_masks_field(),
-        "config_version": _version_field(),
-    }),
-    "CameraUpdate": model("Body of PUT /cameras/{name}.", {
-        "enabled": bool_field("Whether it runs"),
-        "source_config": object_field("Backend settings (replaces the old ones)"),
-        "zones": replacing(zones_field(), "Zones (replace the old ones)"),
-        "motion_masks": replacing(motion_masks_field(), "Motion masks (replace the old ones)"),
-        "config_version": _version_field(),
-    }),
+    "CameraCreate": derive(CAMERA, "Body of POST /cameras.",
+                           add={"config_version": _version_field()}),
+    "CameraUpdate": derive(CAMERA, "Body of PUT /cameras/{name}: what is sent replaces the old "
+                           "value, what is not stays.", drop=["name", "source_backend"],
+                           optional=True, add={"config_version": _version_field()}),
     "VersionOnly": model("Optional body of DELETE requests.", {
         "config_version": _version_field(),
     }),
@@ -127,22 +158,6 @@ API_MODELS: dict[str, Decl] = {
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
-    "AlertPolicyView": model("The alert policy and its config version.", {
-        "config_version": int_field("Current config_version", required=True, min=1),
-        "alert_policy": model_field("The policy", "AlertPolicy", required=True),
-    }, extra="allow"),
-    "AlertPolicyUpdate": model("Body of PUT /alert-policy: the whole policy.", {
-        "min_risk_level": str_field("Lowest risk level that alerts", choices=RISK_LEVELS,
-                                    default="low"),
-        "activity_types": list_field("Only these activities alert (empty: all)",
-                                     str_field("Activity type", choices=ACTIVITY_TYPES),
-                                     default=[]),
-        "cameras": map_field("Per-camera overrides",
-                             {"type": "model", "model": "CameraPolicy", "required": False,
-                              "description": "Override"},
-                             default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),
-        "config_version": _version_field(),
-    }),
     "ClipObject": model("The detections of one class in a clip.", {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
         "count": int_field("Most of them seen in one frame", required=True, min=0),
@@ -152,6 +167,15 @@ API_MODELS: dict[str, Decl] = {
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),
+    # One shape both ways: what GET returns can be edited and PUT back as it is.
+    "AlertPolicyView": model(
+        "The alert policy and its config version: GET /alert-policy returns it, "
+        "PUT /alert-policy takes it (the policy replaces the old one whole).", {
+            "config_version": int_field(
+                "The current config_version (GET); the one this change was made against "
+                "(PUT, optional, or If-Match): stale -> 409", min=1, nullable=True),
+            "alert_policy": model_field("The policy", "AlertPolicy", required=True),
+        }),
     "Clip": model("A recorded clip and what the pipeline made of it.", {
         "id": str_field("Clip id", required=True),
         "camera": str_field("Camera name", required=True),
@@ -166,18 +190,9 @@ API_MODELS: dict[str, Decl] = {
         "alerted": bool_field("Whether it raised an alert", required=True),
         "objects": objects_field(required=True),
         "zones": alert_zones_field(required=True),
+        "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
     }, extra="allow"),
-    "ClipQuery": model("Query parameters of GET /clips.", {
-        "camera": str_field("Camera name"),
-        "status": str_field("Pipeline state", choices=CLIP_STATUSES),
-        "alerted": bool_field("Only alerted (true) or not alerted (false)"),
-        "risk_level": str_field("Risk level", choices=RISK_LEVELS),
-        "activity_type": str_field("Activity type", max_len=64),
-        "since": datetime_field("Created at or after"),
-        "until": datetime_field("Created before"),
-        "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
-        "page_size": int_field("Clips per page", default=50, min=1, max=100),
-    }),
+    "ClipQuery": CLIP_QUERY,
     "ClipList": model("One page of clips, newest first.", {
         "clips": _list_of("Clip", "Clips"),
         "total": int_field("Clips matching the filters", required=True, min=0),
@@ -202,15 +217,22 @@ API_MODELS: dict[str, Decl] = {
         "objects": objects_field(required=False),
         "zones": alert_zones_field(required=False),
     }, extra="allow"),
-    "CameraStatus": model("A camera in /status.", {
-        "name": str_field("Camera name", required=True),
-        "enabled": bool_field("Whether it runs", required=True),
-        "source_backend": str_field("Backend", required=True),
+    "CameraStatus": derive(CAMERA, "A camera in /status.",
+                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
-    }, extra="allow"),
+        **_CAMERA_LIVE,
+        **_LIVE_FIELDS,
+    }),
+    "SnapshotQuery": model("Query parameters of GET /cameras/{name}/snapshot.", {
+        "width": int_field("Width of the JPEG in pixels (alone: the height keeps the aspect)",
+                           min=16, max=3840),
+        "height": int_field("Height of the JPEG in pixels (alone: the width keeps the aspect)",
+                            min=16, max=2160),
+    }),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),
         "cameras": _list_of("CameraStatus", "Cameras"),
@@ -228,6 +250,8 @@ API_MODELS: dict[str, Decl] = {
 }
 
 # Route specs: the API registers handlers by operation_id; OpenAPI is rendered from here.
+# `state: False` marks a route that works without the database (served during an outage:
+# the config lives in ConfigManager); every other authorised route may answer 503.
 ROUTES: list[Decl] = [
     {"method": "GET", "path": "/health", "operation_id": "get_health", "public": True,
      "summary": "Liveness", "responses": {"200": "Health", "503": "Health"}},
@@ -235,25 +259,36 @@ ROUTES: list[Decl] = [
      "public": True, "summary": "Per-component diagnostics", "responses": {"200": "Diagnostics"}},
     {"method": "GET", "path": "/status", "operation_id": "get_status",
      "summary": "Everything the integration polls", "responses": {"200": "Status"}},
-    {"method": "GET", "path": "/config", "operation_id": "get_config",
+    {"method": "GET", "path": "/config", "operation_id": "get_config", "state": False,
      "summary": "The merged config", "responses": {"200": "ConfigView"}},
-    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras",
+    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras", "state": False,
      "summary": "List cameras", "responses": {"200": "CameraList"}},
-    {"method": "POST", "path": "/cameras", "operation_id": "create_camera",
+    {"method": "POST", "path": "/cameras", "operation_id": "create_camera", "state": False,
      "summary": "Add a camera", "body": "CameraCreate",
      "responses": {"201": "ChangeResult"}, "errors": ["400", "409"]},
-    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera",
+    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera", "state": False,
      "summary": "Read a camera", "responses": {"200": "CameraView"}, "errors": ["404"]},
-    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera",
+    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera", "state": False,
      "summary": "Update a camera", "body": "CameraUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "404", "409"]},
-    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
+    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera", "state": False,
      "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
      "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
-    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
+    {"method": "GET", "path": "/cameras/{name}/snapshot", "operation_id": "get_camera_snapshot", "state": False,
+     "query": "SnapshotQuery", "media": "image/jpeg",
+     "summary": "The camera's live picture: its newest decoded frame as a JPEG of the size "
+                "asked (503 with the reason while it is offline or disabled)",
+     "responses": {"200": None}, "errors": ["400", "404", "503"]},
+    {"method": "GET", "path": "/cameras/{name}/stream", "operation_id": "get_camera_stream", "state": False,
+     "media": "video/mp2t",
+     "summary": "The camera's live restream: its own packets remuxed into MPEG-TS (no "
+                "transcoding); ends when the camera drops. Home Assistant hands it to its "
+                "stream worker behind a signed, expiring URL",
+     "responses": {"200": None}, "errors": ["404", "503"]},
+    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy", "state": False,
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
-    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
-     "summary": "Replace the alert policy", "body": "AlertPolicyUpdate",
+    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,
+     "summary": "Replace the alert policy", "body": "AlertPolicyView",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
      "summary": "List clips", "responses": {"200": "ClipList"}, "errors": ["400"]},
@@ -269,9 +304,9 @@ ROUTES: list[Decl] = [
      "responses": {"200": None}, "errors": ["404"]},
     {"method": "GET", "path": "/stats", "operation_id": "get_stats",
      "summary": "Counters", "responses": {"200": "Stats"}},
-    {"method": "POST", "path": "/system/restart", "operation_id": "restart",
+    {"method": "POST", "path": "/system/restart", "operation_id": "restart", "state": False,
      "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
-    {"method": "GET", "path": "/events", "operation_id": "events", "websocket": True,
+    {"method": "GET", "path": "/events", "operation_id": "events", "state": False, "websocket": True,
      "summary": "WebSocket of alert and camera_health messages",
      "responses": {"101": None}},
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,

@@ -45,17 +45,15 @@ def motion_masks_field() -> Decl:
                       default=[], unique_by="name", max_len=MAX_ZONES)
 
 
-def replacing(decl: Decl, description: str) -> Decl:
-    """An update field: no default, so leaving it out keeps the current value."""
-    return {k: v for k, v in decl.items() if k != "default"} | {"description": description}
-
-
 def _area_name() -> Decl:
     return str_field("Name, unique per camera", required=True, min_len=1, max_len=64,
                      pattern=r"^[^\x00-\x1f]+$",
                      pattern_message="must not contain control characters")
 
 
+# `model_file` is the former name of `detector` with a model_path; still accepted.
+FILTER_BACKENDS = ["detector", "builtin", "model_file"]
+DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 
 # The config is shown by GET /config: a password in the database URL (in the user info or
@@ -73,11 +71,11 @@ CONFIG_MODELS: dict[str, Decl] = {
         "An RTSP camera decoded with PyAV; motion triggers a recording.",
         {
             "url": url_field("Stream URL without credentials", schemes=["rtsp", "rtsps"],
-                             nullable=True),
+                             nullable=True, env_field="url_env"),
             "url_env": env_var_field("Env var holding the stream URL with its credentials"),
             "analysis_url": url_field(
                 "Low-resolution substream for motion detection only (without credentials)",
-                schemes=["rtsp", "rtsps"], nullable=True),
+                schemes=["rtsp", "rtsps"], nullable=True, env_field="analysis_url_env"),
             "analysis_url_env": env_var_field(
                 "Env var holding the substream URL with its credentials"),
             "rtsp_transport": str_field("RTSP transport", default="tcp", choices=["tcp", "udp"]),
@@ -101,6 +99,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "read_timeout_s": float_field("A stream silent this long counts as lost",
                                           default=5.0, min=1.0, max=120.0),
             "decoder_threads": int_field("Decoder threads", default=1, min=1, max=16),
+            "restream_max_viewers": int_field(
+                "Live stream viewers at once (they share the camera connection)",
+                default=4, min=0, max=16),
+            "restream_max_lag_s": float_field(
+                "A live stream viewer this far behind the camera is dropped",
+                default=5.0, min=0.5, max=60.0),
         },
         one_of_required=[["url", "url_env"]],
     ),
@@ -118,7 +122,7 @@ CONFIG_MODELS: dict[str, Decl] = {
     "DemoSourceConfig": model(
         "A synthetic camera that needs no hardware.",
         {
-            "interval_s": float_field("Seconds between synthetic events", default=30.0,
+            "interval_s": float_field("Seconds between synthetic clips", default=20.0,
                                       min=1.0, max=86400.0),
             "clip_s": float_field("Clip length", default=4.0, min=1.0, max=60.0),
             "subject": str_field("What moves through the picture", default="person",
@@ -156,6 +160,10 @@ CONFIG_MODELS: dict[str, Decl] = {
             "source_config": object_field("Backend-specific settings", required=True),
             "zones": zones_field(),
             "motion_masks": motion_masks_field(),
+            "filter_backend": str_field(
+                "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
+                "the heuristic that reads the demo's drawn subjects)",
+                nullable=True, choices=FILTER_BACKENDS),
         },
         variant={"discriminator": "source_backend", "field": "source_config",
                  "models": SOURCE_MODELS},
@@ -220,8 +228,32 @@ CONFIG_MODELS: dict[str, Decl] = {
     "FilterConfig": model(
         "Object detection on sampled frames.",
         {
-            "backend": str_field("Detector", default="builtin", choices=["builtin", "model_file"]),
-            "model_path": str_field("Model file for the model_file backend", nullable=True),
+            "backend": str_field("Detector: a trained COCO model (detector) or the classical "
+                                 "blob heuristic (builtin)", default="detector",
+                                 choices=FILTER_BACKENDS),
+            "model_path": str_field("ONNX model file (unset: the shipped NanoDet-m 416)",
+                                    nullable=True),
+            "family": str_field("Model family (unset: recognised from the model's outputs)",
+                                nullable=True, choices=DETECTOR_FAMILIES),
+            "input_size": list_field("Model input [width, height], only for models with a "
+                                     "dynamic input size",
+                                     int_field("Pixels", min=32, max=4096), default=[],
+                                     max_len=2),
+            "threads": int_field("Inference threads (0: one per core)", default=0, min=0,
+                                 max=64),
+            "min_hits": int_field("Consecutive sampled frames a class must be seen in",
+                                  default=2, min=1, max=30),
+            "min_box_size": float_field("Smallest box side kept, as a fraction of the frame",
+                                        default=0.02, min=0.0, max=1.0),
+            "class_min_confidence": map_field(
+                "Lowest confidence kept per class (others: min_confidence)",
+                float_field("Confidence", min=0.0, max=1.0), default={},
+                key_pattern="^(" + "|".join(DETECTION_CLASSES) + ")$"),
+            "nms_iou": float_field("Overlap above which boxes of a class are merged",
+                                   default=0.5, min=0.05, max=0.95),
+            "on_model_error": str_field("What clips do while the model cannot be used: alert "
+                                        "as motion, or hold (record and store, no alert)",
+                                        default="motion", choices=["motion", "hold"]),
             "sample_fps": float_field("Frames analysed per second", default=2.0,
                                       min=0.1, max=30.0),
             "min_confidence": float_field("Lowest confidence kept", default=0.5,

@@ -3,8 +3,13 @@
 `value_path` points into the /api/v1/status data: for scope "hub" from the document root,
 for scope "camera" from that camera's entry in `cameras`. Push-driven entities (motion,
 person, last alert) read the camera's `last_alert`, which alerts also update live.
-`detected_class` ties an entity to one detection class: its binary sensor is on after an
-alert with that class, its count sensor shows how many the latest alert found.
+
+When a path is not enough, a spec names a function instead, written once in the
+integration's `value_functions.py` (a test checks every name here exists there):
+- `value_fn`: computes the state from the entity (its camera, the coordinator);
+- `available_fn`: decides availability instead of "engine reachable and camera known";
+- `alert_class`: a push entity turns on only for alerts that detected this class; a count
+  sensor (`value_fn: alert_object_count`) shows how many of it the latest alert found.
 """
 
 from __future__ import annotations
@@ -29,9 +34,9 @@ ENTITY_SPECS: list[Decl] = [
     entity("cameras_online", "sensor", "hub", ["stats", "cameras_online"],
            state_class="measurement", icon="mdi:cctv"),
     entity("alerts_today", "sensor", "hub", ["stats", "alerts_today"],
-           state_class="total", icon="mdi:alarm-light"),
+           state_class="total", icon="mdi:alarm-light", value_fn="count_once_known"),
     entity("clips_today", "sensor", "hub", ["stats", "clips_today"],
-           state_class="total", icon="mdi:filmstrip-box-multiple"),
+           state_class="total", icon="mdi:filmstrip-box-multiple", value_fn="count_once_known"),
     entity("system_health", "sensor", "hub", ["health", "status"], device_class="enum",
            options=["healthy", "degraded", "unhealthy"], entity_category="diagnostic",
            icon="mdi:heart-pulse"),
@@ -41,22 +46,28 @@ ENTITY_SPECS: list[Decl] = [
            restore=True),
     entity("risk_level", "sensor", "camera", ["last_alert", "risk_level"], device_class="enum",
            options=RISK_LEVELS, icon="mdi:shield-alert", restore=True),
-    entity("health", "sensor", "camera", ["healthy"], device_class="enum",
-           options=["online", "offline", "disabled"], entity_category="diagnostic",
-           icon="mdi:cctv"),
+    entity("health", "sensor", "camera", [], device_class="enum",
+           options=["online", "degraded", "offline", "disabled"], entity_category="diagnostic",
+           icon="mdi:cctv", value_fn="camera_state"),
+    entity("lag", "sensor", "camera", ["lag_s"], device_class="duration", unit="s",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand"),
+    entity("analysis_dropped", "sensor", "camera", ["analysis_dropped_pct"], unit="%",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],
-             state_class="measurement", detected_class=cls, icon=icon)
+             state_class="measurement", value_fn="alert_object_count", alert_class=cls,
+             icon=icon)
       for cls, icon in OBJECT_ICONS.items()),
     # Camera binary sensors
     entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
            device_class="motion", push=True),
     *(entity(cls, "binary_sensor", "camera", ["last_alert", "objects"],
-             device_class="occupancy", push=True, detected_class=cls, icon=icon)
+             device_class="occupancy", push=True, icon=icon, alert_class=cls)
       for cls, icon in OBJECT_ICONS.items()),
     entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
-           entity_category="diagnostic"),
+           entity_category="diagnostic", value_fn="online_while_reachable",
+           available_fn="camera_known"),
     # Camera switch, event and image
     entity("enabled", "switch", "camera", ["enabled"], entity_category="config",
            icon="mdi:cctv"),
@@ -64,4 +75,7 @@ ENTITY_SPECS: list[Decl] = [
            device_class=None, icon="mdi:alarm-light"),
     entity("last_alert_snapshot", "image", "camera", ["last_alert", "clip_id"],
            icon="mdi:image"),
+    # The live camera: picture and stream from the engine; available while it is healthy
+    # (or switched off, so it can be switched on again); on/off is the `enabled` flag.
+    entity("live", "camera", "camera", ["healthy"], icon="mdi:cctv"),
 ]

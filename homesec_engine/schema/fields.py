@@ -11,6 +11,7 @@ unique_by. Types: str, url, int, float, bool, datetime, object, list, map, model
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 Decl = dict[str, Any]
@@ -87,8 +88,9 @@ def url_field(
     required: bool = False,
     default: str | None = None,
     nullable: bool = False,
+    env_field: str | None = None,
 ) -> Decl:
-    """A URL; credentials inside it are refused (they belong in an env var)."""
+    """A URL; credentials inside it are refused (they belong in the env var `env_field`)."""
     return _decl(
         "url",
         description,
@@ -97,6 +99,7 @@ def url_field(
             "default": default,
             "nullable": nullable or None,
             "url_schemes": schemes,
+            "env_field": env_field,
             "selector": "url",
         },
     )
@@ -218,3 +221,54 @@ def model(
     if variant:
         decl["variant"] = variant
     return decl
+
+
+def derive(
+    base: Decl,
+    description: str,
+    *,
+    only: list[str] | None = None,
+    drop: list[str] | None = None,
+    optional: bool | list[str] = False,
+    required: list[str] | None = None,
+    add: dict[str, Decl] | None = None,
+    rules: bool = True,
+    extra: str | None = None,
+) -> Decl:
+    """A variant of `base` (create / update / view / query form), stated as its differences.
+
+    only / drop: which of the base's fields the variant has (in the base's order);
+    optional: True makes every field optional without defaults (an update body: what is not
+      sent stays as it is), or a list names the fields that become optional;
+    required: fields that become required (a view always has them);
+    add: fields only this variant has (e.g. config_version), after the base's;
+    rules: keep the base's model-level rules (variant, one_of_required) where their fields
+      are all still there;
+    extra: override the base's handling of unknown keys.
+    A field added to the base reaches every variant that does not drop it.
+    """
+    names = [n for n in base["fields"] if (only is None or n in only) and n not in (drop or [])]
+    unknown = set(only or []) | set(drop or []) | set(required or [])
+    unknown -= set(base["fields"])
+    if unknown:
+        raise ValueError(f"derive(): the base has no field {sorted(unknown)}")
+    fields: dict[str, Decl] = {}
+    for name in names:
+        decl = copy.deepcopy(base["fields"][name])
+        if optional is True or (isinstance(optional, list) and name in optional):
+            decl["required"] = False
+            decl.pop("default", None)
+        if required and name in required:
+            decl["required"] = True
+            decl.pop("default", None)
+        fields[name] = decl
+    fields.update(copy.deepcopy(add or {}))
+    out: Decl = {"description": description, "fields": fields,
+                 "extra": extra or base.get("extra", "forbid")}
+    if rules:
+        if (variant := base.get("variant")) and {variant["discriminator"], variant["field"]} <= set(fields):
+            out["variant"] = copy.deepcopy(variant)
+        groups = [g for g in base.get("one_of_required", []) if set(g) <= set(fields)]
+        if groups:
+            out["one_of_required"] = copy.deepcopy(groups)
+    return out

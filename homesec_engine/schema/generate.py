@@ -132,6 +132,7 @@ _PLATFORMS = {
     "switch": ("SwitchEntityDescription", "SwitchDeviceClass", "homeassistant.components.switch"),
     "event": ("EventEntityDescription", "EventDeviceClass", "homeassistant.components.event"),
     "image": ("ImageEntityDescription", None, "homeassistant.components.image"),
+    "camera": ("CameraEntityDescription", None, "homeassistant.components.camera"),
 }
 
 
@@ -167,8 +168,9 @@ def _description(spec: dict[str, Any]) -> str:
         args.append("restore=True")
     if spec.get("push"):
         args.append("push=True")
-    if spec.get("detected_class"):
-        args.append(f"detected_class={spec['detected_class']!r}")
+    for name in ("value_fn", "available_fn", "alert_class"):
+        if spec.get(name):
+            args.append(f"{name}={spec[name]!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -192,7 +194,10 @@ def render_entity_descriptions() -> str:
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
               "    push: bool = False  # driven by live alerts, not only by polls",
-              "    detected_class: str | None = None  # the detection class it reports on", ""]
+              "    # Named functions in value_functions.py, for when a path is not enough:",
+              "    value_fn: str | None = None",
+              "    available_fn: str | None = None",
+              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",

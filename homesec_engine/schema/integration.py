@@ -6,23 +6,15 @@ the same way (service bodies are forwarded to the engine's API).
 
 from __future__ import annotations
 
-from .config import (
-    ACTIVITY_TYPES,
-    RISK_LEVELS,
-    SOURCE_BACKENDS,
-    motion_masks_field,
-    replacing,
-    zones_field,
-)
-from .api import CLIP_STATUSES
+from .config import ACTIVITY_TYPES, RISK_LEVELS
+from .api import CAMERA, CLIP_QUERY
 from .fields import (
     Decl,
     bool_field,
-    datetime_field,
+    derive,
     int_field,
     list_field,
     model,
-    object_field,
     slug_field,
     str_field,
 )
@@ -49,22 +41,10 @@ INTEGRATION_MODELS: dict[str, Decl] = {
         "motion_reset_s": int_field("Seconds the motion sensor stays on after an alert",
                                     default=DEFAULT_MOTION_RESET_S, min=1, max=3600),
     }),
-    "ServiceAddCamera": model("homesec.add_camera", {
-        "name": slug_field("Camera name"),
-        "source_backend": str_field("Clip source backend", required=True,
-                                    choices=SOURCE_BACKENDS),
-        "source_config": object_field("Backend settings", required=True),
-        "enabled": bool_field("Start the camera", default=True),
-        "zones": zones_field(),
-        "motion_masks": motion_masks_field(),
-    }),
-    "ServiceUpdateCamera": model("homesec.update_camera", {
-        "name": slug_field("Camera name"),
-        "enabled": bool_field("Start the camera"),
-        "source_config": object_field("Backend settings (replace the old ones)"),
-        "zones": replacing(zones_field(), "Zones (replace the old ones)"),
-        "motion_masks": replacing(motion_masks_field(), "Motion masks (replace the old ones)"),
-    }),
+    "ServiceAddCamera": derive(CAMERA, "homesec.add_camera"),
+    "ServiceUpdateCamera": derive(CAMERA, "homesec.update_camera: what is given replaces the "
+                                  "old value", drop=["source_backend"],
+                                  optional=[n for n in CAMERA["fields"] if n != "name"]),
     "ServiceRemoveCamera": model("homesec.remove_camera", {
         "name": slug_field("Camera name"),
     }),
@@ -84,17 +64,7 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                              pattern_message="must be a clip id"),
     }),
     "ServiceRestartEngine": model("homesec.restart_engine", {}),
-    "ServiceGetClips": model("homesec.get_clips", {
-        "camera": str_field("Camera name"),
-        "status": str_field("Pipeline state", choices=CLIP_STATUSES),
-        "alerted": bool_field("Only alerted clips"),
-        "risk_level": str_field("Risk level", choices=RISK_LEVELS),
-        "activity_type": str_field("Activity type", choices=ACTIVITY_TYPES),
-        "since": datetime_field("Created at or after"),
-        "until": datetime_field("Created before"),
-        "page": int_field("Page, 1-based", default=1, min=1, max=1_000_000),
-        "page_size": int_field("Clips per page", default=50, min=1, max=100),
-    }),
+    "ServiceGetClips": derive(CLIP_QUERY, "homesec.get_clips"),
 }
 
 SERVICES = {

@@ -122,9 +122,13 @@ def _operation(route: Decl) -> dict[str, Any]:
         op["responses"][status] = response
     codes = set(route.get("errors", []))
     if not route.get("public"):
-        codes |= {"401", "503"}
+        codes.add("401")
+        if route.get("state", True):
+            codes.add("503")  # the database is unavailable
     if "body" in route or "query" in route or "{" in route["path"]:
         codes.add("400")  # a malformed body, query or path parameter
+    if "body" in route:
+        codes |= {"408", "413"}  # a body that trickles in too slowly, or is too large
     for code in sorted(codes):
         op["responses"].setdefault(code, _error_response(code))
     if not route.get("public"):

@@ -39,3 +39,11 @@ def validate(name: str, data: Any, *, coerce: bool = False, partial: bool = Fals
     except vol.Invalid as err:
         raise SchemaValidationError(vol_render.error_items(err), prefix) from err
     return result
+
+
+def model_defaults(name: str) -> dict[str, Any]:
+    """The declared defaults of model `name`, for code that must not restate them."""
+    from . import MODELS
+
+    return {key: decl["default"] for key, decl in MODELS[name]["fields"].items()
+            if "default" in decl}

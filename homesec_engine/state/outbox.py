@@ -115,12 +115,17 @@ class Outbox:
     async def drop(self, count: int) -> None:
         """Forget the `count` oldest entries (replayed)."""
         async with self._lock:
-            for _ in range(min(count, len(self._memory))):
-                self._head_pos += self._memory.popleft()[1]
-            if not self._memory and not self._unread:
-                self._read_pos = self._head_pos = 0
+            if count >= len(self._memory) and not self._unread:
+                # The last pending entries: the file goes first and only then do they stop
+                # counting, so "nothing pending" (what drain() waits for) also means "nothing
+                # left on disk".
                 self._cancel_sync()
                 await asyncio.to_thread(self._remove)
+                self._memory.clear()
+                self._read_pos = self._head_pos = 0
+                return
+            for _ in range(min(count, len(self._memory))):
+                self._head_pos += self._memory.popleft()[1]
 
     async def persist(self) -> None:
         """On close: drop the replayed lines from the file and fsync what is left."""

@@ -25,3 +25,10 @@ class Storage(ABC):
 
     @abstractmethod
     async def exists(self, storage_uri: str) -> bool: ...
+
+    def remove_partial_files(self) -> int:
+        """Remove what an interrupted write left behind (blocking: run in a thread).
+
+        Called at start, before anything is written; returns how many were removed.
+        """
+        return 0

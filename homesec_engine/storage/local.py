@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..fsutil import copy_atomically, fsync_dir
+from ..fsutil import copy_atomically, fsync_dir, remove_partial_files
 from .base import Storage, StorageError
 
 SCHEME = "local://"
@@ -77,6 +77,10 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._confined(dest)
         copy_atomically(src, dest)
+
+    def remove_partial_files(self) -> int:
+        """Temp files of copies cut off by a kill (copy_atomically names them .<name>.*.tmp)."""
+        return remove_partial_files(self.root)
 
     # resolve() follows symlinks (file system calls): it runs in the thread as well.
     async def delete(self, storage_uri: str) -> bool:

@@ -9,7 +9,6 @@ uuid is kept when the same add-on posts again.
 from __future__ import annotations
 
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -21,30 +20,30 @@ import yaml
 from aiohttp import web
 
 from homesec_engine.addon_entry import Settings
+from tests.loopback import closed_port, loopback_sockets, serve_loopback
+
+__all__ = ["closed_port", "loopback_sockets"]  # loopback_sockets: autouse, every add-on test
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO / "addon" / "homesec"
 TEST_DB_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
+# What the scripts use of bashio (the add-on base image's shell library), reading options.json
+# as the Supervisor API would return it. BASHIO_OPTIONS names the file (/data/options.json).
+BASHIO_STUB = r"""
+: "${BASHIO_OPTIONS:=/data/options.json}"
+_opt() { jq -r --arg k "$1" '.[$k] // empty' "$BASHIO_OPTIONS"; }
+bashio::config.has_value() { [[ -n "$(_opt "$1")" ]]; }
+bashio::config() { _opt "$1"; }
+bashio::log.info() { echo "INFO: $*"; }
+bashio::log.warning() { echo "WARNING: $*"; }
+bashio::log.error() { echo "ERROR: $*"; }
+bashio::log.fatal() { echo "FATAL: $*"; }
+"""
+
 
 def addon_manifest() -> dict[str, Any]:
     return yaml.safe_load((ADDON_DIR / "config.yaml").read_text(encoding="utf-8"))
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@pytest.fixture(autouse=True)
-def _loopback_sockets(request: pytest.FixtureRequest) -> None:
-    """The HA test plugin blocks sockets; these tests talk to PostgreSQL and a local server."""
-    try:
-        request.getfixturevalue("socket_enabled")
-    except pytest.FixtureLookupError:
-        pass  # pytest-socket is not loaded: sockets are allowed anyway
 
 
 @dataclass
@@ -55,6 +54,15 @@ class SupervisorStandIn:
     received: list[dict[str, Any]] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     messages: dict[str, dict[str, Any]] = field(default_factory=dict)  # service -> message
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # core API events
+
+    async def core_event(self, request: web.Request) -> web.Response:
+        """Core API proxy (`/core/api/events/<type>`): the Supervisor checks the add-on token."""
+        if request.headers.get("Authorization") != f"Bearer {self.token}":
+            self.refused.append(401)
+            return web.json_response({"message": "Unauthorized"}, status=401)
+        self.events.append((request.match_info["event_type"], await request.json()))
+        return web.json_response({"message": f"Event {request.match_info['event_type']} fired."})
 
     async def discovery(self, request: web.Request) -> web.Response:
         auth = request.headers.get("Authorization", "")
@@ -87,23 +95,20 @@ class SupervisorStandIn:
             message["config"] = body["config"]  # a changed config updates the same message
         return web.json_response({"result": "ok", "data": {"uuid": message["uuid"]}})
 
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/discovery", self.discovery)
+        app.router.add_post("/core/api/events/{event_type}", self.core_event)
+        return app
+
 
 @pytest.fixture
 async def supervisor() -> AsyncIterator[SupervisorStandIn]:
     stand_in = SupervisorStandIn(token=uuid.uuid4().hex + uuid.uuid4().hex,
                                  allowed_services=list(addon_manifest().get("discovery", [])))
-    app = web.Application()
-    app.router.add_post("/discovery", stand_in.discovery)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    stand_in.url = f"http://127.0.0.1:{port}"
-    try:
+    async with serve_loopback(stand_in.app()) as url:
+        stand_in.url = url
         yield stand_in
-    finally:
-        await runner.cleanup()
 
 
 @dataclass

@@ -129,12 +129,15 @@ def test_build_yaml_uses_ha_base_images_with_string_args() -> None:
     build = _yaml("build.yaml")
     # Then the build file passes the Supervisor's schema
     assert check_build(build) == []
-    # And each supported arch builds from the HA Python base image of that arch
+    # And each supported arch builds from the HA Debian base image of that arch, all on the
+    # same Debian release (the one tests/addon/test_image_replay.py debootstraps): glibc, so
+    # onnxruntime's wheels install
     arches = addon_manifest()["arch"]
     assert set(build["build_from"]) == set(arches)
     for arch, image in build["build_from"].items():
-        assert re.match(rf"^ghcr\.io/home-assistant/{arch}-base-python:3\.1[3-9]-alpine3\.\d+$",
+        assert re.match(rf"^ghcr\.io/home-assistant/{arch}-base-debian:(bookworm|trixie)$",
                         image), image
+    assert len({image.rsplit(":", 1)[1] for image in build["build_from"].values()}) == 1
 
 
 def test_engine_source_is_pinned_to_this_repository_and_release() -> None:
@@ -152,15 +155,17 @@ def test_engine_source_is_pinned_to_this_repository_and_release() -> None:
     assert addon_manifest()["url"].startswith(repository["url"])
 
 
-def test_dockerfile_builds_on_build_from_with_apk() -> None:
+def test_dockerfile_builds_on_build_from_with_apt() -> None:
     text = (ADDON_DIR / "Dockerfile").read_text(encoding="utf-8")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
     # Then the base image comes from BUILD_FROM (set per arch by build.yaml)
     assert lines[0] == "ARG BUILD_FROM" and lines[1] == "FROM $BUILD_FROM"
-    # And packages come from Alpine's apk (the base images are Alpine)
-    assert "apt-get" not in text and "apk add --no-cache" in text
-    for package in ("ffmpeg", "postgresql${POSTGRES_MAJOR}"):
-        assert package in text
+    # And packages come from Debian's apt (the base images are Debian), the engine with its
+    # detector runtime
+    assert "apk " not in text and "apt-get install -y --no-install-recommends" in text
+    for package in ("ffmpeg", '"postgresql-${POSTGRES_MAJOR}"', "python3-venv",
+                    "homesec-engine[detector] @"):
+        assert package in text, package
     # And every build argument the Dockerfile declares is given by build.yaml
     declared = {m.group(1) for m in re.finditer(r"^ARG (\w+)", text, re.M)} - {"BUILD_FROM"}
     assert declared <= set(_yaml("build.yaml")["args"])

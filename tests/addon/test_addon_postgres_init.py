@@ -24,19 +24,9 @@ import pytest
 
 from homesec_engine.addon_entry import Settings, start
 
-from .conftest import ADDON_DIR, closed_port
+from .conftest import ADDON_DIR, BASHIO_STUB, closed_port
 
 SCRIPT = ADDON_DIR / "rootfs/etc/s6-overlay/scripts/postgres-init.sh"
-
-BASHIO_STUB = r"""
-_opt() { jq -r --arg k "$1" '.[$k] // empty' "$BASHIO_OPTIONS"; }
-bashio::config.has_value() { [[ -n "$(_opt "$1")" ]]; }
-bashio::config() { _opt "$1"; }
-bashio::log.info() { echo "INFO: $*"; }
-bashio::log.warning() { echo "WARNING: $*"; }
-bashio::log.error() { echo "ERROR: $*"; }
-bashio::log.fatal() { echo "FATAL: $*"; }
-"""
 
 
 def _pg_bin() -> Path | None:

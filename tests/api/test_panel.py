@@ -113,7 +113,8 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     assert view["alert_policy"]["cameras"]["garage"]["enabled"] is False
     assert engine.runtime.policy.min_risk_level == "high"
     # When someone else changes the config behind the panel's back
-    status, _, _ = await api.call("PUT", "/alert-policy", json_body={"min_risk_level": "critical"})
+    status, _, _ = await api.call("PUT", "/alert-policy",
+                                  json_body={"alert_policy": {"min_risk_level": "critical"}})
     assert status == 200
     # And the panel saves its (now stale) edit
     await page.select_option("#policy-min-risk", "medium")

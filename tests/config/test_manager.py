@@ -13,7 +13,7 @@ from homesec_engine.config import (
     ConfigManager,
     ConfigVersionConflict,
 )
-from homesec_engine.schema import SchemaValidationError
+from homesec_engine.schema import SchemaValidationError, model_defaults
 
 BASE = """
 server: {port: 8080}
@@ -87,7 +87,8 @@ async def test_update_replaces_source_config_and_validates(manager: ConfigManage
     # Then the old interval is gone (defaults apply) and the new subject is set
     assert result.camera is not None
     assert result.camera["source_config"]["subject"] == "vehicle"
-    assert result.camera["source_config"]["interval_s"] == 30.0
+    default = model_defaults("DemoSourceConfig")["interval_s"]
+    assert default != 10 and result.camera["source_config"]["interval_s"] == default
     # When an invalid value is sent, then the error names the field path
     with pytest.raises(SchemaValidationError) as err:
         await manager.update_camera("front", {"source_config": {"fps": 0}})

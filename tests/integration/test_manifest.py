@@ -64,7 +64,7 @@ def test_component_imports_are_declared() -> None:
 
 def test_hacs_json_and_brand_images() -> None:
     hacs = json.loads((ROOT / "hacs.json").read_text())
-    assert set(hacs) <= HACS_KEYS and hacs["name"] and hacs["homeassistant"] == "2026.2.0"
+    assert set(hacs) <= HACS_KEYS and hacs["name"] and hacs["homeassistant"] == "2026.3.0"
     with Image.open(INTEGRATION / "brand" / "icon.png") as icon:
         assert icon.size == (256, 256)
     with Image.open(INTEGRATION / "brand" / "logo.png") as logo:

@@ -98,19 +98,19 @@ async def test_add_camera_with_a_taken_name_says_so(
     assert err.value.translation_placeholders == {"name": "front_door"}
 
 
-async def test_engine_validation_error_names_the_field_path(
+async def test_backend_settings_are_checked_by_ha_with_the_field_path(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:
-    # Given source settings HA cannot judge (they depend on the backend) but the engine refuses
-    # When the user adds an RTSP camera with a bad setting
-    with pytest.raises(ServiceValidationError) as err:
+    # Given the service schema, derived from the engine's camera declaration (with its
+    # per-backend settings rule)
+    # When the user adds an RTSP camera whose url_env holds a URL instead of a variable name
+    with pytest.raises(vol.Invalid) as err:
         await _call(hass, "add_camera", {
             "name": "porch", "source_backend": "rtsp",
             "source_config": {"url_env": "rtsp://user:secret@cam/stream"},
         })
-    # Then the translated error names the field path the engine reported
-    assert err.value.translation_key == "invalid_input"
-    assert "source_config.url_env" in err.value.translation_placeholders["errors"]
+    # Then Home Assistant refuses it before the engine is asked, naming the field path
+    assert [str(p) for p in err.value.path] == ["source_config", "url_env"]
     # And nothing was created
     status, _ = await _engine_get(engine, "/cameras/porch")
     assert status == 404
@@ -239,7 +239,8 @@ async def test_concurrent_change_makes_set_alert_policy_a_translated_conflict(
         async with aiohttp.ClientSession() as session:
             async with session.put(
                 f"{engine.api}/alert-policy", headers=engine.headers,
-                json={"min_risk_level": "critical", "activity_types": ["package"]},
+                json={"alert_policy": {"min_risk_level": "critical",
+                                       "activity_types": ["package"]}},
             ) as resp:
                 assert resp.status == 200
         return view

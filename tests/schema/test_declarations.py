@@ -22,8 +22,29 @@ def _resolve(model: str, path: list[str]) -> bool:
 def test_every_entity_value_path_exists_in_the_status_model(spec: dict) -> None:
     # Given an entity spec, when its value path is followed through the Status model
     root = "Status" if spec["scope"] == "hub" else "CameraStatus"
-    # Then every step exists, so the integration never reads a missing key
+    # Then every step exists, so the integration never reads a missing key; a spec without a
+    # path computes its value with a named function instead
+    if not spec["value_path"]:
+        assert spec.get("value_fn"), spec
+        return
     assert _resolve(root, spec["value_path"]), spec
+
+
+@pytest.mark.parametrize("spec", ENTITY_SPECS, ids=lambda s: s["key"])
+def test_every_named_entity_function_is_written_in_the_integration(spec: dict) -> None:
+    # Given the integration's value functions (what a spec names when a path is not enough)
+    from custom_components.homesec.value_functions import AVAILABLE_FUNCTIONS, VALUE_FUNCTIONS
+    from homesec_engine.schema.config import DETECTION_CLASSES
+
+    # Then every name a spec uses is there, and an alert class is one the detector reports
+    if spec.get("value_fn"):
+        assert spec["value_fn"] in VALUE_FUNCTIONS, spec
+    if spec.get("available_fn"):
+        assert spec["available_fn"] in AVAILABLE_FUNCTIONS, spec
+    if spec.get("alert_class"):
+        # (a push entity turns on for it; a count sensor counts it)
+        assert spec.get("push") or spec.get("value_fn") == "alert_object_count", spec
+        assert spec["alert_class"] in DETECTION_CLASSES, spec
 
 
 def test_entity_keys_are_unique_per_scope() -> None:

@@ -60,6 +60,8 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
     cameras_online: int
     version: str
 
@@ -70,6 +72,15 @@ class Component(TypedDict):
     status: str
     error: NotRequired[str | None]
     latency_ms: NotRequired[float | None]
+    backend: NotRequired[str]
+    state: NotRequired[str]
+    pending_writes: NotRequired[int]
+    clips_in_flight: NotRequired[int]
+    clips_seen: NotRequired[int]
+    last_heartbeat: NotRequired[str | None]
+    websocket_clients: NotRequired[int]
+    published: NotRequired[int]
+    dropped: NotRequired[int]
 
 
 class Diagnostics(TypedDict):
@@ -80,16 +91,23 @@ class Diagnostics(TypedDict):
 
 
 class CameraView(TypedDict):
-    """A camera as the API shows it."""
+    """A camera as the API shows it; secrets as env-var names."""
 
     name: str
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
-    healthy: bool
-    last_heartbeat: str | None
     zones: list[Zone]
     motion_masks: list[MotionMask]
+    filter_backend: NotRequired[str | None]
+    healthy: bool
+    last_heartbeat: str | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -107,16 +125,18 @@ class CameraCreate(TypedDict):
     source_config: dict[str, Any]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
 class CameraUpdate(TypedDict):
-    """Body of PUT /cameras/{name}."""
+    """Body of PUT /cameras/{name}: what is sent replaces the old value, what is not stays."""
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
@@ -134,22 +154,6 @@ class ChangeResult(TypedDict):
     camera: NotRequired[CameraView | None]
 
 
-class AlertPolicyView(TypedDict):
-    """The alert policy and its config version."""
-
-    config_version: int
-    alert_policy: AlertPolicy
-
-
-class AlertPolicyUpdate(TypedDict):
-    """Body of PUT /alert-policy: the whole policy."""
-
-    min_risk_level: NotRequired[str]
-    activity_types: NotRequired[list[str]]
-    cameras: NotRequired[dict[str, CameraPolicy]]
-    config_version: NotRequired[int | None]
-
-
 # The detections of one class in a clip.
 ClipObject = TypedDict('ClipObject', {
     'class': str,
@@ -157,6 +161,13 @@ ClipObject = TypedDict('ClipObject', {
     'confidence': float,
     'boxes': list[list[float]],
 })
+
+
+class AlertPolicyView(TypedDict):
+    """The alert policy and its config version: GET /alert-policy returns it, PUT /alert-policy takes it (the policy replaces the old one whole)."""
+
+    config_version: NotRequired[int | None]
+    alert_policy: AlertPolicy
 
 
 class Clip(TypedDict):
@@ -175,6 +186,7 @@ class Clip(TypedDict):
     alerted: bool
     objects: list[ClipObject]
     zones: list[str]
+    duration_s: NotRequired[float | None]
 
 
 class ClipQuery(TypedDict):
@@ -232,6 +244,19 @@ class CameraStatus(TypedDict):
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
+
+
+class SnapshotQuery(TypedDict):
+    """Query parameters of GET /cameras/{name}/snapshot."""
+
+    width: NotRequired[int]
+    height: NotRequired[int]
 
 
 class Status(TypedDict):

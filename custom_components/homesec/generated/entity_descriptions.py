@@ -14,6 +14,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
+from homeassistant.components.camera import CameraEntityDescription
 from homeassistant.const import EntityCategory
 
 
@@ -25,7 +26,10 @@ class HomeSecEntityDescriptionMixin:
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
-    detected_class: str | None = None  # the detection class it reports on
+    # Named functions in value_functions.py, for when a path is not enough:
+    value_fn: str | None = None
+    available_fn: str | None = None
+    alert_class: str | None = None  # push: on only for alerts with this class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -53,6 +57,11 @@ class HomeSecImageEntityDescription(ImageEntityDescription, HomeSecEntityDescrip
     """A HomeSec image."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeSecCameraEntityDescription(CameraEntityDescription, HomeSecEntityDescriptionMixin):
+    """A HomeSec camera."""
+
+
 SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
     HomeSecSensorEntityDescription(
         key='cameras_online',
@@ -67,6 +76,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'alerts_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='clips_today',
@@ -74,6 +84,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('stats', 'clips_today'),
         state_class=SensorStateClass.TOTAL,
+        value_fn='count_once_known',
     ),
     HomeSecSensorEntityDescription(
         key='system_health',
@@ -106,10 +117,30 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         key='health',
         translation_key='health',
         scope='camera',
-        value_path=('healthy',),
+        value_path=(),
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
-        options=['online', 'offline', 'disabled'],
+        options=['online', 'degraded', 'offline', 'disabled'],
+        value_fn='camera_state',
+    ),
+    HomeSecSensorEntityDescription(
+        key='lag',
+        translation_key='lag',
+        scope='camera',
+        value_path=('lag_s',),
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='s',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='analysis_dropped',
+        translation_key='analysis_dropped',
+        scope='camera',
+        value_path=('analysis_dropped_pct',),
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='%',
+        entity_category=EntityCategory.DIAGNOSTIC,
     ),
     HomeSecSensorEntityDescription(
         key='last_heartbeat',
@@ -126,7 +157,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        detected_class='person',
+        value_fn='alert_object_count',
+        alert_class='person',
     ),
     HomeSecSensorEntityDescription(
         key='vehicle_count',
@@ -134,7 +166,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        detected_class='vehicle',
+        value_fn='alert_object_count',
+        alert_class='vehicle',
     ),
     HomeSecSensorEntityDescription(
         key='animal_count',
@@ -142,7 +175,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        detected_class='animal',
+        value_fn='alert_object_count',
+        alert_class='animal',
     ),
 )
 
@@ -162,7 +196,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='person',
+        alert_class='person',
     ),
     HomeSecBinarySensorEntityDescription(
         key='vehicle',
@@ -171,7 +205,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='vehicle',
+        alert_class='vehicle',
     ),
     HomeSecBinarySensorEntityDescription(
         key='animal',
@@ -180,7 +214,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='animal',
+        alert_class='animal',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',
@@ -189,6 +223,8 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('healthy',),
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn='online_while_reachable',
+        available_fn='camera_known',
     ),
 )
 
@@ -218,5 +254,14 @@ IMAGE_DESCRIPTIONS: tuple[HomeSecImageEntityDescription, ...] = (
         translation_key='last_alert_snapshot',
         scope='camera',
         value_path=('last_alert', 'clip_id'),
+    ),
+)
+
+CAMERA_DESCRIPTIONS: tuple[HomeSecCameraEntityDescription, ...] = (
+    HomeSecCameraEntityDescription(
+        key='live',
+        translation_key='live',
+        scope='camera',
+        value_path=('healthy',),
     ),
 )

@@ -22,7 +22,7 @@ def test_built_in_backends_are_registered_under_their_config_names() -> None:
     # Then every backend the config schema offers can be built by name
     assert {"rtsp", "local_folder", "demo"} <= set(plugins.names("source"))
     assert "local" in plugins.names("storage")
-    assert {"builtin", "model_file"} <= set(plugins.names("filter"))
+    assert {"builtin", "model_file", "detector"} <= set(plugins.names("filter"))
     assert "openai" in plugins.names("analyzer")
     assert "default" in plugins.names("alert_policy")
     assert {"home_assistant", "mqtt"} <= set(plugins.names("notifier"))

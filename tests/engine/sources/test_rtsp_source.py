@@ -154,7 +154,7 @@ async def test_url_from_env_var_is_used_and_never_logged(
     assert "s3cret" not in caplog.text
     assert f"127.0.0.1:{port}/cam" in caplog.text
     assert not source.is_healthy()
-    assert redact_url("rtsp://a:b@h:554/x?y=1") == "rtsp://h:554/x"
+    assert redact_url("rtsp://a:b@h:554/x?y=1") == "rtsp://h:554/x?y=1"
 
 
 def test_backends_are_registered_and_construction_starts_nothing(work_dir: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 
 from homesec_engine.records import ClipEventRecord, ClipQuery, ClipRecord
 from homesec_engine.state import ClipRepository, DatabaseUnavailable
+from homesec_engine.state import outbox as outbox_module
 from homesec_engine.state.outbox import SPILL_FILE_NAME
 
 from .conftest import FAST_RETRY
@@ -275,5 +277,36 @@ async def test_a_password_in_the_url_query_stays_out_of_the_outage_log(
         assert "pg-s3cret-q" not in caplog.text
         assert "pg-s3cret-q" not in repo.database_url
         assert "ssl=disable" in repo.database_url  # the rest of the URL is still shown
+    finally:
+        await repo.close()
+
+
+async def test_drain_returns_only_once_the_spill_file_is_gone(
+    pg_cluster: PgCluster, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given writes spilled to disk during an outage, on a disk that is slow to delete files
+    real_remove = outbox_module.Outbox._remove
+
+    def slow_remove(self: outbox_module.Outbox) -> None:
+        time.sleep(0.3)  # in the worker thread, as the real removal runs
+        real_remove(self)
+
+    monkeypatch.setattr(outbox_module.Outbox, "_remove", slow_remove)
+    outbox_dir = tmp_path / "outbox"
+    repo = ClipRepository(pg_cluster.url, outbox_dir, memory_limit=2, **FAST_RETRY)
+    await repo.start()
+    writer = Writer(repo)
+    try:
+        await writer.clip_life(0)
+        await pg_cluster.stop()
+        for n in range(1, 3):
+            await writer.clip_life(n)
+        assert (outbox_dir / SPILL_FILE_NAME).exists()
+        # When the database returns and drain() says everything landed
+        await pg_cluster.start()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
+        # Then nothing is left on disk either
+        assert repo.pending_writes == 0
+        assert not (outbox_dir / SPILL_FILE_NAME).exists()
     finally:
         await repo.close()

@@ -14,7 +14,7 @@ cd /  # pg_ctl and psql run as postgres, who may not read the current folder
 readonly PGDATA_DIR="${HOMESEC_PGDATA:-/data/postgres}"
 readonly PASSWORD_FILE="${HOMESEC_PG_PASSWORD_FILE:-/data/postgres_password}"
 readonly SOCKET_DIR="${HOMESEC_PG_SOCKET_DIR:-/run/postgresql}"
-readonly PG_BIN="${PG_BIN:-/usr/libexec/postgresql17}"
+readonly PG_BIN="${PG_BIN:-/usr/lib/postgresql/17/bin}"
 readonly DB_NAME="homesec"
 
 if bashio::config.has_value 'database_url'; then

@@ -1,0 +1,108 @@
+"""Load an ONNX detector with onnxruntime and work out how to feed it and read it.
+
+Every failure is a `FilterError` whose message starts with the config field to fix
+(`filter.model_path`, `filter.family`, `filter.input_size`), so start-up and health name it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..base import FilterError
+from .families import FamilyMismatch, OutputLayout, recognise
+
+# The model shipped with the engine (package data; converted by scripts/models/).
+SHIPPED_MODEL = "nanodet-m-416.onnx"
+_ONNX_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16",
+                "tensor(uint8)": "uint8"}
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedModel:
+    session: Any  # onnxruntime.InferenceSession
+    input_name: str
+    width: int
+    height: int
+    nhwc: bool
+    dtype: str  # float32, float16 or uint8
+    layout: OutputLayout
+    path: Path
+
+    @property
+    def family(self) -> str:
+        return self.layout.family
+
+    def run(self, tensor: np.ndarray) -> list[np.ndarray]:
+        outputs = self.session.run(None, {self.input_name: tensor})
+        return [np.asarray(o) for o in outputs]
+
+
+def model_file(setting: str | None) -> Path:
+    """The model file a `filter.model_path` setting names (unset: the shipped model)."""
+    if not setting:
+        return Path(str(resources.files("homesec_engine") / "models" / SHIPPED_MODEL))
+    return Path(setting).expanduser()
+
+
+def load_model(setting: str | None, family: str | None, input_size: list[int] | None,
+               threads: int) -> LoadedModel:
+    if input_size and len(input_size) != 2:
+        raise FilterError(f"filter.input_size: give [width, height], not {input_size}")
+    path = model_file(setting)
+    if not path.is_file():
+        raise FilterError(f"filter.model_path: model file {path} does not exist")
+    try:
+        import onnxruntime as ort  # type: ignore[import-untyped]  # ships no stubs
+    except ImportError as err:  # the `detector` extra
+        raise FilterError("filter.backend: the detector needs the onnxruntime package "
+                          "(pip install 'homesec-engine[detector]')") from err
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads  # 0: onnxruntime's default (one per core)
+    options.inter_op_num_threads = 1
+    options.log_severity_level = 3
+    try:
+        session = ort.InferenceSession(str(path), sess_options=options,
+                                       providers=["CPUExecutionProvider"])
+    except Exception as err:
+        raise FilterError(f"filter.model_path: {path.name} is not a loadable ONNX model: "
+                          f"{type(err).__name__}: {str(err)[:300]}") from err
+    model_input = session.get_inputs()[0]
+    dtype = _ONNX_DTYPES.get(model_input.type)
+    if dtype is None or len(model_input.shape) != 4:
+        raise FilterError(f"filter.model_path: {path.name} takes {model_input.type} "
+                          f"{list(model_input.shape)}; a detector takes one image "
+                          f"[1, 3, H, W] or [1, H, W, 3]")
+    nhwc = model_input.shape[3] == 3 and model_input.shape[1] != 3
+    height, width = _input_size(model_input.shape, nhwc, input_size, path.name)
+    outputs = session.get_outputs()
+    try:
+        layout = recognise([o.name for o in outputs], [o.shape for o in outputs], height, width,
+                           family)
+    except FamilyMismatch as err:
+        field = "filter.family" if family else "filter.model_path"
+        raise FilterError(f"{field}: {err}") from err
+    return LoadedModel(session, model_input.name, width, height, nhwc, dtype, layout, path)
+
+
+def _input_size(shape: list[Any], nhwc: bool, setting: list[int] | None, name: str
+                ) -> tuple[int, int]:
+    """Height and width: the graph's own, else `filter.input_size` [width, height]."""
+    dims = shape[1:3] if nhwc else shape[2:4]
+    fixed = all(isinstance(d, int) and d > 0 for d in dims)
+    if fixed and setting and (setting[1], setting[0]) != (dims[0], dims[1]):
+        raise FilterError(f"filter.input_size: {name} takes {dims[1]}x{dims[0]} pixels, "
+                          f"not {setting[0]}x{setting[1]}; remove the setting or fix it")
+    if fixed:
+        return int(dims[0]), int(dims[1])
+    if not setting:
+        raise FilterError(f"filter.input_size: {name} has a dynamic input size; set "
+                          f"filter.input_size to [width, height] (e.g. [416, 416])")
+    if any(v % 32 for v in setting):
+        raise FilterError(f"filter.input_size: {setting[0]}x{setting[1]} is not a multiple "
+                          f"of 32, which detector grids need")
+    return int(setting[1]), int(setting[0])

@@ -1,0 +1,81 @@
+"""Letterbox a frame to the model's input size and normalise it the way each family was trained.
+
+Letterboxing keeps the aspect ratio (a person stays person-shaped) and pads the rest; the
+`Letterbox` record maps boxes back to frame fractions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# NanoDet is trained on BGR frames with ImageNet statistics in 0..255 units.
+_NANODET_MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
+_NANODET_STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
+_PAD = {"nanodet": 0, "nanodet_plus": 0, "yolox": 114, "yolov5": 114, "yolov8": 114, "ssd": 0}
+
+
+@dataclass(frozen=True, slots=True)
+class Letterbox:
+    scale: float  # model pixels per frame pixel
+    pad_x: int
+    pad_y: int
+    frame_w: int
+    frame_h: int
+
+    def to_fractions(self, boxes: np.ndarray) -> np.ndarray:
+        """x1, y1, x2, y2 in model pixels -> x, y, w, h as fractions of the frame."""
+        x1 = np.clip((boxes[:, 0] - self.pad_x) / self.scale, 0, self.frame_w)
+        y1 = np.clip((boxes[:, 1] - self.pad_y) / self.scale, 0, self.frame_h)
+        x2 = np.clip((boxes[:, 2] - self.pad_x) / self.scale, 0, self.frame_w)
+        y2 = np.clip((boxes[:, 3] - self.pad_y) / self.scale, 0, self.frame_h)
+        return np.stack([x1 / self.frame_w, y1 / self.frame_h,
+                         (x2 - x1) / self.frame_w, (y2 - y1) / self.frame_h], axis=1)
+
+
+def resize_bilinear(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
+    """A bilinear resize in numpy (frames usually arrive at the right width already)."""
+    src_h, src_w = rgb.shape[:2]
+    if (src_w, src_h) == (width, height):
+        return rgb
+    ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
+    xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)
+    y0, x0 = ys.astype(np.int64), xs.astype(np.int64)
+    y1, x1 = np.minimum(y0 + 1, src_h - 1), np.minimum(x0 + 1, src_w - 1)
+    wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
+    img = rgb.astype(np.float32)
+    top = img[y0][:, x0] * (1 - wx) + img[y0][:, x1] * wx
+    bottom = img[y1][:, x0] * (1 - wx) + img[y1][:, x1] * wx
+    out: np.ndarray = (top * (1 - wy) + bottom * wy + 0.5).astype(np.uint8)
+    return out
+
+
+def letterbox(rgb: np.ndarray, width: int, height: int, family: str
+              ) -> tuple[np.ndarray, Letterbox]:
+    """The frame scaled into width x height (aspect kept, centred, padded)."""
+    frame_h, frame_w = rgb.shape[:2]
+    scale = min(width / frame_w, height / frame_h)
+    new_w, new_h = max(1, round(frame_w * scale)), max(1, round(frame_h * scale))
+    pad_x, pad_y = (width - new_w) // 2, (height - new_h) // 2
+    canvas = np.full((height, width, 3), _PAD.get(family, 0), dtype=np.uint8)
+    canvas[pad_y:pad_y + new_h, pad_x:pad_x + new_w] = resize_bilinear(rgb, new_w, new_h)
+    return canvas, Letterbox(scale, pad_x, pad_y, frame_w, frame_h)
+
+
+def to_tensor(canvas: np.ndarray, family: str, nhwc: bool, dtype: str) -> np.ndarray:
+    """The letterboxed RGB canvas as the batch-of-one input tensor the family expects."""
+    if dtype == "uint8":  # e.g. TF Object Detection API SSDs normalise inside the graph
+        data: np.ndarray = canvas
+    elif family in ("nanodet", "nanodet_plus"):
+        data = (canvas[..., ::-1].astype(np.float32) - _NANODET_MEAN) / _NANODET_STD
+    elif family in ("yolox",):  # YOLOX takes 0..255 BGR, unnormalised
+        data = canvas[..., ::-1].astype(np.float32)
+    elif family == "ssd":
+        data = canvas.astype(np.float32) / 127.5 - 1.0
+    else:  # YOLOv5/v8: RGB scaled to 0..1
+        data = canvas.astype(np.float32) / 255.0
+    if not nhwc:
+        data = data.transpose(2, 0, 1)
+    tensor: np.ndarray = np.ascontiguousarray(data[None, ...])
+    return tensor.astype(np.float16) if dtype == "float16" else tensor

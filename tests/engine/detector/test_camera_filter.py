@@ -1,0 +1,48 @@
+"""Per-camera `filter_backend`: the demo camera keeps the heuristic that reads its drawn
+subjects; every other camera gets the trained detector unless it says otherwise."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
+
+from homesec_engine.records import ClipFile, utcnow  # noqa: E402
+from homesec_engine.sources.demo import render_frames, write_clip  # noqa: E402
+from tests.engine_harness import running_engine  # noqa: E402
+
+CAMERAS = [
+    {"name": "demo", "source_backend": "demo", "source_config": {"interval_s": 3600}},
+    {"name": "porch", "source_backend": "local_folder", "source_config": {"path": "/tmp"}},
+    {"name": "shed", "source_backend": "local_folder", "source_config": {"path": "/tmp"},
+     "filter_backend": "builtin"},
+]
+
+
+async def test_each_camera_is_judged_by_its_own_filter_backend(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    # Given the default filter (the trained detector) and three cameras: a demo camera, a
+    # camera without a setting, and one set to the builtin heuristic
+    async with running_engine(tmp_path, cameras=CAMERAS) as engine:
+        results = {}
+        for camera in ("demo", "porch", "shed"):
+            # When each hands in the demo's synthetic clip (a red block walking by)
+            path = tmp_path / f"{camera}.mp4"
+            write_clip(path, render_frames("person", 320, 240, 10, 3.0), 10)
+            now = utcnow()
+            task = engine.runtime.pipeline.submit(
+                ClipFile(camera, path, now - timedelta(seconds=3), now))
+            assert task is not None
+            outcome = await task
+            record = await engine.runtime.repository.get_clip(outcome.clip_id)
+            assert record is not None
+            results[camera] = (record.detected_objects, record.alerted)
+    # Then the demo camera and the builtin camera alert on it as a person, while the trained
+    # detector does not take a flat red block for a person
+    assert results["demo"] == (["person"], True)
+    assert results["shed"] == (["person"], True)
+    assert results["porch"] == ([], False)

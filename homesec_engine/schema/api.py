@@ -217,8 +217,10 @@ API_MODELS: dict[str, Decl] = {
         "objects": objects_field(required=False),
         "zones": alert_zones_field(required=False),
     }, extra="allow"),
+    # Zones too: the automation editor offers a camera's zones as device-trigger filters.
     "CameraStatus": derive(CAMERA, "A camera in /status.",
-                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           only=["name", "enabled", "source_backend", "zones", "motion_masks"],
+                           required=["enabled", "zones", "motion_masks"],
                            rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,

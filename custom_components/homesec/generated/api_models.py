@@ -241,6 +241,8 @@ class CameraStatus(TypedDict):
     name: str
     enabled: bool
     source_backend: str
+    zones: list[Zone]
+    motion_masks: list[MotionMask]
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None

@@ -495,6 +495,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
+                             'motion_masks': {'description': 'Areas motion detection ignores (a '
+                                                             'tree in the wind, a timestamp)',
+                                              'items': {'description': 'Motion mask',
+                                                        'model': 'MotionMask',
+                                                        'required': False,
+                                                        'type': 'model'},
+                                              'max_len': 32,
+                                              'required': True,
+                                              'type': 'list',
+                                              'unique_by': 'name'},
                              'name': {'description': 'Camera name (slug)',
                                       'pattern': '^[a-z0-9_]{1,64}$',
                                       'pattern_message': 'must be 1-64 characters of lowercase '
@@ -506,7 +516,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
-                                                'type': 'str'}}},
+                                                'type': 'str'},
+                             'zones': {'description': 'Named areas of the picture; with zones, '
+                                                      'only detections inside one whose classes '
+                                                      'include theirs alert',
+                                       'items': {'description': 'Zone',
+                                                 'model': 'Zone',
+                                                 'required': False,
+                                                 'type': 'model'},
+                                       'max_len': 32,
+                                       'required': True,
+                                       'type': 'list',
+                                       'unique_by': 'name'}}},
  'CameraUpdate': {'description': 'Body of PUT /cameras/{name}: what is sent replaces the old '
                                  'value, what is not stays.',
                   'extra': 'forbid',

@@ -136,8 +136,7 @@ API_MODELS: dict[str, Decl] = {
     # The camera's forms, all derived from the one declaration in config.py (`Camera`): a
     # field added there reaches the API bodies, the views and the HA services.
     "CameraView": derive(CAMERA, "A camera as the API shows it; secrets as env-var names.",
-                         required=["enabled", "zones", "motion_masks"], rules=False,
-                         extra="allow", add={
+                         required=["enabled"], rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
@@ -220,7 +219,7 @@ API_MODELS: dict[str, Decl] = {
     # Zones too: the automation editor offers a camera's zones as device-trigger filters.
     "CameraStatus": derive(CAMERA, "A camera in /status.",
                            only=["name", "enabled", "source_backend", "zones", "motion_masks"],
-                           required=["enabled", "zones", "motion_masks"],
+                           required=["enabled"],  # zones: an older engine sends none
                            rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,

@@ -97,8 +97,8 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
-    zones: list[Zone]
-    motion_masks: list[MotionMask]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
@@ -241,8 +241,8 @@ class CameraStatus(TypedDict):
     name: str
     enabled: bool
     source_backend: str
-    zones: list[Zone]
-    motion_masks: list[MotionMask]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None

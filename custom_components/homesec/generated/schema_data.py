@@ -495,14 +495,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
-                             'motion_masks': {'description': 'Areas motion detection ignores (a '
+                             'motion_masks': {'default': [],
+                                              'description': 'Areas motion detection ignores (a '
                                                              'tree in the wind, a timestamp)',
                                               'items': {'description': 'Motion mask',
                                                         'model': 'MotionMask',
                                                         'required': False,
                                                         'type': 'model'},
                                               'max_len': 32,
-                                              'required': True,
+                                              'required': False,
                                               'type': 'list',
                                               'unique_by': 'name'},
                              'name': {'description': 'Camera name (slug)',
@@ -517,7 +518,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
-                             'zones': {'description': 'Named areas of the picture; with zones, '
+                             'zones': {'default': [],
+                                       'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
                                                       'include theirs alert',
                                        'items': {'description': 'Zone',
@@ -525,7 +527,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'required': False,
                                                  'type': 'model'},
                                        'max_len': 32,
-                                       'required': True,
+                                       'required': False,
                                        'type': 'list',
                                        'unique_by': 'name'}}},
  'CameraUpdate': {'description': 'Body of PUT /cameras/{name}: what is sent replaces the old '
@@ -638,14 +640,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                            'required': False,
                                            'selector': 'boolean',
                                            'type': 'bool'},
-                           'motion_masks': {'description': 'Areas motion detection ignores (a tree '
+                           'motion_masks': {'default': [],
+                                            'description': 'Areas motion detection ignores (a tree '
                                                            'in the wind, a timestamp)',
                                             'items': {'description': 'Motion mask',
                                                       'model': 'MotionMask',
                                                       'required': False,
                                                       'type': 'model'},
                                             'max_len': 32,
-                                            'required': True,
+                                            'required': False,
                                             'type': 'list',
                                             'unique_by': 'name'},
                            'name': {'description': 'Camera name (slug)',
@@ -663,7 +666,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
-                           'zones': {'description': 'Named areas of the picture; with zones, only '
+                           'zones': {'default': [],
+                                     'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
                                      'items': {'description': 'Zone',
@@ -671,7 +675,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'type': 'model'},
                                      'max_len': 32,
-                                     'required': True,
+                                     'required': False,
                                      'type': 'list',
                                      'unique_by': 'name'}}},
  'ChangeResult': {'description': 'Result of a config change.',

@@ -8,8 +8,11 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
      (`upload_failed`) and never holds the alert back; the clip ends in `error`;
    - filter: event `filtered`; a failure is recorded (`filter_failed`), the clip ends in
      `error` and nothing further runs (no analyzer, no alert);
-3. a snapshot JPEG of the best detection frame is stored as `<clip_id>.jpg` (event `snapshot`);
-4. the analyzer runs only when a trigger class was detected; when it fails (`analyze_failed`)
+   With zones on the camera, only detections inside a zone that takes their class count
+   (zones.py); what counts becomes the clip's `objects` and `zones`;
+3. a snapshot JPEG of the best detection frame, at the clip's full resolution with the boxes
+   and labels drawn, is stored as `<clip_id>.jpg` (event `snapshot`);
+4. the analyzer runs only when a counting trigger class was detected; when it fails (`analyze_failed`)
    the clip is judged as if there were no analyzer (policy.fallback_analysis);
 5. the policy decides (`analyzed` + event `alert_decided`);
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,10 +47,12 @@ from .records import (
     ClipFile,
     ClipRecord,
     ClipStatus,
+    Detection,
     new_clip_id,
     stable_clip_id,
 )
-from .snapshots import draw_box, encode_jpeg
+from .snapshots import render_snapshot
+from .zones import CameraZones, summarize_objects
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -81,6 +86,9 @@ class ClipOutcome:
     storage_uri: str | None = None
     snapshot_uri: str | None = None
     filtered: FilterOutput | None = None
+    counted: list[Detection] = field(default_factory=list)  # detections that count (zones)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # what counts, per class
+    zones: list[str] = field(default_factory=list)  # zones the counting detections were in
     analysis: Analysis | None = None
     analyzer_used: bool = False
     decision: AlertDecision | None = None
@@ -108,6 +116,7 @@ class Pipeline:
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
         offsite: Any = None,
+        camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
         storage_retry_s: float = 5.0,
         storage_max_retry_s: float = 300.0,
@@ -128,6 +137,8 @@ class Pipeline:
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
         self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
+        self._zone_config = dict(camera_zones or {})
+        self._zones: dict[str, CameraZones] = {}
         self.storage_retry_s = storage_retry_s
         self.storage_max_retry_s = storage_max_retry_s
         # Why storage fails (None while it works): health says degraded meanwhile.
@@ -238,14 +249,15 @@ class Pipeline:
                 await upload
                 await self._status(out, ClipStatus.ERROR)
                 return
-            snapshot = asyncio.create_task(self._snapshot(out, filtered), name="homesec-snap")
+            snapshot = asyncio.create_task(self._snapshot(out, clip, filtered),
+                                           name="homesec-snap")
             # Without a usable model, `on_model_error: motion` lets every clip through as motion.
             triggers = self.filter_for(clip.camera).trigger_classes
-            triggered = bool(set(filtered.classes) & triggers) \
+            triggered = any(o["class"] in triggers for o in out.objects) \
                 or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
-                analysis = fallback_analysis(filtered.classes)
+                analysis = fallback_analysis(o["class"] for o in out.objects)
             out.analysis = analysis
             decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
             out.decision = decision
@@ -257,7 +269,10 @@ class Pipeline:
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
             if decision.alert:
-                await self._wait_upload(upload)
+                # Bounded waits: the alert should carry the storage URI, and its snapshot
+                # (a full-size decode) should be there when a phone opens the link.
+                await self._wait_bounded(upload)
+                await self._wait_bounded(snapshot)
                 await self._alert(out, clip, analysis, filtered)
             await upload
             await snapshot
@@ -350,10 +365,18 @@ class Pipeline:
             await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
             await self._event(out, "offsite_skipped", reason=reason)
 
+    def zones_of(self, camera: str) -> CameraZones:
+        zones = self._zones.get(camera)
+        if zones is None:
+            triggers = self.filter_for(camera).trigger_classes
+            zones = self._zones[camera] = CameraZones(self._zone_config.get(camera, ()), triggers)
+        return zones
+
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
+        zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
         try:
-            filtered = await object_filter.run(clip.path)
+            filtered = await object_filter.run(clip.path, zones.counts if zones else None)
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
             out.errors.append(f"filter: {error}")
@@ -363,9 +386,16 @@ class Pipeline:
             await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
+        # With zones, what lies outside them (for its class) neither counts nor alerts.
+        counting = [d for d in filtered.result.detections if zones.counts(d)]
+        out.counted = counting
+        out.objects = summarize_objects(counting)
+        out.zones = zones.zones_hit(d for d in counting
+                                    if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
-                          detected_objects=filtered.classes)
-        await self._event(out, "filtered", classes=filtered.classes,
+                          detected_objects=filtered.classes, objects=out.objects,
+                          zones=out.zones)
+        await self._event(out, "filtered", classes=filtered.classes, zones=out.zones,
                           frames_sampled=filtered.result.frames_sampled,
                           early_exit=filtered.early_exit, backend=object_filter.name,
                           fallback=filtered.fallback,
@@ -375,12 +405,14 @@ class Pipeline:
                                       for d in filtered.result.detections[:20]])
         return filtered
 
-    async def _snapshot(self, out: ClipOutcome, filtered: FilterOutput) -> None:
+    async def _snapshot(self, out: ClipOutcome, clip: ClipFile, filtered: FilterOutput) -> None:
         if filtered.best_frame is None:
             return
-        box = filtered.best_detection.box if filtered.best_detection else None
         try:
-            jpeg = await asyncio.to_thread(encode_jpeg, draw_box(filtered.best_frame, box))
+            best = filtered.best_detection
+            shown = [d for d in out.counted if best is not None
+                     and d.frame_index == best.frame_index]
+            jpeg = await asyncio.to_thread(render_snapshot, clip.path, filtered, shown)
             tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
             try:
                 out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
@@ -418,11 +450,11 @@ class Pipeline:
                           risk_level=analysis.risk_level, summary=analysis.summary)
         return analysis
 
-    async def _wait_upload(self, upload: asyncio.Task[None]) -> None:
-        """Give the upload a bounded time so the alert can carry the storage URI."""
-        if upload.done():
+    async def _wait_bounded(self, task: asyncio.Task[None]) -> None:
+        """Give the upload (or the snapshot) a bounded time before the alert goes out."""
+        if task.done():
             return
-        await asyncio.wait({upload}, timeout=self.alert_upload_wait_s)
+        await asyncio.wait({task}, timeout=self.alert_upload_wait_s)
 
     async def _alert(self, out: ClipOutcome, clip: ClipFile, analysis: Analysis,
                      filtered: FilterOutput) -> None:
@@ -430,7 +462,8 @@ class Pipeline:
             camera=clip.camera, clip_id=out.clip_id, activity_type=analysis.activity_type,
             risk_level=analysis.risk_level, summary=analysis.summary,
             view_url=view_url(out.clip_id, self.public_url), storage_uri=out.storage_uri,
-            timestamp=clip.started_at, detected_objects=filtered.classes)
+            timestamp=clip.started_at, detected_objects=filtered.classes,
+            objects=out.objects, zones=out.zones)
         out.alert = event
         # Names, ids and labels only: never a URL (it could carry a host's credentials).
         _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
@@ -441,7 +474,7 @@ class Pipeline:
             "clip_id": out.clip_id, "activity_type": analysis.activity_type,
             "risk_level": analysis.risk_level, "summary": analysis.summary,
             "detected_objects": filtered.classes, "timestamp": payload["timestamp"],
-            "view_url": payload["view_url"],
+            "view_url": payload["view_url"], "objects": out.objects, "zones": out.zones,
         }
         self.events.publish("alert", payload)
 

@@ -66,6 +66,10 @@ class ClipRecord:
     offsite_state: str | None = None
     offsite_uri: str | None = None
     deleted_reason: str | None = None
+    # Per-object results (schema ClipObject: class, count, confidence, boxes) and the zones
+    # the alerting detections were in; stored since schema version 4.
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -153,6 +157,8 @@ class AlertEvent:
     storage_uri: str | None
     timestamp: datetime
     detected_objects: list[str]
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

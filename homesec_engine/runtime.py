@@ -321,6 +321,7 @@ class EngineRuntime:
             object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
+            camera_zones={c["name"]: c.get("zones") or [] for c in cfg["cameras"]},
         )
         for camera in cfg["cameras"]:
             self._camera_states[camera["name"]] = CameraState(
@@ -360,6 +361,7 @@ class EngineRuntime:
             try:
                 source = plugins.create("source", camera["source_backend"], name,
                                         camera["source_config"], work_dir)
+                source.set_motion_masks(camera.get("motion_masks") or [])
                 await source.start(self.pipeline.on_clip, self._on_health)
             except Exception as err:  # one broken camera must not keep the others down
                 state.error = f"{type(err).__name__}: {err}"
@@ -547,6 +549,7 @@ def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
         "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
         "summary": clip.summary, "detected_objects": list(clip.detected_objects),
         "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
+        "objects": list(clip.objects), "zones": list(clip.zones),
     }
 
 

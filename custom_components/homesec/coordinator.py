@@ -273,6 +273,11 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             "detected_objects": list(alert.get("detected_objects") or []),
             "timestamp": alert["timestamp"],
         }
+        # An engine from before per-object results sends neither (sensors then fall back).
+        if "objects" in alert:
+            summary["objects"] = list(alert["objects"] or [])
+        if "zones" in alert:
+            summary["zones"] = list(alert["zones"] or [])
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
         status["stats"]["alerts_today"] += 1

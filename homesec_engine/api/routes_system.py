@@ -124,6 +124,8 @@ def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
     summary = {key: alert.get(key) for key in
                ("clip_id", "activity_type", "risk_level", "summary", "timestamp")}
     summary["detected_objects"] = list(alert.get("detected_objects") or [])
+    summary["objects"] = list(alert.get("objects") or [])
+    summary["zones"] = list(alert.get("zones") or [])
     if not isinstance(summary["timestamp"], str):
         summary["timestamp"] = iso(summary["timestamp"])
     return summary

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .config import ACTIVITY_TYPES, CONFIG_MODELS, RISK_LEVELS
+from .config import ACTIVITY_TYPES, CONFIG_MODELS, DETECTION_CLASSES, RISK_LEVELS
 from .fields import (
     Decl,
     bool_field,
@@ -61,6 +61,20 @@ _CAMERA_LIVE: dict[str, Decl] = {
 def _list_of(model_name: str, description: str) -> Decl:
     return list_field(description, {"type": "model", "model": model_name, "required": False,
                                     "description": description}, required=True)
+
+
+def objects_field(required: bool) -> Decl:
+    """Per-object results of a clip: one entry per class found."""
+    return list_field("What the detector found, per class",
+                      {"type": "model", "model": "ClipObject", "required": False,
+                       "description": "Objects of one class"},
+                      required=required, default=None if required else [])
+
+
+def alert_zones_field(required: bool) -> Decl:
+    return list_field("Zones the alerting detections were in (empty: the camera has none)",
+                      str_field("Zone name"), required=required,
+                      default=None if required else [])
 
 
 CAMERA = CONFIG_MODELS["Camera"]
@@ -177,6 +191,15 @@ API_MODELS: dict[str, Decl] = {
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
+    "ClipObject": model("The detections of one class in a clip.", {
+        "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
+        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
+                            "most of them were seen",
+                            list_field("Box", float_field("Fraction", min=0.0, max=1.0),
+                                       max_len=4), required=True),
+    }, extra="allow"),
     # One shape both ways: what GET returns can be edited and PUT back as it is.
     "AlertPolicyView": model(
         "The alert policy and its config version: GET /alert-policy returns it, "
@@ -198,6 +221,8 @@ API_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", nullable=True),
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
+        "objects": objects_field(required=True),
+        "zones": alert_zones_field(required=True),
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
     }, extra="allow"),
     "ClipQuery": CLIP_QUERY,
@@ -222,9 +247,13 @@ API_MODELS: dict[str, Decl] = {
         "summary": str_field("VLM summary", nullable=True),
         "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
         "timestamp": datetime_field("When", required=True),
+        "objects": objects_field(required=False),
+        "zones": alert_zones_field(required=False),
     }, extra="allow"),
+    # Zones too: the automation editor offers a camera's zones as device-trigger filters.
     "CameraStatus": derive(CAMERA, "A camera in /status.",
-                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           only=["name", "enabled", "source_backend", "zones", "motion_masks"],
+                           required=["enabled"],  # zones: an older engine sends none
                            rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,

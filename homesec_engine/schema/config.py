@@ -13,6 +13,7 @@ from .fields import (
     model,
     model_field,
     object_field,
+    polygon_field,
     slug_field,
     str_field,
     url_field,
@@ -26,6 +27,30 @@ ACTIVITY_TYPES = [
     "person", "vehicle", "animal", "package", "delivery", "loitering", "intrusion", "other",
 ]
 SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
+MAX_ZONES = 32  # per camera, for zones and for motion masks alike
+
+
+def zones_field() -> Decl:
+    return list_field("Named areas of the picture; with zones, only detections inside one "
+                      "whose classes include theirs alert",
+                      {"type": "model", "model": "Zone", "required": False,
+                       "description": "Zone"},
+                      default=[], unique_by="name", max_len=MAX_ZONES)
+
+
+def motion_masks_field() -> Decl:
+    return list_field("Areas motion detection ignores (a tree in the wind, a timestamp)",
+                      {"type": "model", "model": "MotionMask", "required": False,
+                       "description": "Motion mask"},
+                      default=[], unique_by="name", max_len=MAX_ZONES)
+
+
+def _area_name() -> Decl:
+    return str_field("Name, unique per camera", required=True, min_len=1, max_len=64,
+                     pattern=r"^[^\x00-\x1f]+$",
+                     pattern_message="must not contain control characters")
+
+
 # `model_file` is the former name of `detector` with a model_path; still accepted.
 FILTER_BACKENDS = ["detector", "builtin", "model_file"]
 DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
@@ -109,6 +134,24 @@ CONFIG_MODELS: dict[str, Decl] = {
             "fps": int_field("Frames per second", default=10, min=1, max=30),
         },
     ),
+    "Zone": model(
+        "A named area of the picture, a polygon in frame fractions. A detection is inside "
+        "when its foot point (the middle of its box's bottom edge) is.",
+        {
+            "name": _area_name(),
+            "points": polygon_field("Corners [[x, y], ...] as fractions of the frame (0..1)"),
+            "classes": list_field("Classes that alert in this zone (empty: every trigger "
+                                  "class)", str_field("Class", choices=DETECTION_CLASSES),
+                                  default=[]),
+        },
+    ),
+    "MotionMask": model(
+        "An area of the picture motion detection ignores.",
+        {
+            "name": _area_name(),
+            "points": polygon_field("Corners [[x, y], ...] as fractions of the frame (0..1)"),
+        },
+    ),
     "Camera": model(
         "A camera: a named clip source.",
         {
@@ -117,6 +160,8 @@ CONFIG_MODELS: dict[str, Decl] = {
             "source_backend": str_field("Clip source backend", required=True,
                                         choices=SOURCE_BACKENDS),
             "source_config": object_field("Backend-specific settings", required=True),
+            "zones": zones_field(),
+            "motion_masks": motion_masks_field(),
             "filter_backend": str_field(
                 "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
                 "the heuristic that reads the demo's drawn subjects)",

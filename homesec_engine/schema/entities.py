@@ -8,13 +8,18 @@ When a path is not enough, a spec names a function instead, written once in the
 integration's `value_functions.py` (a test checks every name here exists there):
 - `value_fn`: computes the state from the entity (its camera, the coordinator);
 - `available_fn`: decides availability instead of "engine reachable and camera known";
-- `alert_class`: a push entity turns on only for alerts that detected this class.
+- `alert_class`: a push entity turns on only for alerts that detected this class; a count
+  sensor (`value_fn: alert_object_count`) shows how many of it the latest alert found.
 """
 
 from __future__ import annotations
 
 from .config import ACTIVITY_TYPES, RISK_LEVELS
 from .fields import Decl
+
+
+# The classes with their own binary and count sensors per camera.
+OBJECT_ICONS = {"person": "mdi:account", "vehicle": "mdi:car", "animal": "mdi:paw"}
 
 
 def entity(key: str, platform: str, scope: str, value_path: list[str], **extra: object) -> Decl:
@@ -63,11 +68,16 @@ ENTITY_SPECS: list[Decl] = [
            state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
+    *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],
+             state_class="measurement", value_fn="alert_object_count", alert_class=cls,
+             icon=icon)
+      for cls, icon in OBJECT_ICONS.items()),
     # Camera binary sensors
     entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
            device_class="motion", push=True),
-    entity("person", "binary_sensor", "camera", ["last_alert", "detected_objects"],
-           device_class="occupancy", push=True, icon="mdi:account", alert_class="person"),
+    *(entity(cls, "binary_sensor", "camera", ["last_alert", "objects"],
+             device_class="occupancy", push=True, icon=icon, alert_class=cls)
+      for cls, icon in OBJECT_ICONS.items()),
     entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
            entity_category="diagnostic", value_fn="online_while_reachable",
            available_fn="camera_known"),

@@ -6,7 +6,7 @@ generated module. These helpers only make declarations readable; they add no beh
 
 Field keys: type, required, default, nullable, description, selector, min, max, min_len,
 min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
-unique_by.
+unique_by. Types: str, url, int, float, bool, datetime, object, list, map, model, polygon.
 """
 
 from __future__ import annotations
@@ -182,6 +182,11 @@ def map_field(description: str, values: Decl, *, required: bool = False,
         "map", description, required,
         {"values": values, "default": default, "pattern": key_pattern},
     )
+
+
+def polygon_field(description: str, *, required: bool = True, max_points: int = 64) -> Decl:
+    """A polygon in frame fractions: [[x, y], ...], at least 3 points enclosing an area."""
+    return _decl("polygon", description, required, {"max_len": max_points})
 
 
 def model_field(description: str, model: str, *, required: bool = False,

@@ -46,6 +46,11 @@ def json_schema(decl: Decl) -> dict[str, Any]:
         out = {"type": "object", "additionalProperties": json_schema(decl["values"])}
         if "pattern" in decl:
             out["propertyNames"] = {"pattern": decl["pattern"]}
+    elif kind == "polygon":
+        point = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                 "minItems": 2, "maxItems": 2}
+        out = {"type": "array", "items": point, "minItems": 3,
+               "maxItems": decl.get("max_len", 64)}
     elif kind == "model":
         out = {"$ref": f"#/components/schemas/{decl['model']}"}
     else:  # pragma: no cover

@@ -13,7 +13,7 @@ import inspect
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -56,6 +56,14 @@ class ClipSource(ABC):
         self._on_clip: ClipCallback | None = None
         self._on_health: HealthCallback | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
+        self.motion_masks: list[list[list[float]]] = []
+
+    def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
+        """Areas (validated MotionMask dicts) motion detection ignores; call before start().
+
+        Sources that detect motion themselves (rtsp) honour them; the others have none.
+        """
+        self.motion_masks = [[list(p) for p in m["points"]] for m in masks]
 
     # --- interface -----------------------------------------------------------------------
     async def start(self, on_clip: ClipCallback, on_health: HealthCallback) -> None:

@@ -19,7 +19,7 @@ import asyncio
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,10 @@ class RtspSource(ClipSource):
         self._anchor: tuple[Any, float] | None = None
         self._last_motion = 0.0
         self._clip_run: float | None = None
+
+    def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
+        super().set_motion_masks(masks)
+        self._detector.masks = list(self.motion_masks)
 
     @property
     def uses_substream(self) -> bool:

@@ -143,6 +143,15 @@ def _clip_lifecycle_columns(conn: Connection) -> None:
     RETENTION_INDEX.create(conn)
 
 
+def _clip_objects_and_zones(conn: Connection) -> None:
+    """clips.objects (per-object results) and clips.zones (where the alert happened)."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    for column in ("objects", "zones"):
+        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
@@ -158,6 +167,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "for the clip life cycle",
         _clip_lifecycle_columns,
     ),
+    Migration(4, "clips.objects and clips.zones: per-object results and alert zones",
+              _clip_objects_and_zones),
 )
 
 

@@ -375,7 +375,7 @@ class ClipRepository:
                 total = int(await conn.scalar(_count_statement(query, _clip_filters(query))) or 0)
             else:
                 total = 0
-            return [ClipRecord(*row[:_CLIP_WIDTH]) for row in rows], total
+            return [_listed_clip(row) for row in rows], total
 
         return await self._read(work)
 
@@ -639,7 +639,7 @@ def _encode(name: str, value: Any) -> Any:
         return value.isoformat()
     if name == "status" and value is not None:
         return str(value)
-    if name == "detected_objects" and value is not None:
+    if name in ("detected_objects", "objects", "zones") and value is not None:
         return list(value)
     return value
 
@@ -787,7 +787,17 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
         offsite_state=row.offsite_state,
         offsite_uri=row.offsite_uri,
         deleted_reason=row.deleted_reason,
+        objects=list(row.objects or []),
+        zones=list(row.zones or []),
     )
+
+
+def _listed_clip(row: Row[Any]) -> ClipRecord:
+    """A listed row, positionally (a page builds many); rows from before version 3 hold NULLs."""
+    clip = ClipRecord(*row[:_CLIP_WIDTH])
+    clip.objects = clip.objects or []  # NULL (None) on rows from before version 3
+    clip.zones = clip.zones or []
+    return clip
 
 
 def _event_record(row: Row[Any]) -> ClipEventRecord:

@@ -70,6 +70,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[str]: JSONType,
+        list[dict[str, Any]]: JSONType,
     }
 
 
@@ -92,6 +93,9 @@ class ClipRow(Base):
     offsite_state: Mapped[str | None]
     offsite_uri: Mapped[str | None] = mapped_column(Text)
     deleted_reason: Mapped[str | None]
+    # Per-object results and the alert's zones (schema version 4; NULL on older rows).
+    objects: Mapped[list[dict[str, Any]] | None]
+    zones: Mapped[list[str] | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.

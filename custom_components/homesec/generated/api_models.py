@@ -23,6 +23,21 @@ class AlertPolicy(TypedDict):
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
+class Zone(TypedDict):
+    """A named area of the picture, a polygon in frame fractions. A detection is inside when its foot point (the middle of its box's bottom edge) is."""
+
+    name: str
+    points: list[list[float]]
+    classes: NotRequired[list[str]]
+
+
+class MotionMask(TypedDict):
+    """An area of the picture motion detection ignores."""
+
+    name: str
+    points: list[list[float]]
+
+
 class ErrorItem(TypedDict):
     """One validation problem."""
 
@@ -98,6 +113,8 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
@@ -122,6 +139,8 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
@@ -131,6 +150,8 @@ class CameraUpdate(TypedDict):
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
@@ -147,6 +168,15 @@ class ChangeResult(TypedDict):
     restart_required: bool
     config_version: int
     camera: NotRequired[CameraView | None]
+
+
+# The detections of one class in a clip.
+ClipObject = TypedDict('ClipObject', {
+    'class': str,
+    'count': int,
+    'confidence': float,
+    'boxes': list[list[float]],
+})
 
 
 class AlertPolicyView(TypedDict):
@@ -170,6 +200,8 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    objects: list[ClipObject]
+    zones: list[str]
     duration_s: NotRequired[float | None]
 
 
@@ -215,6 +247,8 @@ class AlertSummary(TypedDict):
     summary: NotRequired[str | None]
     detected_objects: list[str]
     timestamp: str
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraStatus(TypedDict):
@@ -223,6 +257,8 @@ class CameraStatus(TypedDict):
     name: str
     enabled: bool
     source_backend: str
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
@@ -292,6 +328,8 @@ class AlertEvent(TypedDict):
     storage_uri: str | None
     timestamp: str
     detected_objects: list[str]
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraHealthEvent(TypedDict):

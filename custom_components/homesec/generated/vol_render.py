@@ -137,6 +137,45 @@ def _object(value: Any) -> dict[str, Any]:
     return value
 
 
+# A polygon must enclose at least this share of the frame: three points on a line (or a
+# sliver no detection's foot point could ever land in) is a mistake, not a zone.
+_MIN_POLYGON_AREA = 1e-4
+
+
+def _polygon(decl: Decl) -> Callable[[Any], Any]:
+    max_points = decl.get("max_len", 64)
+
+    def point(value: Any, index: int) -> list[float]:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise vol.Invalid("expected a point [x, y]", [index])
+        out: list[float] = []
+        for axis, raw in enumerate(value):
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
+                raise vol.Invalid("expected a number", [index, axis])
+            if not 0.0 <= raw <= 1.0:
+                raise vol.Invalid("must be a fraction of the frame between 0 and 1",
+                                  [index, axis])
+            out.append(float(raw))
+        return out
+
+    def check(value: Any) -> list[list[float]]:
+        if not isinstance(value, list):
+            raise vol.Invalid("expected a list of points [[x, y], ...]")
+        if len(value) < 3:
+            raise vol.Invalid("needs at least 3 points")
+        if len(value) > max_points:
+            raise vol.Invalid(f"must have at most {max_points} points")
+        points = [point(p, i) for i, p in enumerate(value)]
+        area = 0.0
+        for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]):
+            area += x0 * y1 - x1 * y0
+        if abs(area) / 2 < _MIN_POLYGON_AREA:
+            raise vol.Invalid("the points enclose no area (they lie on a line or coincide)")
+        return points
+
+    return check
+
+
 def _list(decl: Decl, item: Callable[[Any], Any]) -> Callable[[Any], Any]:
     unique_by = decl.get("unique_by")
 
@@ -224,6 +263,8 @@ def field_validator(decl: Decl, models: Models, coerce: bool = False) -> Callabl
         check = _map(decl, field_validator(decl["values"], models, coerce))
     elif kind == "model":
         check = model_validator(models, decl["model"], coerce=coerce)
+    elif kind == "polygon":
+        check = _polygon(decl)
     else:  # pragma: no cover - declarations are checked by the schema tests
         raise ValueError(f"unknown field type {kind!r}")
     return _nullable(check) if decl.get("nullable") else check

@@ -124,10 +124,10 @@ class Pipeline:
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
         offsite: Any = None,
+        camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
         storage_retry_s: float = 5.0,
         storage_max_retry_s: float = 300.0,
-        camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         self.repository = repository
         self.storage = storage
@@ -144,11 +144,9 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
-        self.camera_zones = {
-            camera: CameraZones(zones, self.filter_for(camera).trigger_classes)
-            for camera, zones in (camera_zones or {}).items()
-        }
         self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
+        self._zone_config = dict(camera_zones or {})
+        self._zones: dict[str, CameraZones] = {}
         self.storage_retry_s = storage_retry_s
         self.storage_max_retry_s = storage_max_retry_s
         # Why storage fails (None while it works): health says degraded meanwhile.
@@ -388,13 +386,14 @@ class Pipeline:
             await self._event(out, "offsite_skipped", reason=reason)
 
     def zones_of(self, camera: str) -> CameraZones:
-        zones = self.camera_zones.get(camera)
+        zones = self._zones.get(camera)
         if zones is None:
-            zones = self.camera_zones[camera] = CameraZones(
-                (), self.filter_for(camera).trigger_classes)
+            triggers = self.filter_for(camera).trigger_classes
+            zones = self._zones[camera] = CameraZones(self._zone_config.get(camera, ()), triggers)
         return zones
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
+        zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
         zones = self.zones_of(clip.camera)
         try:
@@ -413,7 +412,7 @@ class Pipeline:
         out.counted = counting
         out.objects = summarize_objects(counting)
         out.zones = zones.zones_hit(d for d in counting
-                                    if d.label in object_filter.trigger_classes)
+                                    if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
                           detected_objects=filtered.classes, objects=out.objects,
                           zones=out.zones)

@@ -59,12 +59,8 @@ class ClipRecord:
     storage_uri: str | None = None
     alerted: bool = False
     duration_s: float | None = None
-    # Per-object results (schema ClipObject: class, count, confidence, boxes) and the zones
-    # the alerting detections were in; stored since schema version 3.
-    objects: list[dict[str, Any]] = field(default_factory=list)
-    zones: list[str] = field(default_factory=list)
     # The recording's live event (schema LiveEvent) and its state: active, ended or
-    # interrupted (schema version 4; None when no trigger class was confirmed live).
+    # interrupted (schema version 5; None when no trigger class was confirmed live).
     event: dict[str, Any] | None = None
     event_state: str | None = None
     # The clip's life cycle (retention, offsite copies): its stored size, whether its offsite
@@ -74,6 +70,10 @@ class ClipRecord:
     offsite_state: str | None = None
     offsite_uri: str | None = None
     deleted_reason: str | None = None
+    # Per-object results (schema ClipObject: class, count, confidence, boxes) and the zones
+    # the alerting detections were in; stored since schema version 4.
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -87,7 +87,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
             return
         clip_id = event.get("clip_id")
         if event.get("phase") in ("started", "updated"):
-            if not alert_matches(self.entity_description.detected_class,
+            if not alert_matches(self.entity_description.alert_class,
                                  {"detected_objects": event.get("classes") or []}):
                 return
             self._event_clip = clip_id
@@ -113,7 +113,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
 
     @callback
     def _turn_on(self, alert: dict[str, Any], seconds: float) -> None:
-        on = alert_matches(self.entity_description.detected_class, alert)
+        on = alert_matches(self.entity_description.alert_class, alert)
         self._cancel_timer()
         self._push_on = on
         if on:

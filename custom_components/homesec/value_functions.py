@@ -34,19 +34,19 @@ def count_once_known(entity: HomeSecEntity) -> Any:
     return entity.raw_value
 
 
-def object_count(entity: HomeSecEntity) -> int | None:
-    """How many of the entity's `detected_class` the camera's latest alert found."""
-    camera = entity.camera_data
-    alert = camera.get("last_alert") if camera else None
-    detected_class = getattr(entity.entity_description, "detected_class", None)
-    if alert is None or detected_class is None:
-        return None
-    return alert_count(alert, detected_class)
-
-
 def online_while_reachable(entity: HomeSecEntity) -> bool:
     """Connected only while the engine answers and says the camera is healthy."""
     return bool(entity.coordinator.last_update_success and entity.raw_value)
+
+
+def alert_object_count(entity: HomeSecEntity) -> int | None:
+    """How many of the spec's `alert_class` the latest alert found (unknown before any)."""
+    camera = entity.camera_data
+    alert = camera.get("last_alert") if camera else None
+    detected_class = getattr(entity.entity_description, "alert_class", None)
+    if alert is None or detected_class is None:
+        return None
+    return alert_count(alert, detected_class)
 
 
 def camera_known(entity: HomeSecEntity) -> bool:
@@ -58,13 +58,13 @@ VALUE_FUNCTIONS: Mapping[str, Callable[[HomeSecEntity], Any]] = {
     "camera_state": camera_state,
     "count_once_known": count_once_known,
     "online_while_reachable": online_while_reachable,
-    "object_count": object_count,
+    "alert_object_count": alert_object_count,
 }
 AVAILABLE_FUNCTIONS: Mapping[str, Callable[[HomeSecEntity], bool]] = {
     "camera_known": camera_known,
 }
 
 
-def alert_matches(detected_class: str | None, alert: Mapping[str, Any]) -> bool:
-    """A push entity with a `detected_class` turns on only for alerts that detected it."""
-    return detected_class is None or detected_class in alert_classes(alert)
+def alert_matches(alert_class: str | None, alert: Mapping[str, Any]) -> bool:
+    """A push entity with an `alert_class` turns on only for alerts that detected it."""
+    return alert_class is None or alert_class in alert_classes(alert)

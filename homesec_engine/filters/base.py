@@ -100,36 +100,35 @@ class ObjectFilter(ABC):
     def _scan(self, frames: Iterator[SampledFrame], counts: Counts) -> FilterOutput:
         kept: list[Detection] = []
         best: tuple[Detection, np.ndarray] | None = None
-        sampled: list[np.ndarray] = []
-        time_of: dict[int, float] = {}  # id of a sampled frame -> its time in the clip
+        sampled: list[tuple[np.ndarray, float]] = []
+        times: dict[int, float] = {}  # id(frame.rgb) -> its time, to find the best frame again
         confirmation = Confirmation(self.min_hits)
         early = False
-
-        def keep(seen: list[tuple[Detection, np.ndarray]]) -> None:
-            nonlocal best
-            for det, rgb in seen:
+        for frame in frames:
+            sampled.append((frame.rgb, frame.time_s))
+            times[id(frame.rgb)] = frame.time_s
+            found = [d for d in self.detect_frame(frame) if d.confidence >= self.threshold(d.label)]
+            for det, rgb in confirmation.add(found, frame.rgb):
                 kept.append(det)
                 if best is None or _better(det, best[0], self.trigger_classes, counts):
                     best = (det, rgb)
-
-        for frame in frames:
-            sampled.append(frame.rgb)
-            time_of[id(frame.rgb)] = frame.time_s
-            found = [d for d in self.detect_frame(frame) if d.confidence >= self.threshold(d.label)]
-            keep(confirmation.add(found, frame.rgb))
             if any(d.label in self.trigger_classes and counts(d) for d in kept):
                 early = True
                 break
         if not early:
-            keep(confirmation.finish())
+            for det, rgb in confirmation.finish():
+                kept.append(det)
+                if best is None or _better(det, best[0], self.trigger_classes, counts):
+                    best = (det, rgb)
         kept.sort(key=lambda d: d.frame_index)
         result = FilterResult(detections=kept, frames_sampled=len(sampled))
         if best is not None:
-            return FilterOutput(result, best[1], best[0], early, best_time_s=time_of[id(best[1])])
+            return FilterOutput(result, best[1], best[0], early,
+                                best_time_s=times.get(id(best[1])))
+        middle = len(sampled) // 2
         if not sampled:
             return FilterOutput(result, None, None, early)
-        middle = sampled[len(sampled) // 2]
-        return FilterOutput(result, middle, None, early, best_time_s=time_of[id(middle)])
+        return FilterOutput(result, sampled[middle][0], None, early, best_time_s=sampled[middle][1])
 
 
 Counts = Callable[[Detection], bool]

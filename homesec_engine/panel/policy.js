@@ -66,11 +66,14 @@ function policyFromForm() {
       || (entry.activity_types && entry.activity_types.length);
     if (!meaningful) delete cameras[name];
   }
+  // The shape GET /alert-policy returned, edited: PUT takes the same one.
   return {
-    min_risk_level: $("policy-min-risk").value,
-    activity_types: [...$("policy-activities").querySelectorAll("input:checked")].map((i) => i.value),
-    cameras,
     config_version: policyState.version,
+    alert_policy: {
+      min_risk_level: $("policy-min-risk").value,
+      activity_types: [...$("policy-activities").querySelectorAll("input:checked")].map((i) => i.value),
+      cameras,
+    },
   };
 }
 

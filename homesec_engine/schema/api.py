@@ -200,15 +200,6 @@ API_MODELS: dict[str, Decl] = {
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
-    # One shape both ways: what GET returns can be edited and PUT back as it is.
-    "AlertPolicyView": model(
-        "The alert policy and its config version: GET /alert-policy returns it, "
-        "PUT /alert-policy takes it (the policy replaces the old one whole).", {
-            "config_version": int_field(
-                "The current config_version (GET); the one this change was made against "
-                "(PUT, optional, or If-Match): stale -> 409", min=1, nullable=True),
-            "alert_policy": model_field("The policy", "AlertPolicy", required=True),
-        }),
     "ClipObject": model("The detections of one class in a clip.", {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
         "count": int_field("Most of them seen in one frame", required=True, min=0),
@@ -218,6 +209,15 @@ API_MODELS: dict[str, Decl] = {
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),
+    # One shape both ways: what GET returns can be edited and PUT back as it is.
+    "AlertPolicyView": model(
+        "The alert policy and its config version: GET /alert-policy returns it, "
+        "PUT /alert-policy takes it (the policy replaces the old one whole).", {
+            "config_version": int_field(
+                "The current config_version (GET); the one this change was made against "
+                "(PUT, optional, or If-Match): stale -> 409", min=1, nullable=True),
+            "alert_policy": model_field("The policy", "AlertPolicy", required=True),
+        }),
     "Clip": model("A recorded clip and what the pipeline made of it.", {
         "id": str_field("Clip id", required=True),
         "camera": str_field("Camera name", required=True),
@@ -230,9 +230,9 @@ API_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", nullable=True),
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
-        "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "objects": objects_field(required=True),
         "zones": alert_zones_field(required=True),
+        "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "event": model_field("The recording's live event (none when no trigger class was "
                              "confirmed while it was recorded)", "LiveEvent", nullable=True),
     }, extra="allow"),
@@ -294,6 +294,7 @@ API_MODELS: dict[str, Decl] = {
         "objects": objects_field(required=False),
         "zones": alert_zones_field(required=False),
     }, extra="allow"),
+    # Zones too: the automation editor offers a camera's zones as device-trigger filters.
     "CameraStatus": derive(CAMERA, "A camera in /status.",
                            only=["name", "enabled", "source_backend", "zones", "motion_masks"],
                            required=["enabled"],  # zones: an older engine sends none

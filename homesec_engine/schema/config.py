@@ -27,15 +27,6 @@ ACTIVITY_TYPES = [
     "person", "vehicle", "animal", "package", "delivery", "loitering", "intrusion", "other",
 ]
 SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
-# `model_file` is the former name of `detector` with a model_path; still accepted.
-FILTER_BACKENDS = ["detector", "builtin", "model_file"]
-DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
-# Live events (one per recording): their states, message phases and why they end.
-LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
-LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
-LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
-# What HA's event entity fires for live events (an interrupted event fires `ended` too).
-LIVE_EVENT_FIRED = ["started", "ended"]
 MAX_ZONES = 32  # per camera, for zones and for motion masks alike
 
 
@@ -54,17 +45,21 @@ def motion_masks_field() -> Decl:
                       default=[], unique_by="name", max_len=MAX_ZONES)
 
 
-def replacing(decl: Decl, description: str) -> Decl:
-    """An update field: no default, so leaving it out keeps the current value."""
-    return {k: v for k, v in decl.items() if k != "default"} | {"description": description}
-
-
 def _area_name() -> Decl:
     return str_field("Name, unique per camera", required=True, min_len=1, max_len=64,
                      pattern=r"^[^\x00-\x1f]+$",
                      pattern_message="must not contain control characters")
 
 
+# `model_file` is the former name of `detector` with a model_path; still accepted.
+FILTER_BACKENDS = ["detector", "builtin", "model_file"]
+DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
+# Live events (one per recording): their states, message phases and why they end.
+LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
+LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
+LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
+# What HA's event entity fires for live events (an interrupted event fires `ended` too).
+LIVE_EVENT_FIRED = ["started", "ended"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 OFFSITE_BACKENDS = ["s3", "webdav"]
 _KEEP_MIN_MESSAGE = "must be more than 0 (0 would delete every clip at once)"
@@ -176,12 +171,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "source_backend": str_field("Clip source backend", required=True,
                                         choices=SOURCE_BACKENDS),
             "source_config": object_field("Backend-specific settings", required=True),
+            "zones": zones_field(),
+            "motion_masks": motion_masks_field(),
             "filter_backend": str_field(
                 "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
                 "the heuristic that reads the demo's drawn subjects)",
                 nullable=True, choices=FILTER_BACKENDS),
-            "zones": zones_field(),
-            "motion_masks": motion_masks_field(),
         },
         variant={"discriminator": "source_backend", "field": "source_config",
                  "models": SOURCE_MODELS},

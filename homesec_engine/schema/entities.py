@@ -7,10 +7,9 @@ person, last alert) read the camera's `last_alert`, which alerts also update liv
 When a path is not enough, a spec names a function instead, written once in the
 integration's `value_functions.py` (a test checks every name here exists there):
 - `value_fn`: computes the state from the entity (its camera, the coordinator);
-- `available_fn`: decides availability instead of "engine reachable and camera known".
-`detected_class` ties an entity to one detection class: its push binary sensor turns on only
-for alerts with that class, its count sensor (`value_fn="object_count"`) shows how many the
-latest alert found.
+- `available_fn`: decides availability instead of "engine reachable and camera known";
+- `alert_class`: a push entity turns on only for alerts that detected this class; a count
+  sensor (`value_fn: alert_object_count`) shows how many of it the latest alert found.
 """
 
 from __future__ import annotations
@@ -70,14 +69,14 @@ ENTITY_SPECS: list[Decl] = [
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],
-             state_class="measurement", detected_class=cls, icon=icon,
-             value_fn="object_count")
+             state_class="measurement", value_fn="alert_object_count", alert_class=cls,
+             icon=icon)
       for cls, icon in OBJECT_ICONS.items()),
     # Camera binary sensors
     entity("motion", "binary_sensor", "camera", ["last_alert", "timestamp"],
            device_class="motion", push=True),
     *(entity(cls, "binary_sensor", "camera", ["last_alert", "objects"],
-             device_class="occupancy", push=True, detected_class=cls, icon=icon)
+             device_class="occupancy", push=True, icon=icon, alert_class=cls)
       for cls, icon in OBJECT_ICONS.items()),
     entity("online", "binary_sensor", "camera", ["healthy"], device_class="connectivity",
            entity_category="diagnostic", value_fn="online_while_reachable",

@@ -5,9 +5,8 @@ can be rendered into voluptuous validators, an OpenAPI document and the integrat
 generated module. These helpers only make declarations readable; they add no behaviour.
 
 Field keys: type, required, default, nullable, description, selector, min, max, min_len,
-min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items,
-values, model, unique_by. Types: str, url, int, float, bool, datetime, object, list, map, model,
-polygon.
+min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
+unique_by. Types: str, url, int, float, bool, datetime, object, list, map, model, polygon.
 """
 
 from __future__ import annotations

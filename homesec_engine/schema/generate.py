@@ -172,7 +172,7 @@ def _description(spec: dict[str, Any]) -> str:
         args.append("restore=True")
     if spec.get("push"):
         args.append("push=True")
-    for name in ("value_fn", "available_fn", "detected_class"):
+    for name in ("value_fn", "available_fn", "alert_class"):
         if spec.get(name):
             args.append(f"{name}={spec[name]!r}")
     body = ",\n        ".join(args)
@@ -201,7 +201,7 @@ def render_entity_descriptions() -> str:
               "    # Named functions in value_functions.py, for when a path is not enough:",
               "    value_fn: str | None = None",
               "    available_fn: str | None = None",
-              "    detected_class: str | None = None  # the detection class it reports on", ""]
+              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",

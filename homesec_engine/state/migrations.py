@@ -132,15 +132,6 @@ def _event_uids_and_list_index(conn: Connection) -> None:
     LISTED_INDEX.create(conn)
 
 
-def _clip_objects_and_zones(conn: Connection) -> None:
-    """clips.objects (per-object results) and clips.zones (where the alert happened)."""
-    schema = _schema_name(conn)
-    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
-    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
-    for column in ("objects", "zones"):
-        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
-
-
 def _clip_events_live(conn: Connection) -> None:
     """clips.event and clips.event_state: the recording's live event (indexed by state)."""
     schema = _schema_name(conn)
@@ -158,6 +149,15 @@ def _clip_lifecycle_columns(conn: Connection) -> None:
                              ("offsite_uri", "TEXT"), ("deleted_reason", "VARCHAR")):
         conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {sql_type}")
     RETENTION_INDEX.create(conn)
+
+
+def _clip_objects_and_zones(conn: Connection) -> None:
+    """clips.objects (per-object results) and clips.zones (where the alert happened)."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    for column in ("objects", "zones"):
+        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
 
 
 MIGRATIONS: tuple[Migration, ...] = (

@@ -807,14 +807,14 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
         storage_uri=row.storage_uri,
         alerted=row.alerted,
         duration_s=row.duration_s,
-        objects=list(row.objects or []),
-        zones=list(row.zones or []),
         event=dict(row.event) if row.event else None,
         event_state=row.event_state,
         size_bytes=row.size_bytes,
         offsite_state=row.offsite_state,
         offsite_uri=row.offsite_uri,
         deleted_reason=row.deleted_reason,
+        objects=list(row.objects or []),
+        zones=list(row.zones or []),
     )
 
 

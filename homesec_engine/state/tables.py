@@ -89,16 +89,16 @@ class ClipRow(Base):
     storage_uri: Mapped[str | None] = mapped_column(Text)
     alerted: Mapped[bool]
     duration_s: Mapped[float | None]
-    # Per-object results and the alert's zones (schema version 3; NULL on older rows).
-    objects: Mapped[list[dict[str, Any]] | None]
-    zones: Mapped[list[str] | None]
-    # The live event of the recording and its state (schema version 4; see live/events.py).
+    # The live event of the recording and its state (schema version 5; see live/events.py).
     event: Mapped[dict[str, Any] | None]
     event_state: Mapped[str | None]
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     offsite_state: Mapped[str | None]
     offsite_uri: Mapped[str | None] = mapped_column(Text)
     deleted_reason: Mapped[str | None]
+    # Per-object results and the alert's zones (schema version 4; NULL on older rows).
+    objects: Mapped[list[dict[str, Any]] | None]
+    zones: Mapped[list[str] | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.

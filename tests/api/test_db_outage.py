@@ -56,7 +56,7 @@ async def test_api_answers_503_while_the_database_is_down_and_recovers(
         status, answer, _ = await api.call("POST", "/cameras", json_body=NEW_CAMERA)
         assert status == 201, answer
         status, answer, _ = await api.call("PUT", "/alert-policy",
-                                           json_body={"min_risk_level": "high"})
+                                           json_body={"alert_policy": {"min_risk_level": "high"}})
         assert status == 200, answer
         status, answer, _ = await api.call("DELETE", "/cameras/porch")
         assert status == 200, answer

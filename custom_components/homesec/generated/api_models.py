@@ -83,6 +83,12 @@ class Component(TypedDict):
     websocket_clients: NotRequired[int]
     published: NotRequired[int]
     dropped: NotRequired[int]
+    uploads_waiting: NotRequired[int]
+    model: NotRequired[str]
+    family: NotRequired[str]
+    input_size: NotRequired[list[int]]
+    lag_s: NotRequired[float | None]
+    analysis_dropped: NotRequired[float | None]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -107,9 +113,9 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
-    filter_backend: NotRequired[str | None]
     zones: list[Zone]
     motion_masks: list[MotionMask]
+    filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
     error: NotRequired[str | None]
@@ -133,9 +139,9 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
-    filter_backend: NotRequired[str | None]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
@@ -144,9 +150,9 @@ class CameraUpdate(TypedDict):
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
-    filter_backend: NotRequired[str | None]
     zones: NotRequired[list[Zone]]
     motion_masks: NotRequired[list[MotionMask]]
+    filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
 
@@ -164,13 +170,6 @@ class ChangeResult(TypedDict):
     camera: NotRequired[CameraView | None]
 
 
-class AlertPolicyView(TypedDict):
-    """The alert policy and its config version: GET /alert-policy returns it, PUT /alert-policy takes it (the policy replaces the old one whole)."""
-
-    config_version: NotRequired[int | None]
-    alert_policy: AlertPolicy
-
-
 # The detections of one class in a clip.
 ClipObject = TypedDict('ClipObject', {
     'class': str,
@@ -178,6 +177,13 @@ ClipObject = TypedDict('ClipObject', {
     'confidence': float,
     'boxes': list[list[float]],
 })
+
+
+class AlertPolicyView(TypedDict):
+    """The alert policy and its config version: GET /alert-policy returns it, PUT /alert-policy takes it (the policy replaces the old one whole)."""
+
+    config_version: NotRequired[int | None]
+    alert_policy: AlertPolicy
 
 
 class Clip(TypedDict):
@@ -194,9 +200,9 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
-    duration_s: NotRequired[float | None]
     objects: list[ClipObject]
     zones: list[str]
+    duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
 
 

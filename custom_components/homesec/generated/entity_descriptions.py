@@ -29,7 +29,7 @@ class HomeSecEntityDescriptionMixin:
     # Named functions in value_functions.py, for when a path is not enough:
     value_fn: str | None = None
     available_fn: str | None = None
-    detected_class: str | None = None  # the detection class it reports on
+    alert_class: str | None = None  # push: on only for alerts with this class
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -200,8 +200,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn='object_count',
-        detected_class='person',
+        value_fn='alert_object_count',
+        alert_class='person',
     ),
     HomeSecSensorEntityDescription(
         key='vehicle_count',
@@ -209,8 +209,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn='object_count',
-        detected_class='vehicle',
+        value_fn='alert_object_count',
+        alert_class='vehicle',
     ),
     HomeSecSensorEntityDescription(
         key='animal_count',
@@ -218,8 +218,8 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='camera',
         value_path=('last_alert', 'objects'),
         state_class=SensorStateClass.MEASUREMENT,
-        value_fn='object_count',
-        detected_class='animal',
+        value_fn='alert_object_count',
+        alert_class='animal',
     ),
 )
 
@@ -239,7 +239,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='person',
+        alert_class='person',
     ),
     HomeSecBinarySensorEntityDescription(
         key='vehicle',
@@ -248,7 +248,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='vehicle',
+        alert_class='vehicle',
     ),
     HomeSecBinarySensorEntityDescription(
         key='animal',
@@ -257,7 +257,7 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
-        detected_class='animal',
+        alert_class='animal',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',

@@ -133,10 +133,10 @@ async def test_newer_database_is_left_alone(
     assert "newer than this engine knows" in caplog.text
 
 
-async def test_clips_from_version_2_gain_objects_and_zones(
+async def test_clips_from_version_3_gain_objects_and_zones(
     engine: AsyncEngine, database: Database, make_repo: RepoFactory
 ) -> None:
-    # Given a database as version 2 left it: a clip, and clips without objects/zones columns
+    # Given a database as version 3 left it: a clip, and clips without objects/zones columns
     from homesec_engine.records import ClipRecord
 
     repo = await make_repo()
@@ -146,11 +146,11 @@ async def test_clips_from_version_2_gain_objects_and_zones(
     async with engine.begin() as conn:
         for column in ("objects", "zones"):
             await conn.exec_driver_sql(f"ALTER TABLE {prefix}clips DROP COLUMN {column}")
-        await conn.execute(schema_version.delete().where(schema_version.c.version == 3))
+        await conn.execute(schema_version.delete().where(schema_version.c.version == 4))
     # When the engine starts (and migrates)
     assert await migrate(engine) == MIGRATIONS[-1].version
-    # Then step 3 is recorded, and the old clip reads with empty objects and zones
-    assert (await recorded(engine))[-1][0] == 3
+    # Then step 4 is recorded, and the old clip reads with empty objects and zones
+    assert (await recorded(engine))[-1][0] == 4
     repo = await make_repo()
     clip = await repo.get_clip("old-clip")
     assert clip is not None and clip.detected_objects == ["person"]

@@ -175,3 +175,65 @@ async def test_an_event_left_open_by_a_kill_is_ended_at_the_next_start(tmp_path:
     assert ended["data"]["clip_id"] == "killed-1"
     assert ended["data"]["end_reason"] == "engine_restart"
     assert clip is not None and clip.event_state == "ended"
+
+
+class _Sink:
+    """Collects what a live watch reports (the LiveSink protocol)."""
+
+    def __init__(self) -> None:
+        self.recorded: list[str] = []
+        self.found_classes: list[list[str]] = []
+        self.closed_clips: list[tuple[str, bool]] = []
+
+    def recording(self, clip_id: str, started_at: Any) -> None:
+        self.recorded.append(clip_id)
+
+    def found(self, camera: str, found: Any) -> None:
+        self.found_classes.append(found.classes)
+
+    def closed(self, camera: str, clip_id: str, interrupted: bool) -> None:
+        self.closed_clips.append((clip_id, interrupted))
+
+
+async def test_a_detector_failing_on_live_frames_never_stops_recording(
+    tmp_path: Path, plaza: PersonStream, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given an RTSP camera whose live detector cannot run (its model was never loaded)
+    from homesec_engine.filters.detector.backend import DetectorFilter
+    from homesec_engine.live.watch import LiveWatch
+    from homesec_engine.sources.rtsp import RtspSource
+    from homesec_engine.zones import CameraZones
+
+    broken = DetectorFilter({"trigger_classes": ["person"]})
+    sink = _Sink()
+    clips: list[Any] = []
+    done = asyncio.Event()
+
+    async def on_clip(clip: Any) -> None:
+        clips.append(clip)
+        done.set()
+
+    async def on_health(camera: str, healthy: bool) -> None:
+        return None
+
+    with RtspTestServer(plaza.path) as server:
+        source = RtspSource("plaza", {"url": server.url, "pre_roll_s": 1, "post_roll_s": 2,
+                                      "min_motion_s": 0.3}, tmp_path / "work")
+        source.set_live(LiveWatch("plaza", broken, CameraZones((), ["person"]), 5.0, sink))
+        # When people walk in and leave again
+        await source.start(on_clip, on_health)
+        try:
+            async with asyncio.timeout(60):
+                await done.wait()
+        finally:
+            await source.stop()
+    # Then the clip was recorded and handed on as usual, under the id its event would have
+    clip = clips[0]
+    assert clip.path.is_file() and clip.duration_s > plaza.person_s / 2
+    assert clip.clip_id is not None and clip.clip_id in sink.recorded
+    # And nothing was confirmed live, and the watch still closed the clip normally
+    assert sink.found_classes == []
+    assert (clip.clip_id, False) in sink.closed_clips
+    # And the failure was told once for the clip, naming it
+    failures = [r for r in caplog.records if "live detection failed" in r.getMessage()]
+    assert len(failures) == 1 and clip.clip_id in failures[0].getMessage()

@@ -54,7 +54,6 @@ class LiveEvents:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[tuple[str, tuple[Any, ...]]] = asyncio.Queue()
         self._worker: asyncio.Task[None] | None = None
-        self.latencies_s: list[float] = []  # frame handed over -> `started` published (bench)
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -165,8 +164,6 @@ class LiveEvents:
         if first:
             await self._snapshot(found)
         await self._emit(found.clip_id, event, "started" if first else "updated")
-        if first:
-            self.latencies_s.append(asyncio.get_running_loop().time() - _loop_time(found))
         if not event["alerted"]:
             decision = self.pipeline.policy().decide(camera, analysis, triggered=True)
             if decision.alert:
@@ -236,8 +233,3 @@ class LiveEvents:
     @staticmethod
     def _timestamp(event: dict[str, Any]) -> datetime:
         return datetime.fromisoformat(event["started_at"].replace("Z", "+00:00"))
-
-
-def _loop_time(found: Found) -> float:
-    """The frame's hand-over time on the loop's clock (both are time.monotonic)."""
-    return found.offered_at

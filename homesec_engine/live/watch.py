@@ -38,7 +38,6 @@ class Found:
     objects: list[dict[str, Any]]
     detections: list[Detection]  # those of this frame that count (drawn on the snapshot)
     rgb: np.ndarray
-    offered_at: float  # time.monotonic() when the source handed the frame over
 
 
 @dataclass(slots=True)
@@ -103,7 +102,7 @@ class LiveWatch:
             clip.last_offer = t
             # Only the newest frame waits: a detector slower than the stream skips frames.
             self._work = deque(w for w in self._work if w[0] != "frame")
-            self._work.append(("frame", (clip_id, t, frame, time.monotonic())))
+            self._work.append(("frame", (clip_id, t, frame)))
             self._cond.notify()
         return True
 
@@ -145,7 +144,7 @@ class LiveWatch:
                     self._clips.pop(clip_id, None)
                 self.sink.closed(self.camera, clip_id, interrupted)
 
-    def _detect(self, clip_id: str, t: float, frame: Any, offered_at: float) -> None:
+    def _detect(self, clip_id: str, t: float, frame: Any) -> None:
         clip = self._clips.get(clip_id)
         if clip is None:
             return
@@ -176,4 +175,4 @@ class LiveWatch:
         self.sink.found(self.camera, Found(
             clip_id=clip_id, classes=sorted(clip.classes),
             zones=self.zones.zones_hit(clip.counted), objects=summarize_objects(clip.counted),
-            detections=here, rgb=rgb, offered_at=offered_at))
+            detections=here, rgb=rgb))

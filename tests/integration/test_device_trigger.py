@@ -114,6 +114,7 @@ async def test_alert_runs_the_automation_once_filtered_by_activity_and_risk(
     publish("alert", alert_payload("front_door", "clip-low", risk_level="low"))
     publish("alert", alert_payload("garage", "clip-garage", risk_level="critical"))
     # ...and one that does, delivered twice over the WebSocket and once as the bus event
+    # (which the integration does not read back)
     match = alert_payload("front_door", "clip-match", risk_level="critical")
     publish("alert", match)
     publish("alert", match)

@@ -4,6 +4,7 @@ the clip's judgement, interrupted by a lost stream, and ended after a kill at th
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,52 @@ async def test_a_detector_failing_on_live_frames_never_stops_recording(
     # And the failure was told once for the clip, naming it
     failures = [r for r in caplog.records if "live detection failed" in r.getMessage()]
     assert len(failures) == 1 and clip.clip_id in failures[0].getMessage()
+
+
+async def test_a_new_class_updates_the_event_and_the_clip_judgement_raises_its_risk(
+    tmp_path: Path
+) -> None:
+    # Given a running engine and the live detector confirming a vehicle on a recording
+    import numpy as np
+
+    from homesec_engine.live.watch import Found
+    from homesec_engine.pipeline import ClipOutcome
+    from homesec_engine.records import AlertDecision, Analysis, ClipFile
+
+    manager = engine_config(tmp_path, None)
+    await manager.load()
+    runtime = EngineRuntime(manager)
+    frame = np.zeros((48, 64, 3), dtype=np.uint8)
+    seen: list[dict[str, Any]] = []
+    with runtime.events.subscribe() as live:
+        await runtime.start(run_sources=False)
+        try:
+            assert runtime.live is not None
+            runtime.live.recording("rec-1", utcnow())
+            runtime.live.found("drive", Found("rec-1", ["vehicle"], [], [], [], frame))
+            started = await next_message(live, phase("started"), timeout=10, seen=seen)
+            # When a person is confirmed too, and the clip is then judged as an intrusion
+            runtime.live.found("drive", Found("rec-1", ["person", "vehicle"], [], [], [], frame))
+            updated = await next_message(live, phase("updated"), timeout=10, seen=seen)
+            out = ClipOutcome(clip_id="rec-1", camera="drive",
+                              analysis=Analysis("intrusion", "high", "Someone climbs the gate."),
+                              decision=AlertDecision(alert=True, reason="intrusion at risk high",
+                                                     risk_level="high",
+                                                     activity_type="intrusion"))
+            now = utcnow()
+            await runtime.live.judged(out, ClipFile("drive", tmp_path / "x.mp4",
+                                                    now - timedelta(seconds=12), now))
+            ended = await next_message(live, phase("ended"), timeout=10, seen=seen)
+        finally:
+            await runtime.stop()
+    # Then the event started with the vehicle at the risk known then, and alerted once then
+    assert started["data"]["classes"] == ["vehicle"] and started["data"]["risk_level"] == "low"
+    alerts = [m for m in seen if m["type"] == "alert" and m["data"]["clip_id"] == "rec-1"]
+    # And the person updated it (the policy had already alerted: no second alert)
+    assert updated["data"]["classes"] == ["person", "vehicle"]
+    assert updated["data"]["risk_level"] == "medium"
+    assert len(alerts) == 1
+    # And its end carries the judgement: summary, a risk raised to high, the clip's length
+    assert ended["data"]["summary"] == "Someone climbs the gate."
+    assert ended["data"]["risk_level"] == "high"
+    assert ended["data"]["duration_s"] == 12.0

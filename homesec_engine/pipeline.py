@@ -28,7 +28,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .analyzers.base import Analyzer
 from .events import EventHub
@@ -46,6 +46,10 @@ from .records import (
     new_clip_id,
 )
 from .snapshots import draw_box, encode_jpeg
+
+if TYPE_CHECKING:  # the repository module is heavy (SQLAlchemy); the runtime imports it late
+    from .state.repository import ClipRepository
+    from .storage.base import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,8 +92,8 @@ class Pipeline:
     def __init__(
         self,
         *,
-        repository: Any,
-        storage: Any,
+        repository: ClipRepository,
+        storage: Storage,
         object_filter: ObjectFilter,
         analyzer: Analyzer | None,
         policy: Callable[[], AlertPolicyEngine],

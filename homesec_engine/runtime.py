@@ -28,7 +28,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
 from .analyzers.base import Analyzer
@@ -42,6 +42,11 @@ from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
 from .records import ClipFile, ClipQuery, ClipRecord
+from .sources.base import ClipSource
+from .storage.base import Storage
+
+if TYPE_CHECKING:
+    from .state import ClipRepository
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -98,15 +103,15 @@ class EngineRuntime:
         self._repository_options = dict(repository_options or {})
         # Built in start().
         self.config: dict[str, Any] = {}
-        self.repository: Any = None
-        self.storage: Any = None
+        self.repository: ClipRepository | None = None
+        self.storage: Storage | None = None
         self.object_filter: ObjectFilter | None = None
         self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
-        self.sources: dict[str, Any] = {}
+        self.sources: dict[str, ClipSource] = {}
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -139,7 +144,7 @@ class EngineRuntime:
 
     def apply_alert_policy(self, policy: dict[str, Any]) -> None:
         """Use `policy` (a validated AlertPolicy dict) for every clip decided from now on."""
-        self._policy = plugins.create("alert_policy", "default", policy)
+        self._policy = plugins.alert_policy("default")(policy)
         _LOGGER.info("alert policy applied: minimum risk %s", self._policy.min_risk_level)
 
     def components(self) -> dict[str, dict[str, Any]]:
@@ -224,31 +229,30 @@ class EngineRuntime:
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
         try:
-            self.repository = ClipRepository(url, Path(state_cfg["outbox_path"]).expanduser(),
-                                             **self._repository_options)
+            self.repository = repository = ClipRepository(
+                url, Path(state_cfg["outbox_path"]).expanduser(), **self._repository_options)
         except ValueError as err:
             raise StartupError(f"state.url: {err}") from err
-        await self.repository.start()
+        await repository.start()
 
         storage_cfg = cfg["storage"]
-        self.storage = plugins.create("storage", storage_cfg["backend"], storage_cfg)
+        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
 
         filter_cfg = cfg["filter"]
-        self.object_filter = plugins.create("filter", filter_cfg["backend"], filter_cfg)
+        self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         try:
             await self.object_filter.start()
         except FilterError as err:
             raise StartupError(str(err)) from err
         wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
         for backend in sorted(b for b in wanted if b):
-            extra = plugins.create("filter", backend, {**filter_cfg, "backend": backend})
+            extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
             await extra.start()
             self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
-            self.analyzer = plugins.create("analyzer", analyzer_cfg.get("backend", "openai"),
-                                           analyzer_cfg)
+            self.analyzer = plugins.analyzer(analyzer_cfg.get("backend", "openai"))(analyzer_cfg)
             await self.analyzer.start()
 
         self.apply_alert_policy(cfg["alert_policy"])
@@ -261,8 +265,8 @@ class EngineRuntime:
             backend = notifier_cfg["backend"]
             used[backend] = used.get(backend, 0) + 1
             name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
-            notifier = plugins.create("notifier", backend, notifier_cfg, name=name,
-                                      backoff_s=backoff_s, max_backoff_s=max_backoff_s)
+            notifier = plugins.notifier(backend)(notifier_cfg, name=name, backoff_s=backoff_s,
+                                                 max_backoff_s=max_backoff_s)
             self.notifiers.append(notifier)
             try:
                 await notifier.start()
@@ -271,8 +275,7 @@ class EngineRuntime:
         self.fanout = NotifierFanout(self.notifiers)
 
         self.pipeline = Pipeline(
-            repository=self.repository, storage=self.storage,
-            object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
+            repository=repository, storage=storage, object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
         )
@@ -299,8 +302,8 @@ class EngineRuntime:
             return self.object_filter
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
-            self._camera_filters[backend] = plugins.create(
-                "filter", backend, {**self.config["filter"], "backend": backend})
+            self._camera_filters[backend] = plugins.object_filter(backend)(
+                {**self.config["filter"], "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
@@ -312,8 +315,8 @@ class EngineRuntime:
                 continue
             work_dir = self.data_dir / "work" / name
             try:
-                source = plugins.create("source", camera["source_backend"], name,
-                                        camera["source_config"], work_dir)
+                source = plugins.source(camera["source_backend"])(
+                    name, camera["source_config"], work_dir)
                 await source.start(self.pipeline.on_clip, self._on_health)
             except Exception as err:  # one broken camera must not keep the others down
                 state.error = f"{type(err).__name__}: {err}"

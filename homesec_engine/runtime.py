@@ -127,6 +127,12 @@ class EngineRuntime:
         outbox = (self.config.get("state") or {}).get("outbox_path") or "./data/outbox"
         return Path(outbox).expanduser().absolute().parent
 
+    def started_repository(self) -> ClipRepository:
+        """The repository of a started engine (the API serves only then)."""
+        if self.repository is None:
+            raise RuntimeError("the engine is not started")
+        return self.repository
+
     @property
     def policy(self) -> AlertPolicyEngine:
         return self._policy
@@ -353,7 +359,7 @@ class EngineRuntime:
 
     async def _newest_alert(self, camera: str) -> dict[str, Any] | None:
         """The camera's newest alerted clip that still exists, as an AlertSummary."""
-        clips, _ = await self.repository.list_clips(
+        clips, _ = await self.started_repository().list_clips(
             ClipQuery(camera=camera, alerted=True, limit=1))
         if not clips:
             return None
@@ -386,7 +392,7 @@ class EngineRuntime:
         while not self._monitor_stop.is_set():
             started = time.monotonic()
             try:
-                ok = await self.repository.ping()
+                ok = await self.started_repository().ping()
             except Exception:
                 ok = False
             self._db_latency_ms = round((time.monotonic() - started) * 1000, 1) if ok else None

@@ -159,7 +159,7 @@ class ApiContext:
             return await self._count(midnight)
 
     async def _count(self, midnight: datetime) -> tuple[int, int]:
-        repo = self.runtime.repository
+        repo = self.runtime.started_repository()
         clips = await repo.count_clips_since(midnight)
         alerts = await repo.count_alerts_since(midnight)
         cache = self._stats

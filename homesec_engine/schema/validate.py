@@ -77,8 +77,10 @@ def _models(generation: int) -> Mapping[str, Decl]:
     for name, decl in MODELS.items():
         fields = {key: _extend_choices(f, catalog) for key, f in decl["fields"].items()}
         models[name] = {**decl, "fields": fields}
-        variant = decl.get("variant")
-        kind = variant and decl["fields"].get(variant["discriminator"], {}).get("backend_kind")
+        variant: Decl | None = decl.get("variant")
+        if variant is None:
+            continue
+        kind = decl["fields"].get(variant["discriminator"], {}).get("backend_kind")
         if kind:
             # A plugin's settings model validates the variant field (e.g. source_config).
             sub_models = dict(variant["models"])

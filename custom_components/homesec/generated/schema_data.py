@@ -229,7 +229,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'selector': 'boolean',
                                    'type': 'bool'},
-                       'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                       'filter_backend': {'backend_kind': 'filter',
+                                          'choices': ['detector', 'builtin', 'model_file'],
                                           'description': 'Object filter for this camera (unset: '
                                                          'filter.backend; a demo camera: builtin, '
                                                          "the heuristic that reads the demo's "
@@ -245,7 +246,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                 'required': True,
                                 'selector': 'text',
                                 'type': 'str'},
-                       'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                       'source_backend': {'backend_kind': 'source',
+                                          'choices': ['rtsp', 'local_folder', 'demo'],
                                           'description': 'Clip source backend',
                                           'required': True,
                                           'selector': 'select',
@@ -272,7 +274,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
-                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                             'filter_backend': {'backend_kind': 'filter',
+                                                'choices': ['detector', 'builtin', 'model_file'],
                                                 'description': 'Object filter for this camera '
                                                                '(unset: filter.backend; a demo '
                                                                'camera: builtin, the heuristic '
@@ -289,7 +292,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
-                             'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                             'source_backend': {'backend_kind': 'source',
+                                                'choices': ['rtsp', 'local_folder', 'demo'],
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
@@ -381,7 +385,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
-                             'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                             'source_backend': {'backend_kind': 'source',
+                                                'choices': ['rtsp', 'local_folder', 'demo'],
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
@@ -400,7 +405,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
-                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                             'filter_backend': {'backend_kind': 'filter',
+                                                'choices': ['detector', 'builtin', 'model_file'],
                                                 'description': 'Object filter for this camera '
                                                                '(unset: filter.backend; a demo '
                                                                'camera: builtin, the heuristic '
@@ -419,7 +425,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                        'required': True,
                                        'selector': 'boolean',
                                        'type': 'bool'},
-                           'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                           'filter_backend': {'backend_kind': 'filter',
+                                              'choices': ['detector', 'builtin', 'model_file'],
                                               'description': 'Object filter for this camera '
                                                              '(unset: filter.backend; a demo '
                                                              'camera: builtin, the heuristic that '
@@ -443,7 +450,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                     'required': True,
                                     'selector': 'text',
                                     'type': 'str'},
-                           'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                           'source_backend': {'backend_kind': 'source',
+                                              'choices': ['rtsp', 'local_folder', 'demo'],
                                               'description': 'Clip source backend',
                                               'required': True,
                                               'selector': 'select',
@@ -892,7 +900,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'str'}}},
  'FilterConfig': {'description': 'Object detection on sampled frames.',
                   'extra': 'forbid',
-                  'fields': {'backend': {'choices': ['detector', 'builtin', 'model_file'],
+                  'fields': {'backend': {'backend_kind': 'filter',
+                                         'choices': ['detector', 'builtin', 'model_file'],
                                          'default': 'detector',
                                          'description': 'Detector: a trained COCO model (detector) '
                                                         'or the classical blob heuristic (builtin)',
@@ -1071,7 +1080,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'type': 'float'}}},
  'NotifierConfig': {'description': 'One notifier; alerts fan out to all of them.',
                     'extra': 'forbid',
-                    'fields': {'backend': {'choices': ['home_assistant', 'mqtt'],
+                    'fields': {'backend': {'backend_kind': 'notifier',
+                                           'choices': ['home_assistant', 'mqtt'],
                                            'description': 'Notifier backend',
                                            'required': True,
                                            'selector': 'select',
@@ -1360,7 +1370,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
-                                 'filter_backend': {'choices': ['detector',
+                                 'filter_backend': {'backend_kind': 'filter',
+                                                    'choices': ['detector',
                                                                 'builtin',
                                                                 'model_file'],
                                                     'description': 'Object filter for this camera '
@@ -1379,7 +1390,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'text',
                                           'type': 'str'},
-                                 'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                                 'source_backend': {'backend_kind': 'source',
+                                                    'choices': ['rtsp', 'local_folder', 'demo'],
                                                     'description': 'Clip source backend',
                                                     'required': True,
                                                     'selector': 'select',
@@ -1513,7 +1525,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'boolean',
                                                 'type': 'bool'},
-                                    'filter_backend': {'choices': ['detector',
+                                    'filter_backend': {'backend_kind': 'filter',
+                                                       'choices': ['detector',
                                                                    'builtin',
                                                                    'model_file'],
                                                        'description': 'Object filter for this '
@@ -1622,7 +1635,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                  'type': 'model'}}},
  'StorageConfig': {'description': 'Where clips are kept.',
                    'extra': 'forbid',
-                   'fields': {'backend': {'choices': ['local'],
+                   'fields': {'backend': {'backend_kind': 'storage',
+                                          'choices': ['local'],
                                           'default': 'local',
                                           'description': 'Storage backend',
                                           'required': False,

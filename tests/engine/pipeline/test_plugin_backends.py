@@ -30,15 +30,17 @@ class OneShotSource(ClipSource):
     """A plugin source: records one clip of its subject as soon as it starts."""
 
     async def _start(self) -> None:
+        await asyncio.to_thread(self._record)
+
+    def _record(self) -> None:  # a worker thread, like the built-in sources' recorders
         path = self.work_dir / f"{self.camera}-oneshot.mp4"
-        frames = render_frames(str(self.config["subject"]), 320, 240, 10, 2.0)
-        await asyncio.to_thread(write_clip, path, frames, 10)
+        write_clip(path, render_frames(str(self.config["subject"]), 320, 240, 10, 2.0), 10)
         self._set_health(True)
         now = utcnow()
         self._emit_clip(ClipFile(self.camera, path, now - timedelta(seconds=2), now))
 
     async def _stop(self) -> None:
-        self._set_health(False)
+        pass
 
 
 class FlatStorage(Storage):

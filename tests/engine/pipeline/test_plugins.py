@@ -28,6 +28,16 @@ def test_built_in_backends_are_registered_under_their_config_names() -> None:
     assert {"home_assistant", "mqtt"} <= set(plugins.names("notifier"))
 
 
+def test_every_declared_built_in_can_be_built() -> None:
+    # Given the one declaration of built-in backend names (the schema's choices)
+    from homesec_engine.schema.backends import BUILTIN_BACKENDS
+
+    # When the registry resolves each / Then a factory exists for every declared name
+    for kind, declared in BUILTIN_BACKENDS.items():
+        for name in declared:
+            assert callable(plugins.get(kind, name)), (kind, name)
+
+
 def test_an_unknown_name_lists_the_known_ones() -> None:
     # When an unknown backend is asked for / Then the error names the ones that exist
     with pytest.raises(plugins.UnknownPlugin) as info:

@@ -95,10 +95,12 @@ async def _serve(runtime: EngineRuntime, host: str, port: int) -> Any:
         return None
     from aiohttp import web
 
+    from .api.server import GuardedRunner
+
     app = factory(runtime)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = GuardedRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = web.TCPSite(runner, host, port, backlog=runner.limits.backlog)
     try:
         await site.start()
     except OSError:

@@ -49,3 +49,24 @@ def move_atomically(src: Path, dest: Path) -> None:
             raise
     copy_atomically(src, dest)
     src.unlink()
+
+
+def is_partial(name: str) -> bool:
+    """A file name an interrupted write leaves: a recording's `.part`, a copy's `.*.tmp`."""
+    return name.endswith(".part") or (name.startswith(".") and name.endswith(".tmp"))
+
+
+def remove_partial_files(root: Path) -> int:
+    """Remove partial files under `root` (recursively); returns how many."""
+    removed = 0
+    if not root.is_dir():
+        return 0
+    for dirpath, _dirs, files in os.walk(root):
+        for name in files:
+            if is_partial(name):
+                try:
+                    (Path(dirpath) / name).unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed

@@ -8,8 +8,11 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
      (`upload_failed`) and never holds the alert back; the clip ends in `error`;
    - filter: event `filtered`; a failure is recorded (`filter_failed`), the clip ends in
      `error` and nothing further runs (no analyzer, no alert);
-3. a snapshot JPEG of the best detection frame is stored as `<clip_id>.jpg` (event `snapshot`);
-4. the analyzer runs only when a trigger class was detected; when it fails (`analyze_failed`)
+   With zones on the camera, only detections inside a zone that takes their class count
+   (zones.py); what counts becomes the clip's `objects` and `zones`;
+3. a snapshot JPEG of the best detection frame, at the clip's full resolution with the boxes
+   and labels drawn, is stored as `<clip_id>.jpg` (event `snapshot`);
+4. the analyzer runs only when a counting trigger class was detected; when it fails (`analyze_failed`)
    the clip is judged as if there were no analyzer (policy.fallback_analysis);
 5. the policy decides (`analyzed` + event `alert_decided`);
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
@@ -25,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +38,7 @@ from .events import EventHub
 from .filters.base import FilterOutput, ObjectFilter
 from .notifiers.fanout import NotifierFanout
 from .policy import AlertPolicyEngine, fallback_analysis
+from .schema.api import route_path
 from .records import (
     AlertDecision,
     AlertEvent,
@@ -43,9 +47,12 @@ from .records import (
     ClipFile,
     ClipRecord,
     ClipStatus,
+    Detection,
     new_clip_id,
+    stable_clip_id,
 )
-from .snapshots import draw_box, encode_jpeg
+from .snapshots import render_snapshot
+from .zones import CameraZones, summarize_objects
 
 if TYPE_CHECKING:  # the repository module is heavy (SQLAlchemy); the runtime imports it late
     from .state.repository import ClipRepository
@@ -58,12 +65,15 @@ _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED
 
 
 def view_url(clip_id: str, public_url: str | None) -> str:
-    path = f"/api/v1/clips/{clip_id}/media"
+    path = route_path("get_clip_media", clip_id=clip_id)
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
+SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
 def snapshot_key(clip_id: str) -> str:
-    return f"{clip_id}.jpg"
+    return f"{clip_id}{SNAPSHOT_SUFFIX}"
 
 
 def clip_key(clip_id: str, path: Path) -> str:
@@ -80,6 +90,9 @@ class ClipOutcome:
     storage_uri: str | None = None
     snapshot_uri: str | None = None
     filtered: FilterOutput | None = None
+    counted: list[Detection] = field(default_factory=list)  # detections that count (zones)
+    objects: list[dict[str, Any]] = field(default_factory=list)  # what counts, per class
+    zones: list[str] = field(default_factory=list)  # zones the counting detections were in
     analysis: Analysis | None = None
     analyzer_used: bool = False
     decision: AlertDecision | None = None
@@ -106,7 +119,11 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
+        offsite: Any = None,
+        camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
+        storage_retry_s: float = 5.0,
+        storage_max_retry_s: float = 300.0,
     ) -> None:
         self.repository = repository
         self.storage = storage
@@ -123,6 +140,14 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
+        self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
+        self._zone_config = dict(camera_zones or {})
+        self._zones: dict[str, CameraZones] = {}
+        self.storage_retry_s = storage_retry_s
+        self.storage_max_retry_s = storage_max_retry_s
+        # Why storage fails (None while it works): health says degraded meanwhile.
+        self.storage_error: str | None = None
+        self._retries: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(max_concurrent)
         self._tasks: set[asyncio.Task[ClipOutcome]] = set()
         self.clips_seen = 0
@@ -154,9 +179,18 @@ class Pipeline:
     def in_flight(self) -> int:
         return len(self._tasks)
 
+    @property
+    def uploads_waiting(self) -> int:
+        """Clips whose upload failed and is retried in the background."""
+        return len(self._retries)
+
     async def drain(self, timeout: float) -> bool:
         """Wait for clips in flight; cancel what is still running after `timeout` s."""
         self.accepting = False
+        for retry in list(self._retries):  # the recording stays; the next start resumes it
+            retry.cancel()
+        if self._retries:
+            await asyncio.gather(*self._retries, return_exceptions=True)
         if not self._tasks:
             return True
         _, pending = await asyncio.wait(set(self._tasks), timeout=timeout)
@@ -182,7 +216,11 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        out = ClipOutcome(clip_id=new_clip_id(), camera=clip.camera)
+        try:
+            clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+        except OSError:  # the file is already gone: nothing to find again after a restart
+            clip_id = new_clip_id()
+        out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
         except asyncio.CancelledError:
@@ -215,14 +253,15 @@ class Pipeline:
                 await upload
                 await self._status(out, ClipStatus.ERROR)
                 return
-            snapshot = asyncio.create_task(self._snapshot(out, filtered), name="homesec-snap")
+            snapshot = asyncio.create_task(self._snapshot(out, clip, filtered),
+                                           name="homesec-snap")
             # Without a usable model, `on_model_error: motion` lets every clip through as motion.
             triggers = self.filter_for(clip.camera).trigger_classes
-            triggered = bool(set(filtered.classes) & triggers) \
+            triggered = any(o["class"] in triggers for o in out.objects) \
                 or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
-                analysis = fallback_analysis(filtered.classes)
+                analysis = fallback_analysis(o["class"] for o in out.objects)
             out.analysis = analysis
             decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
             out.decision = decision
@@ -234,7 +273,10 @@ class Pipeline:
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
             if decision.alert:
-                await self._wait_upload(upload)
+                # Bounded waits: the alert should carry the storage URI, and its snapshot
+                # (a full-size decode) should be there when a phone opens the link.
+                await self._wait_bounded(upload)
+                await self._wait_bounded(snapshot)
                 await self._alert(out, clip, analysis, filtered)
             await upload
             await snapshot
@@ -246,7 +288,45 @@ class Pipeline:
                     await asyncio.gather(task, return_exceptions=True)
         final = ClipStatus.DONE if out.storage_uri else ClipStatus.ERROR
         await self._status(out, final)
+        if out.storage_uri is None and self.accepting:
+            self._retry_upload(out, clip)
+            return
         await self._cleanup(out, clip)
+
+    def _storage_works(self) -> None:
+        if self.storage_error is not None:
+            _LOGGER.warning("storage works again")
+            self.storage_error = None
+            if self.last_error and self.last_error.startswith("upload"):
+                self.last_error = None
+
+    def _retry_upload(self, out: ClipOutcome, clip: ClipFile) -> None:
+        """Store a clip whose upload failed, with backoff, while the engine runs."""
+        task = asyncio.create_task(self._upload_later(out, clip), name="homesec-upload-retry")
+        self._retries.add(task)
+        task.add_done_callback(self._retries.discard)
+
+    async def _upload_later(self, out: ClipOutcome, clip: ClipFile) -> None:
+        delay, attempt = self.storage_retry_s, self.upload_attempts
+        key = clip_key(out.clip_id, clip.path)
+        while True:
+            await asyncio.sleep(delay)
+            attempt += 1
+            if not await asyncio.to_thread(clip.path.exists):
+                return  # gone (deleted by the user): nothing left to store
+            try:
+                out.storage_uri = await self.storage.put(clip.path, key)
+            except Exception as err:
+                self.storage_error = f"{type(err).__name__}: {err}"
+                delay = min(delay * 2, self.storage_max_retry_s)
+                continue
+            self._storage_works()
+            # The clip had ended in error for want of storage: now it is done.
+            await self._write(self.repository.update_clip, out.clip_id,
+                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri)
+            await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._cleanup(out, clip)
+            return
 
     async def _upload(self, out: ClipOutcome, clip: ClipFile) -> None:
         key = clip_key(out.clip_id, clip.path)
@@ -260,18 +340,47 @@ class Pipeline:
                     continue
                 out.errors.append(f"upload: {error}")
                 self.last_error = f"upload: {error}"
-                _LOGGER.warning("clip %s: upload failed after %d attempts: %s",
-                                out.clip_id, attempt, error)
+                self.storage_error = error
+                _LOGGER.warning("clip %s: upload failed after %d attempts (retried in the "
+                                "background): %s", out.clip_id, attempt, error)
                 await self._event(out, "upload_failed", error=error, attempts=attempt)
                 return
-            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri)
+            self._storage_works()
+            size = await asyncio.to_thread(_file_size, clip.path)
+            await self._status(out, ClipStatus.UPLOADED, storage_uri=out.storage_uri,
+                               size_bytes=size)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._queue_offsite(out, key)
             return
 
+    async def _queue_offsite(self, out: ClipOutcome, key: str) -> None:
+        """Queue the offsite copy (durably, on disk) once the local copy is stored."""
+        if self.offsite is None or out.storage_uri is None:
+            return
+        # "pending" is written before the job exists, so the uploader's "done" comes after it.
+        await self._write(self.repository.update_clip, out.clip_id, offsite_state="pending")
+        try:
+            queued = await self.offsite.enqueue(out.clip_id, out.storage_uri, key)
+            reason = "the offsite backlog is full"
+        except OSError as err:  # the backlog folder cannot be written
+            queued, reason = False, f"the offsite backlog cannot be written: {err}"
+            _LOGGER.error("clip %s: %s", out.clip_id, reason)
+        if not queued:
+            await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
+            await self._event(out, "offsite_skipped", reason=reason)
+
+    def zones_of(self, camera: str) -> CameraZones:
+        zones = self._zones.get(camera)
+        if zones is None:
+            triggers = self.filter_for(camera).trigger_classes
+            zones = self._zones[camera] = CameraZones(self._zone_config.get(camera, ()), triggers)
+        return zones
+
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
+        zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
         try:
-            filtered = await object_filter.run(clip.path)
+            filtered = await object_filter.run(clip.path, zones.counts if zones else None)
         except Exception as err:
             error = f"{type(err).__name__}: {err}"
             out.errors.append(f"filter: {error}")
@@ -281,9 +390,16 @@ class Pipeline:
             await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
+        # With zones, what lies outside them (for its class) neither counts nor alerts.
+        counting = [d for d in filtered.result.detections if zones.counts(d)]
+        out.counted = counting
+        out.objects = summarize_objects(counting)
+        out.zones = zones.zones_hit(d for d in counting
+                                    if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
-                          detected_objects=filtered.classes)
-        await self._event(out, "filtered", classes=filtered.classes,
+                          detected_objects=filtered.classes, objects=out.objects,
+                          zones=out.zones)
+        await self._event(out, "filtered", classes=filtered.classes, zones=out.zones,
                           frames_sampled=filtered.result.frames_sampled,
                           early_exit=filtered.early_exit, backend=object_filter.name,
                           fallback=filtered.fallback,
@@ -293,15 +409,18 @@ class Pipeline:
                                       for d in filtered.result.detections[:20]])
         return filtered
 
-    async def _snapshot(self, out: ClipOutcome, filtered: FilterOutput) -> None:
+    async def _snapshot(self, out: ClipOutcome, clip: ClipFile, filtered: FilterOutput) -> None:
         if filtered.best_frame is None:
             return
-        box = filtered.best_detection.box if filtered.best_detection else None
         try:
-            jpeg = await asyncio.to_thread(encode_jpeg, draw_box(filtered.best_frame, box))
+            best = filtered.best_detection
+            shown = [d for d in out.counted if best is not None
+                     and d.frame_index == best.frame_index]
+            jpeg = await asyncio.to_thread(render_snapshot, clip.path, filtered, shown)
             tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
             try:
                 out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
+                self._storage_works()
             finally:
                 await asyncio.to_thread(tmp.unlink, True)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
@@ -335,11 +454,11 @@ class Pipeline:
                           risk_level=analysis.risk_level, summary=analysis.summary)
         return analysis
 
-    async def _wait_upload(self, upload: asyncio.Task[None]) -> None:
-        """Give the upload a bounded time so the alert can carry the storage URI."""
-        if upload.done():
+    async def _wait_bounded(self, task: asyncio.Task[None]) -> None:
+        """Give the upload (or the snapshot) a bounded time before the alert goes out."""
+        if task.done():
             return
-        await asyncio.wait({upload}, timeout=self.alert_upload_wait_s)
+        await asyncio.wait({task}, timeout=self.alert_upload_wait_s)
 
     async def _alert(self, out: ClipOutcome, clip: ClipFile, analysis: Analysis,
                      filtered: FilterOutput) -> None:
@@ -347,7 +466,8 @@ class Pipeline:
             camera=clip.camera, clip_id=out.clip_id, activity_type=analysis.activity_type,
             risk_level=analysis.risk_level, summary=analysis.summary,
             view_url=view_url(out.clip_id, self.public_url), storage_uri=out.storage_uri,
-            timestamp=clip.started_at, detected_objects=filtered.classes)
+            timestamp=clip.started_at, detected_objects=filtered.classes,
+            objects=out.objects, zones=out.zones)
         out.alert = event
         # Names, ids and labels only: never a URL (it could carry a host's credentials).
         _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
@@ -358,7 +478,7 @@ class Pipeline:
             "clip_id": out.clip_id, "activity_type": analysis.activity_type,
             "risk_level": analysis.risk_level, "summary": analysis.summary,
             "detected_objects": filtered.classes, "timestamp": payload["timestamp"],
-            "view_url": payload["view_url"],
+            "view_url": payload["view_url"], "objects": out.objects, "zones": out.zones,
         }
         self.events.publish("alert", payload)
 
@@ -406,6 +526,11 @@ class Pipeline:
             _LOGGER.warning("state write %s failed: %s", getattr(method, "__name__", "?"), err)
 
 
+def _file_size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:  # the source removed it already: the stored copy has the same size
+        return None
 def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
     """The one INFO line a user reads to follow clips: what came in and what was decided."""
     detections = out.filtered.result.detections if out.filtered else []

@@ -6,24 +6,18 @@ serialises them through the schema package. Every timestamp is timezone-aware UT
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-DETECTION_CLASSES = ("person", "vehicle", "animal", "package", "object", "unknown")
-RISK_LEVELS = ("low", "medium", "high", "critical")
+# Declared once, in the schema package (the API, the config and the integration use them too).
+from .schema.api import ClipStatus
+from .schema.config import DETECTION_CLASSES, RISK_LEVELS
 
-
-class ClipStatus(StrEnum):
-    QUEUED_LOCAL = "queued_local"
-    UPLOADED = "uploaded"
-    ANALYZED = "analyzed"
-    DONE = "done"
-    ERROR = "error"
-    DELETED = "deleted"
+__all__ = ["DETECTION_CLASSES", "RISK_LEVELS", "ClipStatus"]
 
 
 def utcnow() -> datetime:
@@ -33,6 +27,18 @@ def utcnow() -> datetime:
 def new_clip_id() -> str:
     """Sortable-enough unique id: time prefix keeps ids of one camera roughly ordered."""
     return f"{utcnow():%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:12]}"
+
+
+def stable_clip_id(camera: str, path: Path) -> str:
+    """The clip id of a recording, the same every time it is seen (blocking: stats the file).
+
+    A restarted engine finds an unfinished recording again and must carry on under the id it
+    had: the file name (unique per recording) and its modification time make the id, so its
+    row is updated and its stored object overwritten instead of duplicated.
+    """
+    mtime = path.stat().st_mtime
+    digest = hashlib.sha256(f"{camera}/{path.name}/{mtime!r}".encode()).hexdigest()
+    return f"{datetime.fromtimestamp(mtime, UTC):%Y%m%dT%H%M%S}-{digest[:12]}"
 
 
 def risk_rank(level: str | None) -> int:
@@ -53,6 +59,17 @@ class ClipRecord:
     storage_uri: str | None = None
     alerted: bool = False
     duration_s: float | None = None
+    # The clip's life cycle (retention, offsite copies): its stored size, whether its offsite
+    # copy is "pending", "done" or "skipped" (None: no copy asked for), the copy's address,
+    # and why it was deleted ("age", "disk_budget", "user").
+    size_bytes: int | None = None
+    offsite_state: str | None = None
+    offsite_uri: str | None = None
+    deleted_reason: str | None = None
+    # Per-object results (schema ClipObject: class, count, confidence, boxes) and the zones
+    # the alerting detections were in; stored since schema version 4.
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -140,6 +157,8 @@ class AlertEvent:
     storage_uri: str | None
     timestamp: datetime
     detected_objects: list[str]
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    zones: list[str] = field(default_factory=list)
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -13,6 +13,7 @@ The REST API reads and changes the engine only through this object:
 - `request_restart()`           graceful restart (the CLI loop or the add-on supervisor
                                 starts the engine again)
 - `components()`                per-component diagnostics (never a secret)
+- `storage_status()`            disk, clip and offsite figures for /status
 
 Every part is built through the plugin registry (plugins.py) from the validated config.
 `start(run_sources=False)` builds and starts everything but the cameras (the API tests use
@@ -41,7 +42,8 @@ from .pipeline import Pipeline, view_url
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
-from .records import ClipFile, ClipQuery, ClipRecord
+from .fsutil import is_partial, remove_partial_files
+from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
 from .sources.base import ClipSource
 from .storage.base import Storage
 
@@ -68,6 +70,9 @@ class CameraState:
     healthy: bool = False
     last_heartbeat: datetime | None = None
     error: str | None = None
+    lag_s: float | None = None
+    analysis_dropped: float | None = None
+    degraded: str | None = None  # why a working camera works less well (falling behind)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -111,6 +116,8 @@ class EngineRuntime:
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
+        self.offsite: Any = None  # OffsiteUploader when offsite copies are enabled
+        self.retention: Any = None  # Retention (also measures the storage figures)
         self.sources: dict[str, ClipSource] = {}
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
@@ -143,7 +150,15 @@ class EngineRuntime:
             if state is not None:
                 state.healthy = bool(source.is_healthy())
                 state.last_heartbeat = source.last_heartbeat()
+                state.error = source.last_error()
+                state.lag_s = source.lag_s()
+                state.analysis_dropped = source.analysis_dropped()
+                state.degraded = source.degraded_reason() if state.healthy else None
         return dict(self._camera_states)
+
+    def storage_error(self) -> str | None:
+        """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
+        return self.pipeline.storage_error if self.pipeline is not None else None
 
     async def request_restart(self) -> None:
         self.restart_requested.set()
@@ -168,13 +183,20 @@ class EngineRuntime:
                 "pending_writes": int(repo.pending_writes),
                 "backend": repo.engine.dialect.name,
             }
+        if self.offsite is not None:
+            out["offsite"] = self.offsite.status()
+        if self.retention is not None:
+            out["retention"] = {
+                "status": "error" if self.retention.last_error else "ok",
+                "error": self.retention.last_error, "latency_ms": None,
+                "disk_critical": self.retention.disk_critical,
+            }
         storage_cfg = self.config.get("storage") or {}
-        upload_error = None
-        if self.pipeline and self.pipeline.last_error and \
-                self.pipeline.last_error.startswith("upload"):
-            upload_error = self.pipeline.last_error
-        out["storage"] = {"status": "error" if upload_error else "ok", "error": upload_error,
-                          "latency_ms": None, "backend": storage_cfg.get("backend", "local")}
+        storage_error = self.storage_error()
+        out["storage"] = {"status": "error" if storage_error else "ok", "error": storage_error,
+                          "latency_ms": None, "backend": storage_cfg.get("backend", "local"),
+                          "uploads_waiting": self.pipeline.uploads_waiting if self.pipeline
+                          else 0}
         pipe = self.pipeline
         out["pipeline"] = {
             "status": "running" if self.pipeline_running else "stopped",
@@ -191,11 +213,14 @@ class EngineRuntime:
         for name, state in self.cameras().items():
             if not state.enabled:
                 status = "disabled"
+            elif not state.healthy:
+                status = "unhealthy"
             else:
-                status = "ok" if state.healthy else "unhealthy"
+                status = "degraded" if state.degraded else "ok"
             out[f"camera:{name}"] = {
-                "status": status, "error": state.error, "latency_ms": None,
+                "status": status, "error": state.error or state.degraded, "latency_ms": None,
                 "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
+                "lag_s": state.lag_s, "analysis_dropped": state.analysis_dropped,
             }
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
@@ -220,6 +245,12 @@ class EngineRuntime:
         if run_sources:
             await self._start_sources()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
+        if self.retention is not None:
+            try:  # the storage figures are there for the first poll
+                await self.retention.measure()
+            except Exception as err:  # the database is down: the first pass measures
+                _LOGGER.info("storage figures not measured yet: %s", err)
+            self.retention.start()
         _LOGGER.info("engine started: %d camera(s), %d notifier(s)",
                      len(self._camera_states), len(self.notifiers))
 
@@ -280,10 +311,27 @@ class EngineRuntime:
                 raise StartupError(str(err)) from err
         self.fanout = NotifierFanout(self.notifiers)
 
+        offsite_cfg = cfg.get("offsite") or {}
+        if offsite_cfg.get("enabled"):
+            from .offsite import OffsiteUploader  # imported late: loads OpenDAL
+
+            # Beside the state outbox: both must outlive a restart, neither needs the database.
+            self.offsite = OffsiteUploader(offsite_cfg, self.data_dir / "offsite-queue",
+                                           storage=storage, repository=repository)
+            await self.offsite.start()
+        from .retention import Retention
+
+        self.retention = Retention(
+            cfg["retention"], repository=repository, storage=storage,
+            storage_root=Path(str(storage_cfg.get("path") or ".")).expanduser().absolute(),
+            offsite=self.offsite, on_deleted=self._on_clip_deleted)
+
         self.pipeline = Pipeline(
-            repository=repository, storage=storage, object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
+            repository=repository, storage=storage, offsite=self.offsite,
+            object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
+            camera_zones={c["name"]: c.get("zones") or [] for c in cfg["cameras"]},
         )
         for camera in cfg["cameras"]:
             self._camera_states[camera["name"]] = CameraState(
@@ -323,6 +371,7 @@ class EngineRuntime:
             try:
                 source = plugins.source(camera["source_backend"])(
                     name, camera["source_config"], work_dir)
+                source.set_motion_masks(camera.get("motion_masks") or [])
                 await source.start(self.pipeline.on_clip, self._on_health)
             except Exception as err:  # one broken camera must not keep the others down
                 state.error = f"{type(err).__name__}: {err}"
@@ -331,18 +380,56 @@ class EngineRuntime:
             self.sources[name] = source
 
     async def _recover_leftover_clips(self) -> None:
-        """Recordings a killed engine left in the work folders go through the pipeline now.
+        """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
 
-        P0: no clip is lost. A clip whose upload failed last time is retried the same way.
+        Partial files (cut-off recordings and copies) are removed. Every finished recording
+        left in a work folder goes through the pipeline again under the clip id it had
+        (stable_clip_id), so its row moves on and its stored object is overwritten; one whose
+        clip is already done only loses its working copy. Rows left half-way with no file to
+        finish them end in `error` with an `interrupted` event.
         """
-        assert self.pipeline is not None
+        assert self.pipeline is not None and self.storage is not None
+        removed = await asyncio.to_thread(self.storage.remove_partial_files)
+        resumed: set[str] = set()
         for name in self._camera_states:
-            leftovers = await asyncio.to_thread(leftover_clips, self.data_dir / "work" / name,
-                                                name)
+            work_dir = self.data_dir / "work" / name
+            removed += await asyncio.to_thread(remove_partial_files, work_dir)
+            leftovers = await asyncio.to_thread(leftover_clips, work_dir, name)
             for clip in leftovers:
+                clip_id = await asyncio.to_thread(stable_clip_id, name, clip.path)
+                if await self._already_done(clip_id):
+                    await asyncio.to_thread(clip.path.unlink, True)
+                    continue
                 _LOGGER.info("camera %s: processing %s left from an earlier run",
                              name, clip.path.name)
+                resumed.add(clip_id)
                 self.pipeline.submit(clip)
+        if removed:
+            _LOGGER.info("removed %d partial file(s) left by an interrupted run", removed)
+        await self._close_unfinished(resumed)
+
+    async def _already_done(self, clip_id: str) -> bool:
+        try:
+            clip = await self.started_repository().get_clip(clip_id)
+        except Exception:  # database down: process it again, the row catches up later
+            return False
+        return clip is not None and clip.status == ClipStatus.DONE and bool(clip.storage_uri)
+
+    async def _close_unfinished(self, resumed: set[str]) -> None:
+        for status in (ClipStatus.QUEUED_LOCAL, ClipStatus.UPLOADED, ClipStatus.ANALYZED):
+            try:
+                clips, _ = await self.started_repository().list_clips(ClipQuery(status=status, limit=200))
+            except Exception as err:  # database down at start: they are closed next start
+                _LOGGER.info("unfinished clips not checked: %s", err)
+                return
+            for clip in clips:
+                if clip.id in resumed:
+                    continue
+                await self.started_repository().update_clip(clip.id, status=ClipStatus.ERROR.value)
+                await self.started_repository().add_event(ClipEventRecord(
+                    clip_id=clip.id, type="interrupted",
+                    data={"stage": str(clip.status), "reason": "the engine stopped before the "
+                          "clip was finished and its recording is gone"}))
 
     async def _on_health(self, camera: str, healthy: bool) -> None:
         state = self._camera_states.get(camera)
@@ -386,6 +473,29 @@ class EngineRuntime:
         else:
             self.last_alerts[camera] = summary
 
+    async def _on_clip_deleted(self, clip: ClipRecord) -> None:
+        try:
+            await self.forget_clip(clip.camera, clip.id)
+        except Exception as err:  # the database left mid-pass: the next start restores it
+            _LOGGER.debug("last alert of %s not refreshed: %s", clip.camera, err)
+
+    def storage_status(self) -> dict[str, Any]:
+        """The Storage body of /status: what the last retention pass measured, the backlog."""
+        figures = self.retention.figures if self.retention is not None else None
+        offsite = self.offsite.status() if self.offsite is not None else None
+        return {
+            "disk_used_bytes": figures.disk_used_bytes if figures else None,
+            "disk_free_bytes": figures.disk_free_bytes if figures else None,
+            "disk_total_bytes": figures.disk_total_bytes if figures else None,
+            "disk_critical": bool(self.retention.disk_critical) if self.retention else False,
+            "clips_stored": figures.clips_stored if figures else None,
+            "oldest_clip": _iso(figures.oldest_clip) if figures else None,
+            "offsite_enabled": offsite is not None,
+            "offsite_backlog": offsite["backlog"] if offsite else None,
+            "offsite_error": offsite["error"] if offsite else None,
+            "offsite_failing_since": offsite["failing_since"] if offsite else None,
+        }
+
     async def _monitor_loop(self) -> None:
         # Stopped through an event, never cancelled mid-ping: a cancelled database call can
         # leave its connection (and the driver's thread) behind.
@@ -413,8 +523,12 @@ class EngineRuntime:
             except Exception as err:
                 _LOGGER.warning("camera %s did not stop cleanly: %s", name, err)
         self.sources.clear()
+        if self.retention is not None:
+            await self.retention.close()
         if self.pipeline is not None:
             await self.pipeline.drain(PIPELINE_DRAIN_TIMEOUT_S)
+        if self.offsite is not None:  # after the drain: the last clips' jobs are on disk
+            await self.offsite.close()
         if self.fanout is not None:
             await self.fanout.drain(NOTIFIER_DRAIN_TIMEOUT_S)
             await self.fanout.close()
@@ -445,6 +559,7 @@ def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
         "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
         "summary": clip.summary, "detected_objects": list(clip.detected_objects),
         "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
+        "objects": list(clip.objects), "zones": list(clip.zones),
     }
 
 
@@ -458,7 +573,8 @@ def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:
         return []
     found: list[ClipFile] = []
     for path in sorted(work_dir.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in VIDEO_SUFFIXES:
+        if path.name.startswith(".") or is_partial(path.name) or \
+                path.suffix.lower() not in VIDEO_SUFFIXES:
             continue
         try:
             duration = probe_duration(path)

@@ -31,6 +31,7 @@ from aiohttp import web
 
 from homesec_engine.api import create_app
 from homesec_engine.api.context import ApiSettings
+from homesec_engine.api.server import GuardedRunner, ServerLimits
 from homesec_engine.config import ConfigManager, merge
 from homesec_engine.runtime import EngineRuntime
 
@@ -80,6 +81,7 @@ async def running_engine(
     trusted_proxies: list[str] | None = None,
     config: dict[str, Any] | None = None,
     api_settings: ApiSettings | None = None,
+    server_limits: ServerLimits | None = None,
 ) -> AsyncIterator[RunningEngine]:
     """A started engine serving its API; `config` is merged over the generated base file."""
     data_dir = tmp_path / "engine"
@@ -113,8 +115,7 @@ async def running_engine(
         await runtime.start(run_sources=run_sources)
         app = create_app(runtime, api_settings or ApiSettings(stats_cache_s=0.0,
                                                               probe_interval_s=0.0))
-        runner = web.AppRunner(app, access_log=None, handle_signals=False,
-                               shutdown_timeout=1.0)
+        runner = GuardedRunner(app, server_limits, shutdown_timeout=1.0)
         await runner.setup()
         site = web.SockSite(runner, sock)
         await site.start()

@@ -221,12 +221,14 @@ class RtspTestServer:
     """
 
     def __init__(
-        self, path: Path, port: int | None = None, speed: float = 1.0, loop: bool = False
+        self, path: Path, port: int | None = None, speed: float = 1.0, loop: bool = False,
+        auth: tuple[str, str] | None = None,
     ) -> None:
         self.path = Path(path)
         self.port = port or free_port()
         self.speed = speed
         self.loop = loop
+        self.auth = auth  # (user, password) required with Basic auth, as cameras do
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -236,7 +238,10 @@ class RtspTestServer:
     def start(self, timeout: float = 10.0) -> None:
         args = [sys.executable, str(Path(__file__).resolve()), "serve", str(self.path)]
         args += [str(self.port), "--speed", str(self.speed)] + (["--loop"] if self.loop else [])
-        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL)
+        env = dict(os.environ)
+        if self.auth:  # in the environment, not argv: passwords may hold any character
+            env["RTSP_TEST_AUTH"] = base64.b64encode(":".join(self.auth).encode()).decode()
+        self._proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self._proc.poll() is not None:
@@ -332,8 +337,9 @@ def _rtp_packets(nals: list[bytes], seq: int, ts: int, ssrc: int) -> tuple[list[
 
 class _Connection:
     def __init__(self, sock: socket.socket, media: tuple[list[_AccessUnit], bytes, bytes],
-                 port: int, speed: float, loop: bool) -> None:
+                 port: int, speed: float, loop: bool, auth: str | None = None) -> None:
         self.sock, self.port, self.speed, self.loop = sock, port, speed, loop
+        self.auth = auth  # base64 of "user:password" that Basic auth must carry
         self.units, self.sps, self.pps = media
         self.lock = threading.Lock()
         self.closed = threading.Event()
@@ -423,6 +429,11 @@ class _Connection:
     def handle(self, method: str, url: str, headers: dict[str, str]) -> None:
         cseq = headers.get("cseq", "0")
         base = f"rtsp://127.0.0.1:{self.port}/cam"
+        if self.auth and method != "OPTIONS" and \
+                headers.get("authorization", "") != f"Basic {self.auth}":
+            self.reply(cseq, "401 Unauthorized",
+                       headers={"WWW-Authenticate": 'Basic realm="HomeSec test camera"'})
+            return
         if method == "OPTIONS":
             self.reply(cseq, headers={"Public": "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"})
         elif method == "DESCRIBE":
@@ -456,7 +467,7 @@ def serve_rtsp(path: Path, port: int, speed: float = 1.0, loop: bool = False) ->
     while True:
         sock, _ = listener.accept()
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        conn = _Connection(sock, media, port, speed, loop)
+        conn = _Connection(sock, media, port, speed, loop, os.environ.get("RTSP_TEST_AUTH"))
         threading.Thread(target=conn.serve, daemon=True).start()
 
 

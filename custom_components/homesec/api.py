@@ -88,6 +88,10 @@ class HomeSecConflictError(HomeSecError):
         self.current_version = current_version
 
 
+class HomeSecCameraUnavailableError(HomeSecError):
+    """The engine is fine, but the camera shows nothing now (offline, disabled, busy)."""
+
+
 class HomeSecNotFoundError(HomeSecError):
     """404: unknown camera or clip."""
 
@@ -305,6 +309,8 @@ class HomeSecClient:
             )
         if resp.status == 503 and code == "DB_UNAVAILABLE":
             return HomeSecUnavailableError(detail)
+        if resp.status == 503 and code == "CAMERA_UNAVAILABLE":
+            return HomeSecCameraUnavailableError(detail)
         if resp.status >= 500:
             return HomeSecConnectionError(f"the engine answered {resp.status}: {detail}")
         return HomeSecError(f"the engine answered {resp.status}: {detail}")
@@ -378,6 +384,24 @@ class HomeSecClient:
         )
         return cast(bytes, data)
 
+    async def get_camera_snapshot(
+        self, name: str, width: int | None = None, height: int | None = None
+    ) -> bytes:
+        """The camera's live picture as a JPEG (not retried: the next one is a second away)."""
+        params = {
+            key: str(value)
+            for key, value in (("width", width), ("height", height))
+            if value
+        }
+        data = await self._request(
+            "get_camera_snapshot",
+            path={"name": name},
+            params=params or None,
+            raw=True,
+            attempts=1,
+        )
+        return cast(bytes, data)
+
     async def open_clip_media(
         self, clip_id: str, range_header: str | None = None
     ) -> aiohttp.ClientResponse:
@@ -388,10 +412,23 @@ class HomeSecClient:
         headers = dict(self.headers)
         if range_header:
             headers["Range"] = range_header
+        return await self._open_stream(
+            self.url_for("get_clip_media", clip_id=clip_id), headers
+        )
+
+    async def open_camera_stream(self, name: str) -> aiohttp.ClientResponse:
+        """Start receiving the camera's restream (MPEG-TS); the caller must release() it."""
+        return await self._open_stream(
+            self.url_for("get_camera_stream", name=name), dict(self.headers)
+        )
+
+    async def _open_stream(
+        self, url: str, headers: dict[str, str]
+    ) -> aiohttp.ClientResponse:
         self.breaker.before_call()
         try:
             resp = await self._session.get(
-                self.url_for("get_clip_media", clip_id=clip_id),
+                url,
                 headers=headers,
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=10),
             )

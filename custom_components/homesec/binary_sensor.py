@@ -1,4 +1,4 @@
-"""HomeSec binary sensors: motion and person (driven by alerts) and online (camera health)."""
+"""HomeSec binary sensors: motion, person, vehicle, animal (driven by alerts), online (health)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ async def async_setup_entry(
 
 
 class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
-    """Push sensors (motion, person) turn on at an alert and off after the reset time."""
+    """Push sensors turn on at an alert (of their class, if any) and off after the reset time."""
 
     entity_description: HomeSecBinarySensorEntityDescription
 

@@ -37,6 +37,15 @@ except ImportError:  # pragma: no cover - the oldest lane
         SwitchDeviceClass,
     )
 
+try:
+    from homeassistant.components.camera.const import (  # type: ignore[attr-defined, unused-ignore]
+        CameraEntityFeature,
+    )
+except ImportError:  # pragma: no cover - the oldest lane
+    from homeassistant.components.camera import (  # type: ignore[attr-defined, no-redef, unused-ignore]
+        CameraEntityFeature,
+    )
+
 # Newer HA types a repair flow's steps with its own result type.
 try:
     from homeassistant.components.repairs import (  # type: ignore[attr-defined, unused-ignore]
@@ -51,7 +60,7 @@ except ImportError:  # pragma: no cover - the oldest lane
 # parent's identifier (`via_device`), which newer HA reports as deprecated.
 VIA_DEVICE_BY_ID = "via_device_id" in DeviceInfo.__annotations__
 
-__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "RepairsFlowResult", "child_device_info", "device_config_entry_ids", "parent_device_id"]
+__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "CameraEntityFeature", "RepairsFlowResult", "child_device_info", "device_config_entry_ids", "parent_device_id"]
 
 
 def child_device_info(parent_id: str, parent_identifier: tuple[str, str], **info: Any) -> DeviceInfo:

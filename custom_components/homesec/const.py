@@ -19,6 +19,7 @@ LOGGER: Final = logging.getLogger(__package__)
 
 PLATFORMS: Final = [
     Platform.BINARY_SENSOR,
+    Platform.CAMERA,
     Platform.EVENT,
     Platform.IMAGE,
     Platform.SENSOR,

@@ -47,7 +47,7 @@ from .const import (
 from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
-from .repairs import async_update_restart_issue
+from .repairs import async_update_restart_issue, async_update_storage_issues
 
 MAX_SEEN_CLIPS: Final = 1000
 WS_BACKOFF_MAX: Final = 60.0
@@ -157,6 +157,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
+        storage = status.get("storage")
+        async_update_storage_issues(self.hass, self.config_entry,
+                                    dict(storage) if storage else None)
         return status
 
     async def _degraded(self) -> Status:
@@ -270,6 +273,11 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             "detected_objects": list(alert.get("detected_objects") or []),
             "timestamp": alert["timestamp"],
         }
+        # An engine from before per-object results sends neither (sensors then fall back).
+        if "objects" in alert:
+            summary["objects"] = list(alert["objects"] or [])
+        if "zones" in alert:
+            summary["zones"] = list(alert["zones"] or [])
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
         status["stats"]["alerts_today"] += 1

@@ -1,4 +1,5 @@
-"""Device triggers: "a camera raised an alert", optionally by activity type and risk level.
+"""Device triggers: "a camera raised an alert", optionally by activity type, risk level,
+detected class and zone.
 
 They listen to the coordinator's SIGNAL_ALERT, which fires exactly once per clip however
 the alert arrived (Events API bus event and/or the engine's WebSocket), so an automation
@@ -21,21 +22,27 @@ from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
+from .alert_objects import alert_classes, alert_zones
 from .compat import vol
 from .compat import device_config_entry_ids, parent_device_id
 from .const import DOMAIN, SIGNAL_ALERT
-from .generated.schema_data import ACTIVITY_TYPES, RISK_LEVELS
+from .generated.schema_data import ACTIVITY_TYPES, DETECTION_CLASSES, RISK_LEVELS
 from .views import async_signed_alert_urls
 
 TRIGGER_TYPE_ALERT: Final = "alert"
 CONF_ACTIVITY_TYPE: Final = "activity_type"
 CONF_MIN_RISK_LEVEL: Final = "min_risk_level"
+CONF_DETECTED_CLASS: Final = "detected_class"
+CONF_ZONE: Final = "zone"
 
 TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
         vol.Required(CONF_TYPE): vol.In([TRIGGER_TYPE_ALERT]),
         vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
         vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
+        vol.Optional(CONF_DETECTED_CLASS): vol.In(DETECTION_CLASSES),
+        # Any name: a zone may be added to the camera after the automation was written.
+        vol.Optional(CONF_ZONE): str,
     }
 )
 
@@ -74,15 +81,26 @@ async def async_get_triggers(
 async def async_get_trigger_capabilities(
     hass: HomeAssistant, config: ConfigType
 ) -> dict[str, vol.Schema]:
-    """The optional filters the automation editor offers."""
-    return {
-        "extra_fields": vol.Schema(
-            {
-                vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
-                vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
-            }
-        )
+    """The optional filters the automation editor offers (zones: the camera's own)."""
+    fields: dict[vol.Marker, Any] = {
+        vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
+        vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
+        vol.Optional(CONF_DETECTED_CLASS): vol.In(DETECTION_CLASSES),
     }
+    if zones := _camera_zones(hass, config[CONF_DEVICE_ID]):
+        fields[vol.Optional(CONF_ZONE)] = vol.In(zones)
+    return {"extra_fields": vol.Schema(fields)}
+
+
+def _camera_zones(hass: HomeAssistant, device_id: str) -> list[str]:
+    """Names of the zones the device's camera has (from the latest poll)."""
+    target = camera_of_device(hass, device_id)
+    if target is None:
+        return []
+    entry = hass.config_entries.async_get_entry(target[0])
+    runtime = getattr(entry, "runtime_data", None) if entry is not None else None
+    camera = runtime.coordinator.camera(target[1]) if runtime is not None else None
+    return [str(z["name"]) for z in (camera or {}).get("zones") or []]
 
 
 def _risk_rank(level: object) -> int:
@@ -96,6 +114,10 @@ def alert_matches(config: ConfigType, alert: dict[str, Any]) -> bool:
     if (minimum := config.get(CONF_MIN_RISK_LEVEL)) and _risk_rank(
         alert.get("risk_level")
     ) < _risk_rank(minimum):
+        return False
+    if (wanted := config.get(CONF_DETECTED_CLASS)) and wanted not in alert_classes(alert):
+        return False
+    if (zone := config.get(CONF_ZONE)) and zone not in alert_zones(alert):
         return False
     return True
 
@@ -135,6 +157,8 @@ async def async_attach_trigger(
                     "activity_type": alert.get("activity_type"),
                     "risk_level": alert.get("risk_level"),
                     "summary": alert.get("summary"),
+                    "objects": list(alert.get("objects") or []),
+                    "zones": list(alert.get("zones") or []),
                     **urls,
                     "description": f"HomeSec alert on {camera}",
                 }

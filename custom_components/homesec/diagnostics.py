@@ -21,7 +21,11 @@ TO_REDACT: Final = {
     "secret",
     "snapshot_url",
     "clip_url",
+    "access_key_id",
+    "secret_access_key",
 }
+_OFFSITE_KEYS: Final = ("offsite_enabled", "offsite_backlog", "offsite_error",
+                        "offsite_failing_since")
 
 
 async def async_get_config_entry_diagnostics(
@@ -31,6 +35,7 @@ async def async_get_config_entry_diagnostics(
     data = entry.runtime_data
     coordinator = data.coordinator
     client = data.client
+    storage: dict[str, Any] = dict(coordinator.data.get("storage") or {})
     return async_redact_data(
         {
             "entry": {
@@ -44,6 +49,8 @@ async def async_get_config_entry_diagnostics(
                 "consecutive_failures": client.breaker.failures,
                 "requests_sent": client.request_count,
             },
+            # Offsite health as the engine reported it in its last /status.
+            "offsite": {key: storage.get(key) for key in _OFFSITE_KEYS},
             "coordinator": {
                 "last_update_success": coordinator.last_update_success,
                 "update_interval_s": (

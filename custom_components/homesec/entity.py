@@ -6,11 +6,18 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from homeassistant.core import callback
+from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import Entity
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .api import (
+    HomeSecConflictError,
+    HomeSecConnectionError,
+    HomeSecError,
+    HomeSecNotFoundError,
+)
 from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
@@ -156,3 +163,42 @@ def async_add_homesec_entities(
 
     _sync_cameras()
     entry.async_on_unload(coordinator.async_add_listener(_sync_cameras))
+
+
+async def async_set_camera_enabled(
+    coordinator: HomeSecCoordinator, name: str, enabled: bool
+) -> None:
+    """Switch a camera on or off in the engine (the switch and the camera entity)."""
+    data = coordinator.current
+    config_version = data["config_version"] if data else None
+    try:
+        result = await coordinator.client.update_camera(
+            name,
+            {"enabled": enabled, "config_version": config_version or None},
+        )
+    except HomeSecConflictError as err:
+        # Someone changed the config since our last poll: show the newer state.
+        await coordinator.async_request_refresh()
+        raise HomeAssistantError(
+            translation_domain=DOMAIN, translation_key="config_version_conflict"
+        ) from err
+    except HomeSecNotFoundError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_found",
+            translation_placeholders={"name": name},
+        ) from err
+    except HomeSecConnectionError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="cannot_connect",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    except HomeSecError as err:
+        raise HomeAssistantError(
+            translation_domain=DOMAIN,
+            translation_key="unexpected_error",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    coordinator.async_apply_camera_change(name, enabled, result["config_version"])
+    await coordinator.async_request_refresh()

@@ -1,23 +1,29 @@
-"""Repair issue: a configuration change waits for an engine restart.
+"""Repair issues: a configuration change waits for an engine restart (fixable in one click);
+the clips' disk is critically low; offsite copies have failed for an hour.
 
-The coordinator reports the engine's `restart_required` after every poll; while it is true a
-fixable issue offers to restart the engine in one click.
+The coordinator reports the engine's /status after every poll; each issue exists while its
+condition holds and is deleted once it does not.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from homeassistant.components.repairs import RepairsFlow
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.util import dt as dt_util
 
 from .compat import RepairsFlowResult, vol
 from .api import HomeSecError
 from .const import DOMAIN
 
 ISSUE_RESTART_REQUIRED = "restart_required"
+ISSUE_DISK_CRITICAL = "disk_critical"
+ISSUE_OFFSITE_FAILING = "offsite_failing"
+OFFSITE_FAILING_FOR = timedelta(hours=1)
 
 
 def _issue_id(entry_id: str) -> str:
@@ -44,6 +50,39 @@ def async_update_restart_issue(
         translation_placeholders={"title": entry.title},
         data={"entry_id": entry.entry_id},
     )
+
+
+@callback
+def async_update_storage_issues(
+    hass: HomeAssistant, entry: ConfigEntry[Any], storage: dict[str, Any] | None
+) -> None:
+    """Raise or clear the disk-critical and offsite-failing issues from /status `storage`."""
+    storage = storage or {}
+    disk_id = f"{ISSUE_DISK_CRITICAL}_{entry.entry_id}"
+    free, total = storage.get("disk_free_bytes"), storage.get("disk_total_bytes")
+    if storage.get("disk_critical") and isinstance(free, int) and total:
+        ir.async_create_issue(
+            hass, DOMAIN, disk_id, is_fixable=False, is_persistent=False,
+            severity=ir.IssueSeverity.CRITICAL, translation_key=ISSUE_DISK_CRITICAL,
+            translation_placeholders={"title": entry.title,
+                                      "free_percent": f"{free * 100 / total:.1f}"},
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, disk_id)
+    offsite_id = f"{ISSUE_OFFSITE_FAILING}_{entry.entry_id}"
+    since = dt_util.parse_datetime(str(storage.get("offsite_failing_since") or ""))
+    if since is not None and dt_util.utcnow() - since >= OFFSITE_FAILING_FOR:
+        ir.async_create_issue(
+            hass, DOMAIN, offsite_id, is_fixable=False, is_persistent=False,
+            severity=ir.IssueSeverity.ERROR, translation_key=ISSUE_OFFSITE_FAILING,
+            translation_placeholders={
+                "title": entry.title, "since": dt_util.as_local(since).strftime("%Y-%m-%d %H:%M"),
+                "backlog": str(storage.get("offsite_backlog") or 0),
+                "error": str(storage.get("offsite_error") or "unknown"),
+            },
+        )
+    else:
+        ir.async_delete_issue(hass, DOMAIN, offsite_id)
 
 
 class RestartEngineRepairFlow(RepairsFlow):

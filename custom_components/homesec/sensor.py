@@ -1,4 +1,5 @@
-"""HomeSec sensors: hub counters and health, per-camera activity, risk, health, heartbeat."""
+"""HomeSec sensors: hub counters and health; per camera activity, risk, health, heartbeat and
+the object counts of the latest alert."""
 
 from __future__ import annotations
 

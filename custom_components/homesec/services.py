@@ -122,6 +122,8 @@ async def _add_camera(call: ServiceCall) -> None:
         "source_backend": call.data["source_backend"],
         "source_config": call.data["source_config"],
         "enabled": call.data["enabled"],
+        "zones": call.data["zones"],
+        "motion_masks": call.data["motion_masks"],
     }
     result = await _call(entry.runtime_data.client.create_camera(body), body["name"])
     await _after_camera_change(call.hass, entry, result["restart_required"])
@@ -135,6 +137,10 @@ async def _update_camera(call: ServiceCall) -> None:
         update["enabled"] = call.data["enabled"]
     if "source_config" in call.data:
         update["source_config"] = call.data["source_config"]
+    if "zones" in call.data:
+        update["zones"] = call.data["zones"]
+    if "motion_masks" in call.data:
+        update["motion_masks"] = call.data["motion_masks"]
     result = await _call(entry.runtime_data.client.update_camera(name, update), name)
     await _after_camera_change(call.hass, entry, result["restart_required"])
 

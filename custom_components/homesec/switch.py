@@ -6,18 +6,10 @@ from typing import Any
 
 from homeassistant.components.switch import SwitchEntity
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import HomeAssistantError
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .api import (
-    HomeSecConflictError,
-    HomeSecConnectionError,
-    HomeSecError,
-    HomeSecNotFoundError,
-)
-from .const import DOMAIN
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
-from .entity import HomeSecEntity, async_add_homesec_entities
+from .entity import HomeSecEntity, async_add_homesec_entities, async_set_camera_enabled
 from .generated.entity_descriptions import (
     SWITCH_DESCRIPTIONS,
     HomeSecSwitchEntityDescription,
@@ -61,37 +53,4 @@ class HomeSecSwitch(HomeSecEntity, SwitchEntity):
         await self._set_enabled(False)
 
     async def _set_enabled(self, enabled: bool) -> None:
-        name = self.camera_name or ""
-        data = self.coordinator.current
-        config_version = data["config_version"] if data else None
-        try:
-            result = await self.coordinator.client.update_camera(
-                name,
-                {"enabled": enabled, "config_version": config_version or None},
-            )
-        except HomeSecConflictError as err:
-            # Someone changed the config since our last poll: show the newer state.
-            await self.coordinator.async_request_refresh()
-            raise HomeAssistantError(
-                translation_domain=DOMAIN, translation_key="config_version_conflict"
-            ) from err
-        except HomeSecNotFoundError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="camera_not_found",
-                translation_placeholders={"name": name},
-            ) from err
-        except HomeSecConnectionError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="cannot_connect",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        except HomeSecError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="unexpected_error",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        self.coordinator.async_apply_camera_change(name, enabled, result["config_version"])
-        await self.coordinator.async_request_refresh()
+        await async_set_camera_enabled(self.coordinator, self.camera_name or "", enabled)

@@ -9,18 +9,22 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from .alert_objects import alert_classes, alert_count
+
 if TYPE_CHECKING:
     from .entity import HomeSecEntity
 
 
 def camera_state(entity: HomeSecEntity) -> str | None:
-    """online / offline / disabled: what a user asks of a camera first."""
+    """online / degraded / offline / disabled: what a user asks of a camera first."""
     camera = entity.camera_data
     if camera is None:
         return None
     if not camera["enabled"]:
         return "disabled"
-    return "online" if camera["healthy"] else "offline"
+    if not camera["healthy"]:
+        return "offline"
+    return "degraded" if camera.get("degraded") else "online"
 
 
 def count_once_known(entity: HomeSecEntity) -> Any:
@@ -35,6 +39,16 @@ def online_while_reachable(entity: HomeSecEntity) -> bool:
     return bool(entity.coordinator.last_update_success and entity.raw_value)
 
 
+def alert_object_count(entity: HomeSecEntity) -> int | None:
+    """How many of the spec's `alert_class` the latest alert found (unknown before any)."""
+    camera = entity.camera_data
+    alert = camera.get("last_alert") if camera else None
+    detected_class = getattr(entity.entity_description, "alert_class", None)
+    if alert is None or detected_class is None:
+        return None
+    return alert_count(alert, detected_class)
+
+
 def camera_known(entity: HomeSecEntity) -> bool:
     """Available as long as the camera exists, also while the engine is unreachable (then off)."""
     return entity.camera_data is not None
@@ -44,6 +58,7 @@ VALUE_FUNCTIONS: Mapping[str, Callable[[HomeSecEntity], Any]] = {
     "camera_state": camera_state,
     "count_once_known": count_once_known,
     "online_while_reachable": online_while_reachable,
+    "alert_object_count": alert_object_count,
 }
 AVAILABLE_FUNCTIONS: Mapping[str, Callable[[HomeSecEntity], bool]] = {
     "camera_known": camera_known,
@@ -52,4 +67,4 @@ AVAILABLE_FUNCTIONS: Mapping[str, Callable[[HomeSecEntity], bool]] = {
 
 def alert_matches(alert_class: str | None, alert: Mapping[str, Any]) -> bool:
     """A push entity with an `alert_class` turns on only for alerts that detected it."""
-    return alert_class is None or alert_class in (alert.get("detected_objects") or [])
+    return alert_class is None or alert_class in alert_classes(alert)

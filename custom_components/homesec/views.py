@@ -1,10 +1,14 @@
-"""Signed, expiring media URLs and the HTTP view that serves them.
+"""Signed, expiring media URLs and the HTTP views that serve them.
 
 A phone that receives an alert notification must open the snapshot and the clip without an
-HA login, yet nothing else may open without one. So the only unauthenticated route is this
-view, and it serves nothing unless the URL carries an HMAC over its own path and expiry made
+HA login, yet nothing else may open without one. So the only unauthenticated routes are these
+views, and they serve nothing unless the URL carries an HMAC over its own path and expiry made
 with a key that only Home Assistant knows (random, generated once, kept in HA's storage;
 never derived from anything the engine knows).
+
+The camera entities' stream source is the same kind of URL: HA's stream worker (PyAV) opens
+it without HA credentials and gets the engine's restream relayed. The signature covers the
+camera's path, so one camera's URL opens no other camera.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import secrets
 import time
 from datetime import timedelta
 from http import HTTPStatus
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal, cast
 
 from aiohttp import ClientError, ClientResponse, web
 
@@ -26,8 +30,11 @@ from homeassistant.helpers.network import NoURLAvailableError, get_url
 from homeassistant.helpers.storage import Store
 from homeassistant.util.hass_dict import HassKey
 
-from .api import HomeSecError, HomeSecNotFoundError
+from .api import HomeSecCameraUnavailableError, HomeSecError, HomeSecNotFoundError
 from .const import DOMAIN
+
+if TYPE_CHECKING:
+    from .coordinator import HomeSecConfigEntry
 
 MediaKind = Literal["clip", "snapshot"]
 MEDIA_KINDS: Final[tuple[MediaKind, ...]] = ("clip", "snapshot")
@@ -36,6 +43,9 @@ MEDIA_URL: Final = "/api/homesec/media/{entry_id}/{clip_id}/{kind}"
 ALERT_URL_TTL: Final = timedelta(hours=24)
 # Media browser playback: the player fetches at once (and seeks within the hour).
 PLAYBACK_URL_TTL: Final = timedelta(hours=1)
+STREAM_URL: Final = "/api/homesec/stream/{entry_id}/{camera}"
+# The stream worker reconnects with the URL it was given; camera entities renew it halfway.
+STREAM_URL_TTL: Final = timedelta(minutes=10)
 
 SIG_PARAM: Final = "homesec_sig"
 EXP_PARAM: Final = "homesec_exp"
@@ -70,12 +80,30 @@ async def async_register_views(hass: HomeAssistant) -> None:
             hass.data[_KEY] = key
     if not hass.data.get(_REGISTERED):
         hass.http.register_view(HomeSecMediaView())
+        hass.http.register_view(HomeSecStreamView())
         hass.data[_REGISTERED] = True
 
 
 def media_path(entry_id: str, clip_id: str, kind: MediaKind) -> str:
     """The view's path for one clip's video or snapshot."""
     return MEDIA_URL.format(entry_id=entry_id, clip_id=clip_id, kind=kind)
+
+
+def stream_path(entry_id: str, camera: str) -> str:
+    """The view's path for one camera's live stream."""
+    return STREAM_URL.format(entry_id=entry_id, camera=camera)
+
+
+@callback
+def async_signed_stream_url(
+    hass: HomeAssistant, entry_id: str, camera: str, expires_in: timedelta = STREAM_URL_TTL
+) -> str:
+    """A signed stream URL for HA's own stream worker: on HA's internal URL."""
+    try:
+        base = get_url(hass, allow_external=False, allow_cloud=False)
+    except NoURLAvailableError:
+        base = get_url(hass)
+    return base + async_sign_url(hass, stream_path(entry_id, camera), expires_in)
 
 
 def _signature(key: bytes, path: str, expires: int) -> str:
@@ -125,6 +153,29 @@ def verify_signature(
     return None
 
 
+def _signed_entry(
+    request: web.Request, entry_id: str, expired: HTTPStatus = HTTPStatus.FORBIDDEN
+) -> HomeSecConfigEntry | web.Response:
+    """The loaded HomeSec entry of a validly signed request, else the answer to give."""
+    hass = request.app[KEY_HASS]
+    problem = verify_signature(
+        hass.data[_KEY],
+        request.path,
+        request.query.get(EXP_PARAM),
+        request.query.get(SIG_PARAM),
+        time.time(),
+    )
+    if problem is not None:
+        status = expired if problem is HTTPStatus.FORBIDDEN else problem
+        return web.Response(status=status)
+    entry = hass.config_entries.async_get_entry(entry_id)
+    if entry is None or entry.domain != DOMAIN:
+        return web.Response(status=HTTPStatus.NOT_FOUND)
+    if entry.state is not ConfigEntryState.LOADED:
+        return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+    return cast("HomeSecConfigEntry", entry)
+
+
 class HomeSecMediaView(HomeAssistantView):
     """Streams a clip or its snapshot from the engine to a holder of a signed URL."""
 
@@ -136,23 +187,11 @@ class HomeSecMediaView(HomeAssistantView):
         self, request: web.Request, entry_id: str, clip_id: str, kind: str
     ) -> web.StreamResponse:
         """Check the signature, then stream the engine's answer (Range passes through)."""
-        hass = request.app[KEY_HASS]
         if kind not in MEDIA_KINDS:
             return web.Response(status=HTTPStatus.NOT_FOUND)
-        problem = verify_signature(
-            hass.data[_KEY],
-            request.path,
-            request.query.get(EXP_PARAM),
-            request.query.get(SIG_PARAM),
-            time.time(),
-        )
-        if problem is not None:
-            return web.Response(status=problem)
-        entry = hass.config_entries.async_get_entry(entry_id)
-        if entry is None or entry.domain != DOMAIN:
-            return web.Response(status=HTTPStatus.NOT_FOUND)
-        if entry.state is not ConfigEntryState.LOADED:
-            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        entry = _signed_entry(request, entry_id)
+        if isinstance(entry, web.Response):
+            return entry
         client = entry.runtime_data.client
         try:
             if kind == "snapshot":
@@ -170,8 +209,36 @@ class HomeSecMediaView(HomeAssistantView):
         return await _relay(request, upstream)
 
 
+class HomeSecStreamView(HomeAssistantView):
+    """Relays a camera's live restream to a holder of a signed URL (HA's stream worker)."""
+
+    url = STREAM_URL
+    name = "api:homesec:stream"
+    requires_auth = False
+
+    async def get(
+        self, request: web.Request, entry_id: str, camera: str
+    ) -> web.StreamResponse:
+        """Check the signature, then relay the engine's MPEG-TS until either side ends."""
+        # Expired, forged or another camera's: all the same (401) to a stream client.
+        entry = _signed_entry(request, entry_id, expired=HTTPStatus.UNAUTHORIZED)
+        if isinstance(entry, web.Response):
+            return entry
+        try:
+            upstream = await entry.runtime_data.client.open_camera_stream(camera)
+        except HomeSecNotFoundError:
+            return web.Response(status=HTTPStatus.NOT_FOUND)
+        except HomeSecCameraUnavailableError:
+            return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
+        except HomeSecError:
+            return web.Response(status=HTTPStatus.BAD_GATEWAY)
+        return await _relay(request, upstream, cache_control="no-store")
+
+
 async def _relay(
-    request: web.Request, upstream: ClientResponse
+    request: web.Request,
+    upstream: ClientResponse,
+    cache_control: str = "private, max-age=300",
 ) -> web.StreamResponse:
     """Copy the engine's answer (status 200/206, range headers, body) to the browser."""
     response = web.StreamResponse(status=upstream.status)
@@ -179,7 +246,7 @@ async def _relay(
         for header in _PASS_HEADERS:
             if header in upstream.headers:
                 response.headers[header] = upstream.headers[header]
-        response.headers["Cache-Control"] = "private, max-age=300"
+        response.headers["Cache-Control"] = cache_control
         await response.prepare(request)
         async for chunk in upstream.content.iter_chunked(_CHUNK):
             await response.write(chunk)

@@ -15,7 +15,15 @@ from aiohttp import web
 
 from ..runtime import EngineRuntime
 from ..schema import API_BASE, ROUTES
-from . import events_ws, media, routes_cameras, routes_clips, routes_policy, routes_system
+from . import (
+    events_ws,
+    media,
+    routes_cameras,
+    routes_clips,
+    routes_live,
+    routes_policy,
+    routes_system,
+)
 from .auth import is_authorised, load_auth, unauthorised
 from .context import CONTEXT_KEY, ApiContext, ApiSettings
 from .errors import db_unavailable, error_middleware
@@ -32,12 +40,14 @@ HANDLERS: dict[str, Handler] = {
     **routes_policy.HANDLERS,
     **routes_clips.HANDLERS,
     **media.HANDLERS,
+    **routes_live.HANDLERS,
     **events_ws.HANDLERS,
 }
 
-# Work without the database, so they stay open during an outage: live alerts keep flowing
-# on the WebSocket (the pipeline runs on without the DB), and a restart may be the cure.
-DB_INDEPENDENT = frozenset({"events", "restart"})
+# Routes that work without the database (`state: False` in the route table) stay open during
+# an outage: live alerts keep flowing on the WebSocket, a restart may be the cure, and the
+# config (files, cameras, alert policy) lives in ConfigManager, not in the database.
+DB_INDEPENDENT = frozenset(r["operation_id"] for r in ROUTES if r.get("state") is False)
 
 MAX_BODY = 256 * 1024  # JSON bodies are small; larger ones are refused with 413
 

@@ -35,6 +35,7 @@ class WsCounters:
 @dataclass(slots=True)
 class _StatsCache:
     key: datetime | None = None
+    generation: int = -1  # the repository's generation the counts were read at
     at: float = 0.0
     clips_today: int = 0
     alerts_today: int = 0
@@ -139,31 +140,35 @@ class ApiContext:
     async def today_counts(self) -> tuple[int, int]:
         """(clips_today, alerts_today); raises DatabaseUnavailable while the DB is down.
 
-        Counted at most every `stats_cache_s`: an expired value of the same day is served
-        while one background task counts afresh (stale-while-revalidate), so a poll never
-        waits for the count; only the first poll of a day does.
+        Reused while nothing was written since (the repository's generation) and for at most
+        `stats_cache_s`, so a stored clip is counted by the very next read. When only the time
+        ran out, the old value is served while one background task counts afresh
+        (stale-while-revalidate): writes by other processes show a poll later.
         """
         midnight = local_midnight()
         cache = self._stats
         ttl = self.settings.stats_cache_s
-        if ttl > 0 and cache.key == midnight:
+        repo = self.runtime.started_repository()
+        same = ttl > 0 and cache.key == midnight and cache.generation == repo.generation
+        if same and repo.available:
             if time.monotonic() - cache.at >= ttl and (
                     self._refresh is None or self._refresh.done()):
                 self._refresh = asyncio.create_task(self._count(midnight))
                 self._refresh.add_done_callback(_quiet)
-            if self.runtime.repository is not None and self.runtime.repository.available:
-                return cache.clips_today, cache.alerts_today
+            return cache.clips_today, cache.alerts_today
         async with self._stats_lock:
-            if ttl > 0 and cache.key == midnight and time.monotonic() - cache.at < ttl:
+            if ttl > 0 and cache.key == midnight and cache.generation == repo.generation and \
+                    time.monotonic() - cache.at < ttl:
                 return cache.clips_today, cache.alerts_today
             return await self._count(midnight)
 
     async def _count(self, midnight: datetime) -> tuple[int, int]:
         repo = self.runtime.started_repository()
+        generation = repo.generation  # before the reads: a write during them makes it stale
         clips = await repo.count_clips_since(midnight)
         alerts = await repo.count_alerts_since(midnight)
         cache = self._stats
-        cache.key, cache.at = midnight, time.monotonic()
+        cache.key, cache.at, cache.generation = midnight, time.monotonic(), generation
         cache.clips_today, cache.alerts_today = clips, alerts
         return clips, alerts
 

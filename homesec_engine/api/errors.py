@@ -101,6 +101,22 @@ def _from_http_exception(exc: web.HTTPException) -> web.Response:
     return error_response(ApiError(exc.status, code, detail), headers=headers)
 
 
+# Answers after which the rest of the body is not worth reading: the connection is closed
+# instead of draining it (aiohttp would otherwise linger reading a trickle or a flood).
+_CLOSE_AFTER = frozenset({408, 413})
+
+
+async def _closing(request: web.Request, response: web.Response) -> web.StreamResponse:
+    if response.status not in _CLOSE_AFTER:
+        return response
+    response.force_close()
+    await response.prepare(request)
+    await response.write_eof()
+    if request.protocol is not None:
+        request.protocol.force_close()
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
@@ -108,12 +124,12 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and the like pass through untouched
-        return _from_http_exception(exc)
+        return await _closing(request, _from_http_exception(exc))
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         error = to_api_error(exc)
         if error is not None:
             if isinstance(exc, DatabaseUnavailable):
                 _LOGGER.debug("%s %s: database unavailable", request.method, request.path)
-            return error_response(error)
+            return await _closing(request, error_response(error))
         _LOGGER.exception("Unexpected error in %s %s", request.method, request.path)
         return error_response(ApiError(500, "INTERNAL_ERROR", "Internal error"))

@@ -6,6 +6,7 @@ sees valid data; every problem is a 400 `VALIDATION_ERROR` naming the field.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -15,6 +16,9 @@ from aiohttp import web
 from ..schema import validate
 from ..schema.fields import SLUG_MESSAGE, SLUG_PATTERN
 from .errors import ApiError, validation_error
+from .server import BODY_TIMEOUT_KEY, ServerLimits
+
+DEFAULT_BODY_TIMEOUT_S = ServerLimits().body_timeout_s
 
 # The OpenAPI document's pattern for every path parameter; outside it a value is a 400.
 PATH_PARAM_PATTERN = re.compile(r"^[A-Za-z0-9_\-]{1,128}$")
@@ -27,30 +31,54 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+MAX_DEPTH = 32  # config bodies nest a few levels; deeper is hostile or a mistake
+
+
 def _bad_strings(value: Any, path: str = "") -> list[dict[str, str]]:
-    """Strings no store can keep: NUL characters and lone surrogates."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            return [{"path": path, "message": "must not contain NUL characters"}]
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return [{"path": path, "message": "is not valid Unicode text"}]
-        return []
-    if isinstance(value, dict):
-        problems: list[dict[str, str]] = []
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else str(key)
-            problems += _bad_strings(key, sub) + _bad_strings(item, sub)
-        return problems
-    if isinstance(value, list):
-        return [p for i, item in enumerate(value) for p in _bad_strings(item, f"{path}[{i}]")]
-    return []
+    """Strings no store can keep (NUL characters, lone surrogates), and nesting too deep.
+
+    Iterative, so a hostile body cannot exhaust the stack however deep it nests.
+    """
+    problems: list[dict[str, str]] = []
+    stack: list[tuple[Any, str, int]] = [(value, path, 0)]
+    while stack:
+        item, where, depth = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                problems.append({"path": where, "message": "must not contain NUL characters"})
+                continue
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                problems.append({"path": where, "message": "is not valid Unicode text"})
+            continue
+        if not isinstance(item, (dict, list)):
+            continue
+        if depth >= MAX_DEPTH:
+            problems.append({"path": where,
+                             "message": f"nests deeper than {MAX_DEPTH} levels"})
+            continue
+        children = list(item.items()) if isinstance(item, dict) else [
+            (f"[{i}]", child) for i, child in enumerate(item)]
+        for key, child in reversed(children):
+            if isinstance(item, dict):
+                sub = f"{where}.{key}" if where else str(key)
+                stack.append((child, sub, depth + 1))
+                stack.append((key, sub, depth + 1))
+            else:
+                stack.append((child, f"{where}{key}", depth + 1))
+    return problems
 
 
 async def read_json(request: web.Request, *, optional: bool = False) -> dict[str, Any] | None:
     """The request's JSON object; None for an absent optional body."""
-    raw = await request.read()  # aiohttp enforces client_max_size (413)
+    try:
+        # aiohttp enforces client_max_size (413); a body trickling in is cut off.
+        async with asyncio.timeout(request.app.get(BODY_TIMEOUT_KEY, DEFAULT_BODY_TIMEOUT_S)):
+            raw = await request.read()
+    except TimeoutError as err:
+        raise ApiError(408, "REQUEST_TIMEOUT", "the request body did not arrive in time",
+                       headers={"Connection": "close"}) from err
     if not raw.strip():
         if optional:
             return None
@@ -62,7 +90,10 @@ async def read_json(request: web.Request, *, optional: bool = False) -> dict[str
         )
     try:
         data = json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+    except RecursionError as err:  # deeper than the parser's own limit
+        raise validation_error([{"path": "", "message": f"nests deeper than {MAX_DEPTH} levels"}],
+                               "Malformed JSON") from err
+    except (UnicodeDecodeError, ValueError) as err:
         raise validation_error([{"path": "", "message": f"malformed JSON: {err}"}],
                                "Malformed JSON") from err
     if not isinstance(data, dict):

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..pipeline import SNAPSHOT_SUFFIX
 from ..records import ClipRecord, ClipStatus
 from .context import ApiContext, context
 from .errors import ApiError, not_found
@@ -26,7 +27,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # At most 18 digits: more is no file's size, and int() refuses numbers over 4300 digits.
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$", re.ASCII)
-SNAPSHOT_SUFFIX = ".jpg"
 
 
 def snapshot_uri(storage: Any, clip: ClipRecord) -> str | None:

@@ -16,7 +16,10 @@ from aiohttp import web
 from .errors import not_found
 
 PANEL_DIR = Path(__file__).resolve().parent.parent / "panel"
-_FILES = {"app.js": "text/javascript", "style.css": "text/css", "icon.svg": "image/svg+xml"}
+# The panel's ES modules (one per view) and its other static files.
+_MODULES = ("app", "api", "dom", "live", "clips", "timeline", "zones", "policy")
+_FILES = {f"{name}.js": "text/javascript" for name in _MODULES} | {
+    "style.css": "text/css", "icon.svg": "image/svg+xml"}
 # The prefix lands in HTML: only a plain path is accepted (anything else is ignored).
 _INGRESS_PATH = re.compile(r"^/[A-Za-z0-9_\-./]{0,200}$")
 _BASE_MARKER = "<!--base-->"

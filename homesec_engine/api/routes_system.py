@@ -25,9 +25,16 @@ async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
     # A filter without its model still records and stores clips, but judges them by fallback.
     filter_ok = ctx.runtime.object_filter is None or \
         ctx.runtime.object_filter.status().get("status") == "ok"
+    storage_error = ctx.runtime.storage_error()
+    offsite = ctx.runtime.offsite.status() if ctx.runtime.offsite is not None else None
+    offsite_error = offsite["error"] if offsite else None
     status = "unhealthy" if pipeline == "stopped" else (
-        "healthy" if up and filter_ok else "degraded")
+        "healthy" if up and filter_ok and storage_error is None and not offsite_error
+        else "degraded")
     return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
+            "storage": "error" if storage_error else "ok", "storage_error": storage_error,
+            "offsite": "disabled" if offsite is None else ("error" if offsite_error else "ok"),
+            "offsite_error": offsite_error,
             "cameras_online": _cameras_online(ctx), "version": ctx.runtime.version}
 
 
@@ -109,6 +116,7 @@ async def get_status(request: web.Request) -> web.Response:
         "stats": stats,
         "config_version": ctx.runtime.config_manager.config_version,
         "restart_required": bool(ctx.runtime.config_manager.restart_pending),
+        "storage": ctx.runtime.storage_status(),
     })
 
 
@@ -116,6 +124,8 @@ def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
     summary = {key: alert.get(key) for key in
                ("clip_id", "activity_type", "risk_level", "summary", "timestamp")}
     summary["detected_objects"] = list(alert.get("detected_objects") or [])
+    summary["objects"] = list(alert.get("objects") or [])
+    summary["zones"] = list(alert.get("zones") or [])
     if not isinstance(summary["timestamp"], str):
         summary["timestamp"] = iso(summary["timestamp"])
     return summary

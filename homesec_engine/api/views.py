@@ -11,6 +11,7 @@ from aiohttp import web
 
 import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body()
 
+from .. import plugins
 from ..records import ClipRecord
 from ..runtime import CameraState
 from ..pipeline import view_url
@@ -55,6 +56,16 @@ def clips_response(body: bytes) -> web.Response:
     return web.Response(body=body, content_type="application/json", charset="utf-8")
 
 
+def backend_capabilities(backend: str) -> dict[str, bool]:
+    """What a source backend can show live: a picture, a restream."""
+    try:
+        cls: Any = plugins.get("source", backend)
+    except Exception:  # noqa: BLE001 - an unknown backend shows nothing live
+        return {"live_picture": False, "live_stream": False}
+    return {"live_picture": bool(getattr(cls, "live_picture", False)),
+            "live_stream": bool(getattr(cls, "live_stream", False))}
+
+
 def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:
     """CameraView: the configured camera plus its live health (secrets are env-var names)."""
     return {
@@ -64,6 +75,14 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "source_config": camera.get("source_config", {}),
         "healthy": bool(state.healthy) if state is not None else False,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
+        "zones": camera.get("zones", []),
+        "motion_masks": camera.get("motion_masks", []),
+        "error": state.error if state is not None else None,
+        "degraded": state.degraded if state is not None else None,
+        "lag_s": state.lag_s if state is not None else None,
+        "analysis_dropped_pct": None if state is None or state.analysis_dropped is None
+        else round(state.analysis_dropped * 100, 1),
+        **backend_capabilities(camera["source_backend"]),
     }
 
 
@@ -86,4 +105,6 @@ def clip_view(clip: ClipRecord, public_url: str | None = None, *,
         "view_url": view_url(clip.id, public_url) if clip.storage_uri else None,
         "alerted": bool(clip.alerted),
         "duration_s": clip.duration_s,
+        "objects": list(clip.objects),
+        "zones": list(clip.zones),
     }

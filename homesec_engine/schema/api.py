@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, CONFIG_MODELS, RISK_LEVELS
+from enum import StrEnum
+
+from .config import ACTIVITY_TYPES, CONFIG_MODELS, DETECTION_CLASSES, RISK_LEVELS
 from .fields import (
     Decl,
     bool_field,
@@ -19,18 +21,60 @@ from .fields import (
 )
 
 API_BASE = "/api/v1"
-CLIP_STATUSES = ["queued_local", "uploaded", "analyzed", "done", "error", "deleted"]
+
+
+class ClipStatus(StrEnum):
+    """Where a clip is in the pipeline (the engine's records use this enum)."""
+
+    QUEUED_LOCAL = "queued_local"
+    UPLOADED = "uploaded"
+    ANALYZED = "analyzed"
+    DONE = "done"
+    ERROR = "error"
+    DELETED = "deleted"
+
+
+CLIP_STATUSES = [status.value for status in ClipStatus]
 HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
-    "INTERNAL_ERROR",
+    "REQUEST_TIMEOUT", "CAMERA_UNAVAILABLE", "INTERNAL_ERROR",
 ]
+
+
+# A camera's live state beyond `healthy`, in CameraView and CameraStatus alike.
+_CAMERA_LIVE: dict[str, Decl] = {
+    "error": str_field("Why the camera is down (no secrets); null while it works",
+                       nullable=True),
+    "degraded": str_field("Why a working camera works less well (falling behind live, "
+                          "motion analysis dropping frames); null when it does not",
+                          nullable=True),
+    "lag_s": float_field("How far behind live it is processed (streaming cameras)",
+                         nullable=True, min=0),
+    "analysis_dropped_pct": float_field(
+        "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
+        min=0, max=100),
+}
 
 
 def _list_of(model_name: str, description: str) -> Decl:
     return list_field(description, {"type": "model", "model": model_name, "required": False,
                                     "description": description}, required=True)
+
+
+def objects_field(required: bool) -> Decl:
+    """Per-object results of a clip: one entry per class found."""
+    return list_field("What the detector found, per class",
+                      {"type": "model", "model": "ClipObject", "required": False,
+                       "description": "Objects of one class"},
+                      required=required, default=None if required else [])
+
+
+def alert_zones_field(required: bool) -> Decl:
+    return list_field("Zones the alerting detections were in (empty: the camera has none)",
+                      str_field("Zone name"), required=required,
+                      default=None if required else [])
 
 
 CAMERA = CONFIG_MODELS["Camera"]
@@ -54,6 +98,13 @@ def _version_field() -> Decl:
                      min=1, nullable=True)
 
 
+# What a camera can show live (from its source backend); the integration's camera entity
+# offers a picture and a stream only where these say so.
+_LIVE_FIELDS: dict[str, Decl] = {
+    "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
+    "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+}
+
 API_MODELS: dict[str, Decl] = {
     "ErrorItem": model("One validation problem.", {
         "path": str_field("Dotted path of the field", required=True),
@@ -69,6 +120,12 @@ API_MODELS: dict[str, Decl] = {
         "status": str_field("Overall state", required=True, choices=HEALTH_STATES),
         "pipeline": str_field("Pipeline state", required=True, choices=["running", "stopped"]),
         "database": str_field("Database state", required=True, choices=["up", "down"]),
+        "storage": str_field("Clip storage state (error: clips wait and are retried)",
+                             choices=["ok", "error"]),
+        "storage_error": str_field("Why clips cannot be stored now", nullable=True),
+        "offsite": str_field("Offsite copies: error makes the engine degraded",
+                             choices=["ok", "error", "disabled"]),
+        "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
         "version": str_field("Engine version", required=True),
     }, extra="allow"),
@@ -87,6 +144,22 @@ API_MODELS: dict[str, Decl] = {
         "websocket_clients": int_field("Connected event-stream clients", min=0),
         "published": int_field("Live messages published since start", min=0),
         "dropped": int_field("Live messages dropped for slow clients", min=0),
+        "uploads_waiting": int_field("Recordings waiting to be stored again", min=0),
+        "model": str_field("The detector's model file"),
+        "family": str_field("The detector's model family"),
+        "input_size": list_field("The model's input width and height", int_field("Pixels")),
+        "lag_s": float_field("How far behind live the camera is processed", nullable=True),
+        "analysis_dropped": float_field("Share of analysis frames dropped to keep up (0..1)",
+                                        nullable=True),
+        # offsite and retention:
+        "backlog": int_field("Offsite uploads waiting on disk", min=0),
+        "max_backlog": int_field("offsite.max_backlog", min=1),
+        "warning": str_field("A limit reached (the offsite backlog is full)", nullable=True),
+        "uploaded": int_field("Offsite copies made since start", min=0),
+        "skipped": int_field("Clips kept locally only since start (backlog full)", min=0),
+        "failing_since": datetime_field("Since when offsite uploads fail", nullable=True),
+        "last_upload": datetime_field("The last offsite copy made", nullable=True),
+        "disk_critical": bool_field("Free space below retention.critical_free_percent"),
     }, extra="allow"),
     "Diagnostics": model("Per-component diagnostics; never a secret.", {
         "version": str_field("Engine version", required=True),
@@ -101,6 +174,8 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        **_CAMERA_LIVE,
+        **_LIVE_FIELDS,
     }),
     "CameraList": model("Cameras.", {"cameras": _list_of("CameraView", "Cameras")}, extra="allow"),
     "CameraCreate": derive(CAMERA, "Body of POST /cameras.",
@@ -115,6 +190,15 @@ API_MODELS: dict[str, Decl] = {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
+    }, extra="allow"),
+    "ClipObject": model("The detections of one class in a clip.", {
+        "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
+        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
+                            "most of them were seen",
+                            list_field("Box", float_field("Fraction", min=0.0, max=1.0),
+                                       max_len=4), required=True),
     }, extra="allow"),
     # One shape both ways: what GET returns can be edited and PUT back as it is.
     "AlertPolicyView": model(
@@ -137,6 +221,8 @@ API_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", nullable=True),
         "view_url": str_field("API path of the video", nullable=True),
         "alerted": bool_field("Whether it raised an alert", required=True),
+        "objects": objects_field(required=True),
+        "zones": alert_zones_field(required=True),
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
     }, extra="allow"),
     "ClipQuery": CLIP_QUERY,
@@ -161,21 +247,51 @@ API_MODELS: dict[str, Decl] = {
         "summary": str_field("VLM summary", nullable=True),
         "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
         "timestamp": datetime_field("When", required=True),
+        "objects": objects_field(required=False),
+        "zones": alert_zones_field(required=False),
     }, extra="allow"),
+    # Zones too: the automation editor offers a camera's zones as device-trigger filters.
     "CameraStatus": derive(CAMERA, "A camera in /status.",
-                           only=["name", "enabled", "source_backend"], required=["enabled"],
+                           only=["name", "enabled", "source_backend", "zones", "motion_masks"],
+                           required=["enabled"],  # zones: an older engine sends none
                            rules=False, extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
         "last_alert": model_field("Last alert", "AlertSummary", required=True, nullable=True),
+        **_CAMERA_LIVE,
+        **_LIVE_FIELDS,
     }),
+    "SnapshotQuery": model("Query parameters of GET /cameras/{name}/snapshot.", {
+        "width": int_field("Width of the JPEG in pixels (alone: the height keeps the aspect)",
+                           min=16, max=3840),
+        "height": int_field("Height of the JPEG in pixels (alone: the width keeps the aspect)",
+                            min=16, max=2160),
+    }),
+    "StorageStatus": model("Disk, clip and offsite figures in /status (measured by the "
+                           "retention pass; null until the first pass).", {
+        "disk_used_bytes": int_field("Bytes the stored clips take", nullable=True, min=0),
+        "disk_free_bytes": int_field("Free bytes on the clips' disk", nullable=True, min=0),
+        "disk_total_bytes": int_field("Size of the clips' disk", nullable=True, min=0),
+        "disk_critical": bool_field("Free space below retention.critical_free_percent",
+                                    required=True),
+        "clips_stored": int_field("Clips kept (not deleted)", nullable=True, min=0),
+        "oldest_clip": datetime_field("When the oldest kept clip was recorded",
+                                      nullable=True),
+        "offsite_enabled": bool_field("Whether clips are copied offsite", required=True),
+        "offsite_backlog": int_field("Offsite uploads waiting", nullable=True, min=0),
+        "offsite_error": str_field("Why offsite uploads fail now", nullable=True),
+        "offsite_failing_since": datetime_field("Since when offsite uploads fail",
+                                                nullable=True),
+    }, extra="allow"),
     "Status": model("Everything the integration's poll needs, in one response.", {
         "health": model_field("Health", "Health", required=True),
         "cameras": _list_of("CameraStatus", "Cameras"),
         "stats": model_field("Counters", "Stats", required=True),
         "config_version": int_field("Current config_version", required=True, min=1),
         "restart_required": bool_field("A change waits for a restart", required=True),
+        "storage": model_field("Disk, clips and offsite copies", "StorageStatus",
+                               nullable=True),
     }, extra="allow"),
     "ConfigView": model("The merged config; secrets appear as env-var names.", {
         "config_version": int_field("Current config_version", required=True, min=1),
@@ -187,6 +303,8 @@ API_MODELS: dict[str, Decl] = {
 }
 
 # Route specs: the API registers handlers by operation_id; OpenAPI is rendered from here.
+# `state: False` marks a route that works without the database (served during an outage:
+# the config lives in ConfigManager); every other authorised route may answer 503.
 ROUTES: list[Decl] = [
     {"method": "GET", "path": "/health", "operation_id": "get_health", "public": True,
      "summary": "Liveness", "responses": {"200": "Health", "503": "Health"}},
@@ -194,24 +312,35 @@ ROUTES: list[Decl] = [
      "public": True, "summary": "Per-component diagnostics", "responses": {"200": "Diagnostics"}},
     {"method": "GET", "path": "/status", "operation_id": "get_status",
      "summary": "Everything the integration polls", "responses": {"200": "Status"}},
-    {"method": "GET", "path": "/config", "operation_id": "get_config",
+    {"method": "GET", "path": "/config", "operation_id": "get_config", "state": False,
      "summary": "The merged config", "responses": {"200": "ConfigView"}},
-    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras",
+    {"method": "GET", "path": "/cameras", "operation_id": "list_cameras", "state": False,
      "summary": "List cameras", "responses": {"200": "CameraList"}},
-    {"method": "POST", "path": "/cameras", "operation_id": "create_camera",
+    {"method": "POST", "path": "/cameras", "operation_id": "create_camera", "state": False,
      "summary": "Add a camera", "body": "CameraCreate",
      "responses": {"201": "ChangeResult"}, "errors": ["400", "409"]},
-    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera",
+    {"method": "GET", "path": "/cameras/{name}", "operation_id": "get_camera", "state": False,
      "summary": "Read a camera", "responses": {"200": "CameraView"}, "errors": ["404"]},
-    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera",
+    {"method": "PUT", "path": "/cameras/{name}", "operation_id": "update_camera", "state": False,
      "summary": "Update a camera", "body": "CameraUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "404", "409"]},
-    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera",
+    {"method": "DELETE", "path": "/cameras/{name}", "operation_id": "delete_camera", "state": False,
      "summary": "Remove a camera", "body": "VersionOnly", "body_optional": True,
      "responses": {"200": "ChangeResult"}, "errors": ["404", "409"]},
-    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy",
+    {"method": "GET", "path": "/cameras/{name}/snapshot", "operation_id": "get_camera_snapshot", "state": False,
+     "query": "SnapshotQuery", "media": "image/jpeg",
+     "summary": "The camera's live picture: its newest decoded frame as a JPEG of the size "
+                "asked (503 with the reason while it is offline or disabled)",
+     "responses": {"200": None}, "errors": ["400", "404", "503"]},
+    {"method": "GET", "path": "/cameras/{name}/stream", "operation_id": "get_camera_stream", "state": False,
+     "media": "video/mp2t",
+     "summary": "The camera's live restream: its own packets remuxed into MPEG-TS (no "
+                "transcoding); ends when the camera drops. Home Assistant hands it to its "
+                "stream worker behind a signed, expiring URL",
+     "responses": {"200": None}, "errors": ["404", "503"]},
+    {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy", "state": False,
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
-    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy",
+    {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,
      "summary": "Replace the alert policy", "body": "AlertPolicyView",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
@@ -228,11 +357,17 @@ ROUTES: list[Decl] = [
      "responses": {"200": None}, "errors": ["404"]},
     {"method": "GET", "path": "/stats", "operation_id": "get_stats",
      "summary": "Counters", "responses": {"200": "Stats"}},
-    {"method": "POST", "path": "/system/restart", "operation_id": "restart",
+    {"method": "POST", "path": "/system/restart", "operation_id": "restart", "state": False,
      "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
-    {"method": "GET", "path": "/events", "operation_id": "events", "websocket": True,
+    {"method": "GET", "path": "/events", "operation_id": "events", "state": False, "websocket": True,
      "summary": "WebSocket of alert and camera_health messages",
      "responses": {"101": None}},
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,
      "summary": "This document", "responses": {"200": None}},
 ]
+
+
+def route_path(operation_id: str, **params: str) -> str:
+    """The absolute API path of a route in the table, its {placeholders} filled in."""
+    route = next(r for r in ROUTES if r["operation_id"] == operation_id)
+    return API_BASE + str(route["path"]).format(**params)

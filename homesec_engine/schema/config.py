@@ -15,6 +15,7 @@ from .fields import (
     model,
     model_field,
     object_field,
+    polygon_field,
     slug_field,
     str_field,
     url_field,
@@ -28,8 +29,34 @@ ACTIVITY_TYPES = [
     "person", "vehicle", "animal", "package", "delivery", "loitering", "intrusion", "other",
 ]
 SOURCE_BACKENDS = BUILTIN_BACKENDS["source"]
+MAX_ZONES = 32  # per camera, for zones and for motion masks alike
+
+
+def zones_field() -> Decl:
+    return list_field("Named areas of the picture; with zones, only detections inside one "
+                      "whose classes include theirs alert",
+                      {"type": "model", "model": "Zone", "required": False,
+                       "description": "Zone"},
+                      default=[], unique_by="name", max_len=MAX_ZONES)
+
+
+def motion_masks_field() -> Decl:
+    return list_field("Areas motion detection ignores (a tree in the wind, a timestamp)",
+                      {"type": "model", "model": "MotionMask", "required": False,
+                       "description": "Motion mask"},
+                      default=[], unique_by="name", max_len=MAX_ZONES)
+
+
+def _area_name() -> Decl:
+    return str_field("Name, unique per camera", required=True, min_len=1, max_len=64,
+                     pattern=r"^[^\x00-\x1f]+$",
+                     pattern_message="must not contain control characters")
+
+
 DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
+OFFSITE_BACKENDS = ["s3", "webdav"]
+_KEEP_MIN_MESSAGE = "must be more than 0 (0 would delete every clip at once)"
 
 # The config is shown by GET /config: a password in the database URL (in the user info or
 # as a `password=` query parameter) is refused; it belongs in the env var named by url_env.
@@ -40,11 +67,11 @@ CONFIG_MODELS: dict[str, Decl] = {
         "An RTSP camera decoded with PyAV; motion triggers a recording.",
         {
             "url": url_field("Stream URL without credentials", schemes=["rtsp", "rtsps"],
-                             nullable=True),
+                             nullable=True, env_field="url_env"),
             "url_env": env_var_field("Env var holding the stream URL with its credentials"),
             "analysis_url": url_field(
                 "Low-resolution substream for motion detection only (without credentials)",
-                schemes=["rtsp", "rtsps"], nullable=True),
+                schemes=["rtsp", "rtsps"], nullable=True, env_field="analysis_url_env"),
             "analysis_url_env": env_var_field(
                 "Env var holding the substream URL with its credentials"),
             "rtsp_transport": str_field("RTSP transport", default="tcp", choices=["tcp", "udp"]),
@@ -68,6 +95,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "read_timeout_s": float_field("A stream silent this long counts as lost",
                                           default=5.0, min=1.0, max=120.0),
             "decoder_threads": int_field("Decoder threads", default=1, min=1, max=16),
+            "restream_max_viewers": int_field(
+                "Live stream viewers at once (they share the camera connection)",
+                default=4, min=0, max=16),
+            "restream_max_lag_s": float_field(
+                "A live stream viewer this far behind the camera is dropped",
+                default=5.0, min=0.5, max=60.0),
         },
         one_of_required=[["url", "url_env"]],
     ),
@@ -95,6 +128,24 @@ CONFIG_MODELS: dict[str, Decl] = {
             "fps": int_field("Frames per second", default=10, min=1, max=30),
         },
     ),
+    "Zone": model(
+        "A named area of the picture, a polygon in frame fractions. A detection is inside "
+        "when its foot point (the middle of its box's bottom edge) is.",
+        {
+            "name": _area_name(),
+            "points": polygon_field("Corners [[x, y], ...] as fractions of the frame (0..1)"),
+            "classes": list_field("Classes that alert in this zone (empty: every trigger "
+                                  "class)", str_field("Class", choices=DETECTION_CLASSES),
+                                  default=[]),
+        },
+    ),
+    "MotionMask": model(
+        "An area of the picture motion detection ignores.",
+        {
+            "name": _area_name(),
+            "points": polygon_field("Corners [[x, y], ...] as fractions of the frame (0..1)"),
+        },
+    ),
     "Camera": model(
         "A camera: a named clip source.",
         {
@@ -102,6 +153,8 @@ CONFIG_MODELS: dict[str, Decl] = {
             "enabled": bool_field("Whether the camera is started", default=True),
             "source_backend": backend_field("source", "Clip source backend", required=True),
             "source_config": object_field("Backend-specific settings", required=True),
+            "zones": zones_field(),
+            "motion_masks": motion_masks_field(),
             "filter_backend": backend_field(
                 "filter",
                 "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
@@ -153,6 +206,75 @@ CONFIG_MODELS: dict[str, Decl] = {
         {
             "backend": backend_field("storage", "Storage backend", default="local"),
             "path": str_field("Root folder of stored clips", default="./data/clips"),
+        },
+    ),
+    "RetentionRules": model(
+        "Per-camera retention override; unset fields inherit the global retention.",
+        {
+            "keep_days": float_field("Days a clip without an alert is kept", nullable=True,
+                                     min=0.01, max=3650.0, min_message=_KEEP_MIN_MESSAGE),
+            "alerted_keep_days": float_field("Days an alerted clip is kept", nullable=True,
+                                             min=0.01, max=3650.0,
+                                             min_message=_KEEP_MIN_MESSAGE),
+        },
+    ),
+    "RetentionConfig": model(
+        "When stored clips are deleted: by age, and by a disk budget (oldest clips without "
+        "an alert first, then the oldest alerted ones). A clip still being processed or not "
+        "yet copied offsite is never deleted.",
+        {
+            "enabled": bool_field("Whether clips are ever deleted", default=True),
+            "keep_days": float_field("Days a clip without an alert is kept", default=30.0,
+                                     min=0.01, max=3650.0, min_message=_KEEP_MIN_MESSAGE),
+            "alerted_keep_days": float_field("Days an alerted clip is kept", default=90.0,
+                                             min=0.01, max=3650.0,
+                                             min_message=_KEEP_MIN_MESSAGE),
+            "max_gb": float_field("Most gigabytes the stored clips may take (unset: no limit)",
+                                  nullable=True, min=0.001,
+                                  min_message="must be more than 0 (0 would delete every "
+                                  "clip at once); leave it unset for no limit"),
+            "min_free_percent": float_field(
+                "Free space kept on the clips' disk, in percent (unset: no limit)",
+                nullable=True, min=0.0, max=90.0),
+            "critical_free_percent": float_field(
+                "Free space below which Home Assistant shows a repair issue", default=5.0,
+                min=0.0, max=50.0),
+            "interval_s": float_field("Seconds between retention passes", default=60.0,
+                                      min=1.0, max=86400.0),
+            "batch": int_field("Most clips deleted per pass (bounds each pass's work)",
+                               default=500, min=1, max=10000),
+            "cameras": map_field("Per-camera overrides",
+                                 {"type": "model", "model": "RetentionRules",
+                                  "required": False, "description": "Override"},
+                                 default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),
+        },
+    ),
+    "OffsiteConfig": model(
+        "Copies of every stored clip on another machine (S3-compatible store or WebDAV), "
+        "queued on disk and retried until they are there.",
+        {
+            "enabled": bool_field("Whether clips are copied offsite", default=False),
+            "backend": str_field("Offsite service", default="s3", choices=OFFSITE_BACKENDS),
+            "endpoint": url_field("s3: endpoint of an S3-compatible store (unset: AWS); "
+                                  "webdav: server URL, without credentials",
+                                  schemes=["http", "https"], nullable=True),
+            "bucket": str_field("s3: bucket name", nullable=True),
+            "region": str_field("s3: region", default="us-east-1"),
+            "root": str_field("Folder (key prefix) the clips are written under",
+                              default="homesec"),
+            "access_key_id_env": env_var_field("s3: env var holding the access key id"),
+            "secret_access_key_env": env_var_field("s3: env var holding the secret key"),
+            "username_env": env_var_field("webdav: env var holding the user name"),
+            "password_env": env_var_field("webdav: env var holding the password"),
+            "max_backlog": int_field("Most uploads kept waiting on disk; later clips are "
+                                     "not copied (with a warning) until the backlog shrinks",
+                                     default=10000, min=1, max=1000000),
+            "retry_initial_s": float_field("First wait after a failed upload", default=5.0,
+                                           min=0.01, max=3600.0),
+            "retry_max_s": float_field("Longest wait between tries", default=600.0,
+                                       min=0.01, max=86400.0),
+            "timeout_s": float_field("Timeout of one upload", default=300.0, min=1.0,
+                                     max=86400.0),
         },
     ),
     "StateConfig": model(
@@ -246,6 +368,8 @@ CONFIG_MODELS: dict[str, Decl] = {
             "server": model_field("REST API", "ServerConfig", default={}),
             "storage": model_field("Clip storage", "StorageConfig", default={}),
             "state": model_field("Clip-state database", "StateConfig", default={}),
+            "retention": model_field("Clip retention", "RetentionConfig", default={}),
+            "offsite": model_field("Offsite copies", "OffsiteConfig", default={}),
             "filter": model_field("Object filter", "FilterConfig", default={}),
             "analyzer": model_field("VLM analyzer", "AnalyzerConfig", default={}),
             "alert_policy": model_field("Alert policy", "AlertPolicy", default={}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .api import alert_zones_field, objects_field
 from .config import RISK_LEVELS
 from .fields import Decl, bool_field, datetime_field, list_field, model, str_field
 
@@ -22,6 +23,9 @@ EVENT_MODELS: dict[str, Decl] = {
         "storage_uri": str_field("Where the clip is stored", required=True, nullable=True),
         "timestamp": datetime_field("When (ISO 8601 UTC)", required=True),
         "detected_objects": list_field("Detected classes", str_field("Class"), required=True),
+        # Not required: an engine from before per-object results sends neither.
+        "objects": objects_field(required=False),
+        "zones": alert_zones_field(required=False),
     }, extra="allow"),
     "CameraHealthEvent": model("WebSocket `camera_health` data.", {
         "camera": str_field("Camera name", required=True),

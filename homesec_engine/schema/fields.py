@@ -5,8 +5,9 @@ can be rendered into voluptuous validators, an OpenAPI document and the integrat
 generated module. These helpers only make declarations readable; they add no behaviour.
 
 Field keys: type, required, default, nullable, description, selector, min, max, min_len,
-max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
-unique_by, backend_kind (a backend name: plugins registered in the engine extend `choices`).
+min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items,
+values, model, unique_by, backend_kind (a backend name: plugins registered in the engine extend
+`choices`). Types: str, url, int, float, bool, datetime, object, list, map, model, polygon.
 """
 
 from __future__ import annotations
@@ -99,8 +100,9 @@ def url_field(
     required: bool = False,
     default: str | None = None,
     nullable: bool = False,
+    env_field: str | None = None,
 ) -> Decl:
-    """A URL; credentials inside it are refused (they belong in an env var)."""
+    """A URL; credentials inside it are refused (they belong in the env var `env_field`)."""
     return _decl(
         "url",
         description,
@@ -109,6 +111,7 @@ def url_field(
             "default": default,
             "nullable": nullable or None,
             "url_schemes": schemes,
+            "env_field": env_field,
             "selector": "url",
         },
     )
@@ -122,13 +125,14 @@ def int_field(
     min: int | None = None,
     max: int | None = None,
     nullable: bool = False,
+    min_message: str | None = None,
 ) -> Decl:
     return _decl(
         "int",
         description,
         required,
         {"default": default, "min": min, "max": max, "nullable": nullable or None,
-         "selector": "number"},
+         "min_message": min_message, "selector": "number"},
     )
 
 
@@ -140,13 +144,14 @@ def float_field(
     min: float | None = None,
     max: float | None = None,
     nullable: bool = False,
+    min_message: str | None = None,
 ) -> Decl:
     return _decl(
         "float",
         description,
         required,
         {"default": default, "min": min, "max": max, "nullable": nullable or None,
-         "selector": "number"},
+         "min_message": min_message, "selector": "number"},
     )
 
 
@@ -189,6 +194,11 @@ def map_field(description: str, values: Decl, *, required: bool = False,
         "map", description, required,
         {"values": values, "default": default, "pattern": key_pattern},
     )
+
+
+def polygon_field(description: str, *, required: bool = True, max_points: int = 64) -> Decl:
+    """A polygon in frame fractions: [[x, y], ...], at least 3 points enclosing an area."""
+    return _decl("polygon", description, required, {"max_len": max_points})
 
 
 def model_field(description: str, model: str, *, required: bool = False,

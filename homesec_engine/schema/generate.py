@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import keyword
 import pprint
 import sys
 from pathlib import Path
@@ -80,7 +81,7 @@ def _py_type(decl: dict[str, Any]) -> str:
     kind = decl["type"]
     base = {
         "str": "str", "url": "str", "int": "int", "float": "float", "bool": "bool",
-        "datetime": "str", "object": "dict[str, Any]",
+        "datetime": "str", "object": "dict[str, Any]", "polygon": "list[list[float]]",
     }.get(kind)
     if kind == "list":
         base = f"list[{_py_type(decl['items'])}]"
@@ -95,12 +96,21 @@ def _py_type(decl: dict[str, Any]) -> str:
 
 def render_api_models() -> str:
     names = [*API_MODELS, *EVENT_MODELS]
-    # Referenced config models (AlertPolicy, CameraPolicy) come first so names resolve.
-    deps = ["CameraPolicy", "AlertPolicy"]
+    # Referenced config models come first so names resolve.
+    deps = ["CameraPolicy", "AlertPolicy", "Zone", "MotionMask"]
     lines = [HEADER.format(doc="Typed shapes of the engine's API responses and events."),
              "from typing import Any, NotRequired, TypedDict", ""]
     for name in [*deps, *names]:
         decl = MODELS[name]
+        if any(keyword.iskeyword(f) for f in decl["fields"]):
+            # A field named like a keyword (`class`) needs the functional TypedDict form.
+            items = []
+            for field_name, field in decl["fields"].items():
+                py = _py_type(field)
+                items.append(f"    {field_name!r}: {py if field.get('required') else f'NotRequired[{py}]'},")
+            lines += ["", f"# {decl['description']}", f"{name} = TypedDict({name!r}, {{", *items,
+                      "})", ""]
+            continue
         lines += ["", f"class {name}(TypedDict):", f'    """{decl["description"]}"""', ""]
         if not decl["fields"]:
             lines.append("    pass")
@@ -122,6 +132,7 @@ _PLATFORMS = {
     "switch": ("SwitchEntityDescription", "SwitchDeviceClass", "homeassistant.components.switch"),
     "event": ("EventEntityDescription", "EventDeviceClass", "homeassistant.components.event"),
     "image": ("ImageEntityDescription", None, "homeassistant.components.image"),
+    "camera": ("CameraEntityDescription", None, "homeassistant.components.camera"),
 }
 
 
@@ -145,6 +156,10 @@ def _description(spec: dict[str, Any]) -> str:
         args.append(f"state_class=SensorStateClass.{spec['state_class'].upper()}")
     if spec.get("unit"):
         args.append(f"native_unit_of_measurement={spec['unit']!r}")
+    if spec.get("suggested_unit"):
+        args.append(f"suggested_unit_of_measurement={spec['suggested_unit']!r}")
+    if spec.get("suggested_display_precision") is not None:
+        args.append(f"suggested_display_precision={spec['suggested_display_precision']!r}")
     if spec.get("entity_category"):
         args.append(f"entity_category=EntityCategory.{spec['entity_category'].upper()}")
     if not spec.get("enabled_default", True):
@@ -219,7 +234,7 @@ def _selector(decl: dict[str, Any]) -> dict[str, Any]:
         return {"number": number}
     if kind == "datetime":
         return {"datetime": {}}
-    if kind == "object":
+    if kind == "object" or (kind == "list" and decl["items"]["type"] == "model"):
         return {"object": {}}
     return {"text": {}}
 
@@ -265,6 +280,8 @@ def _describe(decl: dict[str, Any]) -> str:
         return f"list of {_describe(decl['items'])}"
     if kind == "map":
         return f"map of name → {_describe(decl['values'])}"
+    if kind == "polygon":
+        return "polygon: list of `[x, y]` fractions (≥ 3 points)"
     if decl.get("env_var"):
         return "env-var name"
     if "choices" in decl:

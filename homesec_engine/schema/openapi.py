@@ -46,6 +46,11 @@ def json_schema(decl: Decl) -> dict[str, Any]:
         out = {"type": "object", "additionalProperties": json_schema(decl["values"])}
         if "pattern" in decl:
             out["propertyNames"] = {"pattern": decl["pattern"]}
+    elif kind == "polygon":
+        point = {"type": "array", "items": {"type": "number", "minimum": 0, "maximum": 1},
+                 "minItems": 2, "maxItems": 2}
+        out = {"type": "array", "items": point, "minItems": 3,
+               "maxItems": decl.get("max_len", 64)}
     elif kind == "model":
         out = {"$ref": f"#/components/schemas/{decl['model']}"}
     else:  # pragma: no cover
@@ -117,9 +122,13 @@ def _operation(route: Decl) -> dict[str, Any]:
         op["responses"][status] = response
     codes = set(route.get("errors", []))
     if not route.get("public"):
-        codes |= {"401", "503"}
+        codes.add("401")
+        if route.get("state", True):
+            codes.add("503")  # the database is unavailable
     if "body" in route or "query" in route or "{" in route["path"]:
         codes.add("400")  # a malformed body, query or path parameter
+    if "body" in route:
+        codes |= {"408", "413"}  # a body that trickles in too slowly, or is too large
     for code in sorted(codes):
         op["responses"].setdefault(code, _error_response(code))
     if not route.get("public"):

@@ -16,6 +16,7 @@ records the main stream, translating between the two streams' clocks.
 from __future__ import annotations
 
 import threading
+import time
 from collections import deque
 from statistics import median
 from typing import Any, cast
@@ -23,6 +24,7 @@ from typing import Any, cast
 import av
 import numpy as np
 
+from .live import LatestFrame
 from .motion import MotionUpdate, downscale_gray
 
 # Options applied when the decoder opens (FFmpeg AVCodecContext options).
@@ -86,23 +88,81 @@ class FramePacer:
         return True
 
 
+# Keeping up: analysis frames are dropped once a stream is processed this far behind live, until
+# it is back under CAUGHT_UP_S (recorded packets are never dropped, only their analysis).
+BEHIND_S = 1.0
+CAUGHT_UP_S = 0.25
+
+
+class LagMeter:
+    """How far behind live a stream is processed, in seconds.
+
+    Arrival time minus stream time, relative to the smallest such offset seen on this
+    connection: the network's and the camera's constant offsets cancel out, what remains is
+    the time packets waited for us. Also tells whether analysis should drop frames
+    (hysteresis between BEHIND_S and CAUGHT_UP_S).
+    """
+
+    def __init__(self) -> None:
+        self._best: float | None = None
+        self.lag_s = 0.0
+        self.behind = False
+
+    def reset(self) -> None:
+        self._best, self.lag_s, self.behind = None, 0.0, False
+
+    def update(self, t: float, now: float | None = None) -> float:
+        offset = (time.monotonic() if now is None else now) - t
+        if self._best is None or offset < self._best:
+            self._best = offset
+        self.lag_s = offset - self._best
+        if self.lag_s > BEHIND_S:
+            self.behind = True
+        elif self.lag_s < CAUGHT_UP_S:
+            self.behind = False
+        return self.lag_s
+
+
 class AnalysisDecoder:
     """The cheap decode that feeds motion detection, paced to ``fps`` analysed frames a second.
 
     Wraps a not-yet-opened decoder. Before each packet it tells the decoder whether the frame
     will be looked at: if not, non-reference frames are dropped undecoded (reference frames
-    must still be decoded, later frames are predicted from them).
+    must still be decoded, later frames are predicted from them). Every picture it does
+    decode goes to ``latest`` (the live picture), so that is never older than one frame
+    interval on a camera without non-reference frames, and one analysis interval otherwise.
     """
 
-    def __init__(self, codec_context: Any, fps: float, threads: int = 1) -> None:
+    def __init__(self, codec_context: Any, fps: float, threads: int = 1,
+                 latest: LatestFrame | None = None) -> None:
         configure_analysis_decoder(codec_context, threads)
         self._ctx = codec_context
+        self._latest = latest
         self._pacer = FramePacer(fps)
         self._skipping = False
+        self._synced = True  # the decoder has every reference the next packet may need
         self.decoded = 0  # pictures the decoder produced (skipped ones are not counted)
+        # Recent due frames: True when dropped to keep up (about the last 10 s at 5 fps).
+        self._recent: deque[bool] = deque(maxlen=50)
 
-    def decode(self, packet: Any, t: float, time_base: Any) -> list[tuple[float, Any]]:
-        """(stream time, av.VideoFrame) of the frames due for analysis in this packet."""
+    @property
+    def dropped_share(self) -> float:
+        """Share of recent frames due for analysis that were dropped to keep up (0..1)."""
+        return sum(self._recent) / len(self._recent) if self._recent else 0.0
+
+    def decode(self, packet: Any, t: float, time_base: Any,
+               behind: bool = False) -> list[tuple[float, Any]]:
+        """(stream time, av.VideoFrame) of the frames due for analysis in this packet.
+
+        `behind`: the stream is processed late; only keyframes (which decode on their own)
+        are analysed until it has caught up, then decoding resumes at the next keyframe.
+        """
+        if (behind or not self._synced) and not packet.is_keyframe:
+            self._synced = False
+            if self._pacer.take(t):
+                self._recent.append(True)
+            return []
+        self._synced = True
         skip = not self._pacer.due(t)
         if skip != self._skipping:
             self._ctx.skip_frame = "NONREF" if skip else "DEFAULT"
@@ -112,11 +172,14 @@ class AnalysisDecoder:
         except av.error.InvalidDataError:
             frames = []  # a damaged packet: skip its picture, keep the stream
         self.decoded += len(frames)
+        if frames and self._latest is not None:
+            self._latest.put(frames[-1])
         due = []
         for frame in frames:
             ft = float(frame.pts * time_base) if frame.pts is not None else t
             if self._pacer.take(ft):
                 due.append((ft, frame))
+                self._recent.append(False)
         return due
 
 

@@ -13,12 +13,14 @@ import inspect
 import logging
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..records import ClipFile, utcnow
+from .live import LiveFrame
+from .restream import RestreamHub
 
 ClipCallback = Callable[[ClipFile], Awaitable[None]]
 HealthCallback = Callable[[str, bool], Awaitable[None]]  # (camera, healthy)
@@ -33,7 +35,15 @@ def safe_name(text: str) -> str:
 
 
 class ClipSource(ABC):
-    """One camera's source of clips. Constructing it starts nothing; ``start()`` does."""
+    """One camera's source of clips. Constructing it starts nothing; ``start()`` does.
+
+    A source that sees the camera live says so with ``live_picture`` and answers
+    ``live_frame()``; one that holds a stream connection others may share has a ``restream``.
+    """
+
+    live_picture = False
+    live_stream = False
+    restream: RestreamHub | None = None
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         self.camera = camera
@@ -41,10 +51,19 @@ class ClipSource(ABC):
         self.work_dir = Path(work_dir)
         self._healthy = False
         self._heartbeat: datetime | None = None
+        self._error: str | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._on_clip: ClipCallback | None = None
         self._on_health: HealthCallback | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
+        self.motion_masks: list[list[list[float]]] = []
+
+    def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
+        """Areas (validated MotionMask dicts) motion detection ignores; call before start().
+
+        Sources that detect motion themselves (rtsp) honour them; the others have none.
+        """
+        self.motion_masks = [[list(p) for p in m["points"]] for m in masks]
 
     # --- interface -----------------------------------------------------------------------
     async def start(self, on_clip: ClipCallback, on_health: HealthCallback) -> None:
@@ -69,6 +88,26 @@ class ClipSource(ABC):
     def last_heartbeat(self) -> datetime | None:
         return self._heartbeat
 
+    def lag_s(self) -> float | None:
+        """How far behind live the camera is processed (sources that stream; else None)."""
+        return None
+
+    def analysis_dropped(self) -> float | None:
+        """Share of recent motion-analysis frames dropped to keep up (0..1), if any."""
+        return None
+
+    def degraded_reason(self) -> str | None:
+        """Why a working camera works less well than it should (None when it does not)."""
+        return None
+
+    def last_error(self) -> str | None:
+        """Why the camera is not healthy, in words fit for the user (no secrets); None when it is."""
+        return self._error
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest picture (may block briefly: call it from a worker thread)."""
+        return None
+
     @abstractmethod
     async def _start(self) -> None: ...
 
@@ -79,8 +118,13 @@ class ClipSource(ABC):
     def _beat(self) -> None:
         self._heartbeat = utcnow()
 
+    def _set_error(self, error: str | None) -> None:
+        self._error = error
+
     def _set_health(self, healthy: bool) -> None:
-        """Record health; the callback fires only on a change."""
+        """Record health; the callback fires only on a change. Healthy clears the error."""
+        if healthy:
+            self._error = None
         if healthy == self._healthy:
             return
         self._healthy = healthy

@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from datetime import timedelta
@@ -45,6 +46,7 @@ from av.video.stream import VideoStream
 from ..records import ClipFile, utcnow
 from ..schema import model_defaults
 from .base import ClipSource, safe_name
+from .live import LiveFrame
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -70,20 +72,28 @@ def subject_box(subject: str, width: int, height: int, progress: float) -> tuple
     return x, y, w, h
 
 
-def render_frames(subject: str, width: int, height: int, fps: int, clip_s: float) -> list[np.ndarray]:
-    """The clip's RGB frames as uint8 arrays (pure; no I/O)."""
-    colour = np.array(SUBJECTS[subject][0], dtype=np.uint8)
+def _scene(width: int, height: int) -> np.ndarray:
     scene = np.empty((height, width, 3), dtype=np.uint8)
     scene[:] = BACKGROUND_RGB
     scene[round(GROUND_Y * height) :] = GROUND_RGB
+    return scene
+
+
+def render_frame(subject: str, width: int, height: int, progress: float,
+                 scene: np.ndarray | None = None) -> np.ndarray:
+    """One RGB frame with the subject at ``progress`` 0..1 through the clip (pure)."""
+    frame = (_scene(width, height) if scene is None else scene).copy()
+    x, y, w, h = subject_box(subject, width, height, progress)
+    frame[y : y + h, x : x + w] = np.array(SUBJECTS[subject][0], dtype=np.uint8)
+    return frame
+
+
+def render_frames(subject: str, width: int, height: int, fps: int, clip_s: float) -> list[np.ndarray]:
+    """The clip's RGB frames as uint8 arrays (pure; no I/O)."""
+    scene = _scene(width, height)
     count = max(1, round(clip_s * fps))
-    frames = []
-    for i in range(count):
-        x, y, w, h = subject_box(subject, width, height, i / max(1, count - 1))
-        frame = scene.copy()
-        frame[y : y + h, x : x + w] = colour
-        frames.append(frame)
-    return frames
+    return [render_frame(subject, width, height, i / max(1, count - 1), scene)
+            for i in range(count)]
 
 
 def write_clip(path: Path, frames: list[np.ndarray], fps: int) -> None:
@@ -107,7 +117,12 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int) -> None:
 
 
 class DemoSource(ClipSource):
-    """``demo`` backend: ``interval_s``, ``clip_s``, ``subject``, ``width``, ``height``, ``fps``."""
+    """``demo`` backend: ``interval_s``, ``clip_s``, ``subject``, ``width``, ``height``, ``fps``.
+
+    Its live picture is drawn when asked: the subject walks across once every ``clip_s``.
+    """
+
+    live_picture = True
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
@@ -149,6 +164,12 @@ class DemoSource(ClipSource):
             if self._stopping.wait(self.interval_s):
                 break
         self._set_health(False)
+
+    def live_frame(self) -> LiveFrame | None:
+        now = time.monotonic()
+        progress = (now % self.clip_s) / self.clip_s
+        picture = render_frame(self.subject, self.width, self.height, progress)
+        return LiveFrame(av.VideoFrame.from_ndarray(picture, format="rgb24"), now)
 
     def _render_one(self) -> ClipFile:
         ended = utcnow()

@@ -79,11 +79,17 @@ class LocalFolderSource(ClipSource):
             try:
                 ready = await asyncio.to_thread(self._scan)
                 self._beat()
+                if self.last_error() is not None:
+                    _LOGGER.info("camera %s: watching %s again", self.camera, self.watch_dir)
                 self._set_health(True)
                 for path in ready:
                     await self._take(path)
             except OSError as err:
-                _LOGGER.warning("camera %s: cannot watch %s: %s", self.camera, self.watch_dir, err)
+                # Said once per outage (polls run every poll_s); the health shows it meanwhile.
+                error = f"cannot watch {self.watch_dir}: {err.strerror or err}"
+                if self.last_error() != error:
+                    _LOGGER.warning("camera %s: %s", self.camera, error)
+                self._set_error(error)
                 self._set_health(False)
             await asyncio.sleep(self.poll_s)
 

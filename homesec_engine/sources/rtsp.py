@@ -7,6 +7,9 @@ analysis decode (analysis.py) of either the main stream itself or, when ``analys
 ``analysis_url_env`` is set, a low-resolution substream of the same camera, as NVRs do: then the
 main stream is only demuxed, and a second thread decodes the substream and hands motion over
 through a :class:`MotionLink`. The camera is healthy while every configured stream delivers.
+The newest frame of that analysis decode is the live picture (``live_frame()``), and the main
+stream's packets also feed the restream (restream.py) while anyone watches: snapshots, viewers,
+recording and analysis all share the one connection per stream.
 Nothing blocking touches the event loop; ``stop()`` joins the threads.
 """
 
@@ -15,48 +18,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import re
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import av
 
 from ..records import ClipFile, utcnow
-from .analysis import AnalysisDecoder, MotionLink, analysis_gray
+from .analysis import AnalysisDecoder, LagMeter, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
+from .credentials import Scrubber, parse_camera_url
+from .live import LatestFrame, LiveFrame
 from .motion import MotionDetector, MotionUpdate
 from .recording import BufferedPacket, ClipWriter, PacketRing, wall_time
+from .restream import RestreamHub
 
 _LOGGER = logging.getLogger(__name__)
 
 MAIN, ANALYSIS = "main", "analysis"  # the two stream roles
+# Past these the camera is degraded: recordings lag live, or motion sees too few frames.
+LAG_DEGRADED_S = 3.0
+DROPPED_DEGRADED = 0.5
 
 
 def redact_url(url: str) -> str:
-    """The URL without user/password, for logs."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
-
-
-# User info in any URL of a message, also one quoted with escapes ("pa\\ss" in a repr).
-_USERINFO = re.compile(r"(?i)([a-z][a-z0-9+.-]*://)[^/\s@]*@")
-
-
-def redact_message(message: str, url: str) -> str:
-    """An error message without the URL's credentials (PyAV quotes the URL it failed on)."""
-    shown = redact_url(url)
-    for form in (url, repr(url)[1:-1]):
-        message = message.replace(form, shown)
-    return _USERINFO.sub(r"\1", message)
+    """The URL without user info and with password parameters masked, for logs."""
+    return parse_camera_url(url).shown
 
 
 class RtspSource(ClipSource):
@@ -67,8 +55,12 @@ class RtspSource(ClipSource):
     ``analysis_width`` (320), ``analysis_fps`` (5), ``sensitivity`` 0..1 (0.5),
     ``min_motion_s`` (0.5), ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60),
     ``reconnect_max_backoff_s`` (30), ``rtsp_transport`` tcp|udp (tcp); advanced:
-    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1).
+    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1),
+    ``restream_max_viewers`` (4), ``restream_max_lag_s`` (5).
     """
+
+    live_picture = True
+    live_stream = True
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)
@@ -89,9 +81,15 @@ class RtspSource(ClipSource):
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._urls: dict[str, str] = {}
+        self._scrub = Scrubber()
         self._up: dict[str, bool] = {}
         self._health_lock = threading.Lock()
         self._link = MotionLink()
+        self._lags = {MAIN: LagMeter(), ANALYSIS: LagMeter()}
+        self._latest = LatestFrame()
+        self._restream = RestreamHub(camera, int(c.get("restream_max_viewers", 4)),
+                                     float(c.get("restream_max_lag_s", 5.0)))
+        self.restream = self._restream
         # Analysis state (touched only by the thread that decodes for motion).
         self._detector = MotionDetector(self.sensitivity, self.min_motion_s)
         self._decoder: AnalysisDecoder | None = None
@@ -104,9 +102,36 @@ class RtspSource(ClipSource):
         self._last_motion = 0.0
         self._clip_run: float | None = None
 
+    def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
+        super().set_motion_masks(masks)
+        self._detector.masks = list(self.motion_masks)
+
     @property
     def uses_substream(self) -> bool:
         return ANALYSIS in self._urls
+
+    def lag_s(self) -> float | None:
+        """How far behind live the slowest stream is processed (None before streaming)."""
+        if not self._healthy:
+            return None
+        return round(max(self._lags[role].lag_s for role in self._urls), 2)
+
+    def analysis_dropped(self) -> float | None:
+        """Share of recent analysis frames dropped to keep up (0..1; None before analysing)."""
+        decoder = self._decoder
+        return None if decoder is None or not self._healthy else round(decoder.dropped_share, 3)
+
+    def degraded_reason(self) -> str | None:
+        lag, dropped = self.lag_s(), self.analysis_dropped()
+        if lag is not None and lag > LAG_DEGRADED_S:
+            return f"falling behind live by {lag:.1f} s"
+        if dropped is not None and dropped > DROPPED_DEGRADED:
+            return f"too slow: motion analysis skips {dropped:.0%} of its frames"
+        return None
+
+    def live_frame(self) -> LiveFrame | None:
+        """The newest analysis frame (the substream's, when one is configured)."""
+        return self._latest.get()
 
     # --- lifecycle -------------------------------------------------------------------------
     def _resolve_url(self, key: str, env_key: str) -> str | None:
@@ -124,10 +149,13 @@ class RtspSource(ClipSource):
         main = self._resolve_url("url", "url_env")
         if main is None:
             raise ValueError(f"camera {self.camera}: rtsp source needs `url` or `url_env`")
-        self._urls = {MAIN: main}
+        given = {MAIN: main}
         sub = self._resolve_url("analysis_url", "analysis_url_env")
         if sub is not None:
-            self._urls[ANALYSIS] = sub
+            given[ANALYSIS] = sub
+        self._scrub = Scrubber(*given.values())
+        # Credentials percent-encoded, whatever characters the password holds.
+        self._urls = {role: parse_camera_url(url).for_ffmpeg for role, url in given.items()}
         self._up = dict.fromkeys(self._urls, False)
         self._stopping.clear()
         sessions: dict[str, Callable[[str], bool]] = {
@@ -168,11 +196,13 @@ class RtspSource(ClipSource):
                 if not self._stopping.is_set():
                     _LOGGER.warning("camera %s: %s ended", self.camera, label)
             except Exception as err:  # network, demux, decoder: all mean "reconnect"
-                message = redact_message(str(err), url)
+                message = self._scrub(str(err))
                 _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
+                self._set_error(f"{label} error: {message}")
             finally:
                 if role == MAIN:
                     self._finish_clip()
+                    self._restream.session_ended()
             self._stream_up(role, False)
             if got_packets:
                 backoff = 1.0
@@ -193,6 +223,8 @@ class RtspSource(ClipSource):
         if not container.streams.video:
             raise RuntimeError("no video stream")
         stream = container.streams.video[0]
+        lag = self._lags[role]
+        lag.reset()
 
         def gen() -> Any:
             for packet in container.demux(stream):
@@ -201,13 +233,15 @@ class RtspSource(ClipSource):
                 if packet.size == 0 or (packet.pts is None and packet.dts is None):
                     continue
                 self._stream_up(role, True)
+                lag.update(_packet_time(packet, stream.time_base))
                 yield packet
 
         return stream, gen()
 
     def _start_analysis(self, stream: Any) -> None:
+        self._latest.clear()  # a picture from before the reconnect is not live
         self._decoder = AnalysisDecoder(stream.codec_context, self.analysis_fps,
-                                        self.decoder_threads)
+                                        self.decoder_threads, self._latest)
         self._detector.reset()
 
     def _main_session(self, url: str) -> bool:
@@ -222,6 +256,7 @@ class RtspSource(ClipSource):
             self._anchor = None
             self._clip_run = None  # motion still going on after a reconnect gets a new clip
             self._link.main_restarted()
+            self._restream.session_started(stream, self._ring.latest_gop)
             for packet in packets:
                 got = True
                 self._on_packet(packet, stream.time_base)
@@ -238,16 +273,22 @@ class RtspSource(ClipSource):
                 got = True
                 t = _packet_time(packet, stream.time_base)
                 self._link.analysis_packet(t)
-                for ft, update in self._analyse(packet, t, stream.time_base):
+                for ft, update in self._analyse(packet, t, stream.time_base, ANALYSIS):
                     self._link.publish(update)
         return got
 
-    def _analyse(self, packet: Any, t: float, time_base: Any) -> list[tuple[float, MotionUpdate]]:
-        """Decode one packet cheaply; motion updates for the frames due for analysis."""
+    def _analyse(self, packet: Any, t: float, time_base: Any,
+                 role: str = MAIN) -> list[tuple[float, MotionUpdate]]:
+        """Decode one packet cheaply; motion updates for the frames due for analysis.
+
+        While the stream is processed late, frames are dropped from analysis (never from the
+        recording) until it has caught up.
+        """
         assert self._decoder is not None
+        behind = self._lags[role].behind
         return [
             (ft, self._detector.update(analysis_gray(frame, self.analysis_width), ft))
-            for ft, frame in self._decoder.decode(packet, t, time_base)
+            for ft, frame in self._decoder.decode(packet, t, time_base, behind)
         ]
 
     def _on_packet(self, packet: Any, time_base: Any) -> None:
@@ -271,6 +312,7 @@ class RtspSource(ClipSource):
         # A clip opened while handling this packet already took it from the ring.
         if writer is not None and self._writer is writer:
             writer.write(item)
+        self._restream.feed(item)
 
     def _on_motion(self, update: MotionUpdate, t: float, run_id: float | None) -> None:
         """Apply motion state (in main-stream time) at main-stream time ``t``.

@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import LISTED_INDEX, Base, clip_events, schema_version
+from .tables import LISTED_INDEX, RETENTION_INDEX, Base, clip_events, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,6 +132,26 @@ def _event_uids_and_list_index(conn: Connection) -> None:
     LISTED_INDEX.create(conn)
 
 
+def _clip_lifecycle_columns(conn: Connection) -> None:
+    """clips.size_bytes, offsite_state, offsite_uri, deleted_reason (retention, offsite) and
+    the retention index."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    for column, sql_type in (("size_bytes", "BIGINT"), ("offsite_state", "VARCHAR"),
+                             ("offsite_uri", "TEXT"), ("deleted_reason", "VARCHAR")):
+        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {sql_type}")
+    RETENTION_INDEX.create(conn)
+
+
+def _clip_objects_and_zones(conn: Connection) -> None:
+    """clips.objects (per-object results) and clips.zones (where the alert happened)."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    for column in ("objects", "zones"):
+        conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
@@ -141,6 +161,14 @@ MIGRATIONS: tuple[Migration, ...] = (
         "clip_events.uid for idempotent replays; partial index for the unfiltered clip list",
         _event_uids_and_list_index,
     ),
+    Migration(
+        3,
+        "clips.size_bytes, offsite_state, offsite_uri, deleted_reason and ix_clips_retention "
+        "for the clip life cycle",
+        _clip_lifecycle_columns,
+    ),
+    Migration(4, "clips.objects and clips.zones: per-object results and alert zones",
+              _clip_objects_and_zones),
 )
 
 

@@ -28,7 +28,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -39,6 +39,7 @@ from sqlalchemy import (
     Select,
     func,
     literal_column,
+    or_,
     select,
     text,
     update,
@@ -271,7 +272,75 @@ class ClipRepository:
         clip.status = ClipStatus.DELETED
         return clip
 
+    async def mark_deleted(self, clip_ids: list[str], reason: str) -> None:
+        """Mark clips deleted with `reason` and add a `deleted` event to each, in one write.
+
+        Kept in the outbox while the database is down like every write; replaying it twice
+        changes nothing (the update skips deleted clips, the events have fixed uids).
+        """
+        if not clip_ids:
+            return
+        await self._write({"op": "delete_clips", "at": _encode("at", utcnow()),
+                           "ids": list(clip_ids), "reason": reason})
+
     # -- reads ------------------------------------------------------------------------------
+
+    async def deletable_clips(
+        self, where: ColumnElement[bool], limit: int, *, require_offsite: bool
+    ) -> list[ClipRecord]:
+        """Up to `limit` finished clips matching `where`, oldest first, that may be deleted.
+
+        Finished: `done` or `error` (never one the pipeline still works on), not deleted, and
+        with a stored file; with `require_offsite`, never one whose offsite copy is pending.
+        """
+        conditions: list[ColumnElement[bool]] = [
+            # Literals, not parameters: the planner matches them to ix_clips_retention.
+            clips.c.status.in_([literal_column("'done'"), literal_column("'error'")]),
+            clips.c.storage_uri.is_not(None),
+            where,
+        ]
+        if require_offsite:
+            conditions.append(
+                or_(clips.c.offsite_state.is_(None), clips.c.offsite_state != "pending"))
+        # In ix_clips_retention's order (callers ask for one kind, alerted or not): a range
+        # read of finished clips, never a walk over the deleted ones.
+        statement = (select(*_CLIP_COLUMNS).where(*conditions)
+                     .order_by(clips.c.alerted, clips.c.created_at, clips.c.id).limit(limit))
+
+        async def work(conn: AsyncConnection) -> list[ClipRecord]:
+            return [_clip_record(row) for row in (await conn.execute(statement)).all()]
+
+        return await self._read(work)
+
+    async def oldest_kept(self) -> datetime | None:
+        """When the oldest clip not deleted was recorded (from ix_clips_listed, no scan)."""
+        statement = (select(clips.c.created_at)
+                     .where(clips.c.status != literal_column("'deleted'"))
+                     .order_by(clips.c.created_at, clips.c.id).limit(1))
+
+        async def work(conn: AsyncConnection) -> datetime | None:
+            value: datetime | None = await conn.scalar(statement)
+            return value
+
+        return await self._read(work)
+
+    async def storage_totals(self) -> tuple[int, int, datetime | None]:
+        """Clips kept (not deleted), the bytes they take, and when the oldest was recorded."""
+        kept = clips.c.status != literal_column("'deleted'")
+        statement = select(func.count(), func.coalesce(func.sum(clips.c.size_bytes), 0),
+                           func.min(clips.c.created_at)).where(kept)
+
+        async def work(conn: AsyncConnection) -> tuple[int, int, datetime | None]:
+            row = (await conn.execute(statement)).one()
+            oldest = row[2]
+            if isinstance(oldest, str):  # SQLite's min() returns the stored text
+                oldest = datetime.fromisoformat(oldest).replace(tzinfo=UTC)
+            elif oldest is not None and oldest.tzinfo is None:
+                oldest = oldest.replace(tzinfo=UTC)
+            return int(row[0]), int(row[1]), oldest
+
+        return await self._read(work)
+
 
     async def get_clip(self, clip_id: str) -> ClipRecord | None:
         statement = select(*_CLIP_COLUMNS).where(clips.c.id == clip_id)
@@ -306,7 +375,7 @@ class ClipRepository:
                 total = int(await conn.scalar(_count_statement(query, _clip_filters(query))) or 0)
             else:
                 total = 0
-            return [ClipRecord(*row[:_CLIP_WIDTH]) for row in rows], total
+            return [_listed_clip(row) for row in rows], total
 
         return await self._read(work)
 
@@ -424,6 +493,23 @@ class ClipRepository:
                 .values(values)
                 .on_conflict_do_nothing(index_elements=[clip_events.c.uid])
             )
+        elif op == "delete_clips":
+            at, reason, ids = _decode_at(entry), entry["reason"], entry["ids"]
+            await session.execute(
+                update(clips)
+                .where(clips.c.id.in_(ids), clips.c.status != ClipStatus.DELETED.value)
+                .values(status=ClipStatus.DELETED.value, deleted_reason=reason, updated_at=at))
+            events = [{"clip_id": clip_id, "type": "deleted", "created_at": at,
+                       "data": {"reason": reason}, "uid": _legacy_uid({"deleted": clip_id})}
+                      for clip_id in ids]
+            statement = self._insert(clip_events).on_conflict_do_nothing(
+                index_elements=[clip_events.c.uid])
+            # Only events of clips that exist (the foreign key); unknown ids change nothing.
+            known = set((await session.execute(
+                select(clips.c.id).where(clips.c.id.in_(ids)))).scalars())
+            events = [event for event in events if event["clip_id"] in known]
+            if events:
+                await session.execute(statement, events)
         else:
             raise ValueError(f"unknown outbox operation {op!r}")
 
@@ -553,7 +639,7 @@ def _encode(name: str, value: Any) -> Any:
         return value.isoformat()
     if name == "status" and value is not None:
         return str(value)
-    if name == "detected_objects" and value is not None:
+    if name in ("detected_objects", "objects", "zones") and value is not None:
         return list(value)
     return value
 
@@ -697,7 +783,21 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
         storage_uri=row.storage_uri,
         alerted=row.alerted,
         duration_s=row.duration_s,
+        size_bytes=row.size_bytes,
+        offsite_state=row.offsite_state,
+        offsite_uri=row.offsite_uri,
+        deleted_reason=row.deleted_reason,
+        objects=list(row.objects or []),
+        zones=list(row.zones or []),
     )
+
+
+def _listed_clip(row: Row[Any]) -> ClipRecord:
+    """A listed row, positionally (a page builds many); rows from before version 3 hold NULLs."""
+    clip = ClipRecord(*row[:_CLIP_WIDTH])
+    clip.objects = clip.objects or []  # NULL (None) on rows from before version 3
+    clip.zones = clip.zones or []
+    return clip
 
 
 def _event_record(row: Row[Any]) -> ClipEventRecord:

@@ -25,6 +25,7 @@ from sqlalchemy import (
     Table,
     Text,
     TypeDecorator,
+    literal_column,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -69,6 +70,7 @@ class Base(DeclarativeBase):
         datetime: UTCDateTime(),
         dict[str, Any]: JSONType,
         list[str]: JSONType,
+        list[dict[str, Any]]: JSONType,
     }
 
 
@@ -87,6 +89,13 @@ class ClipRow(Base):
     storage_uri: Mapped[str | None] = mapped_column(Text)
     alerted: Mapped[bool]
     duration_s: Mapped[float | None]
+    size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    offsite_state: Mapped[str | None]
+    offsite_uri: Mapped[str | None] = mapped_column(Text)
+    deleted_reason: Mapped[str | None]
+    # Per-object results and the alert's zones (schema version 4; NULL on older rows).
+    objects: Mapped[list[dict[str, Any]] | None]
+    zones: Mapped[list[str] | None]
 
     __table_args__ = (
         # /clips lists newest first under each filter; the counters count since a time.
@@ -107,6 +116,18 @@ LISTED_INDEX = Index(
     ClipRow.id.desc(),
     postgresql_where=ClipRow.status != "deleted",
     sqlite_where=ClipRow.status != "deleted",
+)
+
+
+# Retention's candidates, oldest first per kind (alerted or not): only finished clips, so the
+# clips a pass deleted (the oldest ones) are not scanned again by every later pass.
+RETENTION_INDEX = Index(
+    "ix_clips_retention",
+    ClipRow.alerted,
+    ClipRow.created_at,
+    ClipRow.id,
+    postgresql_where=ClipRow.status.in_([literal_column("'done'"), literal_column("'error'")]),
+    sqlite_where=ClipRow.status.in_([literal_column("'done'"), literal_column("'error'")]),
 )
 
 

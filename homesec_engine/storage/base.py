@@ -25,3 +25,20 @@ class Storage(ABC):
 
     @abstractmethod
     async def exists(self, storage_uri: str) -> bool: ...
+
+    async def delete_many(self, storage_uris: list[str]) -> int:
+        """Remove several objects (retention); how many were deleted. Refused URIs are
+        skipped."""
+        deleted = 0
+        for uri in storage_uris:
+            try:
+                deleted += bool(await self.delete(uri))
+            except StorageError:
+                continue
+        return deleted
+    def remove_partial_files(self) -> int:
+        """Remove what an interrupted write left behind (blocking: run in a thread).
+
+        Called at start, before anything is written; returns how many were removed.
+        """
+        return 0

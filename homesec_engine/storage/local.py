@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..fsutil import copy_atomically, fsync_dir
+from ..fsutil import copy_atomically, fsync_dir, remove_partial_files
 from .base import Storage, StorageError
 
 SCHEME = "local://"
@@ -78,9 +78,31 @@ class LocalStorage(Storage):
         self._confined(dest)
         copy_atomically(src, dest)
 
+    def remove_partial_files(self) -> int:
+        """Temp files of copies cut off by a kill (copy_atomically names them .<name>.*.tmp)."""
+        return remove_partial_files(self.root)
+
     # resolve() follows symlinks (file system calls): it runs in the thread as well.
     async def delete(self, storage_uri: str) -> bool:
         return await asyncio.to_thread(lambda: _unlink(self.resolve(storage_uri)))
+
+    async def delete_many(self, storage_uris: list[str]) -> int:
+        # One worker thread for the whole batch, one fsync per folder.
+        return await asyncio.to_thread(self._delete_many, list(storage_uris))
+
+    def _delete_many(self, storage_uris: list[str]) -> int:
+        deleted, folders = 0, set()
+        for uri in storage_uris:
+            try:
+                path = self.resolve(uri)
+                path.unlink()
+            except (StorageError, FileNotFoundError):
+                continue
+            deleted += 1
+            folders.add(path.parent)
+        for folder in folders:
+            fsync_dir(folder)
+        return deleted
 
     async def exists(self, storage_uri: str) -> bool:
         return await asyncio.to_thread(lambda: self.resolve(storage_uri).is_file())

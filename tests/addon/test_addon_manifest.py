@@ -193,3 +193,14 @@ def test_addon_docs_and_images_are_present() -> None:
     assert ENV_DATABASE_URL in docs
     changelog = (ADDON_DIR / "CHANGELOG.md").read_text(encoding="utf-8")
     assert f"## {addon_manifest()['version']}" in changelog
+
+
+def test_backups_leave_out_clips_and_recordings_in_progress() -> None:
+    # Given the manifest and the default options
+    manifest = addon_manifest()
+    # When a backup is made / Then the clips' default folder is outside /data (never in the
+    # add-on's backup) and the work folders under /data are excluded
+    assert not DEFAULT_OPTIONS["storage_path"].startswith("/data")
+    excluded = manifest.get("backup_exclude", [])
+    assert isinstance(excluded, list) and all(isinstance(p, str) for p in excluded)
+    assert "work/**" in excluded

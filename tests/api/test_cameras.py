@@ -124,3 +124,47 @@ async def test_disagreeing_versions_and_bad_if_match_are_400(api: Api) -> None:
         status, answer, _ = await api.call("PUT", "/cameras/front_door", json_body=body,
                                            headers=headers)
         assert_error(status, answer, 400, "VALIDATION_ERROR")
+
+
+ZONE = {"name": "path", "points": [[0, 0.6], [1, 0.6], [1, 1], [0, 1]], "classes": ["person"]}
+MASK = {"name": "tree", "points": [[0, 0], [0.3, 0], [0.3, 0.4]]}
+
+
+async def test_zones_and_masks_are_set_on_create_and_replaced_on_update(api: Api) -> None:
+    # When a camera is created with a zone and a motion mask
+    status, body, _ = await api.call("POST", "/cameras", json_body={
+        **NEW_CAMERA, "zones": [ZONE], "motion_masks": [MASK]})
+    # Then the camera shows both
+    assert status == 201, body
+    assert body["camera"]["zones"] == [{**ZONE, "points": [[0.0, 0.6], [1.0, 0.6], [1.0, 1.0],
+                                                           [0.0, 1.0]]}]
+    assert body["camera"]["motion_masks"][0]["name"] == "tree"
+    # When only the zones are updated
+    door = {"name": "door", "points": [[0.4, 0.5], [0.6, 0.5], [0.6, 1], [0.4, 1]]}
+    status, body, _ = await api.call("PUT", "/cameras/back_yard", json_body={"zones": [door]})
+    assert status == 200, body
+    # Then the zones are replaced (classes default to every trigger class), the mask stays
+    status, body, _ = await api.call("GET", "/cameras/back_yard")
+    assert_valid("CameraView", body)
+    assert [(z["name"], z["classes"]) for z in body["zones"]] == [("door", [])]
+    assert [m["name"] for m in body["motion_masks"]] == ["tree"]
+    # And an empty list removes them
+    await api.call("PUT", "/cameras/back_yard", json_body={"zones": []})
+    _, body, _ = await api.call("GET", "/cameras/back_yard")
+    assert body["zones"] == []
+
+
+async def test_a_bad_zone_is_refused_naming_the_field_and_changes_nothing(api: Api) -> None:
+    # Given an existing camera
+    await api.call("POST", "/cameras", json_body={**NEW_CAMERA, "zones": [ZONE]})
+    # When its zone is updated to two points, and a mask to points outside the picture
+    status, body, _ = await api.call("PUT", "/cameras/back_yard", json_body={
+        "zones": [{"name": "path", "points": [[0, 0], [1, 1]]}],
+        "motion_masks": [{"name": "tree", "points": [[0, 0], [2, 0], [0, 1]]}]})
+    # Then 400 names both fields
+    error = assert_error(status, body, 400, "VALIDATION_ERROR")
+    paths = {e["path"] for e in error["errors"]}
+    assert {"zones[0].points", "motion_masks[0].points[1][0]"} <= paths, error
+    # And the camera keeps its zone
+    _, body, _ = await api.call("GET", "/cameras/back_yard")
+    assert [z["name"] for z in body["zones"]] == ["path"]

@@ -15,7 +15,9 @@ import aiohttp
 import pytest
 import requests
 import schemathesis
+from schemathesis import GenerationMode
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -46,17 +48,23 @@ def _fuzz(document: dict[str, Any], base_url: str) -> list[str]:
             operation = result.ok()
             operations += 1
 
-            @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
-                      suppress_health_check=list(HealthCheck),
-                      phases=[Phase.explicit, Phase.generate])
-            @given(case=operation.as_strategy())
-            def run(case: schemathesis.Case) -> None:
-                case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
+            # Valid requests, and invalid ones (wrong types, missing fields, bad headers):
+            # both must get a documented answer, never a 5xx.
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
 
-            try:
-                run()
-            except Exception as exc:  # collect every operation's failure, then report all
-                failures.append(f"{operation.label}: {exc}")
+                @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None,
+                          suppress_health_check=list(HealthCheck),
+                          phases=[Phase.explicit, Phase.generate])
+                @given(case=operation.as_strategy(generation_mode=mode))
+                def run(case: schemathesis.Case) -> None:
+                    case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
+
+                try:
+                    run()
+                except Unsatisfiable:
+                    assert mode is GenerationMode.NEGATIVE  # nothing to get wrong: no inputs
+                except Exception as exc:  # collect every operation's failure, then report all
+                    failures.append(f"{operation.label} ({mode.value}): {exc}")
     assert operations == len(document_operations(document)) - len(EXCLUDED)
     return failures
 

@@ -1,66 +1,22 @@
-"""The panel in headless Chromium, served through an ingress-style reverse proxy.
+"""The panel in headless Chromium: health, clips, playing, the alert policy, the API key.
 
-A tiny aiohttp proxy plays Home Assistant's ingress: it forwards
-`/api/hassio_ingress/<token>/*` to the engine and adds `X-Ingress-Path`. The engine sees
-the proxy's loopback address as the peer, which the test config trusts (as the add-on
-trusts the Supervisor's 172.30.32.2), so the panel works there without an API key.
+Served from a real engine, through an ingress-style reverse proxy (tests/api/panel_rig.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
 import numpy as np
-from aiohttp import web
-from playwright.async_api import Page, async_playwright, expect
+from playwright.async_api import Page, expect
 
 from homesec_engine.records import ClipRecord, new_clip_id, utcnow
 from tests.engine_harness import RunningEngine, running_engine
 from tests.videotools import write_h264
 
 from .conftest import API_KEY, Api, scratch_postgres_db
-
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-TOKEN = "Xq7_ingress-token"
-PREFIX = f"/api/hassio_ingress/{TOKEN}"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
-HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "upgrade", "host",
-              "content-length", "te", "trailer", "proxy-authorization"}
-
-
-@asynccontextmanager
-async def ingress_proxy(engine_url: str) -> AsyncIterator[str]:
-    """Forward PREFIX/* to the engine with X-Ingress-Path, as HA's ingress does."""
-    session = aiohttp.ClientSession(auto_decompress=False)
-
-    async def forward(request: web.Request) -> web.StreamResponse:
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
-        headers["X-Ingress-Path"] = PREFIX
-        url = f"{engine_url}/{request.match_info['tail']}"
-        async with session.request(request.method, url, params=request.query,
-                                   headers=headers, data=await request.read(),
-                                   allow_redirects=False) as upstream:
-            body = await upstream.read()
-            out = {k: v for k, v in upstream.headers.items() if k.lower() not in HOP_BY_HOP}
-            return web.Response(status=upstream.status, body=body, headers=out)
-
-    app = web.Application()
-    app.router.add_route("*", PREFIX + "/{tail:.*}", forward)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}{PREFIX}/"
-    finally:
-        await runner.cleanup()
-        await session.close()
-
+from .panel_rig import PREFIX, chromium, ingress_proxy, open_page, record_clip, shoot
 
 async def _seed(engine: RunningEngine, tmp_path: Path) -> ClipRecord:
     frames = [np.full((120, 160, 3), (i * 8) % 255, dtype=np.uint8) for i in range(20)]
@@ -81,14 +37,12 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     page.on("request", lambda req: requests.append(req.url))
     await page.goto(panel_url)
     # Then the cameras with their health, and the clip with its analysis, are shown
-    cameras = page.locator("#cameras tbody")
+    cameras = page.locator("#cameras")
     await expect(cameras).to_contain_text("front_door")
     await expect(cameras).to_contain_text("garage")
     # ... a camera switched off reads "disabled", not "offline"
-    await expect(cameras.locator("tr", has_text="garage").locator(".badge")).to_have_text(
-        "disabled")
-    await expect(cameras.locator("tr", has_text="front_door").locator(".badge")).to_have_text(
-        "offline")
+    await expect(cameras.locator("[data-camera=garage] .badge")).to_have_text("disabled")
+    await expect(cameras.locator("[data-camera=front_door] .badge")).to_have_text("offline")
     await expect(page.locator("#health")).to_have_text("healthy")
     clips = page.locator("#clips tbody")
     await expect(clips).to_contain_text("A courier leaves a parcel")
@@ -126,8 +80,7 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     # And reloading shows the other change
     await page.click("#policy-reload")
     await expect(page.locator("#policy-min-risk")).to_have_value("critical")
-    ARTIFACTS.mkdir(exist_ok=True)
-    await page.screenshot(path=str(ARTIFACTS / "panel.png"), full_page=True)
+    await shoot(page, "panel")
     # And every request stayed under the ingress prefix (all URLs are relative)
     assert requests and all(PREFIX in url for url in requests), requests
 
@@ -137,32 +90,29 @@ async def test_panel_under_ingress(tmp_path: Path) -> None:
         tmp_path, api_key=API_KEY, database_url=db_url, trusted_proxies=["127.0.0.1"]
     ) as engine, ingress_proxy(engine.url) as panel_url, aiohttp.ClientSession() as http:
         await _seed(engine, tmp_path)
-        async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                               args=CHROMIUM_ARGS)
-            try:
-                page = await browser.new_page(viewport={"width": 1280, "height": 900})
-                await _check_panel(page, engine, http, panel_url)
-            finally:
-                await browser.close()
+        errors: list[str] = []
+        async with chromium() as browser:
+            page = await open_page(browser, errors)
+            await _check_panel(page, engine, http, panel_url)
+        assert errors == []
 
 
 async def test_panel_asks_for_the_key_outside_ingress(tmp_path: Path) -> None:
     # Given an engine with a key and no trusted proxy
     async with running_engine(tmp_path, api_key=API_KEY,
-                              database_url=None) as engine, async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                           args=CHROMIUM_ARGS)
-        try:
-            page = await browser.new_page()
-            # When the panel is opened directly
-            await page.goto(engine.url + "/")
-            # Then it asks for the key, and with it shows the cameras
-            await expect(page.locator("#key-form")).to_be_visible()
-            await page.fill("#key-input", API_KEY)
-            await page.click("#key-form button[type=submit]")
-            await expect(page.locator("#cameras tbody")).to_contain_text("front_door")
-            stored = await page.evaluate("sessionStorage.getItem('homesec.apiKey')")
-            assert stored == API_KEY
-        finally:
-            await browser.close()
+                              database_url=None) as engine, chromium() as browser:
+        await record_clip(engine, tmp_path, "front_door", "keyed", utcnow())
+        page = await open_page(browser, [])
+        # When the panel is opened directly
+        await page.goto(engine.url + "/")
+        # Then it asks for the key, and with it shows the cameras
+        await expect(page.locator("#key-form")).to_be_visible()
+        await page.fill("#key-input", API_KEY)
+        await page.click("#key-form button[type=submit]")
+        await expect(page.locator("#cameras")).to_contain_text("front_door")
+        stored = await page.evaluate("sessionStorage.getItem('homesec.apiKey')")
+        assert stored == API_KEY
+        # And the pictures an <img> could not fetch without the key are shown: the thumbnail
+        thumb = page.locator("#clips tbody tr").first.locator(".thumb img")
+        await expect(thumb).to_be_visible()
+        assert await thumb.evaluate("i => i.naturalWidth") > 0

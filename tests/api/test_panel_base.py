@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import aiohttp
 import pytest
 
+from homesec_engine.api.panel import PANEL_DIR
 from tests.engine_harness import RunningEngine
 
 
@@ -32,3 +35,18 @@ async def test_a_prefix_that_could_lead_elsewhere_is_ignored(
     page = await _index(http, engine, prefix)
     # Then no <base> is written: the panel's scripts still come from the engine itself
     assert "<base" not in page
+
+
+async def test_every_module_the_panel_imports_is_served(
+    http: aiohttp.ClientSession, engine: RunningEngine
+) -> None:
+    # Given the panel's ES modules, which import each other by relative path
+    modules = {"app.js"}
+    for path in PANEL_DIR.glob("*.js"):
+        modules |= set(re.findall(r'from "\./([a-z]+\.js)"', path.read_text("utf-8")))
+    # When each is fetched as the browser would
+    for name in sorted(modules):
+        async with http.get(f"{engine.url}/{name}") as resp:
+            # Then it is served as JavaScript (a missing one would leave the panel blank)
+            assert resp.status == 200, name
+            assert resp.content_type == "text/javascript", name

@@ -1,4 +1,4 @@
-"""examples/config.yaml: a new user's starting point must load, validate and explain itself."""
+"""examples/homesec.yaml: a new user's starting point must load, validate and explain itself."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from homesec_engine.config.manager import ConfigManager
 from homesec_engine.config.provenance import yaml_lines
 from homesec_engine.schema import MODELS
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "config.yaml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "homesec.yaml"
 
 
 def test_the_example_loads_and_validates_as_given(tmp_path: Path) -> None:

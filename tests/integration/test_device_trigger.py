@@ -90,12 +90,13 @@ async def test_camera_devices_offer_the_alert_trigger_with_filters(
     ours = [t for t in camera_triggers if t["domain"] == DOMAIN]
     assert [t["type"] for t in ours] == ["alert"]
     assert not [t for t in hub_triggers if t["domain"] == DOMAIN]
-    # And the trigger offers activity type and minimum risk level as optional filters
+    # And the trigger offers activity type, minimum risk level and detected class as optional
+    # filters (no zone: this camera has none)
     caps = await async_get_device_automation_capabilities(
         hass, DeviceAutomationType.TRIGGER, ours[0]
     )
     names = {field["name"]: field for field in caps["extra_fields"]}
-    assert set(names) == {"activity_type", "min_risk_level"}
+    assert set(names) == {"activity_type", "min_risk_level", "detected_class"}
     assert [tuple(o) for o in names["min_risk_level"]["options"]][0] == ("low", "low")
     assert all(field["optional"] for field in names.values())
 

@@ -23,6 +23,21 @@ class AlertPolicy(TypedDict):
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
+class Zone(TypedDict):
+    """A named area of the picture, a polygon in frame fractions. A detection is inside when its foot point (the middle of its box's bottom edge) is."""
+
+    name: str
+    points: list[list[float]]
+    classes: NotRequired[list[str]]
+
+
+class MotionMask(TypedDict):
+    """An area of the picture motion detection ignores."""
+
+    name: str
+    points: list[list[float]]
+
+
 class ErrorItem(TypedDict):
     """One validation problem."""
 
@@ -45,6 +60,10 @@ class Health(TypedDict):
     status: str
     pipeline: str
     database: str
+    storage: NotRequired[str]
+    storage_error: NotRequired[str | None]
+    offsite: NotRequired[str]
+    offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
 
@@ -64,6 +83,20 @@ class Component(TypedDict):
     websocket_clients: NotRequired[int]
     published: NotRequired[int]
     dropped: NotRequired[int]
+    uploads_waiting: NotRequired[int]
+    model: NotRequired[str]
+    family: NotRequired[str]
+    input_size: NotRequired[list[int]]
+    lag_s: NotRequired[float | None]
+    analysis_dropped: NotRequired[float | None]
+    backlog: NotRequired[int]
+    max_backlog: NotRequired[int]
+    warning: NotRequired[str | None]
+    uploaded: NotRequired[int]
+    skipped: NotRequired[int]
+    failing_since: NotRequired[str | None]
+    last_upload: NotRequired[str | None]
+    disk_critical: NotRequired[bool]
 
 
 class Diagnostics(TypedDict):
@@ -80,9 +113,17 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -98,6 +139,8 @@ class CameraCreate(TypedDict):
     enabled: NotRequired[bool]
     source_backend: str
     source_config: dict[str, Any]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
@@ -107,6 +150,8 @@ class CameraUpdate(TypedDict):
 
     enabled: NotRequired[bool]
     source_config: NotRequired[dict[str, Any]]
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
 
@@ -123,6 +168,15 @@ class ChangeResult(TypedDict):
     restart_required: bool
     config_version: int
     camera: NotRequired[CameraView | None]
+
+
+# The detections of one class in a clip.
+ClipObject = TypedDict('ClipObject', {
+    'class': str,
+    'count': int,
+    'confidence': float,
+    'boxes': list[list[float]],
+})
 
 
 class AlertPolicyView(TypedDict):
@@ -146,6 +200,8 @@ class Clip(TypedDict):
     storage_uri: NotRequired[str | None]
     view_url: NotRequired[str | None]
     alerted: bool
+    objects: list[ClipObject]
+    zones: list[str]
     duration_s: NotRequired[float | None]
 
 
@@ -191,6 +247,8 @@ class AlertSummary(TypedDict):
     summary: NotRequired[str | None]
     detected_objects: list[str]
     timestamp: str
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraStatus(TypedDict):
@@ -199,9 +257,39 @@ class CameraStatus(TypedDict):
     name: str
     enabled: bool
     source_backend: str
+    zones: NotRequired[list[Zone]]
+    motion_masks: NotRequired[list[MotionMask]]
     healthy: bool
     last_heartbeat: str | None
     last_alert: AlertSummary | None
+    error: NotRequired[str | None]
+    degraded: NotRequired[str | None]
+    lag_s: NotRequired[float | None]
+    analysis_dropped_pct: NotRequired[float | None]
+    live_picture: NotRequired[bool]
+    live_stream: NotRequired[bool]
+
+
+class SnapshotQuery(TypedDict):
+    """Query parameters of GET /cameras/{name}/snapshot."""
+
+    width: NotRequired[int]
+    height: NotRequired[int]
+
+
+class StorageStatus(TypedDict):
+    """Disk, clip and offsite figures in /status (measured by the retention pass; null until the first pass)."""
+
+    disk_used_bytes: NotRequired[int | None]
+    disk_free_bytes: NotRequired[int | None]
+    disk_total_bytes: NotRequired[int | None]
+    disk_critical: bool
+    clips_stored: NotRequired[int | None]
+    oldest_clip: NotRequired[str | None]
+    offsite_enabled: bool
+    offsite_backlog: NotRequired[int | None]
+    offsite_error: NotRequired[str | None]
+    offsite_failing_since: NotRequired[str | None]
 
 
 class Status(TypedDict):
@@ -212,6 +300,7 @@ class Status(TypedDict):
     stats: Stats
     config_version: int
     restart_required: bool
+    storage: NotRequired[StorageStatus | None]
 
 
 class ConfigView(TypedDict):
@@ -239,6 +328,8 @@ class AlertEvent(TypedDict):
     storage_uri: str | None
     timestamp: str
     detected_objects: list[str]
+    objects: NotRequired[list[ClipObject]]
+    zones: NotRequired[list[str]]
 
 
 class CameraHealthEvent(TypedDict):

@@ -14,6 +14,7 @@ from homeassistant.components.switch import SwitchEntityDescription
 from ..compat import SwitchDeviceClass
 from homeassistant.components.event import EventDeviceClass, EventEntityDescription
 from homeassistant.components.image import ImageEntityDescription
+from homeassistant.components.camera import CameraEntityDescription
 from homeassistant.const import EntityCategory
 
 
@@ -56,6 +57,11 @@ class HomeSecImageEntityDescription(ImageEntityDescription, HomeSecEntityDescrip
     """A HomeSec image."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class HomeSecCameraEntityDescription(CameraEntityDescription, HomeSecEntityDescriptionMixin):
+    """A HomeSec camera."""
+
+
 SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
     HomeSecSensorEntityDescription(
         key='cameras_online',
@@ -90,6 +96,49 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         options=['healthy', 'degraded', 'unhealthy'],
     ),
     HomeSecSensorEntityDescription(
+        key='disk_used',
+        translation_key='disk_used',
+        scope='hub',
+        value_path=('storage', 'disk_used_bytes'),
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='B',
+        suggested_unit_of_measurement='GB',
+        suggested_display_precision=2,
+    ),
+    HomeSecSensorEntityDescription(
+        key='disk_free',
+        translation_key='disk_free',
+        scope='hub',
+        value_path=('storage', 'disk_free_bytes'),
+        device_class=SensorDeviceClass.DATA_SIZE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='B',
+        suggested_unit_of_measurement='GB',
+        suggested_display_precision=1,
+    ),
+    HomeSecSensorEntityDescription(
+        key='clips_stored',
+        translation_key='clips_stored',
+        scope='hub',
+        value_path=('storage', 'clips_stored'),
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    HomeSecSensorEntityDescription(
+        key='oldest_clip',
+        translation_key='oldest_clip',
+        scope='hub',
+        value_path=('storage', 'oldest_clip'),
+        device_class=SensorDeviceClass.TIMESTAMP,
+    ),
+    HomeSecSensorEntityDescription(
+        key='offsite_backlog',
+        translation_key='offsite_backlog',
+        scope='hub',
+        value_path=('storage', 'offsite_backlog'),
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    HomeSecSensorEntityDescription(
         key='last_activity',
         translation_key='last_activity',
         scope='camera',
@@ -114,8 +163,27 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         value_path=(),
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
-        options=['online', 'offline', 'disabled'],
+        options=['online', 'degraded', 'offline', 'disabled'],
         value_fn='camera_state',
+    ),
+    HomeSecSensorEntityDescription(
+        key='lag',
+        translation_key='lag',
+        scope='camera',
+        value_path=('lag_s',),
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='s',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='analysis_dropped',
+        translation_key='analysis_dropped',
+        scope='camera',
+        value_path=('analysis_dropped_pct',),
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='%',
+        entity_category=EntityCategory.DIAGNOSTIC,
     ),
     HomeSecSensorEntityDescription(
         key='last_heartbeat',
@@ -125,6 +193,33 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.TIMESTAMP,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
+    ),
+    HomeSecSensorEntityDescription(
+        key='person_count',
+        translation_key='person_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='alert_object_count',
+        alert_class='person',
+    ),
+    HomeSecSensorEntityDescription(
+        key='vehicle_count',
+        translation_key='vehicle_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='alert_object_count',
+        alert_class='vehicle',
+    ),
+    HomeSecSensorEntityDescription(
+        key='animal_count',
+        translation_key='animal_count',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        state_class=SensorStateClass.MEASUREMENT,
+        value_fn='alert_object_count',
+        alert_class='animal',
     ),
 )
 
@@ -141,10 +236,28 @@ BINARY_SENSOR_DESCRIPTIONS: tuple[HomeSecBinarySensorEntityDescription, ...] = (
         key='person',
         translation_key='person',
         scope='camera',
-        value_path=('last_alert', 'detected_objects'),
+        value_path=('last_alert', 'objects'),
         device_class=BinarySensorDeviceClass.OCCUPANCY,
         push=True,
         alert_class='person',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='vehicle',
+        translation_key='vehicle',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        alert_class='vehicle',
+    ),
+    HomeSecBinarySensorEntityDescription(
+        key='animal',
+        translation_key='animal',
+        scope='camera',
+        value_path=('last_alert', 'objects'),
+        device_class=BinarySensorDeviceClass.OCCUPANCY,
+        push=True,
+        alert_class='animal',
     ),
     HomeSecBinarySensorEntityDescription(
         key='online',
@@ -184,5 +297,14 @@ IMAGE_DESCRIPTIONS: tuple[HomeSecImageEntityDescription, ...] = (
         translation_key='last_alert_snapshot',
         scope='camera',
         value_path=('last_alert', 'clip_id'),
+    ),
+)
+
+CAMERA_DESCRIPTIONS: tuple[HomeSecCameraEntityDescription, ...] = (
+    HomeSecCameraEntityDescription(
+        key='live',
+        translation_key='live',
+        scope='camera',
+        value_path=('healthy',),
     ),
 )

@@ -45,8 +45,15 @@ def _str(decl: Decl) -> Callable[[Any], Any]:
     return check
 
 
+# A password in a URL's path or query, as vendor URLs carry it (/user=admin&password=...).
+_PASSWORD_PARAM = re.compile(r"(?i)(?:^|[/?&;])(?:password|passwd|pwd|pass|pw)=")
+
+
 def _url(decl: Decl) -> Callable[[Any], Any]:
     schemes = decl.get("url_schemes", [])
+    where = decl.get("env_field") or "the matching *_env field"
+    refusal = ("must not contain credentials; put the full URL in an environment variable "
+               f"and name it in {where}")
 
     def check(value: Any) -> str:
         if not isinstance(value, str):
@@ -59,11 +66,9 @@ def _url(decl: Decl) -> Callable[[Any], Any]:
         del port
         if parts.scheme not in schemes or not parts.hostname:
             raise vol.Invalid(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
-        if parts.password is not None:
-            raise vol.Invalid(
-                "must not contain credentials; put the full URL in an environment variable "
-                "and name it in the matching *_env field"
-            )
+        if parts.password is not None or _PASSWORD_PARAM.search(
+                f"{parts.path}?{parts.query}"):
+            raise vol.Invalid(refusal)
         return value
 
     return check
@@ -91,7 +96,7 @@ def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
             if value != value or value in (float("inf"), float("-inf")):
                 raise vol.Invalid("expected a finite number")
         if lo is not None and value < lo:
-            raise vol.Invalid(f"must be at least {lo}")
+            raise vol.Invalid(decl.get("min_message") or f"must be at least {lo}")
         if hi is not None and value > hi:
             raise vol.Invalid(f"must be at most {hi}")
         return value
@@ -130,6 +135,45 @@ def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise vol.Invalid("expected an object")
     return value
+
+
+# A polygon must enclose at least this share of the frame: three points on a line (or a
+# sliver no detection's foot point could ever land in) is a mistake, not a zone.
+_MIN_POLYGON_AREA = 1e-4
+
+
+def _polygon(decl: Decl) -> Callable[[Any], Any]:
+    max_points = decl.get("max_len", 64)
+
+    def point(value: Any, index: int) -> list[float]:
+        if not isinstance(value, (list, tuple)) or len(value) != 2:
+            raise vol.Invalid("expected a point [x, y]", [index])
+        out: list[float] = []
+        for axis, raw in enumerate(value):
+            if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw != raw:
+                raise vol.Invalid("expected a number", [index, axis])
+            if not 0.0 <= raw <= 1.0:
+                raise vol.Invalid("must be a fraction of the frame between 0 and 1",
+                                  [index, axis])
+            out.append(float(raw))
+        return out
+
+    def check(value: Any) -> list[list[float]]:
+        if not isinstance(value, list):
+            raise vol.Invalid("expected a list of points [[x, y], ...]")
+        if len(value) < 3:
+            raise vol.Invalid("needs at least 3 points")
+        if len(value) > max_points:
+            raise vol.Invalid(f"must have at most {max_points} points")
+        points = [point(p, i) for i, p in enumerate(value)]
+        area = 0.0
+        for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]):
+            area += x0 * y1 - x1 * y0
+        if abs(area) / 2 < _MIN_POLYGON_AREA:
+            raise vol.Invalid("the points enclose no area (they lie on a line or coincide)")
+        return points
+
+    return check
 
 
 def _list(decl: Decl, item: Callable[[Any], Any]) -> Callable[[Any], Any]:
@@ -219,6 +263,8 @@ def field_validator(decl: Decl, models: Models, coerce: bool = False) -> Callabl
         check = _map(decl, field_validator(decl["values"], models, coerce))
     elif kind == "model":
         check = model_validator(models, decl["model"], coerce=coerce)
+    elif kind == "polygon":
+        check = _polygon(decl)
     else:  # pragma: no cover - declarations are checked by the schema tests
         raise ValueError(f"unknown field type {kind!r}")
     return _nullable(check) if decl.get("nullable") else check

@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ...records import Detection, FilterResult
-from ..base import FilterError, FilterOutput, ObjectFilter
+from ..base import Counts, FilterError, FilterOutput, ObjectFilter
 from ..frames import SampledFrame, pick_frames
 from .coco import CLASS_BY_INDEX
 from .decoders import DECODERS
@@ -71,10 +71,10 @@ class DetectorFilter(ObjectFilter):
                 "model": self.model.path.name, "family": self.model.family,
                 "input_size": [self.model.width, self.model.height]}
 
-    def run_sync(self, path: Path) -> FilterOutput:
+    def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         if self.model is None:
             return self._fallback(path)
-        return super().run_sync(path)
+        return super().run_sync(path, counts)
 
     def _fallback(self, path: Path) -> FilterOutput:
         """The clip without a detector: a frame for the snapshot, the fallback named."""

@@ -235,7 +235,7 @@ async def test_a_recording_left_by_a_killed_engine_is_processed_at_the_next_star
         assert total == 1 and clips[0].storage_uri
         assert runtime.storage.resolve(clips[0].storage_uri).exists()
         assert not left.exists()
-        # And the unfinished .part file was left alone
-        assert partial.exists()
+        # And the unfinished .part file (unplayable: its index is written at the end) is gone
+        assert not partial.exists()
     finally:
         await runtime.stop()

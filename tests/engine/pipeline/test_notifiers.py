@@ -68,6 +68,7 @@ async def test_standalone_mode_fires_homesec_alert_with_the_spec_payload(
         "risk_level": "medium", "summary": "Someone at the door.",
         "view_url": "/api/v1/clips/x/media", "storage_uri": "local://x.mp4",
         "timestamp": "2026-01-02T03:04:05Z", "detected_objects": ["person"],
+        "objects": [], "zones": [],
     }
     assert notifier.mode == "standalone"
 

@@ -77,3 +77,51 @@ def test_downscale_keeps_aspect_and_targets_the_analysis_width() -> None:
     small = downscale_gray(np.zeros((1080, 1920), dtype=np.uint8), 320)
     # Then it is 320 wide with the same aspect ratio, and contiguous for fast differencing
     assert small.shape == (180, 320) and small.flags.c_contiguous
+
+
+# -- motion masks ------------------------------------------------------------------------------
+
+# The bright object of scene() sits in rows 40..80 of 120 (a third to two thirds of the height).
+BAND = [[0, 0.3], [1, 0.3], [1, 0.7], [0, 0.7]]
+
+
+def swaying(rng: np.random.Generator, i: int) -> np.ndarray:
+    """scene() with a "tree" in the top-left corner whose leaves change every frame."""
+    img = scene(rng, None)
+    img[0:30, 0:40] = rng.integers(0, 255, (30, 40), dtype=np.uint8)
+    return img
+
+
+def test_a_masked_tree_does_not_count_as_motion() -> None:
+    # Given a scene whose top-left corner sways every frame (a tree in the wind)
+    rng = np.random.default_rng(7)
+    frames = [swaying(rng, i) for i in range(30)]
+    # When it is watched without a mask, Then the tree alone is confirmed motion
+    assert any(u.confirmed for u in feed(MotionDetector(0.5, 0.3), frames))
+    # When the tree is masked, Then nothing moves
+    tree = [[0, 0], [0.3, 0], [0.3, 0.3], [0, 0.3]]
+    masked = MotionDetector(0.5, 0.3, masks=[tree])
+    assert not any(u.moving or u.confirmed for u in feed(masked, frames))
+
+
+def test_motion_outside_a_mask_is_still_seen() -> None:
+    # Given the masked tree, and a person walking through the rest of the picture
+    rng = np.random.default_rng(8)
+    frames = [swaying(rng, i) for i in range(10)]
+    frames += [np.where(scene(rng, 45 + 5 * i) == 220, 220, swaying(rng, i)).astype(np.uint8)
+               for i in range(15)]
+    masked = MotionDetector(0.5, 0.3, masks=[[[0, 0], [0.3, 0], [0.3, 0.3], [0, 0.3]]])
+    updates = feed(masked, frames)
+    # Then the still part with the tree is quiet and the walk is confirmed motion
+    assert not any(u.moving for u in updates[:10])
+    assert any(u.confirmed for u in updates[10:])
+
+
+def test_a_mask_over_the_moving_object_hides_it() -> None:
+    # Given an object crossing the middle band of the picture
+    rng = np.random.default_rng(9)
+    frames = [scene(rng, None) for _ in range(10)] + [scene(rng, 5 + 6 * i) for i in range(20)]
+    # When that band is masked (a timestamp overlay would be such a band)
+    updates = feed(MotionDetector(0.5, 0.3, masks=[BAND]), frames)
+    # Then the crossing is not motion
+    assert not any(u.confirmed for u in updates)

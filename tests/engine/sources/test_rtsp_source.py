@@ -154,7 +154,7 @@ async def test_url_from_env_var_is_used_and_never_logged(
     assert "s3cret" not in caplog.text
     assert f"127.0.0.1:{port}/cam" in caplog.text
     assert not source.is_healthy()
-    assert redact_url("rtsp://a:b@h:554/x?y=1") == "rtsp://h:554/x"
+    assert redact_url("rtsp://a:b@h:554/x?y=1") == "rtsp://h:554/x?y=1"
 
 
 def test_backends_are_registered_and_construction_starts_nothing(work_dir: Path) -> None:
@@ -182,3 +182,25 @@ async def test_long_motion_is_split_at_max_clip_length(tmp_path: Path, work_dir:
     assert len(recorder.clips) >= 3
     for clip in recorder.clips:
         assert probe_video(clip.path).duration_s <= 2.5 + GOP_S + 2 / FPS
+
+
+async def test_motion_inside_a_motion_mask_records_nothing(
+    tmp_path: Path, work_dir: Path, recorder
+) -> None:
+    # Given a stream where an object crosses the middle band of the picture during 1-3 s, and
+    # a motion mask over that band
+    video = make_motion_video(tmp_path / "masked.mp4", [Segment(1, 3)], duration_s=5, fps=FPS)
+    band = {"name": "overlay", "points": [[0, 0.25], [1, 0.25], [1, 0.75], [0, 0.75]]}
+    with RtspTestServer(video, speed=2.0) as server:
+        source = RtspSource("yard", {"url": server.url, "min_motion_s": 0.2}, work_dir)
+        source.set_motion_masks([band])
+        await source.start(recorder.on_clip, recorder.on_health)
+        try:
+            # When the whole stream has been watched (the server goes silent at its end)
+            await recorder.wait_for(lambda: ("yard", True) in recorder.health)
+            await recorder.wait_for(lambda: recorder.health[-1] == ("yard", False))
+        finally:
+            await source.stop()
+    # Then the crossing inside the mask recorded no clip (the same stream without a mask
+    # records one: test_records_exactly_the_motion_segments_with_pre_and_post_roll)
+    assert recorder.clips == []

@@ -131,3 +131,32 @@ async def test_newer_database_is_left_alone(
     with caplog.at_level(logging.WARNING):
         assert await migrate(engine) == NEXT
     assert "newer than this engine knows" in caplog.text
+
+
+async def test_clips_from_version_3_gain_objects_and_zones(
+    engine: AsyncEngine, database: Database, make_repo: RepoFactory
+) -> None:
+    # Given a database as version 3 left it: a clip, and clips without objects/zones columns
+    from homesec_engine.records import ClipRecord
+
+    repo = await make_repo()
+    await repo.upsert_clip(ClipRecord(id="old-clip", camera="door", detected_objects=["person"]))
+    await repo.close()
+    prefix = f'"{database.schema}".' if database.schema else ""
+    async with engine.begin() as conn:
+        for column in ("objects", "zones"):
+            await conn.exec_driver_sql(f"ALTER TABLE {prefix}clips DROP COLUMN {column}")
+        await conn.execute(schema_version.delete().where(schema_version.c.version == 4))
+    # When the engine starts (and migrates)
+    assert await migrate(engine) == MIGRATIONS[-1].version
+    # Then step 4 is recorded, and the old clip reads with empty objects and zones
+    assert (await recorded(engine))[-1][0] == 4
+    repo = await make_repo()
+    clip = await repo.get_clip("old-clip")
+    assert clip is not None and clip.detected_objects == ["person"]
+    assert clip.objects == [] and clip.zones == []
+    # And new clips store theirs
+    objects = [{"class": "person", "count": 2, "confidence": 0.9, "boxes": [[0, 0, 0.1, 0.2]]}]
+    await repo.update_clip("old-clip", objects=objects, zones=["path"])
+    clip = await repo.get_clip("old-clip")
+    assert clip is not None and (clip.objects, clip.zones) == (objects, ["path"])

@@ -135,23 +135,29 @@ async def test_version_1_database_is_upgraded(database: Database, make_repo: Rep
             await conn.execute(text(f"DROP INDEX {q}ix_clip_events_uid"))
             await conn.execute(text(f"DROP INDEX {q}ix_clips_listed"))
             await conn.execute(text(f"ALTER TABLE {q}clip_events DROP COLUMN uid"))
+            await conn.execute(text(f"DROP INDEX {q}ix_clips_retention"))
+            for column in ("size_bytes", "offsite_state", "offsite_uri", "deleted_reason"):
+                await conn.execute(text(f"ALTER TABLE {q}clips DROP COLUMN {column}"))
             await conn.execute(text(f"DELETE FROM {q}schema_version WHERE version > 1"))
 
         # When a current engine starts on it
         upgraded = await make_repo()
 
-        # Then it is at the latest version with the uid column and both indexes back
+        # Then it is at the latest version with the uid column, the clip life-cycle columns
+        # and the indexes back
         assert await migrate(engine) == MIGRATIONS[-1].version
         async with engine.connect() as conn:
-            columns, event_ix, clip_ix = await conn.run_sync(
+            columns, event_ix, clip_ix, clip_columns = await conn.run_sync(
                 lambda c: (
                     {col["name"] for col in inspect(c).get_columns("clip_events", database.schema)},
                     {ix["name"] for ix in inspect(c).get_indexes("clip_events", database.schema)},
                     {ix["name"] for ix in inspect(c).get_indexes("clips", database.schema)},
+                    {col["name"] for col in inspect(c).get_columns("clips", database.schema)},
                 )
             )
         assert "uid" in columns and "ix_clip_events_uid" in event_ix
-        assert "ix_clips_listed" in clip_ix
+        assert {"ix_clips_listed", "ix_clips_retention"} <= clip_ix
+        assert {"size_bytes", "offsite_state", "offsite_uri", "deleted_reason"} <= clip_columns
     finally:
         await engine.dispose()
     # And the old event is kept next to new ones

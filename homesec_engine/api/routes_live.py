@@ -1,0 +1,111 @@
+"""The live camera: its newest picture as a JPEG and its restream (MPEG-TS).
+
+Both come from the source's one camera connection (sources/live.py, sources/restream.py):
+a request never opens the camera itself. A camera that cannot show anything now answers 503
+with the reason (disabled, not started, offline, no picture yet); a source that never has a
+live picture (a watched folder) answers 404 saying so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from typing import Any
+
+from aiohttp import web
+
+from ..sources.live import encode_jpeg
+from ..sources.restream import CONTENT_TYPE, TooManyViewers
+from .context import ApiContext, context
+from .errors import ApiError, not_found
+from .inputs import camera_name, read_query
+from .views import backend_capabilities
+
+_LOGGER = logging.getLogger(__name__)
+
+# A picture older than this while the camera counts as healthy is not "live" (a stream whose
+# decoder produces nothing): refused rather than shown as if it were now.
+MAX_PICTURE_AGE_S = 5.0
+# Kernel send buffer of a restream connection: small, so a viewer that stops reading is noticed
+# (and dropped) after seconds, not after megabytes of buffered video.
+STREAM_SNDBUF = 256 * 1024
+
+
+def unavailable(detail: str) -> ApiError:
+    return ApiError(503, "CAMERA_UNAVAILABLE", detail)
+
+
+def _running_source(ctx: ApiContext, name: str, feature: str, what: str) -> Any:
+    """The camera's running source, or the error that says why it shows nothing live."""
+    camera = next((c for c in ctx.config().get("cameras", []) if c["name"] == name), None)
+    if camera is None:
+        raise not_found(f"no camera named {name!r}")
+    backend = camera["source_backend"]
+    if not backend_capabilities(backend)[feature]:
+        raise not_found(f"camera {name!r} has no {what}: its {backend} source records "
+                        "files, it does not watch the camera live")
+    if not camera.get("enabled", True):
+        raise unavailable(f"camera {name!r} is disabled")
+    source = ctx.runtime.sources.get(name)
+    if source is None:
+        state = ctx.runtime.cameras().get(name)
+        reason = state.error if state is not None and state.error else "it is not running"
+        raise unavailable(f"camera {name!r} is not running: {reason}")
+    if not source.is_healthy():
+        raise unavailable(f"camera {name!r} is offline (no frames from the camera)")
+    return source
+
+
+def _jpeg(source: Any, width: int | None, height: int | None) -> bytes | None:
+    live = source.live_frame()
+    if live is None or live.age_s > MAX_PICTURE_AGE_S:
+        return None
+    return encode_jpeg(live.frame, width, height)
+
+
+async def get_camera_snapshot(request: web.Request) -> web.Response:
+    ctx = context(request)
+    name = camera_name(request)
+    query = read_query(request, "SnapshotQuery")
+    source = _running_source(ctx, name, "live_picture", "live picture")
+    image = await asyncio.to_thread(_jpeg, source, query.get("width"), query.get("height"))
+    if image is None:
+        raise unavailable(f"camera {name!r} has no current picture yet")
+    return web.Response(body=image, content_type="image/jpeg",
+                        headers={"Cache-Control": "no-store"})
+
+
+async def get_camera_stream(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    name = camera_name(request)
+    source = _running_source(ctx, name, "live_stream", "live stream")
+    transport = request.transport
+    try:
+        viewer = source.restream.join(on_drop=transport.abort if transport else None)
+    except TooManyViewers as err:
+        raise unavailable(str(err)) from err
+    except ConnectionError as err:
+        raise unavailable(f"camera {name!r} is not streaming") from err
+    response = web.StreamResponse(headers={"Content-Type": CONTENT_TYPE,
+                                           "Cache-Control": "no-store"})
+    try:
+        sock = transport.get_extra_info("socket") if transport else None
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
+        await response.prepare(request)
+        while (chunk := await viewer.next_chunk()) is not None:
+            await response.write(chunk)
+        if not viewer.dropped:
+            await response.write_eof()  # the camera's session ended: a clean end of stream
+    except (ConnectionResetError, ConnectionError):
+        pass  # the viewer went away, or was dropped for not reading
+    finally:
+        source.restream.leave(viewer)
+    return response
+
+
+HANDLERS = {
+    "get_camera_snapshot": get_camera_snapshot,
+    "get_camera_stream": get_camera_stream,
+}

@@ -143,3 +143,31 @@ async def test_a_real_engine_runs_the_plugin_source_into_the_plugin_storage(
         assert (flat / done[0].storage_uri[7:]).stat().st_size > 0
         # And the camera shows as healthy, reported by the plugin source
         assert engine.runtime.cameras()["yard"].healthy
+
+
+async def test_the_rest_api_adds_a_plugin_camera_and_refuses_an_unknown_backend(
+    third_party: None, tmp_path: Path, socket_enabled: None,
+) -> None:
+    import aiohttp
+
+    async with running_engine(tmp_path) as engine, aiohttp.ClientSession() as http:
+        # Given a running engine with the plugin source registered
+        # When a camera with an unregistered backend is posted
+        async with http.post(f"{engine.api}/cameras", json={
+                "name": "yard", "source_backend": "teleporter", "source_config": {}}) as resp:
+            status, body = resp.status, await resp.json()
+        # Then it is refused, naming the field and listing the registered source backends
+        assert status == 400, body
+        problems = {e["path"]: e["message"] for e in body["errors"]}
+        assert any(path.endswith("source_backend") for path in problems), problems
+        assert "must be one of: rtsp, local_folder, demo, one_shot" in problems.values()
+        # When a camera of the plugin backend is posted with its settings
+        async with http.post(f"{engine.api}/cameras", json={
+                "name": "yard", "source_backend": "one_shot",
+                "source_config": {"subject": "person"}}) as resp:
+            created = resp.status
+        # Then the engine keeps it like any built-in camera
+        assert created in (200, 201)
+        async with http.get(f"{engine.api}/cameras/yard") as resp:
+            camera = await resp.json()
+        assert camera["source_backend"] == "one_shot"

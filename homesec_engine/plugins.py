@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from .storage.base import Storage
 
 KINDS = tuple(BUILTIN_BACKENDS)
+SETTINGS_KINDS = ("source",)  # kinds whose plugins may bring a settings model
 
 # Where each kind's built-in factories live: (module, attribute), the attribute being a dict
 # name -> class (the backend packages keep such dicts) or, for one class, the class itself.
@@ -136,6 +137,10 @@ def register(kind: str, name: str, factory: Callable[..., Any] | None = None, *,
     name replaces the built-in (a plugin may override one on purpose).
     """
     _check_kind(kind)
+    if settings is not None and kind not in SETTINGS_KINDS:
+        # Only a source has a config section of its own (source_config) to validate yet.
+        raise ValueError(f"a {kind} plugin cannot declare settings; only: "
+                         f"{', '.join(SETTINGS_KINDS)}")
     if factory is not None:
         _registry.add(kind, name, factory, settings)
         return factory

@@ -101,3 +101,14 @@ def test_a_decorator_registration_can_override_a_built_in() -> None:
         assert isinstance(plugins.create("alert_policy", "default", {}), Strict)
     finally:
         plugins.register("alert_policy", "default", original)
+
+
+def test_settings_are_refused_for_a_kind_that_cannot_validate_them() -> None:
+    # Given a storage plugin that brings a settings model (storage has no section for it)
+    from homesec_engine.schema.fields import model, str_field
+
+    settings = model("S3", {"bucket": str_field("Bucket", required=True)})
+    # When it registers / Then it is told at once instead of its settings being ignored
+    with pytest.raises(ValueError, match="cannot declare settings; only: source"):
+        plugins.register("storage", "s3", object, settings=settings)
+    assert "s3" not in plugins.names("storage")

@@ -47,7 +47,9 @@ from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatu
 from .sources.base import ClipSource
 from .storage.base import Storage
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
+    from .offsite.uploader import OffsiteUploader
+    from .retention import Retention
     from .state import ClipRepository
 
 _LOGGER = logging.getLogger(__name__)
@@ -116,8 +118,8 @@ class EngineRuntime:
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
-        self.offsite: Any = None  # OffsiteUploader when offsite copies are enabled
-        self.retention: Any = None  # Retention (also measures the storage figures)
+        self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
+        self.retention: Retention | None = None  # (also measures the storage figures)
         self.sources: dict[str, ClipSource] = {}
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None

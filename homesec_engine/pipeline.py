@@ -18,6 +18,9 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
    tasks (event `notified` / `notify_failed` per notifier); the clip is `done`.
 
+With live detection (live/), the clip's event may have started, and alerted, while it was
+recorded: the pipeline then never alerts again for it, and ends the event with its judgement.
+
 A clip cut off by a stop (the drain timed out) ends in `error` with event `interrupted`.
 
 Every state write goes through ClipRepository, whose writes do not fail while the database is
@@ -31,6 +34,7 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from .analyzers.base import Analyzer
@@ -55,6 +59,7 @@ from .snapshots import render_snapshot
 from .zones import CameraZones, summarize_objects
 
 if TYPE_CHECKING:  # the repository module is heavy (SQLAlchemy); the runtime imports it late
+    from .live.events import LiveEvents
     from .offsite.uploader import OffsiteUploader
     from .state.repository import ClipRepository
     from .storage.base import Storage
@@ -65,8 +70,9 @@ _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED
          ClipStatus.DONE: 3, ClipStatus.ERROR: 3}
 
 
-def view_url(clip_id: str, public_url: str | None) -> str:
-    path = route_path("get_clip_media", clip_id=clip_id)
+def view_url(clip_id: str, public_url: str | None, what: str = "media") -> str:
+    """The engine's link to a clip's `media` (video) or `snapshot`."""
+    path = route_path(f"get_clip_{what}", clip_id=clip_id)
     return f"{public_url.rstrip('/')}{path}" if public_url else path
 
 
@@ -155,6 +161,7 @@ class Pipeline:
         self.clips_failed = 0
         self.last_error: str | None = None
         self.accepting = True
+        self.live: LiveEvents | None = None  # set by the runtime when cameras detect live
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -217,10 +224,13 @@ class Pipeline:
     # -- one clip ---------------------------------------------------------------------------
 
     async def process(self, clip: ClipFile) -> ClipOutcome:
-        try:
-            clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
-        except OSError:  # the file is already gone: nothing to find again after a restart
-            clip_id = new_clip_id()
+        if clip.clip_id is not None:  # chosen by the source: its live event is keyed by it
+            clip_id = clip.clip_id
+        else:
+            try:
+                clip_id = await asyncio.to_thread(stable_clip_id, clip.camera, clip.path)
+            except OSError:  # the file is already gone: nothing to find again after a restart
+                clip_id = new_clip_id()
         out = ClipOutcome(clip_id=clip_id, camera=clip.camera)
         try:
             await self._run(out, clip)
@@ -228,6 +238,9 @@ class Pipeline:
             # Cut off by a stop (drain timeout): no later stage will move the record on.
             await self._interrupted(out)
             raise
+        finally:
+            if self.live is not None:
+                await self.live.judged(out, clip)
         _log_clip(out, clip)
         return out
 
@@ -241,7 +254,8 @@ class Pipeline:
     async def _run(self, out: ClipOutcome, clip: ClipFile) -> None:
         await self._write(self.repository.upsert_clip, ClipRecord(
             id=out.clip_id, camera=clip.camera, status=ClipStatus.QUEUED_LOCAL,
-            created_at=clip.started_at, duration_s=round(clip.duration_s, 3)))
+            created_at=clip.started_at, duration_s=round(clip.duration_s, 3),
+            **(self.live.record_fields(out.clip_id) if self.live else {})))
         await self._event(out, "clip_recorded", camera=clip.camera, file=clip.path.name,
                           started_at=clip.started_at.isoformat(),
                           ended_at=clip.ended_at.isoformat())
@@ -266,19 +280,23 @@ class Pipeline:
             out.analysis = analysis
             decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
             out.decision = decision
+            # Alerted live already: one alert per event; the clip's judgement ends the event.
+            alerted_live = self.live is not None and self.live.alerted(out.clip_id)
             await self._status(out, ClipStatus.ANALYZED, activity_type=analysis.activity_type,
                                risk_level=analysis.risk_level, summary=analysis.summary,
-                               alerted=decision.alert)
+                               alerted=decision.alert or alerted_live)
             await self._event(out, "alert_decided", alert=decision.alert, reason=decision.reason,
                               risk_level=decision.risk_level,
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
-            if decision.alert:
+            if decision.alert and not alerted_live:
                 # Bounded waits: the alert should carry the storage URI, and its snapshot
                 # (a full-size decode) should be there when a phone opens the link.
                 await self._wait_bounded(upload)
                 await self._wait_bounded(snapshot)
                 await self._alert(out, clip, analysis, filtered)
+            elif alerted_live:
+                self._refresh_last_alert(out, clip.camera, analysis)
             await upload
             await snapshot
         finally:
@@ -380,6 +398,7 @@ class Pipeline:
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
         zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
+        zones = self.zones_of(clip.camera)
         try:
             filtered = await object_filter.run(clip.path, zones.counts if zones else None)
         except Exception as err:
@@ -463,31 +482,59 @@ class Pipeline:
 
     async def _alert(self, out: ClipOutcome, clip: ClipFile, analysis: Analysis,
                      filtered: FilterOutput) -> None:
+        out.alert = self.announce(
+            camera=clip.camera, clip_id=out.clip_id, analysis=analysis,
+            classes=filtered.classes, objects=out.objects, zones=out.zones,
+            timestamp=clip.started_at, storage_uri=out.storage_uri)
+
+    def announce(self, *, camera: str, clip_id: str, analysis: Analysis, classes: list[str],
+                 objects: list[dict[str, Any]], zones: list[str], timestamp: datetime,
+                 storage_uri: str | None) -> AlertEvent:
+        """Send one alert: EventHub, `last_alerts`, every notifier (results in the history)."""
         event = AlertEvent(
-            camera=clip.camera, clip_id=out.clip_id, activity_type=analysis.activity_type,
+            camera=camera, clip_id=clip_id, activity_type=analysis.activity_type,
             risk_level=analysis.risk_level, summary=analysis.summary,
-            view_url=view_url(out.clip_id, self.public_url), storage_uri=out.storage_uri,
-            timestamp=clip.started_at, detected_objects=filtered.classes,
-            objects=out.objects, zones=out.zones)
-        out.alert = event
+            view_url=view_url(clip_id, self.public_url), storage_uri=storage_uri,
+            timestamp=timestamp, detected_objects=list(classes),
+            objects=objects, zones=zones)
         # Names, ids and labels only: never a URL (it could carry a host's credentials).
         _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
-                     clip.camera, out.clip_id, analysis.risk_level, analysis.activity_type,
-                     ",".join(filtered.classes) or "none")
+                     camera, clip_id, analysis.risk_level, analysis.activity_type,
+                     ",".join(classes) or "none")
         payload = event.payload()
-        self.last_alerts[clip.camera] = {
-            "clip_id": out.clip_id, "activity_type": analysis.activity_type,
+        self.last_alerts[camera] = {
+            "clip_id": clip_id, "activity_type": analysis.activity_type,
             "risk_level": analysis.risk_level, "summary": analysis.summary,
-            "detected_objects": filtered.classes, "timestamp": payload["timestamp"],
-            "view_url": payload["view_url"], "objects": out.objects, "zones": out.zones,
+            "detected_objects": list(classes), "timestamp": payload["timestamp"],
+            "view_url": payload["view_url"], "objects": objects, "zones": zones,
         }
         self.events.publish("alert", payload)
 
         async def record(notifier: str, ok: bool, error: str | None) -> None:
-            await self._event(out, "notified" if ok else "notify_failed", notifier=notifier,
-                              error=error)
+            await self.write(self.repository.add_event, ClipEventRecord(
+                clip_id=clip_id, type="notified" if ok else "notify_failed",
+                data={"notifier": notifier, "error": error}))
 
         self.fanout.alert(event, on_result=record)
+        return event
+
+    def _refresh_last_alert(self, out: ClipOutcome, camera: str, analysis: Analysis) -> None:
+        """The live alert's summary, once the clip is judged (no new alert is sent)."""
+        current = self.last_alerts.get(camera)
+        if current is not None and current.get("clip_id") == out.clip_id:
+            current.update(summary=analysis.summary, activity_type=analysis.activity_type,
+                           objects=out.objects or current.get("objects", []),
+                           zones=out.zones or current.get("zones", []))
+
+    def media_url(self, clip_id: str, what: str) -> str:
+        return view_url(clip_id, self.public_url, what)
+
+    async def store_snapshot(self, clip_id: str, jpeg: bytes) -> str:
+        tmp = await asyncio.to_thread(_write_temp, jpeg, clip_id)
+        try:
+            return str(await self.storage.put(tmp, snapshot_key(clip_id)))
+        finally:
+            await asyncio.to_thread(tmp.unlink, True)
 
     async def _cleanup(self, out: ClipOutcome, clip: ClipFile) -> None:
         """The source's file is a working copy: drop it once storage holds the clip."""
@@ -518,6 +565,9 @@ class Pipeline:
     async def _event(self, out: ClipOutcome, event_type: str, **data: Any) -> None:
         await self._write(self.repository.add_event,
                           ClipEventRecord(clip_id=out.clip_id, type=event_type, data=data))
+
+    async def write(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        await self._write(method, *args, **kwargs)
 
     async def _write(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:

@@ -59,6 +59,10 @@ class ClipRecord:
     storage_uri: str | None = None
     alerted: bool = False
     duration_s: float | None = None
+    # The recording's live event (schema LiveEvent) and its state: active, ended or
+    # interrupted (schema version 5; None when no trigger class was confirmed live).
+    event: dict[str, Any] | None = None
+    event_state: str | None = None
     # The clip's life cycle (retention, offsite copies): its stored size, whether its offsite
     # copy is "pending", "done" or "skipped" (None: no copy asked for), the copy's address,
     # and why it was deleted ("age", "disk_budget", "user").
@@ -105,6 +109,9 @@ class ClipFile:
     path: Path
     started_at: datetime
     ended_at: datetime
+    # Chosen by the source when it opened the clip (its live event is keyed by it); else the
+    # pipeline makes one.
+    clip_id: str | None = None
 
     @property
     def duration_s(self) -> float:

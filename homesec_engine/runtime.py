@@ -36,6 +36,8 @@ from .analyzers.base import Analyzer
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
+from .live.events import LiveEvents
+from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
 from .pipeline import Pipeline, view_url
@@ -121,6 +123,7 @@ class EngineRuntime:
         self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
         self.retention: Retention | None = None  # (also measures the storage figures)
         self.sources: dict[str, ClipSource] = {}
+        self.live: LiveEvents | None = None
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -242,6 +245,8 @@ class EngineRuntime:
             await self.stop()
             raise
         await self._restore_last_alerts()
+        assert self.live is not None
+        await self.live.recover()
         self.pipeline_running = True
         await self._recover_leftover_clips()
         if run_sources:
@@ -335,6 +340,9 @@ class EngineRuntime:
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
             camera_zones={c["name"]: c.get("zones") or [] for c in cfg["cameras"]},
         )
+        self.live = LiveEvents(self.pipeline, on_message=self.fanout.live_event)
+        self.pipeline.live = self.live
+        await self.live.start()
         for camera in cfg["cameras"]:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
@@ -374,12 +382,26 @@ class EngineRuntime:
                 source = plugins.source(camera["source_backend"])(
                     name, camera["source_config"], work_dir)
                 source.set_motion_masks(camera.get("motion_masks") or [])
+                self._watch_live(source)
                 await source.start(self.pipeline.on_clip, self._on_health)
             except Exception as err:  # one broken camera must not keep the others down
                 state.error = f"{type(err).__name__}: {err}"
                 _LOGGER.error("camera %s did not start: %s", name, state.error)
                 continue
             self.sources[name] = source
+
+    def _watch_live(self, source: Any) -> None:
+        """Live detection for a source that decodes frames, when its camera's filter can
+        judge one frame at a time (the builtin heuristic needs the whole clip)."""
+        assert self.pipeline is not None and self.live is not None
+        object_filter = self.filter_for(source.camera)
+        fps = float(getattr(source, "live_fps", 0.0))
+        if fps <= 0 or object_filter.needs_whole_clip:
+            return
+        if object_filter.status().get("status") != "ok":
+            return  # no usable model: the clip filter's fallback judges the clip
+        source.set_live(LiveWatch(source.camera, object_filter,
+                                  self.pipeline.zones_of(source.camera), fps, self.live))
 
     async def _recover_leftover_clips(self) -> None:
         """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
@@ -529,6 +551,9 @@ class EngineRuntime:
             await self.retention.close()
         if self.pipeline is not None:
             await self.pipeline.drain(PIPELINE_DRAIN_TIMEOUT_S)
+        if self.live is not None:
+            await self.live.close()
+            self.live = None
         if self.offsite is not None:  # after the drain: the last clips' jobs are on disk
             await self.offsite.close()
         if self.fanout is not None:

@@ -211,6 +211,11 @@ def free_port() -> int:
 # --------------------------------------------------------------------------------------------
 
 
+# When set, the server appends the wall time (time.time()) at which each client's stream time
+# 0 was sent to the file it names: a benchmark maps stream times to wall times with it.
+PLAY_LOG_ENV = "HOMESEC_RTSP_PLAY_LOG"
+
+
 class RtspTestServer:
     """Serve an H.264 file as a live RTSP stream at ``rtsp://127.0.0.1:<port>/cam``.
 
@@ -372,6 +377,9 @@ class _Connection:
     def stream(self) -> None:
         ssrc, seq, base_ts = random.getrandbits(32), random.getrandbits(16), random.getrandbits(31)
         start, offset = time.monotonic(), 0.0
+        if log := os.environ.get(PLAY_LOG_ENV):  # when stream time 0 went out (latency bench)
+            with open(log, "a", encoding="utf-8") as handle:
+                handle.write(f"{time.time()!r}\n")
         span = (self.units[-1].t + (self.units[-1].t / max(1, len(self.units) - 1))) if self.units else 0
         while not self.closed.is_set():
             for unit in self.units:

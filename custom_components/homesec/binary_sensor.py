@@ -12,7 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .const import CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S
+from .const import CONF_MOTION_RESET, DEFAULT_MOTION_RESET_S, EVENT_SAFETY_NET_S
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
 from .value_functions import alert_matches
@@ -50,6 +50,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
         self.entity_description = description
         self._push_on = False
         self._cancel_reset: CALLBACK_TYPE | None = None
+        self._event_clip: str | None = None  # the live event that holds it on
 
     @property
     def _reset_seconds(self) -> float:
@@ -65,6 +66,11 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
                 self.hass, self.coordinator.signal_alert, self._handle_alert
             )
         )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, self.coordinator.signal_live_event, self._handle_live_event
+            )
+        )
         self.async_on_remove(self._cancel_timer)
         # An alert younger than the reset time (e.g. just before a reload) keeps it on.
         camera = self.camera_data
@@ -75,9 +81,33 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
                 self._turn_on(dict(alert), remaining)
 
     @callback
+    def _handle_live_event(self, camera: str, event: dict[str, Any]) -> None:
+        """On from an event's start (for its class) until its end; the reset time is not used."""
+        if camera != self.camera_name:
+            return
+        clip_id = event.get("clip_id")
+        if event.get("phase") in ("started", "updated"):
+            if not alert_matches(self.entity_description.alert_class,
+                                 {"detected_objects": event.get("classes") or []}):
+                return
+            self._event_clip = clip_id
+            self._cancel_timer()
+            self._push_on = True
+            self._cancel_reset = async_call_later(self.hass, EVENT_SAFETY_NET_S, self._reset)
+        elif clip_id == self._event_clip:  # ended or interrupted
+            self._event_clip = None
+            self._cancel_timer()
+            self._push_on = False
+        else:
+            return
+        self.async_write_ha_state()
+
+    @callback
     def _handle_alert(self, camera: str, alert: dict[str, Any]) -> None:
         if camera != self.camera_name:
             return
+        if self._event_clip is not None and alert.get("clip_id") == self._event_clip:
+            return  # the alert of a live event: its end turns the sensor off
         self._turn_on(alert, self._reset_seconds)
         self.async_write_ha_state()
 
@@ -92,6 +122,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
     @callback
     def _reset(self, _now: datetime) -> None:
         self._cancel_reset = None
+        self._event_clip = None
         self._push_on = False
         self.async_write_ha_state()
 

@@ -1,9 +1,11 @@
 """The HomeSec data coordinator: one /status request per poll, plus live pushes.
 
-Live updates come two ways — the `homesec_alert` bus event (the engine's home_assistant
-notifier) and the engine's `/api/v1/events` WebSocket — and are applied at once with
-`async_set_updated_data`. An alert seen both ways (or first seen by a poll) is applied once:
-clip ids are remembered in a bounded, insertion-ordered set.
+Live updates come one way: the engine's `/api/v1/events` WebSocket (`alert`, `event`,
+`camera_health`), applied at once with `async_set_updated_data`. The `homesec_alert` bus event
+the engine's home_assistant notifier fires is for automations; it is not read back. An alert
+seen by a push and by a poll is applied once: clip ids are remembered in a bounded,
+insertion-ordered set. The figures (alerts_today, cameras_online) are the engine's own, carried
+in each pushed message's `stats`; nothing is recomputed here.
 
 A 503 DB_UNAVAILABLE is not a failure of the integration: the engine is up, only its
 database is down. The last data is kept with health marked degraded, so entities keep their
@@ -21,7 +23,7 @@ from datetime import timedelta
 from typing import Any, Final, cast
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.core import Event, HomeAssistant, callback
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_send
@@ -39,10 +41,10 @@ from .const import (
     CONF_SCAN_INTERVAL,
     DEFAULT_SCAN_INTERVAL_S,
     DOMAIN,
-    EVENT_ALERT,
     LOGGER,
     SIGNAL_ALERT,
     SIGNAL_CAMERA_HEALTH,
+    SIGNAL_LIVE_EVENT,
 )
 from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
 from .generated.schema_data import MODELS
@@ -54,6 +56,8 @@ WS_BACKOFF_MAX: Final = 60.0
 
 _ALERT_EVENT = model_validator(MODELS, "AlertEvent")
 _CAMERA_HEALTH = model_validator(MODELS, "CameraHealthEvent")
+_LIVE_EVENT = model_validator(MODELS, "LiveEvent")
+_PUSHED_STATS = model_validator(MODELS, "PushedStats")
 
 
 @dataclass(slots=True)
@@ -96,6 +100,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         # devices hang off it).
         self.hub_device_id: str | None = None
         self.signal_camera_health = SIGNAL_CAMERA_HEALTH.format(entry_id=entry.entry_id)
+        self.signal_live_event = SIGNAL_LIVE_EVENT.format(entry_id=entry.entry_id)
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._polled_once = False
         self._pending_alerts: list[tuple[str, dict[str, Any]]] = []
@@ -233,9 +238,8 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
 
     @callback
     def async_start_live_updates(self) -> None:
-        """Listen to the bus event and run the WebSocket until the entry unloads."""
+        """Run the WebSocket until the entry unloads."""
         entry = self.config_entry
-        entry.async_on_unload(self.hass.bus.async_listen(EVENT_ALERT, self._handle_bus_event))
         self._ws_task = entry.async_create_background_task(
             self.hass, self._run_event_stream(), f"{DOMAIN} event stream"
         )
@@ -249,11 +253,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self.ws_connected = False
 
     @callback
-    def _handle_bus_event(self, event: Event[Mapping[str, Any]]) -> None:
-        self.async_handle_alert(event.data)
-
-    @callback
-    def async_handle_alert(self, payload: Mapping[str, Any]) -> bool:
+    def async_handle_alert(
+        self, payload: Mapping[str, Any], stats: Mapping[str, Any] | None = None
+    ) -> bool:
         """Apply one live alert; False when it was invalid or already applied."""
         try:
             _ALERT_EVENT(dict(payload))
@@ -280,7 +282,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             summary["zones"] = list(alert["zones"] or [])
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
-        status["stats"]["alerts_today"] += 1
+        _apply_stats(status, stats)
         for cam in status["cameras"]:
             if cam["name"] == camera:
                 cam["last_alert"] = summary
@@ -293,7 +295,26 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         return True
 
     @callback
-    def async_handle_camera_health(self, payload: Mapping[str, Any]) -> None:
+    def async_handle_live_event(
+        self, payload: Mapping[str, Any], stats: Mapping[str, Any] | None = None
+    ) -> None:
+        """Apply a live event message (started/updated/ended/interrupted): entities follow it."""
+        try:
+            _LIVE_EVENT(dict(payload))
+        except vol.Invalid:
+            LOGGER.debug("Ignoring a malformed live event: %s", payload)
+            return
+        if (data := self.current) is not None and stats:
+            status = copy.deepcopy(data)
+            _apply_stats(status, stats)
+            self.async_set_updated_data(status)
+        async_dispatcher_send(self.hass, self.signal_live_event, str(payload["camera"]),
+                              dict(payload))
+
+    @callback
+    def async_handle_camera_health(
+        self, payload: Mapping[str, Any], stats: Mapping[str, Any] | None = None
+    ) -> None:
         """Apply a live camera_health message."""
         try:
             _CAMERA_HEALTH(dict(payload))
@@ -306,9 +327,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             if cam["name"] == payload["camera"]:
                 cam["healthy"] = bool(payload["healthy"])
                 cam["last_heartbeat"] = payload.get("last_heartbeat")
-        status["stats"]["cameras_online"] = sum(
-            1 for cam in status["cameras"] if cam["healthy"] and cam["enabled"]
-        )
+        _apply_stats(status, stats)
         self.async_set_updated_data(status)
         async_dispatcher_send(self.hass, self.signal_camera_health, payload["camera"])
 
@@ -325,11 +344,15 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self.async_set_updated_data(status)
 
     @callback
-    def _handle_ws_message(self, message: WsMessage) -> None:
+    def async_handle_message(self, message: WsMessage) -> None:
+        """Apply one pushed WebSocket message."""
+        stats = message.get("stats")
         if message["type"] == "alert":
-            self.async_handle_alert(message["data"])
+            self.async_handle_alert(message["data"], stats)
+        elif message["type"] == "event":
+            self.async_handle_live_event(message["data"], stats)
         elif message["type"] == "camera_health":
-            self.async_handle_camera_health(message["data"])
+            self.async_handle_camera_health(message["data"], stats)
 
     @callback
     def _ws_connected(self) -> None:
@@ -345,7 +368,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             try:
                 async for message in self.client.events(on_connect=self._ws_connected):
                     delay = self.ws_backoff_initial
-                    self._handle_ws_message(message)
+                    self.async_handle_message(message)
             except HomeSecAuthenticationError:
                 self.ws_connected = False
                 LOGGER.warning("The HomeSec engine refused the API key on the event stream")
@@ -360,6 +383,19 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             self.ws_connected = False
             await asyncio.sleep(delay)
             delay = min(delay * 2, WS_BACKOFF_MAX)
+
+
+def _apply_stats(status: Status, stats: Mapping[str, Any] | None) -> None:
+    """The engine's figures from a pushed message (an engine without them: the poll's stay)."""
+    if not stats:
+        return
+    try:
+        _PUSHED_STATS(dict(stats))
+    except vol.Invalid:
+        return
+    for key in ("alerts_today", "cameras_online"):
+        if key in stats:
+            status["stats"][key] = int(stats[key])
 
 
 def _status_from_health(health: Health) -> Status:

@@ -19,17 +19,21 @@ from homeassistant.const import CONF_DEVICE_ID, CONF_DOMAIN, CONF_PLATFORM, CONF
 from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
-from homeassistant.helpers.trigger import TriggerActionType, TriggerInfo
+from homeassistant.helpers.trigger import TriggerActionType, TriggerData, TriggerInfo
 from homeassistant.helpers.typing import ConfigType
 
 from .alert_objects import alert_classes, alert_zones
 from .compat import vol
 from .compat import device_config_entry_ids, parent_device_id
-from .const import DOMAIN, SIGNAL_ALERT
+from .const import DOMAIN, SIGNAL_ALERT, SIGNAL_LIVE_EVENT
 from .generated.schema_data import ACTIVITY_TYPES, DETECTION_CLASSES, RISK_LEVELS
 from .views import async_signed_alert_urls
 
 TRIGGER_TYPE_ALERT: Final = "alert"
+# A live event's start (a trigger class seen) and its end (also when interrupted).
+TRIGGER_TYPE_STARTED: Final = "event_started"
+TRIGGER_TYPE_ENDED: Final = "event_ended"
+TRIGGER_TYPES: Final = (TRIGGER_TYPE_ALERT, TRIGGER_TYPE_STARTED, TRIGGER_TYPE_ENDED)
 CONF_ACTIVITY_TYPE: Final = "activity_type"
 CONF_MIN_RISK_LEVEL: Final = "min_risk_level"
 CONF_DETECTED_CLASS: Final = "detected_class"
@@ -37,7 +41,7 @@ CONF_ZONE: Final = "zone"
 
 TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
-        vol.Required(CONF_TYPE): vol.In([TRIGGER_TYPE_ALERT]),
+        vol.Required(CONF_TYPE): vol.In(TRIGGER_TYPES),
         vol.Optional(CONF_ACTIVITY_TYPE): vol.In(ACTIVITY_TYPES),
         vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
         vol.Optional(CONF_DETECTED_CLASS): vol.In(DETECTION_CLASSES),
@@ -65,7 +69,7 @@ def camera_of_device(hass: HomeAssistant, device_id: str) -> tuple[str, str] | N
 async def async_get_triggers(
     hass: HomeAssistant, device_id: str
 ) -> list[dict[str, Any]]:
-    """One `alert` trigger per camera device."""
+    """`alert`, `event_started` and `event_ended` triggers per camera device."""
     if camera_of_device(hass, device_id) is None:
         return []
     return [
@@ -73,8 +77,9 @@ async def async_get_triggers(
             CONF_PLATFORM: "device",
             CONF_DOMAIN: DOMAIN,
             CONF_DEVICE_ID: device_id,
-            CONF_TYPE: TRIGGER_TYPE_ALERT,
+            CONF_TYPE: trigger_type,
         }
+        for trigger_type in TRIGGER_TYPES
     ]
 
 
@@ -134,8 +139,10 @@ async def async_attach_trigger(
     if target is None:
         raise InvalidDeviceAutomationConfig(f"{device_id} is not a HomeSec camera")
     entry_id, camera = target
-    job = HassJob(action, f"homesec alert trigger {trigger_info}")
+    job = HassJob(action, f"homesec {config[CONF_TYPE]} trigger {trigger_info}")
     trigger_data = trigger_info["trigger_data"]
+    if config[CONF_TYPE] != TRIGGER_TYPE_ALERT:
+        return _attach_live_event(hass, config, job, trigger_data, entry_id, camera)
 
     @callback
     def _on_alert(alert_camera: str, alert: dict[str, Any]) -> None:
@@ -167,4 +174,54 @@ async def async_attach_trigger(
 
     return async_dispatcher_connect(
         hass, SIGNAL_ALERT.format(entry_id=entry_id), _on_alert
+    )
+
+
+def _attach_live_event(
+    hass: HomeAssistant,
+    config: ConfigType,
+    job: HassJob[..., Any],
+    trigger_data: TriggerData,
+    entry_id: str,
+    camera: str,
+) -> CALLBACK_TYPE:
+    """Run the job at a live event's start or end (the same filters as for alerts)."""
+    wanted = ("started",) if config[CONF_TYPE] == TRIGGER_TYPE_STARTED else (
+        "ended", "interrupted")
+
+    @callback
+    def _on_event(event_camera: str, event: dict[str, Any]) -> None:
+        if event_camera != camera or event.get("phase") not in wanted:
+            return
+        # Read like an alert: its classes, objects and zones so far.
+        seen = {**event, "detected_objects": list(event.get("classes") or [])}
+        if not alert_matches(config, seen):
+            return
+        urls = async_signed_alert_urls(hass, entry_id, str(event.get("clip_id")))
+        hass.async_run_hass_job(
+            job,
+            {
+                "trigger": {
+                    **trigger_data,
+                    CONF_PLATFORM: "device",
+                    CONF_DOMAIN: DOMAIN,
+                    CONF_DEVICE_ID: config[CONF_DEVICE_ID],
+                    CONF_TYPE: config[CONF_TYPE],
+                    "camera": camera,
+                    "event": dict(event),
+                    "clip_id": event.get("clip_id"),
+                    "classes": list(event.get("classes") or []),
+                    "zones": list(event.get("zones") or []),
+                    "risk_level": event.get("risk_level"),
+                    "summary": event.get("summary"),
+                    "end_reason": event.get("end_reason"),
+                    "duration_s": event.get("duration_s"),
+                    **urls,
+                    "description": f"HomeSec activity {event.get('phase')} on {camera}",
+                }
+            },
+        )
+
+    return async_dispatcher_connect(
+        hass, SIGNAL_LIVE_EVENT.format(entry_id=entry_id), _on_event
     )

@@ -1,4 +1,6 @@
-"""HomeSec event entity: one per camera, firing on each alert with its activity type."""
+"""HomeSec event entity: one per camera, firing on each alert with its activity type, and
+`started` / `ended` for each live event (ended also when it was interrupted), the summary
+and clip link arriving with `ended`."""
 
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from .views import async_signed_alert_urls
 PARALLEL_UPDATES = 0  # push only
 
 _EVENT_FIELDS = ("clip_id", "risk_level", "summary", "detected_objects", "timestamp")
+_LIVE_FIELDS = ("clip_id", "risk_level", "summary", "classes", "zones", "started_at",
+                "ended_at", "duration_s", "end_reason", "activity_type")
 
 
 async def async_setup_entry(
@@ -52,6 +56,25 @@ class HomeSecEvent(HomeSecEntity, EventEntity):
                 self.hass, self.coordinator.signal_alert, self._handle_alert
             )
         )
+        self.async_on_remove(
+            async_dispatcher_connect(
+                self.hass, self.coordinator.signal_live_event, self._handle_live_event
+            )
+        )
+
+    @callback
+    def _handle_live_event(self, camera: str, event: dict[str, Any]) -> None:
+        phase = event.get("phase")
+        if camera != self.camera_name or phase == "updated":
+            return
+        attributes = {key: event.get(key) for key in _LIVE_FIELDS}
+        attributes.update(
+            async_signed_alert_urls(
+                self.hass, self.coordinator.config_entry.entry_id, str(event["clip_id"])
+            )
+        )
+        self._trigger_event("started" if phase == "started" else "ended", attributes)
+        self.async_write_ha_state()
 
     @callback
     def _handle_alert(self, camera: str, alert: dict[str, Any]) -> None:

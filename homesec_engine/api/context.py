@@ -162,6 +162,11 @@ class ApiContext:
                 return cache.clips_today, cache.alerts_today
             return await self._count(midnight)
 
+    async def recount_today(self) -> tuple[int, int]:
+        """(clips_today, alerts_today) counted now (the cache takes the new values)."""
+        async with self._stats_lock:
+            return await self._count(local_midnight())
+
     async def _count(self, midnight: datetime) -> tuple[int, int]:
         repo = self.runtime.started_repository()
         generation = repo.generation  # before the reads: a write during them makes it stale
@@ -171,6 +176,11 @@ class ApiContext:
         cache.key, cache.at, cache.generation = midnight, time.monotonic(), generation
         cache.clips_today, cache.alerts_today = clips, alerts
         return clips, alerts
+
+
+def cameras_online(ctx: ApiContext) -> int:
+    """Enabled cameras streaming now."""
+    return sum(1 for s in ctx.runtime.cameras().values() if s.enabled and s.healthy)
 
 
 def _quiet(task: asyncio.Task[Any]) -> None:

@@ -103,7 +103,16 @@ async def delete_clip(request: web.Request) -> web.Response:
     return json_response(clip_view(clip, _public_url(ctx)))
 
 
+async def list_live_events(request: web.Request) -> web.Response:
+    """Live events (one per recording), newest first: the `event` of each such clip."""
+    query = read_query(request, "LiveEventQuery")
+    clips = await context(request).runtime.started_repository().list_live_events(
+        camera=query.get("camera"), limit=query["limit"])
+    return json_response({"events": [dict(c.event) for c in clips if c.event]})
+
+
 HANDLERS = {
+    "list_live_events": list_live_events,
     "list_clips": list_clips,
     "get_clip": get_clip,
     "delete_clip": delete_clip,

@@ -9,14 +9,10 @@ from typing import Any
 from aiohttp import web
 
 from ..schema.openapi import render_openapi
-from .context import ApiContext, context
+from .context import ApiContext, cameras_online, context
 from .views import camera_view, dumps, iso, json_response
 
 _LOGGER = logging.getLogger(__name__)
-
-
-def _cameras_online(ctx: ApiContext) -> int:
-    return sum(1 for s in ctx.runtime.cameras().values() if s.enabled and s.healthy)
 
 
 async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
@@ -35,7 +31,7 @@ async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
             "storage": "error" if storage_error else "ok", "storage_error": storage_error,
             "offsite": "disabled" if offsite is None else ("error" if offsite_error else "ok"),
             "offsite_error": offsite_error,
-            "cameras_online": _cameras_online(ctx), "version": ctx.runtime.version}
+            "cameras_online": cameras_online(ctx), "version": ctx.runtime.version}
 
 
 async def _stats(ctx: ApiContext) -> dict[str, Any]:
@@ -44,7 +40,7 @@ async def _stats(ctx: ApiContext) -> dict[str, Any]:
         "clips_today": clips_today,
         "alerts_today": alerts_today,
         "cameras_total": len(ctx.config().get("cameras", [])),
-        "cameras_online": _cameras_online(ctx),
+        "cameras_online": cameras_online(ctx),
         "uptime_seconds": max(0.0, time.monotonic() - ctx.runtime.started_monotonic),
     }
 

@@ -107,4 +107,5 @@ def clip_view(clip: ClipRecord, public_url: str | None = None, *,
         "duration_s": clip.duration_s,
         "objects": list(clip.objects),
         "zones": list(clip.zones),
+        "event": dict(clip.event) if clip.event else None,
     }

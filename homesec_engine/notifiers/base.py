@@ -66,6 +66,11 @@ class Notifier(ABC):
                           last_heartbeat: datetime | None) -> None:
         """One attempt to deliver a camera health change."""
 
+    sends_live_events = False  # True: send_live_event delivers event messages too
+
+    async def send_live_event(self, message: dict[str, Any]) -> None:
+        """One attempt to deliver a live event message (when `sends_live_events`)."""
+
     async def notify(self, event: AlertEvent) -> None:
         await self._deliver(f"alert {event.clip_id}", lambda: self.send_alert(event))
 
@@ -73,6 +78,10 @@ class Notifier(ABC):
                                     last_heartbeat: datetime | None = None) -> None:
         await self._deliver(f"health of {camera}",
                             lambda: self.send_health(camera, healthy, last_heartbeat))
+
+    async def publish_live_event(self, message: dict[str, Any]) -> None:
+        await self._deliver(f"event {message.get('phase')} {message.get('clip_id')}",
+                            lambda: self.send_live_event(message))
 
     async def _deliver(self, what: str, attempt: Callable[[], Awaitable[None]]) -> None:
         tries = 0

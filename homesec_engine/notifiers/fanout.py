@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -35,6 +36,11 @@ class NotifierFanout:
               ) -> list[asyncio.Task[None]]:
         """Start delivering `event` to every notifier; returns the delivery tasks."""
         return [self._spawn(n, n.notify(event), on_result) for n in self.notifiers]
+
+    def live_event(self, message: dict[str, Any]) -> list[asyncio.Task[None]]:
+        """A live event message (started/updated/ended/interrupted) to every notifier."""
+        return [self._spawn(n, n.publish_live_event(message), None)
+                for n in self.notifiers if n.sends_live_events]
 
     def camera_health(self, camera: str, healthy: bool,
                       last_heartbeat: datetime | None = None) -> list[asyncio.Task[None]]:

@@ -8,7 +8,8 @@ Two modes, chosen at start:
   config names in `url_env` and `token_env`.
 
 Neither available is a start-up error that says what to set. Camera health changes go out as
-`homesec_camera_health` events.
+`homesec_camera_health` events, live events (started/updated/ended/interrupted) as
+`homesec_event`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from ..records import AlertEvent
-from ..schema.events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE
+from ..schema.events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE, LIVE_EVENT_TYPE
 from .base import Notifier, NotifierConfigError, NotifierError, PermanentNotifierError
 
 SUPERVISOR_CORE_URL = "http://supervisor/core"
@@ -52,6 +53,7 @@ def resolve_target(config: dict[str, Any]) -> tuple[str, str, str]:
 
 class HomeAssistantNotifier(Notifier):
     backend = "home_assistant"
+    sends_live_events = True
 
     def __init__(self, config: dict[str, Any], **kwargs: Any) -> None:
         super().__init__(config, **kwargs)
@@ -75,6 +77,9 @@ class HomeAssistantNotifier(Notifier):
 
     async def send_alert(self, event: AlertEvent) -> None:
         await self._fire(ALERT_EVENT_TYPE, event.payload())
+
+    async def send_live_event(self, message: dict[str, Any]) -> None:
+        await self._fire(LIVE_EVENT_TYPE, message)
 
     async def send_health(self, camera: str, healthy: bool,
                           last_heartbeat: datetime | None) -> None:

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from .config import ACTIVITY_TYPES, CONFIG_MODELS, DETECTION_CLASSES, RISK_LEVELS
+from .config import (
+    ACTIVITY_TYPES,
+    CONFIG_MODELS,
+    DETECTION_CLASSES,
+    LIVE_END_REASONS,
+    LIVE_EVENT_PHASES,
+    LIVE_EVENT_STATES,
+    RISK_LEVELS,
+)
 from .fields import (
     Decl,
     bool_field,
@@ -170,7 +178,8 @@ API_MODELS: dict[str, Decl] = {
     # The camera's forms, all derived from the one declaration in config.py (`Camera`): a
     # field added there reaches the API bodies, the views and the HA services.
     "CameraView": derive(CAMERA, "A camera as the API shows it; secrets as env-var names.",
-                         required=["enabled"], rules=False, extra="allow", add={
+                         required=["enabled", "zones", "motion_masks"], rules=False,
+                         extra="allow", add={
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
@@ -224,7 +233,42 @@ API_MODELS: dict[str, Decl] = {
         "objects": objects_field(required=True),
         "zones": alert_zones_field(required=True),
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
+        "event": model_field("The recording's live event (none when no trigger class was "
+                             "confirmed while it was recorded)", "LiveEvent", nullable=True),
     }, extra="allow"),
+    "LiveEvent": model("An event with a start and an end: one per recording, keyed by its "
+                       "clip id (WebSocket `event` data adds `phase`).", {
+        "clip_id": str_field("Clip id of the recording", required=True),
+        "camera": str_field("Camera name", required=True),
+        "state": str_field("Where the event is", required=True, choices=LIVE_EVENT_STATES),
+        "started_at": datetime_field("When a trigger class was confirmed", required=True),
+        "ended_at": datetime_field("When it ended", required=True, nullable=True),
+        "duration_s": float_field("Length of the clip (once judged)", required=True,
+                                  nullable=True, min=0),
+        "classes": list_field("Trigger classes confirmed so far",
+                              str_field("Class", choices=DETECTION_CLASSES), required=True),
+        "zones": alert_zones_field(required=True),
+        "objects": objects_field(required=True),
+        "activity_type": str_field("What happened", required=True, nullable=True),
+        "risk_level": str_field("The policy's risk (the clip's judgement may raise it)",
+                                required=True, nullable=True, choices=RISK_LEVELS),
+        "summary": str_field("VLM summary (on `ended`)", required=True, nullable=True),
+        "alerted": bool_field("An alert was sent for it (once)", required=True),
+        "snapshot_url": str_field("Engine link to the snapshot of the frame that started it",
+                                  required=True),
+        "view_url": str_field("Engine link to the clip's video", required=True),
+        "end_reason": str_field("Why it ended", required=True, nullable=True,
+                                choices=LIVE_END_REASONS),
+        "phase": str_field("The message's phase (WebSocket and homesec_event only)",
+                           choices=LIVE_EVENT_PHASES),
+    }),
+    "LiveEventQuery": model("Query parameters of GET /live-events.", {
+        "camera": str_field("Camera name"),
+        "limit": int_field("Most events returned", default=50, min=1, max=200),
+    }),
+    "LiveEventList": model("Live events, newest first.", {
+        "events": _list_of("LiveEvent", "Events"),
+    }),
     "ClipQuery": CLIP_QUERY,
     "ClipList": model("One page of clips, newest first.", {
         "clips": _list_of("Clip", "Clips"),
@@ -355,12 +399,15 @@ ROUTES: list[Decl] = [
     {"method": "GET", "path": "/clips/{clip_id}/snapshot", "operation_id": "get_clip_snapshot",
      "summary": "The clip's snapshot (JPEG of the best detection frame)", "media": "image/jpeg",
      "responses": {"200": None}, "errors": ["404"]},
+    {"method": "GET", "path": "/live-events", "operation_id": "list_live_events",
+     "query": "LiveEventQuery", "summary": "Live events (one per recording), newest first",
+     "responses": {"200": "LiveEventList"}, "errors": ["400"]},
     {"method": "GET", "path": "/stats", "operation_id": "get_stats",
      "summary": "Counters", "responses": {"200": "Stats"}},
     {"method": "POST", "path": "/system/restart", "operation_id": "restart", "state": False,
      "summary": "Graceful restart", "responses": {"202": "RestartAccepted"}},
     {"method": "GET", "path": "/events", "operation_id": "events", "state": False, "websocket": True,
-     "summary": "WebSocket of alert and camera_health messages",
+     "summary": "WebSocket of alert, event and camera_health messages",
      "responses": {"101": None}},
     {"method": "GET", "path": "/openapi.json", "operation_id": "get_openapi", "public": True,
      "summary": "This document", "responses": {"200": None}},

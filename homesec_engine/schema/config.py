@@ -54,6 +54,12 @@ def _area_name() -> Decl:
 
 
 DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
+# Live events (one per recording): their states, message phases and why they end.
+LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
+LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
+LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
+# What HA's event entity fires for live events (an interrupted event fires `ended` too).
+LIVE_EVENT_FIRED = ["started", "ended"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]
 OFFSITE_BACKENDS = ["s3", "webdav"]
 _KEEP_MIN_MESSAGE = "must be more than 0 (0 would delete every clip at once)"
@@ -79,6 +85,11 @@ CONFIG_MODELS: dict[str, Decl] = {
                                         default=320, min=64, max=1920),
             "analysis_fps": float_field("Frames per second analysed for motion (0: every frame)",
                                         default=5.0, min=0.0, max=60.0),
+            "live_fps": float_field(
+                "Frames per second the detector looks at while recording, for events that "
+                "start as the person appears (0: judge the finished clip only; at most "
+                "analysis_fps frames are decoded)",
+                default=5.0, min=0.0, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",

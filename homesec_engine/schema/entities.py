@@ -14,7 +14,7 @@ integration's `value_functions.py` (a test checks every name here exists there):
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, RISK_LEVELS
+from .config import ACTIVITY_TYPES, LIVE_EVENT_FIRED, RISK_LEVELS
 from .fields import Decl
 
 
@@ -84,7 +84,9 @@ ENTITY_SPECS: list[Decl] = [
     # Camera switch, event and image
     entity("enabled", "switch", "camera", ["enabled"], entity_category="config",
            icon="mdi:cctv"),
-    entity("alert", "event", "camera", ["last_alert"], event_types=ACTIVITY_TYPES,
+    # Fires the activity type of each alert, and `started` / `ended` for each live event.
+    entity("alert", "event", "camera", ["last_alert"],
+           event_types=[*ACTIVITY_TYPES, *LIVE_EVENT_FIRED],
            device_class=None, icon="mdi:alarm-light"),
     entity("last_alert_snapshot", "image", "camera", ["last_alert", "clip_id"],
            icon="mdi:image"),

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from .api import alert_zones_field, objects_field
 from .config import RISK_LEVELS
-from .fields import Decl, bool_field, datetime_field, list_field, model, str_field
+from .fields import (
+    Decl,
+    bool_field,
+    datetime_field,
+    int_field,
+    list_field,
+    model,
+    model_field,
+    str_field,
+)
 
 ALERT_EVENT_TYPE = "homesec_alert"
 # Camera health changes also go to HA as an event (data: CameraHealthEvent).
 CAMERA_HEALTH_EVENT_TYPE = "homesec_camera_health"
-WS_MESSAGE_TYPES = ["alert", "camera_health", "heartbeat"]
+# Live events (started/updated/ended/interrupted) also go to HA as an event (data: LiveEvent).
+LIVE_EVENT_TYPE = "homesec_event"
+WS_MESSAGE_TYPES = ["alert", "event", "camera_health", "heartbeat"]
 
 EVENT_MODELS: dict[str, Decl] = {
     "AlertEvent": model("The homesec_alert event data, also sent as WebSocket `alert`.", {
@@ -33,9 +44,17 @@ EVENT_MODELS: dict[str, Decl] = {
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
     }, extra="allow"),
+    "PushedStats": model("The engine's figures carried by a pushed message.", {
+        "alerts_today": int_field("Alerts since local midnight (absent while the database "
+                                  "is down)", min=0),
+        "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+    }),
     "WsMessage": model("One WebSocket message from /api/v1/events.", {
         "type": str_field("Message type", required=True, choices=WS_MESSAGE_TYPES),
         "data": {"type": "object", "required": True, "description": "AlertEvent, "
-                 "CameraHealthEvent or {} for heartbeat"},
+                 "LiveEvent (with phase), CameraHealthEvent or {} for heartbeat"},
+        # The engine's own figures, so the integration applies them instead of recomputing.
+        "stats": model_field("Figures after this message (alert, event, camera_health)",
+                             "PushedStats"),
     }, extra="allow"),
 }

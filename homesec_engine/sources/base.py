@@ -16,11 +16,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..records import ClipFile, utcnow
 from .live import LiveFrame
 from .restream import RestreamHub
+
+if TYPE_CHECKING:
+    from ..live.watch import LiveWatch
 
 ClipCallback = Callable[[ClipFile], Awaitable[None]]
 HealthCallback = Callable[[str, bool], Awaitable[None]]  # (camera, healthy)
@@ -45,6 +48,8 @@ class ClipSource(ABC):
     live_stream = False
     restream: RestreamHub | None = None
 
+    live_fps = 0.0  # frames a second offered to live detection while recording (0: none)
+
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         self.camera = camera
         self.config = dict(config)
@@ -57,6 +62,14 @@ class ClipSource(ABC):
         self._on_health: HealthCallback | None = None
         self._callbacks: set[asyncio.Task[None]] = set()
         self.motion_masks: list[list[list[float]]] = []
+        self.live: LiveWatch | None = None
+
+    def set_live(self, watch: LiveWatch) -> None:
+        """Detect on the frames decoded for motion while recording; call before start().
+
+        Sources that decode frames themselves (rtsp) use it; the others have none to offer.
+        """
+        self.live = watch
 
     def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
         """Areas (validated MotionMask dicts) motion detection ignores; call before start().

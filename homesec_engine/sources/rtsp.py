@@ -25,7 +25,7 @@ from typing import Any
 
 import av
 
-from ..records import ClipFile, utcnow
+from ..records import ClipFile, new_clip_id, utcnow
 from .analysis import AnalysisDecoder, LagMeter, MotionLink, analysis_gray
 from .base import ClipSource, safe_name
 from .credentials import Scrubber, parse_camera_url
@@ -67,6 +67,7 @@ class RtspSource(ClipSource):
         c = self.config
         self.analysis_width = int(c.get("analysis_width", 320))
         self.analysis_fps = float(c.get("analysis_fps", 5.0))
+        self.live_fps = float(c.get("live_fps", 5.0))
         self.sensitivity = float(c.get("sensitivity", 0.5))
         self.min_motion_s = float(c.get("min_motion_s", 0.5))
         self.pre_roll_s = float(c.get("pre_roll_s", 2.0))
@@ -101,6 +102,7 @@ class RtspSource(ClipSource):
         self._anchor: tuple[Any, float] | None = None
         self._last_motion = 0.0
         self._clip_run: float | None = None
+        self._clip_id: str | None = None  # of the clip being written (its live event's key)
 
     def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
         super().set_motion_masks(masks)
@@ -174,6 +176,8 @@ class RtspSource(ClipSource):
         threads, self._threads = self._threads, []
         for thread in threads:
             await asyncio.to_thread(thread.join)
+        if self.live is not None:
+            await asyncio.to_thread(self.live.stop)
 
     def _stream_up(self, role: str, up: bool) -> None:
         """One stream's state changed or delivered; health covers every configured stream."""
@@ -200,8 +204,8 @@ class RtspSource(ClipSource):
                 _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
                 self._set_error(f"{label} error: {message}")
             finally:
-                if role == MAIN:
-                    self._finish_clip()
+                if role == MAIN:  # the stream is gone: a live event in progress is cut off
+                    self._finish_clip(interrupted=not self._stopping.is_set())
                     self._restream.session_ended()
             self._stream_up(role, False)
             if got_packets:
@@ -286,10 +290,13 @@ class RtspSource(ClipSource):
         """
         assert self._decoder is not None
         behind = self._lags[role].behind
-        return [
-            (ft, self._detector.update(analysis_gray(frame, self.analysis_width), ft))
-            for ft, frame in self._decoder.decode(packet, t, time_base, behind)
-        ]
+        out = []
+        for ft, frame in self._decoder.decode(packet, t, time_base, behind):
+            out.append((ft, self._detector.update(analysis_gray(frame, self.analysis_width), ft)))
+            clip_id = self._clip_id
+            if self.live is not None and clip_id is not None:
+                self.live.offer(clip_id, ft, frame)  # paced there; never blocks
+        return out
 
     def _on_packet(self, packet: Any, time_base: Any) -> None:
         pts = packet.pts if packet.pts is not None else packet.dts
@@ -339,11 +346,17 @@ class RtspSource(ClipSource):
         self._writer = ClipWriter(self.work_dir, safe_name(self.camera), self._template, start)
         for item in items:
             self._writer.write(item)
+        self._clip_id = new_clip_id()
+        if self.live is not None:
+            self.live.begin(self._clip_id, start)
 
-    def _finish_clip(self) -> None:
+    def _finish_clip(self, interrupted: bool = False) -> None:
         writer, self._writer = self._writer, None
+        clip_id, self._clip_id = self._clip_id, None
         if writer is None:
             return
+        if self.live is not None and clip_id is not None:
+            self.live.end(clip_id, interrupted)
         try:
             path = writer.close()
         except Exception:
@@ -355,7 +368,7 @@ class RtspSource(ClipSource):
         ended = wall_time(self._anchor[0], self._anchor[1], writer.first_t + writer.duration_s)
         # DEBUG: the pipeline logs the one INFO line per clip (with its id and decision).
         _LOGGER.debug("camera %s: clip %s (%.1f s)", self.camera, path.name, writer.duration_s)
-        self._emit_clip(ClipFile(self.camera, path, started, ended))
+        self._emit_clip(ClipFile(self.camera, path, started, ended, clip_id=clip_id))
 
 
 def _packet_time(packet: Any, time_base: Any) -> float:

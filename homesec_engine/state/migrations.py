@@ -24,7 +24,7 @@ from sqlalchemy.schema import CreateSchema
 
 from homesec_engine.records import utcnow
 
-from .tables import LISTED_INDEX, RETENTION_INDEX, Base, clip_events, schema_version
+from .tables import LISTED_INDEX, RETENTION_INDEX, Base, clip_events, clips, schema_version
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -132,6 +132,14 @@ def _event_uids_and_list_index(conn: Connection) -> None:
     LISTED_INDEX.create(conn)
 
 
+def _clip_events_live(conn: Connection) -> None:
+    """clips.event and clips.event_state: the recording's live event (indexed by state)."""
+    schema = _schema_name(conn)
+    prefix = f"{conn.dialect.identifier_preparer.quote_schema(schema)}." if schema else ""
+    json_type = "JSONB" if conn.dialect.name == "postgresql" else "JSON"
+    conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event {json_type}")
+    conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN event_state VARCHAR")
+    next(ix for ix in clips.indexes if ix.name == "ix_clips_event_state").create(conn)
 def _clip_lifecycle_columns(conn: Connection) -> None:
     """clips.size_bytes, offsite_state, offsite_uri, deleted_reason (retention, offsite) and
     the retention index."""
@@ -169,6 +177,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ),
     Migration(4, "clips.objects and clips.zones: per-object results and alert zones",
               _clip_objects_and_zones),
+    Migration(5, "clips.event and clips.event_state: live events with a start and an end",
+              _clip_events_live),
 )
 
 

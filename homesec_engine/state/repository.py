@@ -401,6 +401,30 @@ class ClipRepository:
 
         return await self._read(work)
 
+    async def open_events(self) -> list[ClipRecord]:
+        """Clips whose live event is still `active` (left open by an engine that was killed)."""
+        statement = select(*_CLIP_COLUMNS).where(clips.c.event_state == "active")
+
+        async def work(session: AsyncConnection) -> list[ClipRecord]:
+            return [_clip_record(row) for row in (await session.execute(statement)).all()]
+
+        return await self._read(work)
+
+    async def list_live_events(self, camera: str | None = None, limit: int = 50
+                               ) -> list[ClipRecord]:
+        """Clips with a live event, newest first (of one camera, or all)."""
+        _check_paging(0, limit)
+        where = [clips.c.event_state.is_not(None), clips.c.status != "deleted"]
+        if camera is not None:
+            where.append(clips.c.camera == camera)
+        statement = (select(*_CLIP_COLUMNS).where(*where)
+                     .order_by(clips.c.created_at.desc(), clips.c.id.desc()).limit(limit))
+
+        async def work(session: AsyncConnection) -> list[ClipRecord]:
+            return [_clip_record(row) for row in (await session.execute(statement)).all()]
+
+        return await self._read(work)
+
     async def count_clips_since(self, since: datetime) -> int:
         """Clips recorded at or after `since` (deleted ones included: they were recorded)."""
         return await self._count(clips.c.created_at >= since)
@@ -783,6 +807,8 @@ def _clip_record(row: Row[Any]) -> ClipRecord:
         storage_uri=row.storage_uri,
         alerted=row.alerted,
         duration_s=row.duration_s,
+        event=dict(row.event) if row.event else None,
+        event_state=row.event_state,
         size_bytes=row.size_bytes,
         offsite_state=row.offsite_state,
         offsite_uri=row.offsite_uri,

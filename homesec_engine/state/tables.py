@@ -89,6 +89,9 @@ class ClipRow(Base):
     storage_uri: Mapped[str | None] = mapped_column(Text)
     alerted: Mapped[bool]
     duration_s: Mapped[float | None]
+    # The live event of the recording and its state (schema version 5; see live/events.py).
+    event: Mapped[dict[str, Any] | None]
+    event_state: Mapped[str | None]
     size_bytes: Mapped[int | None] = mapped_column(BigInteger)
     offsite_state: Mapped[str | None]
     offsite_uri: Mapped[str | None] = mapped_column(Text)
@@ -105,6 +108,7 @@ class ClipRow(Base):
         Index(None, "alerted", "created_at"),
         Index(None, "risk_level", "created_at"),
         Index(None, "activity_type", "created_at"),
+        Index(None, "event_state"),  # open events are found at start (restart recovery)
     )
 
 

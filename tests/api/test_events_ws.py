@@ -41,9 +41,13 @@ async def test_alerts_and_camera_health_are_pushed(
             second = await _next_non_heartbeat(ws)
         validate("WsMessage", first)
         validate("AlertEvent", first["data"])
-        assert first == {"type": "alert", "data": ALERT}
+        # And each carries the engine's figures after it (nothing stored: no alerts today;
+        # the health change made front_door the one camera online)
+        assert first == {"type": "alert", "data": ALERT,
+                         "stats": {"alerts_today": 0, "cameras_online": 0}}
         assert second["type"] == "camera_health"
         validate("CameraHealthEvent", second["data"])
+        validate("PushedStats", second["stats"])
 
 
 async def test_heartbeats_keep_coming(tmp_path: Path, http: aiohttp.ClientSession) -> None:

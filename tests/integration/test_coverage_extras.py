@@ -143,7 +143,9 @@ async def test_an_alert_trigger_on_the_hub_device_is_refused(
     # And an alert does not run it
     ran: list[object] = []
     hass.bus.async_listen("homesec_test_ran", ran.append)
-    hass.bus.async_fire("homesec_alert", alert_event(clip_id="clip-hub"))
+    config_entry.runtime_data.coordinator.async_handle_message({  # as the WebSocket does
+        "type": "alert", "data": alert_event(clip_id="clip-hub"),
+        "stats": {"alerts_today": 1, "cameras_online": 0}})
     await hass.async_block_till_done()
     assert ran == []
     assert hass.states.get("sensor.homesec_alerts_today").state == "1"  # it did arrive

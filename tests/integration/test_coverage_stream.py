@@ -127,8 +127,9 @@ async def test_junk_on_the_event_stream_is_skipped(
     await _set_up(hass, entry)
     coordinator = entry.runtime_data.coordinator
     await wait_for(lambda: coordinator.ws_connected)
-    # When a valid alert follows on the same connection
-    await scripted.send({"type": "alert", "data": alert_event(clip_id="clip-after-junk")})
+    # When a valid alert follows on the same connection, with the engine's figures after it
+    await scripted.send({"type": "alert", "data": alert_event(clip_id="clip-after-junk"),
+                         "stats": {"alerts_today": 1, "cameras_online": 1}})
     await wait_for(lambda: _state(hass, "binary_sensor.front_door_motion") == STATE_ON)
     # Then it applies; the junk changed nothing and did not drop the connection
     assert scripted.ws_attempts == 1

@@ -86,9 +86,9 @@ async def test_camera_devices_offer_the_alert_trigger_with_filters(
         hass, DeviceAutomationType.TRIGGER, camera
     )
     hub_triggers = await async_get_device_automations(hass, DeviceAutomationType.TRIGGER, hub)
-    # Then the camera offers "alert", the hub offers no HomeSec trigger
+    # Then the camera offers "alert" and the live event's start and end, the hub no HomeSec trigger
     ours = [t for t in camera_triggers if t["domain"] == DOMAIN]
-    assert [t["type"] for t in ours] == ["alert"]
+    assert [t["type"] for t in ours] == ["alert", "event_started", "event_ended"]
     assert not [t for t in hub_triggers if t["domain"] == DOMAIN]
     # And the trigger offers activity type, minimum risk level and detected class as optional
     # filters (no zone: this camera has none)
@@ -114,6 +114,7 @@ async def test_alert_runs_the_automation_once_filtered_by_activity_and_risk(
     publish("alert", alert_payload("front_door", "clip-low", risk_level="low"))
     publish("alert", alert_payload("garage", "clip-garage", risk_level="critical"))
     # ...and one that does, delivered twice over the WebSocket and once as the bus event
+    # (which the integration does not read back)
     match = alert_payload("front_door", "clip-match", risk_level="critical")
     publish("alert", match)
     publish("alert", match)
@@ -138,14 +139,13 @@ async def test_an_unfiltered_trigger_runs_for_every_alert_of_its_camera(
     # Given an automation on garage alerts without filters
     await _automation(hass, _device_id(hass, entry, f"{entry.entry_id}_garage"))
     ran = async_capture_events(hass, RAN)
-    # When alerts of any kind arrive, one of them as the Events API bus event only
+    # When alerts of any kind arrive
     engine.runtime.events.publish(
         "alert", alert_payload("garage", "g-1", activity_type=None, risk_level=None)
     )
     engine.runtime.events.publish("alert", alert_payload("front_door", "f-1"))
+    engine.runtime.events.publish("alert", alert_payload("garage", "g-2", activity_type="other"))
     coordinator = entry.runtime_data.coordinator
-    await wait_for(hass, lambda: coordinator.alerts_applied >= 2)
-    hass.bus.async_fire("homesec_alert", alert_payload("garage", "g-2", activity_type="other"))
-    await hass.async_block_till_done()
-    # Then it ran for each garage alert, whichever path delivered it
+    await wait_for(hass, lambda: coordinator.alerts_applied >= 3)
+    # Then it ran for each garage alert, and only for those
     assert [e.data["clip_id"] for e in ran] == ["g-1", "g-2"]

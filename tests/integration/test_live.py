@@ -1,4 +1,6 @@
-"""Live alerts and camera health: the HA bus event and the engine's WebSocket, deduped."""
+"""Live alerts and camera health: the engine's WebSocket is the one push path (the HA bus
+event is for automations, not read back); pushed and polled alerts are deduped; the figures are
+the engine's own."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 
 from custom_components.homesec.const import EVENT_ALERT
+from homesec_engine.records import ClipRecord, utcnow
 from homeassistant.const import EVENT_STATE_CHANGED, STATE_OFF, STATE_ON
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
@@ -23,6 +26,15 @@ from .conftest import alert_event, seed_last_alert, wait_for
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
     return hass.states.get(entity_id).state
+
+
+def _push(entry: MockConfigEntry, data: dict[str, Any], kind: str = "alert",
+          stats: dict[str, Any] | None = None) -> None:
+    """A WebSocket message as the engine sends it, applied by the coordinator."""
+    message: dict[str, Any] = {"type": kind, "data": data}
+    if stats is not None:
+        message["stats"] = stats
+    entry.runtime_data.coordinator.async_handle_message(message)  # type: ignore[arg-type]
 
 
 def _alert_signals(hass: HomeAssistant, entry: MockConfigEntry) -> list[tuple[str, dict[str, Any]]]:
@@ -38,13 +50,14 @@ def _alert_signals(hass: HomeAssistant, entry: MockConfigEntry) -> list[tuple[st
     return received
 
 
-async def test_bus_alert_turns_motion_on_then_off(
+async def test_pushed_alert_turns_motion_on_then_off(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     # Given no motion at the front door
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
-    # When the engine's notifier posts a homesec_alert event to HA
-    hass.bus.async_fire(EVENT_ALERT, alert_event(activity_type="delivery", risk_level="low"))
+    # When the engine pushes an alert, with its alert count after it
+    _push(loaded_entry, alert_event(activity_type="delivery", risk_level="low"),
+          stats={"alerts_today": 1, "cameras_online": 0})
     await hass.async_block_till_done()
     # Then motion and person are on at once, and the camera's sensors and event show it
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
@@ -75,9 +88,7 @@ async def test_alert_without_person_leaves_person_off(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     # When a vehicle alert arrives
-    hass.bus.async_fire(
-        EVENT_ALERT, alert_event(activity_type="vehicle", detected_objects=["vehicle"])
-    )
+    _push(loaded_entry, alert_event(activity_type="vehicle", detected_objects=["vehicle"]))
     await hass.async_block_till_done()
     # Then motion is on but person is not
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
@@ -100,7 +111,7 @@ async def test_websocket_alert_applies_without_a_poll(
     assert client.request_count == requests_before
 
 
-async def test_same_alert_both_ways_is_applied_once(
+async def test_same_alert_pushed_and_polled_is_applied_once(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
 ) -> None:
     coordinator = loaded_entry.runtime_data.coordinator
@@ -108,16 +119,16 @@ async def test_same_alert_both_ways_is_applied_once(
     signals = _alert_signals(hass, loaded_entry)
     event_changes = async_capture_events(hass, EVENT_STATE_CHANGED)
     payload = alert_event(clip_id="clip-twice")
-    # When the same clip arrives on the WebSocket and as a bus event
+    # When the clip arrives on the WebSocket and the next poll shows it too
     engine.runtime.events.publish("alert", payload)
     await wait_for(lambda: len(signals) == 1)
-    hass.bus.async_fire(EVENT_ALERT, payload)
+    seed_last_alert(engine, clip_id="clip-twice")
+    await coordinator.async_refresh()
     await hass.async_block_till_done()
     # And a different clip right after
-    hass.bus.async_fire(EVENT_ALERT, alert_event(clip_id="clip-other"))
-    await hass.async_block_till_done()
-    # Then each clip counted once: two alerts today, two events fired, two signals
-    assert _state(hass, "sensor.homesec_alerts_today") == "2"
+    engine.runtime.events.publish("alert", alert_event(clip_id="clip-other"))
+    await wait_for(lambda: len(signals) == 2)
+    # Then each clip counted once: two events fired, two signals
     assert [camera for camera, _ in signals] == ["front_door", "front_door"]
     fired = [
         e for e in event_changes
@@ -133,8 +144,8 @@ async def test_same_alert_both_ways_is_applied_once(
 async def test_malformed_alert_is_ignored(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
-    # When something fires a homesec_alert without the required fields
-    hass.bus.async_fire(EVENT_ALERT, {"camera": "front_door"})
+    # When the engine's stream carries an alert without the required fields
+    _push(loaded_entry, {"camera": "front_door"})
     await hass.async_block_till_done()
     # Then nothing changes
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
@@ -154,8 +165,8 @@ async def test_alert_first_seen_by_a_poll_still_fires(
     assert [alert["clip_id"] for _, alert in signals] == ["clip-polled"]
     assert hass.states.get("event.front_door_alert").attributes["event_type"] == "loitering"
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_ON
-    # When it arrives late on the bus too Then it is not announced again
-    hass.bus.async_fire(EVENT_ALERT, alert_event(clip_id="clip-polled"))
+    # When it arrives late on the WebSocket too Then it is not announced again
+    _push(loaded_entry, alert_event(clip_id="clip-polled"))
     await loaded_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     assert len(signals) == 1
@@ -188,7 +199,7 @@ async def test_alert_for_a_new_camera_fetches_it(
          "source_config": {"interval_s": 3600, "subject": "animal"}}
     )
     # When an alert for it arrives
-    hass.bus.async_fire(EVENT_ALERT, alert_event(camera="yard", clip_id="clip-yard"))
+    engine.runtime.events.publish("alert", alert_event(camera="yard", clip_id="clip-yard"))
     # Then HA fetches the engine's status at once and the camera's entities appear
     await wait_for(lambda: hass.states.get("switch.yard_enabled") is not None)
 
@@ -210,3 +221,34 @@ async def test_event_stream_reconnects_after_the_engine_drops_it(
     # And alerts flow over the new connection
     engine.runtime.events.publish("alert", alert_event(clip_id="clip-after-reconnect"))
     await wait_for(lambda: _state(hass, "binary_sensor.front_door_motion") == STATE_ON)
+
+
+async def test_the_bus_event_is_for_automations_and_not_read_back(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry
+) -> None:
+    # When a homesec_alert event appears on HA's bus (the engine's notifier posts it)
+    hass.bus.async_fire(EVENT_ALERT, alert_event(clip_id="clip-bus"))
+    await hass.async_block_till_done()
+    # Then the integration does not apply it: only the engine's WebSocket drives entities
+    assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
+    assert _state(hass, "sensor.homesec_alerts_today") == "0"
+
+
+async def test_the_engine_figures_come_with_the_pushed_alert(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, engine: RunningEngine
+) -> None:
+    coordinator = loaded_entry.runtime_data.coordinator
+    await wait_for(lambda: coordinator.ws_connected)
+    # Given one alerted clip in the engine's database today
+    await engine.runtime.repository.upsert_clip(ClipRecord(
+        id="clip-counted", camera="front_door", created_at=utcnow(), alerted=True))
+    # When the engine pushes its alert
+    engine.runtime.events.publish("alert", alert_event(clip_id="clip-counted"))
+    await wait_for(lambda: _state(hass, "sensor.homesec_alerts_today") == "1")
+    # And pushes another alert that its database does not count (no clip stored)
+    engine.runtime.events.publish("alert", alert_event(clip_id="clip-uncounted"))
+    await wait_for(lambda: _state(hass, "event.front_door_alert") != "unknown"
+                   and hass.states.get("event.front_door_alert").attributes["clip_id"]
+                   == "clip-uncounted")
+    # Then HA shows the engine's count, not one it added up itself
+    assert _state(hass, "sensor.homesec_alerts_today") == "1"

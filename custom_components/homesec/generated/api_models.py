@@ -113,8 +113,8 @@ class CameraView(TypedDict):
     enabled: bool
     source_backend: str
     source_config: dict[str, Any]
-    zones: NotRequired[list[Zone]]
-    motion_masks: NotRequired[list[MotionMask]]
+    zones: list[Zone]
+    motion_masks: list[MotionMask]
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
@@ -203,6 +203,42 @@ class Clip(TypedDict):
     objects: list[ClipObject]
     zones: list[str]
     duration_s: NotRequired[float | None]
+    event: NotRequired[LiveEvent | None]
+
+
+class LiveEvent(TypedDict):
+    """An event with a start and an end: one per recording, keyed by its clip id (WebSocket `event` data adds `phase`)."""
+
+    clip_id: str
+    camera: str
+    state: str
+    started_at: str
+    ended_at: str | None
+    duration_s: float | None
+    classes: list[str]
+    zones: list[str]
+    objects: list[ClipObject]
+    activity_type: str | None
+    risk_level: str | None
+    summary: str | None
+    alerted: bool
+    snapshot_url: str
+    view_url: str
+    end_reason: str | None
+    phase: NotRequired[str]
+
+
+class LiveEventQuery(TypedDict):
+    """Query parameters of GET /live-events."""
+
+    camera: NotRequired[str]
+    limit: NotRequired[int]
+
+
+class LiveEventList(TypedDict):
+    """Live events, newest first."""
+
+    events: list[LiveEvent]
 
 
 class ClipQuery(TypedDict):
@@ -340,8 +376,16 @@ class CameraHealthEvent(TypedDict):
     last_heartbeat: str | None
 
 
+class PushedStats(TypedDict):
+    """The engine's figures carried by a pushed message."""
+
+    alerts_today: NotRequired[int]
+    cameras_online: int
+
+
 class WsMessage(TypedDict):
     """One WebSocket message from /api/v1/events."""
 
     type: str
     data: dict[str, Any]
+    stats: NotRequired[PushedStats]

@@ -287,7 +287,7 @@ EVENT_DESCRIPTIONS: tuple[HomeSecEventEntityDescription, ...] = (
         translation_key='alert',
         scope='camera',
         value_path=('last_alert',),
-        event_types=['person', 'vehicle', 'animal', 'package', 'delivery', 'loitering', 'intrusion', 'other'],
+        event_types=['person', 'vehicle', 'animal', 'package', 'delivery', 'loitering', 'intrusion', 'other', 'started', 'ended'],
     ),
 )
 

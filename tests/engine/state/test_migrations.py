@@ -144,17 +144,20 @@ async def test_clips_from_version_3_gain_objects_and_zones(
     await repo.close()
     prefix = f'"{database.schema}".' if database.schema else ""
     async with engine.begin() as conn:
-        for column in ("objects", "zones"):
+        await conn.exec_driver_sql(f"DROP INDEX {prefix}ix_clips_event_state")
+        for column in ("objects", "zones", "event", "event_state"):
             await conn.exec_driver_sql(f"ALTER TABLE {prefix}clips DROP COLUMN {column}")
-        await conn.execute(schema_version.delete().where(schema_version.c.version == 4))
+        await conn.execute(schema_version.delete().where(schema_version.c.version >= 4))
     # When the engine starts (and migrates)
     assert await migrate(engine) == MIGRATIONS[-1].version
-    # Then step 4 is recorded, and the old clip reads with empty objects and zones
-    assert (await recorded(engine))[-1][0] == 4
+    # Then steps 4 and 5 are recorded, and the old clip reads with empty objects and zones
+    # and no live event
+    assert [v for v, *_ in await recorded(engine)][-2:] == [4, 5]
     repo = await make_repo()
     clip = await repo.get_clip("old-clip")
     assert clip is not None and clip.detected_objects == ["person"]
     assert clip.objects == [] and clip.zones == []
+    assert clip.event is None and clip.event_state is None
     # And new clips store theirs
     objects = [{"class": "person", "count": 2, "confidence": 0.9, "boxes": [[0, 0, 0.1, 0.2]]}]
     await repo.update_clip("old-clip", objects=objects, zones=["path"])

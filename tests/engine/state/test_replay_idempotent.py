@@ -136,7 +136,9 @@ async def test_version_1_database_is_upgraded(database: Database, make_repo: Rep
             await conn.execute(text(f"DROP INDEX {q}ix_clips_listed"))
             await conn.execute(text(f"ALTER TABLE {q}clip_events DROP COLUMN uid"))
             await conn.execute(text(f"DROP INDEX {q}ix_clips_retention"))
-            for column in ("size_bytes", "offsite_state", "offsite_uri", "deleted_reason"):
+            await conn.execute(text(f"DROP INDEX {q}ix_clips_event_state"))
+            for column in ("size_bytes", "offsite_state", "offsite_uri", "deleted_reason",
+                           "objects", "zones", "event", "event_state"):
                 await conn.execute(text(f"ALTER TABLE {q}clips DROP COLUMN {column}"))
             await conn.execute(text(f"DELETE FROM {q}schema_version WHERE version > 1"))
 

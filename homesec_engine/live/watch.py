@@ -1,0 +1,178 @@
+"""Live detection on the frames a source decodes for motion, in one worker thread per camera.
+
+The source thread calls `begin`, `offer` and `end` (never blocking: a frame waiting to be
+looked at is replaced by a newer one). The worker converts the frame, runs the camera's filter
+backend on it with the clip filter's thresholds, `min_hits` confirmation and zones, and reports
+each newly confirmed trigger class to its sink (LiveEvents), then the clip's close.
+A detector error on a live frame is logged once per clip and never reaches the source.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import numpy as np
+
+from ..filters.base import ObjectFilter
+from ..filters.confirm import Confirmation
+from ..filters.frames import SampledFrame
+from ..records import Detection
+from ..zones import CameraZones, summarize_objects
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Found:
+    """Trigger classes newly confirmed on a live frame of a clip."""
+
+    clip_id: str
+    classes: list[str]  # every trigger class confirmed so far in this clip
+    zones: list[str]
+    objects: list[dict[str, Any]]
+    detections: list[Detection]  # those of this frame that count (drawn on the snapshot)
+    rgb: np.ndarray
+
+
+@dataclass(slots=True)
+class _Clip:
+    clip_id: str
+    confirmation: Confirmation
+    classes: set[str] = field(default_factory=set)
+    counted: list[Detection] = field(default_factory=list)
+    last_offer: float | None = None  # stream time of the last frame taken
+    frames: int = 0
+    failed: bool = False
+
+
+class LiveSink(Protocol):
+    """Where a watch reports (LiveEvents); called from the watch's threads."""
+
+    def recording(self, clip_id: str, started_at: datetime) -> None: ...
+    def found(self, camera: str, found: Found) -> None: ...
+    def closed(self, camera: str, clip_id: str, interrupted: bool) -> None: ...
+
+
+def frame_rgb(frame: Any, width: int) -> np.ndarray:
+    """An RGB array of a decoded av.VideoFrame, `width` pixels wide (never wider than it is)."""
+    w = min(width, frame.width)
+    h = max(2, round(frame.height * w / max(1, frame.width)))
+    rgb: np.ndarray = frame.to_ndarray(format="rgb24", width=w, height=h - h % 2)
+    return rgb
+
+
+class LiveWatch:
+    def __init__(self, camera: str, object_filter: ObjectFilter, zones: CameraZones,
+                 fps: float, sink: LiveSink) -> None:
+        self.camera = camera
+        self.filter = object_filter
+        self.zones = zones
+        # As the motion pacer: a frame is due once 3/4 of the period passed (jitter).
+        self.min_gap_s = 0.75 / fps if fps > 0 else 0.0
+        self.sink = sink
+        self._clips: dict[str, _Clip] = {}
+        self._work: deque[tuple[str, Any]] = deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+        self.frames_detected = 0
+        self.detect_cpu_s = 0.0  # thread CPU spent converting and detecting (bench)
+
+    # --- source side (any thread) --------------------------------------------------------
+    def begin(self, clip_id: str, started_at: datetime) -> None:
+        """A clip opened (motion confirmed): its frames may be offered from now on."""
+        self.sink.recording(clip_id, started_at)
+        with self._cond:
+            self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+            self._ensure_thread()
+
+    def offer(self, clip_id: str, t: float, frame: Any) -> bool:
+        """Hand over a decoded frame at stream time `t`; False when not due (paced)."""
+        with self._cond:
+            clip = self._clips.get(clip_id)
+            if clip is None or (clip.last_offer is not None
+                                and 0 <= t - clip.last_offer < self.min_gap_s):
+                return False
+            clip.last_offer = t
+            # Only the newest frame waits: a detector slower than the stream skips frames.
+            self._work = deque(w for w in self._work if w[0] != "frame")
+            self._work.append(("frame", (clip_id, t, frame)))
+            self._cond.notify()
+        return True
+
+    def end(self, clip_id: str, interrupted: bool) -> None:
+        with self._cond:
+            if clip_id not in self._clips:
+                return
+            self._work.append(("end", (clip_id, interrupted)))
+            self._cond.notify()
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopping = True
+            self._cond.notify()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # --- worker ----------------------------------------------------------------------------
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._stopping = False
+            self._thread = threading.Thread(target=self._loop, daemon=True,
+                                            name=f"homesec-live-{self.camera}")
+            self._thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._work and not self._stopping:
+                    self._cond.wait()
+                if self._stopping and not self._work:
+                    return
+                kind, item = self._work.popleft()
+            if kind == "frame":
+                self._detect(*item)
+            else:
+                clip_id, interrupted = item
+                with self._cond:
+                    self._clips.pop(clip_id, None)
+                self.sink.closed(self.camera, clip_id, interrupted)
+
+    def _detect(self, clip_id: str, t: float, frame: Any) -> None:
+        clip = self._clips.get(clip_id)
+        if clip is None:
+            return
+        started = time.thread_time()
+        try:
+            rgb = frame_rgb(frame, self.filter.frame_width)
+            found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
+                     if d.confidence >= self.filter.threshold(d.label)]
+        except Exception as err:  # the clip filter still judges the clip; recording goes on
+            if not clip.failed:
+                _LOGGER.warning("camera %s: live detection failed on clip %s: %s: %s",
+                                self.camera, clip_id, type(err).__name__, err)
+            clip.failed = True
+            return
+        finally:
+            self.detect_cpu_s += time.thread_time() - started
+        clip.frames += 1
+        self.frames_detected += 1
+        triggers = self.filter.trigger_classes
+        counting = [d for d, _ in clip.confirmation.add(found, rgb)
+                    if d.label in triggers and self.zones.counts(d)]
+        clip.counted.extend(counting)
+        new = {d.label for d in counting} - clip.classes
+        if not new:
+            return
+        clip.classes |= new
+        here = [d for d in counting if d.frame_index == clip.frames - 1]
+        self.sink.found(self.camera, Found(
+            clip_id=clip_id, classes=sorted(clip.classes),
+            zones=self.zones.zones_hit(clip.counted), objects=summarize_objects(clip.counted),
+            detections=here, rgb=rgb))

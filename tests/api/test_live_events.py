@@ -1,0 +1,52 @@
+"""GET /api/v1/live-events: the recordings' events, newest first, per camera; bad input named."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from homesec_engine.records import ClipRecord, utcnow
+from tests.engine_harness import RunningEngine
+
+from .conftest import Api, assert_error, assert_valid
+
+
+def _event(clip_id: str, camera: str, state: str) -> dict[str, object]:
+    return {"clip_id": clip_id, "camera": camera, "state": state,
+            "started_at": "2026-01-02T03:04:05Z", "ended_at": None, "duration_s": None,
+            "classes": ["person"], "zones": [], "objects": [], "activity_type": "person",
+            "risk_level": "medium", "summary": None, "alerted": True,
+            "snapshot_url": f"/api/v1/clips/{clip_id}/snapshot",
+            "view_url": f"/api/v1/clips/{clip_id}/media", "end_reason": None}
+
+
+async def test_events_are_listed_newest_first_and_by_camera(
+    api: Api, engine: RunningEngine
+) -> None:
+    # Given two recordings with events on two cameras and one clip without an event
+    repo = engine.runtime.repository
+    now = utcnow()
+    await repo.upsert_clip(ClipRecord(id="old", camera="front_door", created_at=now - timedelta(
+        minutes=5), event=_event("old", "front_door", "ended"), event_state="ended"))
+    await repo.upsert_clip(ClipRecord(id="new", camera="garage", created_at=now,
+                                      event=_event("new", "garage", "active"),
+                                      event_state="active"))
+    await repo.upsert_clip(ClipRecord(id="quiet", camera="front_door", created_at=now))
+    # When they are listed, all and then one camera's
+    status, body, _ = await api.call("GET", "/live-events")
+    status_one, one, _ = await api.call("GET", "/live-events", params={"camera": "front_door"})
+    # Then the events come newest first, in the declared shape, and only those of the camera
+    assert status == 200 and status_one == 200
+    assert_valid("LiveEventList", body)
+    assert [e["clip_id"] for e in body["events"]] == ["new", "old"]
+    assert [e["clip_id"] for e in one["events"]] == ["old"]
+    # And the clip itself carries its event
+    _, clip, _ = await api.call("GET", "/clips/new")
+    assert clip["event"]["state"] == "active"
+
+
+async def test_a_bad_limit_is_refused_naming_the_field(api: Api) -> None:
+    # When the limit is out of range
+    status, body, _ = await api.call("GET", "/live-events", params={"limit": "0"})
+    # Then the answer is 400 naming `limit`
+    error = assert_error(status, body, 400, "VALIDATION_ERROR")
+    assert any(e["path"] == "limit" for e in error["errors"]), error

@@ -154,6 +154,7 @@ API_MODELS: dict[str, Decl] = {
         "dropped": int_field("Live messages dropped for slow clients", min=0),
         "uploads_waiting": int_field("Recordings waiting to be stored again", min=0),
         "model": str_field("The detector's model file"),
+        "fallback": str_field("How clips are judged while the detector is unavailable"),
         "family": str_field("The detector's model family"),
         "input_size": list_field("The model's input width and height", int_field("Pixels")),
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),

@@ -85,6 +85,7 @@ class Component(TypedDict):
     dropped: NotRequired[int]
     uploads_waiting: NotRequired[int]
     model: NotRequired[str]
+    fallback: NotRequired[str]
     family: NotRequired[str]
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]

@@ -953,6 +953,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'nullable': True,
                                             'required': False,
                                             'type': 'datetime'},
+                          'fallback': {'description': 'How clips are judged while the detector is '
+                                                      'unavailable',
+                                       'required': False,
+                                       'selector': 'text',
+                                       'type': 'str'},
                           'family': {'description': "The detector's model family",
                                      'required': False,
                                      'selector': 'text',

@@ -58,8 +58,11 @@ from .records import (
 from .snapshots import render_snapshot
 from .zones import CameraZones, summarize_objects
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the repository module is heavy (SQLAlchemy); the runtime imports it late
     from .live.events import LiveEvents
+    from .offsite.uploader import OffsiteUploader
+    from .state.repository import ClipRepository
+    from .storage.base import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -109,8 +112,8 @@ class Pipeline:
     def __init__(
         self,
         *,
-        repository: Any,
-        storage: Any,
+        repository: ClipRepository,
+        storage: Storage,
         object_filter: ObjectFilter,
         analyzer: Analyzer | None,
         policy: Callable[[], AlertPolicyEngine],
@@ -123,7 +126,7 @@ class Pipeline:
         upload_backoff_s: float = 1.0,
         alert_upload_wait_s: float = 10.0,
         delete_local_after_upload: bool = True,
-        offsite: Any = None,
+        offsite: OffsiteUploader | None = None,
         camera_zones: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         filter_for: Callable[[str], ObjectFilter] | None = None,
         storage_retry_s: float = 5.0,
@@ -144,7 +147,7 @@ class Pipeline:
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
         self.delete_local_after_upload = delete_local_after_upload
-        self.offsite = offsite  # an OffsiteUploader, or None without offsite copies
+        self.offsite = offsite  # None without offsite copies
         self._zone_config = dict(camera_zones or {})
         self._zones: dict[str, CameraZones] = {}
         self.storage_retry_s = storage_retry_s

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
 from .analyzers.base import Analyzer
@@ -46,6 +46,13 @@ from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
 from .fsutil import is_partial, remove_partial_files
 from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
+from .sources.base import ClipSource
+from .storage.base import Storage
+
+if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
+    from .offsite.uploader import OffsiteUploader
+    from .retention import Retention
+    from .state import ClipRepository
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,17 +112,17 @@ class EngineRuntime:
         self._repository_options = dict(repository_options or {})
         # Built in start().
         self.config: dict[str, Any] = {}
-        self.repository: Any = None
-        self.storage: Any = None
+        self.repository: ClipRepository | None = None
+        self.storage: Storage | None = None
         self.object_filter: ObjectFilter | None = None
         self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
-        self.offsite: Any = None  # OffsiteUploader when offsite copies are enabled
-        self.retention: Any = None  # Retention (also measures the storage figures)
-        self.sources: dict[str, Any] = {}
+        self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
+        self.retention: Retention | None = None  # (also measures the storage figures)
+        self.sources: dict[str, ClipSource] = {}
         self.live: LiveEvents | None = None
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
@@ -131,6 +138,12 @@ class EngineRuntime:
             return self._data_dir
         outbox = (self.config.get("state") or {}).get("outbox_path") or "./data/outbox"
         return Path(outbox).expanduser().absolute().parent
+
+    def started_repository(self) -> ClipRepository:
+        """The repository of a started engine (the API serves only then)."""
+        if self.repository is None:
+            raise RuntimeError("the engine is not started")
+        return self.repository
 
     @property
     def policy(self) -> AlertPolicyEngine:
@@ -157,7 +170,7 @@ class EngineRuntime:
 
     def apply_alert_policy(self, policy: dict[str, Any]) -> None:
         """Use `policy` (a validated AlertPolicy dict) for every clip decided from now on."""
-        self._policy = plugins.create("alert_policy", "default", policy)
+        self._policy = plugins.alert_policy("default")(policy)
         _LOGGER.info("alert policy applied: minimum risk %s", self._policy.min_risk_level)
 
     def components(self) -> dict[str, dict[str, Any]]:
@@ -260,31 +273,30 @@ class EngineRuntime:
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
         try:
-            self.repository = ClipRepository(url, Path(state_cfg["outbox_path"]).expanduser(),
-                                             **self._repository_options)
+            self.repository = repository = ClipRepository(
+                url, Path(state_cfg["outbox_path"]).expanduser(), **self._repository_options)
         except ValueError as err:
             raise StartupError(f"state.url: {err}") from err
-        await self.repository.start()
+        await repository.start()
 
         storage_cfg = cfg["storage"]
-        self.storage = plugins.create("storage", storage_cfg["backend"], storage_cfg)
+        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
 
         filter_cfg = cfg["filter"]
-        self.object_filter = plugins.create("filter", filter_cfg["backend"], filter_cfg)
+        self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         try:
             await self.object_filter.start()
         except FilterError as err:
             raise StartupError(str(err)) from err
         wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
         for backend in sorted(b for b in wanted if b):
-            extra = plugins.create("filter", backend, {**filter_cfg, "backend": backend})
+            extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
             await extra.start()
             self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
-            self.analyzer = plugins.create("analyzer", analyzer_cfg.get("backend", "openai"),
-                                           analyzer_cfg)
+            self.analyzer = plugins.analyzer(analyzer_cfg.get("backend", "openai"))(analyzer_cfg)
             await self.analyzer.start()
 
         self.apply_alert_policy(cfg["alert_policy"])
@@ -297,8 +309,8 @@ class EngineRuntime:
             backend = notifier_cfg["backend"]
             used[backend] = used.get(backend, 0) + 1
             name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
-            notifier = plugins.create("notifier", backend, notifier_cfg, name=name,
-                                      backoff_s=backoff_s, max_backoff_s=max_backoff_s)
+            notifier = plugins.notifier(backend)(notifier_cfg, name=name, backoff_s=backoff_s,
+                                                 max_backoff_s=max_backoff_s)
             self.notifiers.append(notifier)
             try:
                 await notifier.start()
@@ -312,17 +324,17 @@ class EngineRuntime:
 
             # Beside the state outbox: both must outlive a restart, neither needs the database.
             self.offsite = OffsiteUploader(offsite_cfg, self.data_dir / "offsite-queue",
-                                           storage=self.storage, repository=self.repository)
+                                           storage=storage, repository=repository)
             await self.offsite.start()
         from .retention import Retention
 
         self.retention = Retention(
-            cfg["retention"], repository=self.repository, storage=self.storage,
+            cfg["retention"], repository=repository, storage=storage,
             storage_root=Path(str(storage_cfg.get("path") or ".")).expanduser().absolute(),
             offsite=self.offsite, on_deleted=self._on_clip_deleted)
 
         self.pipeline = Pipeline(
-            repository=self.repository, storage=self.storage, offsite=self.offsite,
+            repository=repository, storage=storage, offsite=self.offsite,
             object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
             policy=lambda: self._policy, fanout=self.fanout, events=self.events,
             last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
@@ -354,8 +366,8 @@ class EngineRuntime:
             return self.object_filter
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
-            self._camera_filters[backend] = plugins.create(
-                "filter", backend, {**self.config["filter"], "backend": backend})
+            self._camera_filters[backend] = plugins.object_filter(backend)(
+                {**self.config["filter"], "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
@@ -367,8 +379,8 @@ class EngineRuntime:
                 continue
             work_dir = self.data_dir / "work" / name
             try:
-                source = plugins.create("source", camera["source_backend"], name,
-                                        camera["source_config"], work_dir)
+                source = plugins.source(camera["source_backend"])(
+                    name, camera["source_config"], work_dir)
                 source.set_motion_masks(camera.get("motion_masks") or [])
                 self._watch_live(source)
                 await source.start(self.pipeline.on_clip, self._on_health)
@@ -400,7 +412,7 @@ class EngineRuntime:
         clip is already done only loses its working copy. Rows left half-way with no file to
         finish them end in `error` with an `interrupted` event.
         """
-        assert self.pipeline is not None
+        assert self.pipeline is not None and self.storage is not None
         removed = await asyncio.to_thread(self.storage.remove_partial_files)
         resumed: set[str] = set()
         for name in self._camera_states:
@@ -422,7 +434,7 @@ class EngineRuntime:
 
     async def _already_done(self, clip_id: str) -> bool:
         try:
-            clip = await self.repository.get_clip(clip_id)
+            clip = await self.started_repository().get_clip(clip_id)
         except Exception:  # database down: process it again, the row catches up later
             return False
         return clip is not None and clip.status == ClipStatus.DONE and bool(clip.storage_uri)
@@ -430,15 +442,15 @@ class EngineRuntime:
     async def _close_unfinished(self, resumed: set[str]) -> None:
         for status in (ClipStatus.QUEUED_LOCAL, ClipStatus.UPLOADED, ClipStatus.ANALYZED):
             try:
-                clips, _ = await self.repository.list_clips(ClipQuery(status=status, limit=200))
+                clips, _ = await self.started_repository().list_clips(ClipQuery(status=status, limit=200))
             except Exception as err:  # database down at start: they are closed next start
                 _LOGGER.info("unfinished clips not checked: %s", err)
                 return
             for clip in clips:
                 if clip.id in resumed:
                     continue
-                await self.repository.update_clip(clip.id, status=ClipStatus.ERROR.value)
-                await self.repository.add_event(ClipEventRecord(
+                await self.started_repository().update_clip(clip.id, status=ClipStatus.ERROR.value)
+                await self.started_repository().add_event(ClipEventRecord(
                     clip_id=clip.id, type="interrupted",
                     data={"stage": str(clip.status), "reason": "the engine stopped before the "
                           "clip was finished and its recording is gone"}))
@@ -458,7 +470,7 @@ class EngineRuntime:
 
     async def _newest_alert(self, camera: str) -> dict[str, Any] | None:
         """The camera's newest alerted clip that still exists, as an AlertSummary."""
-        clips, _ = await self.repository.list_clips(
+        clips, _ = await self.started_repository().list_clips(
             ClipQuery(camera=camera, alerted=True, limit=1))
         if not clips:
             return None
@@ -514,7 +526,7 @@ class EngineRuntime:
         while not self._monitor_stop.is_set():
             started = time.monotonic()
             try:
-                ok = await self.repository.ping()
+                ok = await self.started_repository().ping()
             except Exception:
                 ok = False
             self._db_latency_ms = round((time.monotonic() - started) * 1000, 1) if ok else None

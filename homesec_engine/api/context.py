@@ -148,9 +148,8 @@ class ApiContext:
         midnight = local_midnight()
         cache = self._stats
         ttl = self.settings.stats_cache_s
-        repo = self.runtime.repository
-        same = ttl > 0 and cache.key == midnight and repo is not None and \
-            cache.generation == repo.generation
+        repo = self.runtime.started_repository()
+        same = ttl > 0 and cache.key == midnight and cache.generation == repo.generation
         if same and repo.available:
             if time.monotonic() - cache.at >= ttl and (
                     self._refresh is None or self._refresh.done()):
@@ -169,7 +168,7 @@ class ApiContext:
             return await self._count(local_midnight())
 
     async def _count(self, midnight: datetime) -> tuple[int, int]:
-        repo = self.runtime.repository
+        repo = self.runtime.started_repository()
         generation = repo.generation  # before the reads: a write during them makes it stale
         clips = await repo.count_clips_since(midnight)
         alerts = await repo.count_alerts_since(midnight)

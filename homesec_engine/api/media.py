@@ -68,7 +68,7 @@ def _confined_file(storage: Any, uri: str) -> Path | None:
 
 async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
     cid = clip_id(request)
-    clip: ClipRecord | None = await ctx.runtime.repository.get_clip(cid)
+    clip: ClipRecord | None = await ctx.runtime.started_repository().get_clip(cid)
     if clip is None or clip.status == ClipStatus.DELETED:
         raise not_found(f"no clip with id {cid!r}")
     return clip

@@ -62,7 +62,7 @@ async def list_clips(request: web.Request) -> web.Response:
     query = read_query(request, "ClipQuery")
     page, page_size = query["page"], query["page_size"]
     filters = {key: query[key] for key in _FILTERS if key in query}
-    repo = ctx.runtime.repository
+    repo = ctx.runtime.started_repository()
     public_url = _public_url(ctx)
     cache = _CACHES.get(repo)
     if cache is None:
@@ -82,7 +82,7 @@ async def list_clips(request: web.Request) -> web.Response:
 
 async def get_clip(request: web.Request) -> web.Response:
     cid = clip_id(request)
-    clip = await context(request).runtime.repository.get_clip(cid)
+    clip = await context(request).runtime.started_repository().get_clip(cid)
     if clip is None:
         raise not_found(f"no clip with id {cid!r}")
     return json_response(clip_view(clip, _public_url(context(request))))
@@ -91,7 +91,7 @@ async def get_clip(request: web.Request) -> web.Response:
 async def delete_clip(request: web.Request) -> web.Response:
     ctx = context(request)
     cid = clip_id(request)
-    repo = ctx.runtime.repository
+    repo = ctx.runtime.started_repository()
     existing = await repo.get_clip(cid)
     if existing is None or existing.status == ClipStatus.DELETED:
         raise not_found(f"no clip with id {cid!r}")
@@ -106,7 +106,7 @@ async def delete_clip(request: web.Request) -> web.Response:
 async def list_live_events(request: web.Request) -> web.Response:
     """Live events (one per recording), newest first: the `event` of each such clip."""
     query = read_query(request, "LiveEventQuery")
-    clips = await context(request).runtime.repository.list_live_events(
+    clips = await context(request).runtime.started_repository().list_live_events(
         camera=query.get("camera"), limit=query["limit"])
     return json_response({"events": [dict(c.event) for c in clips if c.event]})
 

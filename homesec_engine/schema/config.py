@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from .backends import BUILTIN_BACKENDS, SOURCE_SETTINGS_MODELS
 from .fields import (
     Decl,
+    backend_field,
     bool_field,
     env_var_field,
     float_field,
@@ -26,7 +28,7 @@ RISK_LEVELS = ["low", "medium", "high", "critical"]
 ACTIVITY_TYPES = [
     "person", "vehicle", "animal", "package", "delivery", "loitering", "intrusion", "other",
 ]
-SOURCE_BACKENDS = ["rtsp", "local_folder", "demo"]
+SOURCE_BACKENDS = BUILTIN_BACKENDS["source"]
 MAX_ZONES = 32  # per camera, for zones and for motion masks alike
 
 
@@ -51,8 +53,6 @@ def _area_name() -> Decl:
                      pattern_message="must not contain control characters")
 
 
-# `model_file` is the former name of `detector` with a model_path; still accepted.
-FILTER_BACKENDS = ["detector", "builtin", "model_file"]
 DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
 # Live events (one per recording): their states, message phases and why they end.
 LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
@@ -67,12 +67,6 @@ _KEEP_MIN_MESSAGE = "must be more than 0 (0 would delete every clip at once)"
 # The config is shown by GET /config: a password in the database URL (in the user info or
 # as a `password=` query parameter) is refused; it belongs in the env var named by url_env.
 DB_URL_WITHOUT_PASSWORD = r"^(?![^:/?#]+://[^/?#]*:[^/?#]*@)(?![^#]*[?&]password=).*$"
-
-SOURCE_MODELS: dict[str, str] = {
-    "rtsp": "RtspSourceConfig",
-    "local_folder": "LocalFolderSourceConfig",
-    "demo": "DemoSourceConfig",
-}
 
 CONFIG_MODELS: dict[str, Decl] = {
     "RtspSourceConfig": model(
@@ -168,18 +162,18 @@ CONFIG_MODELS: dict[str, Decl] = {
         {
             "name": slug_field("Camera name (slug)"),
             "enabled": bool_field("Whether the camera is started", default=True),
-            "source_backend": str_field("Clip source backend", required=True,
-                                        choices=SOURCE_BACKENDS),
+            "source_backend": backend_field("source", "Clip source backend", required=True),
             "source_config": object_field("Backend-specific settings", required=True),
             "zones": zones_field(),
             "motion_masks": motion_masks_field(),
-            "filter_backend": str_field(
+            "filter_backend": backend_field(
+                "filter",
                 "Object filter for this camera (unset: filter.backend; a demo camera: builtin, "
                 "the heuristic that reads the demo's drawn subjects)",
-                nullable=True, choices=FILTER_BACKENDS),
+                nullable=True),
         },
         variant={"discriminator": "source_backend", "field": "source_config",
-                 "models": SOURCE_MODELS},
+                 "models": SOURCE_SETTINGS_MODELS},
     ),
     "CameraPolicy": model(
         "Per-camera alert-policy override; unset fields inherit the global policy.",
@@ -221,7 +215,7 @@ CONFIG_MODELS: dict[str, Decl] = {
     "StorageConfig": model(
         "Where clips are kept.",
         {
-            "backend": str_field("Storage backend", default="local", choices=["local"]),
+            "backend": backend_field("storage", "Storage backend", default="local"),
             "path": str_field("Root folder of stored clips", default="./data/clips"),
         },
     ),
@@ -310,9 +304,9 @@ CONFIG_MODELS: dict[str, Decl] = {
     "FilterConfig": model(
         "Object detection on sampled frames.",
         {
-            "backend": str_field("Detector: a trained COCO model (detector) or the classical "
-                                 "blob heuristic (builtin)", default="detector",
-                                 choices=FILTER_BACKENDS),
+            "backend": backend_field("filter", "Detector: a trained COCO model (detector) or "
+                                     "the classical blob heuristic (builtin)",
+                                     default="detector"),
             "model_path": str_field("ONNX model file (unset: the shipped NanoDet-m 416)",
                                     nullable=True),
             "family": str_field("Model family (unset: recognised from the model's outputs)",
@@ -361,8 +355,7 @@ CONFIG_MODELS: dict[str, Decl] = {
     "NotifierConfig": model(
         "One notifier; alerts fan out to all of them.",
         {
-            "backend": str_field("Notifier backend", required=True,
-                                 choices=["home_assistant", "mqtt"]),
+            "backend": backend_field("notifier", "Notifier backend", required=True),
             "enabled": bool_field("Whether it is used", default=True),
             "url_env": env_var_field("home_assistant: env var holding HA's base URL "
                                      "(standalone mode)"),

@@ -5,14 +5,17 @@ can be rendered into voluptuous validators, an OpenAPI document and the integrat
 generated module. These helpers only make declarations readable; they add no behaviour.
 
 Field keys: type, required, default, nullable, description, selector, min, max, min_len,
-min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items, values, model,
-unique_by. Types: str, url, int, float, bool, datetime, object, list, map, model, polygon.
+min_message (below min), max_len, pattern, pattern_message, choices, env_var, url_schemes, items,
+values, model, unique_by, backend_kind (a backend name: plugins registered in the engine extend
+`choices`). Types: str, url, int, float, bool, datetime, object, list, map, model, polygon.
 """
 
 from __future__ import annotations
 
 import copy
 from typing import Any
+
+from .backends import BUILTIN_BACKENDS
 
 Decl = dict[str, Any]
 
@@ -66,6 +69,15 @@ def slug_field(description: str, *, required: bool = True) -> Decl:
     return str_field(
         description, required=required, pattern=SLUG_PATTERN, pattern_message=SLUG_MESSAGE
     )
+
+
+def backend_field(kind: str, description: str, *, required: bool = False,
+                  default: str | None = None, nullable: bool = False) -> Decl:
+    """The name of a `kind` backend: the built-ins as choices, plus the engine's plugins."""
+    decl = str_field(description, required=required, default=default, nullable=nullable,
+                     choices=BUILTIN_BACKENDS[kind])
+    decl["backend_kind"] = kind
+    return decl
 
 
 def env_var_field(description: str, *, required: bool = False, default: str | None = None) -> Decl:

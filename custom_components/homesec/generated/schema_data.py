@@ -266,7 +266,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'selector': 'boolean',
                                    'type': 'bool'},
-                       'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                       'filter_backend': {'backend_kind': 'filter',
+                                          'choices': ['detector', 'builtin', 'model_file'],
                                           'description': 'Object filter for this camera (unset: '
                                                          'filter.backend; a demo camera: builtin, '
                                                          "the heuristic that reads the demo's "
@@ -293,7 +294,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                 'required': True,
                                 'selector': 'text',
                                 'type': 'str'},
-                       'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                       'source_backend': {'backend_kind': 'source',
+                                          'choices': ['rtsp', 'local_folder', 'demo'],
                                           'description': 'Clip source backend',
                                           'required': True,
                                           'selector': 'select',
@@ -332,7 +334,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
-                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                             'filter_backend': {'backend_kind': 'filter',
+                                                'choices': ['detector', 'builtin', 'model_file'],
                                                 'description': 'Object filter for this camera '
                                                                '(unset: filter.backend; a demo '
                                                                'camera: builtin, the heuristic '
@@ -360,7 +363,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
-                             'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                             'source_backend': {'backend_kind': 'source',
+                                                'choices': ['rtsp', 'local_folder', 'demo'],
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
@@ -514,7 +518,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
-                             'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                             'source_backend': {'backend_kind': 'source',
+                                                'choices': ['rtsp', 'local_folder', 'demo'],
                                                 'description': 'Clip source backend',
                                                 'required': True,
                                                 'selector': 'select',
@@ -545,7 +550,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'boolean',
                                          'type': 'bool'},
-                             'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                             'filter_backend': {'backend_kind': 'filter',
+                                                'choices': ['detector', 'builtin', 'model_file'],
                                                 'description': 'Object filter for this camera '
                                                                '(unset: filter.backend; a demo '
                                                                'camera: builtin, the heuristic '
@@ -607,7 +613,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                      'required': False,
                                      'selector': 'text',
                                      'type': 'str'},
-                           'filter_backend': {'choices': ['detector', 'builtin', 'model_file'],
+                           'filter_backend': {'backend_kind': 'filter',
+                                              'choices': ['detector', 'builtin', 'model_file'],
                                               'description': 'Object filter for this camera '
                                                              '(unset: filter.backend; a demo '
                                                              'camera: builtin, the heuristic that '
@@ -658,7 +665,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                     'required': True,
                                     'selector': 'text',
                                     'type': 'str'},
-                           'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                           'source_backend': {'backend_kind': 'source',
+                                              'choices': ['rtsp', 'local_folder', 'demo'],
                                               'description': 'Clip source backend',
                                               'required': True,
                                               'selector': 'select',
@@ -1265,7 +1273,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'str'}}},
  'FilterConfig': {'description': 'Object detection on sampled frames.',
                   'extra': 'forbid',
-                  'fields': {'backend': {'choices': ['detector', 'builtin', 'model_file'],
+                  'fields': {'backend': {'backend_kind': 'filter',
+                                         'choices': ['detector', 'builtin', 'model_file'],
                                          'default': 'detector',
                                          'description': 'Detector: a trained COCO model (detector) '
                                                         'or the classical blob heuristic (builtin)',
@@ -1603,7 +1612,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'type': 'polygon'}}},
  'NotifierConfig': {'description': 'One notifier; alerts fan out to all of them.',
                     'extra': 'forbid',
-                    'fields': {'backend': {'choices': ['home_assistant', 'mqtt'],
+                    'fields': {'backend': {'backend_kind': 'notifier',
+                                           'choices': ['home_assistant', 'mqtt'],
                                            'description': 'Notifier backend',
                                            'required': True,
                                            'selector': 'select',
@@ -2157,7 +2167,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
-                                 'filter_backend': {'choices': ['detector',
+                                 'filter_backend': {'backend_kind': 'filter',
+                                                    'choices': ['detector',
                                                                 'builtin',
                                                                 'model_file'],
                                                     'description': 'Object filter for this camera '
@@ -2188,7 +2199,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'text',
                                           'type': 'str'},
-                                 'source_backend': {'choices': ['rtsp', 'local_folder', 'demo'],
+                                 'source_backend': {'backend_kind': 'source',
+                                                    'choices': ['rtsp', 'local_folder', 'demo'],
                                                     'description': 'Clip source backend',
                                                     'required': True,
                                                     'selector': 'select',
@@ -2334,7 +2346,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'boolean',
                                                 'type': 'bool'},
-                                    'filter_backend': {'choices': ['detector',
+                                    'filter_backend': {'backend_kind': 'filter',
+                                                       'choices': ['detector',
                                                                    'builtin',
                                                                    'model_file'],
                                                        'description': 'Object filter for this '
@@ -2486,7 +2499,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'model'}}},
  'StorageConfig': {'description': 'Where clips are kept.',
                    'extra': 'forbid',
-                   'fields': {'backend': {'choices': ['local'],
+                   'fields': {'backend': {'backend_kind': 'storage',
+                                          'choices': ['local'],
                                           'default': 'local',
                                           'description': 'Storage backend',
                                           'required': False,

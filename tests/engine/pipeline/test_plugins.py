@@ -28,6 +28,16 @@ def test_built_in_backends_are_registered_under_their_config_names() -> None:
     assert {"home_assistant", "mqtt"} <= set(plugins.names("notifier"))
 
 
+def test_every_declared_built_in_can_be_built() -> None:
+    # Given the one declaration of built-in backend names (the schema's choices)
+    from homesec_engine.schema.backends import BUILTIN_BACKENDS
+
+    # When the registry resolves each / Then a factory exists for every declared name
+    for kind, declared in BUILTIN_BACKENDS.items():
+        for name in declared:
+            assert callable(plugins.get(kind, name)), (kind, name)
+
+
 def test_an_unknown_name_lists_the_known_ones() -> None:
     # When an unknown backend is asked for / Then the error names the ones that exist
     with pytest.raises(plugins.UnknownPlugin) as info:
@@ -91,3 +101,14 @@ def test_a_decorator_registration_can_override_a_built_in() -> None:
         assert isinstance(plugins.create("alert_policy", "default", {}), Strict)
     finally:
         plugins.register("alert_policy", "default", original)
+
+
+def test_settings_are_refused_for_a_kind_that_cannot_validate_them() -> None:
+    # Given a storage plugin that brings a settings model (storage has no section for it)
+    from homesec_engine.schema.fields import model, str_field
+
+    settings = model("S3", {"bucket": str_field("Bucket", required=True)})
+    # When it registers / Then it is told at once instead of its settings being ignored
+    with pytest.raises(ValueError, match="cannot declare settings; only: source"):
+        plugins.register("storage", "s3", object, settings=settings)
+    assert "s3" not in plugins.names("storage")

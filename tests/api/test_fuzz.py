@@ -36,6 +36,11 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 # and `restart` would only ask the runtime to restart again and again (its 202 and body are
 # covered in test_system.py).
 EXCLUDED = ["events", "restart"]
+# The live picture and restream answer a documented 503 with the reason while the camera is
+# not running (the fuzzed engine runs no sources): for them a 503 is the contract, so only the
+# documented-status, content-type and schema checks apply.
+LIVE_ROUTES = ("/cameras/{name}/snapshot", "/cameras/{name}/stream")
+LIVE_CHECKS = [status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 def _fuzz(document: dict[str, Any], base_url: str) -> list[str]:
@@ -57,7 +62,8 @@ def _fuzz(document: dict[str, Any], base_url: str) -> list[str]:
                           phases=[Phase.explicit, Phase.generate])
                 @given(case=operation.as_strategy(generation_mode=mode))
                 def run(case: schemathesis.Case) -> None:
-                    case.call_and_validate(base_url=base_url, session=session, checks=CHECKS)
+                    checks = LIVE_CHECKS if operation.label.endswith(LIVE_ROUTES) else CHECKS
+                    case.call_and_validate(base_url=base_url, session=session, checks=checks)
 
                 try:
                     run()

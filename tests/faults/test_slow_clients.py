@@ -54,8 +54,11 @@ def test_half_sent_requests_are_shed_and_health_stays_served(tmp_path: Path) -> 
             # Then health is still answered to another peer meanwhile
             status, body = http("GET", f"{engine.url}/health", timeout=5)
             assert status == 200 and body["status"] == "healthy", body
-            # And the engine keeps well below its descriptor limit (room for recordings)
-            assert peak < NOFILE - 64, peak
+            # And the engine keeps well below its descriptor limit (room for recordings): the
+            # API's share is fixed at start, the engine's own descriptors (database pool,
+            # recordings) may grow after it, so an eighth of the limit stays free, not all
+            # of the reserve
+            assert peak < NOFILE - NOFILE // 8, peak
             # And every half-sent connection is closed by the engine once the head is late
             deadline = time.monotonic() + HEADER_TIMEOUT_S + 15
             open_socks = list(socks)

@@ -71,6 +71,17 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
     return current.state
 
 
+
+def _publish_alert(engine: RunningEngine, payload: dict[str, Any]) -> None:
+    """Push an alert as the pipeline does: the camera's last alert first, then the message
+    (so a poll that crosses the push reads the same alert)."""
+    engine.runtime.last_alerts[payload["camera"]] = {
+        key: payload.get(key) for key in ("clip_id", "activity_type", "risk_level", "summary",
+                                          "detected_objects", "timestamp", "view_url",
+                                          "objects", "zones")}
+    engine.runtime.events.publish("alert", payload)
+
+
 async def test_a_real_clip_of_a_person_turns_on_person_only_and_counts_one(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry, tmp_path: Path
 ) -> None:
@@ -100,7 +111,7 @@ async def test_class_sensors_follow_alerts_and_reset(
     # Given no alert yet: the counts are unknown
     assert state(hass, "sensor.front_door_vehicle_count") == "unknown"
     # When an alert with two cars and a dog arrives over the engine's WebSocket
-    engine.runtime.events.publish("alert", alert_payload(
+    _publish_alert(engine, alert_payload(
         "front_door", "clip-cars", activity_type="vehicle", detected_objects=["vehicle", "animal"],
         objects=[cars(2), {"class": "animal", "count": 1, "confidence": 0.7,
                            "boxes": [[0.5, 0.7, 0.1, 0.1]]}], zones=["driveway"]))
@@ -121,7 +132,7 @@ async def test_class_sensors_follow_alerts_and_reset(
     assert state(hass, "binary_sensor.front_door_animal") == STATE_OFF
     assert state(hass, "sensor.front_door_vehicle_count") == "2"
     # When a later alert finds one car, Then the count follows it
-    engine.runtime.events.publish("alert", alert_payload(
+    _publish_alert(engine, alert_payload(
         "front_door", "clip-car", activity_type="vehicle", detected_objects=["vehicle"],
         objects=[cars(1)], zones=["driveway"]))
     await wait_for(hass, lambda: coordinator.alerts_applied >= 2)

@@ -1,7 +1,10 @@
 """Live detection on the frames a source decodes for motion, in one worker thread per camera.
 
-The source thread calls `begin`, `offer` and `end` (never blocking: a frame waiting to be
-looked at is replaced by a newer one). The worker converts the frame, runs the camera's filter
+The source thread calls `watch`, `begin`, `offer`, `discard` and `end` (never blocking: a frame
+waiting to be looked at is replaced by a newer one). Detection starts at motion onset (`watch`,
+under the id the clip will get), before the motion is confirmed and the clip opens: what is
+confirmed meanwhile is held and reported the moment the clip opens (`begin`), or dropped with
+the motion run when it never confirms (`discard`), so unconfirmed motion never raises an event. The worker converts the frame, runs the camera's filter
 backend on it with the clip filter's thresholds, `min_hits` confirmation and zones, and reports
 each newly confirmed trigger class to its sink (LiveEvents), then the clip's close.
 A detector error on a live frame is logged once per clip and never reaches the source.
@@ -49,6 +52,8 @@ class _Clip:
     last_offer: float | None = None  # stream time of the last frame taken
     frames: int = 0
     failed: bool = False
+    opened: bool = False  # the clip exists (begin); before that findings are held
+    held: list[Found] = field(default_factory=list)
 
 
 class LiveSink(Protocol):
@@ -85,12 +90,32 @@ class LiveWatch:
         self.detect_cpu_s = 0.0  # thread CPU spent converting and detecting (bench)
 
     # --- source side (any thread) --------------------------------------------------------
+    def watch(self, clip_id: str) -> None:
+        """Motion began: detect on its frames under the id its clip will get, if it opens."""
+        with self._cond:
+            if clip_id not in self._clips:
+                self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+            self._ensure_thread()
+
     def begin(self, clip_id: str, started_at: datetime) -> None:
-        """A clip opened (motion confirmed): its frames may be offered from now on."""
+        """A clip opened (motion confirmed): what its watch found so far is reported now."""
         self.sink.recording(clip_id, started_at)
         with self._cond:
-            self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+            clip = self._clips.get(clip_id)
+            if clip is None:
+                clip = self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+            clip.opened = True
+            held, clip.held = clip.held, []
+            for found in held:  # under the lock: in order with what the worker finds next
+                self.sink.found(self.camera, found)
             self._ensure_thread()
+
+    def discard(self, clip_id: str) -> None:
+        """The motion run ended unconfirmed: no clip, so nothing it found is reported."""
+        with self._cond:
+            clip = self._clips.get(clip_id)
+            if clip is not None and not clip.opened:
+                del self._clips[clip_id]
 
     def offer(self, clip_id: str, t: float, frame: Any) -> bool:
         """Hand over a decoded frame at stream time `t`; False when not due (paced)."""
@@ -172,7 +197,14 @@ class LiveWatch:
             return
         clip.classes |= new
         here = [d for d in counting if d.frame_index == clip.frames - 1]
-        self.sink.found(self.camera, Found(
+        found_now = Found(
             clip_id=clip_id, classes=sorted(clip.classes),
             zones=self.zones.zones_hit(clip.counted), objects=summarize_objects(clip.counted),
-            detections=here, rgb=rgb))
+            detections=here, rgb=rgb)
+        with self._cond:
+            if self._clips.get(clip_id) is not clip:
+                return  # discarded meanwhile: its motion never confirmed
+            if clip.opened:
+                self.sink.found(self.camera, found_now)
+            else:
+                clip.held.append(found_now)

@@ -86,7 +86,7 @@ CONFIG_MODELS: dict[str, Decl] = {
             "analysis_fps": float_field("Frames per second analysed for motion (0: every frame)",
                                         default=5.0, min=0.0, max=60.0),
             "live_fps": float_field(
-                "Frames per second the detector looks at while recording, for events that "
+                "Frames per second the detector looks at from motion onset, for events that "
                 "start as the person appears (0: judge the finished clip only; at most "
                 "analysis_fps frames are decoded)",
                 default=5.0, min=0.0, max=10.0),

@@ -103,6 +103,10 @@ class RtspSource(ClipSource):
         self._last_motion = 0.0
         self._clip_run: float | None = None
         self._clip_id: str | None = None  # of the clip being written (its live event's key)
+        # Live detection from motion onset: the id reserved for the current motion run's clip
+        # (run start in analysis time, id, claimed by a clip), set by the analysis thread.
+        self._pending: tuple[float, str, bool] | None = None
+        self._pending_lock = threading.Lock()
 
     def set_motion_masks(self, masks: Sequence[Mapping[str, Any]]) -> None:
         super().set_motion_masks(masks)
@@ -247,6 +251,39 @@ class RtspSource(ClipSource):
         self._decoder = AnalysisDecoder(stream.codec_context, self.analysis_fps,
                                         self.decoder_threads, self._latest)
         self._detector.reset()
+        self._track_run(None)  # the run before the reconnect is over
+
+    def _track_run(self, run_start: float | None) -> str | None:
+        """Keep the reserved id in step with the motion run; the id to detect on, if unclaimed.
+
+        Called by the analysis thread. A run that ends before a clip claims its id is
+        discarded (its live findings are never reported).
+        """
+        if self.live is None:
+            return None
+        with self._pending_lock:
+            pending = self._pending
+            if pending is not None and pending[0] == run_start:
+                return None if pending[2] else pending[1]
+            if pending is not None and not pending[2]:
+                self.live.discard(pending[1])
+            self._pending = None
+            if run_start is None or self._clip_id is not None:
+                return None  # no run, or a clip records it already
+            clip_id = new_clip_id()
+            self._pending = (run_start, clip_id, False)
+        self.live.watch(clip_id)
+        return clip_id
+
+    def _claim_run(self, run_id: float | None) -> str:
+        """The id for a clip opened by the motion run `run_id`: the one its watch started on."""
+        with self._pending_lock:
+            pending = self._pending
+            if pending is not None and run_id is not None and pending[0] == run_id \
+                    and not pending[2]:
+                self._pending = (pending[0], pending[1], True)
+                return pending[1]
+        return new_clip_id()
 
     def _main_session(self, url: str) -> bool:
         """One connection to the main stream: demux (and, without substream, analyse)."""
@@ -292,8 +329,10 @@ class RtspSource(ClipSource):
         behind = self._lags[role].behind
         out = []
         for ft, frame in self._decoder.decode(packet, t, time_base, behind):
-            out.append((ft, self._detector.update(analysis_gray(frame, self.analysis_width), ft)))
-            clip_id = self._clip_id
+            update = self._detector.update(analysis_gray(frame, self.analysis_width), ft)
+            out.append((ft, update))
+            onset_id = self._track_run(update.run_start)
+            clip_id = self._clip_id or onset_id
             if self.live is not None and clip_id is not None:
                 self.live.offer(clip_id, ft, frame)  # paced there; never blocks
         return out
@@ -331,7 +370,8 @@ class RtspSource(ClipSource):
         if self._writer is None:
             if update.confirmed and update.run_start is not None and run_id != self._clip_run:
                 self._clip_run = run_id
-                self._open_clip(self._ring.since(update.run_start - self.pre_roll_s))
+                self._open_clip(self._ring.since(update.run_start - self.pre_roll_s),
+                                self._claim_run(run_id))
             return
         if t - self._last_motion >= self.post_roll_s:
             self._finish_clip()
@@ -339,14 +379,17 @@ class RtspSource(ClipSource):
             self._finish_clip()
             self._open_clip(self._ring.latest_gop())  # motion goes on: continue in a new clip
 
-    def _open_clip(self, items: list[BufferedPacket]) -> None:
+    def _open_clip(self, items: list[BufferedPacket], clip_id: str | None = None) -> None:
+        """Open a clip of `items`; `clip_id`: the id its live watch already detects under."""
         if not items or self._anchor is None:
+            if self.live is not None and clip_id is not None:
+                self.live.discard(clip_id)
             return
         start = wall_time(self._anchor[0], self._anchor[1], items[0].t)
         self._writer = ClipWriter(self.work_dir, safe_name(self.camera), self._template, start)
         for item in items:
             self._writer.write(item)
-        self._clip_id = new_clip_id()
+        self._clip_id = clip_id or new_clip_id()
         if self.live is not None:
             self.live.begin(self._clip_id, start)
 

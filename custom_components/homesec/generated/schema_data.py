@@ -2004,8 +2004,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'type': 'int'},
                                  'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
-                                                             'at while recording, for events that '
-                                                             'start as the person appears (0: '
+                                                             'at from motion onset, for events '
+                                                             'that start as the person appears (0: '
                                                              'judge the finished clip only; at '
                                                              'most analysis_fps frames are '
                                                              'decoded)',

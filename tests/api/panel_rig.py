@@ -12,7 +12,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -67,13 +69,17 @@ async def ingress_proxy(engine_url: str) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
-                                           args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
+    # Chromium's own config and cache (dconf, fonts) go to a throw-away home, not the user's.
+    with tempfile.TemporaryDirectory(prefix="homesec-chromium-") as home:
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config",
+               "XDG_CACHE_HOME": f"{home}/.cache"}
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
+                                               args=CHROMIUM_ARGS, env=env)
+            try:
+                yield browser
+            finally:
+                await browser.close()
 
 
 async def open_page(browser: Browser, errors: list[str]) -> Page:

@@ -8,23 +8,19 @@ screenshot under test-artifacts/ and checks what a person would look for on it.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Page, Request, Route, expect
+from playwright.async_api import Page, Request, expect
 
-from homesec_engine.schema import MODELS
 from tests.engine_harness import DEFAULT_CAMERAS, RunningEngine, running_engine
 from tests.videotools import RtspTestServer, Segment, scripted_frames, write_h264
 
 from .panel_rig import PREFIX, chromium, ingress_proxy, open_page, record_clip, shoot
 
-ZONES_DECLARED = "zones" in MODELS["CameraUpdate"]["fields"]
-OBJECTS_DECLARED = "objects" in MODELS["Clip"]["fields"]
 PAGE_SIZE = 12  # the panel's clips per page (clips.js)
 
 
@@ -43,31 +39,6 @@ async def _seed_day(engine: RunningEngine, tmp_path: Path) -> dict[str, list[str
         clip = await record_clip(engine, tmp_path, camera, f"clip{n}", when)
         made[camera].append(clip.id)
     return made
-
-
-def _with_objects(clip: dict[str, Any]) -> dict[str, Any]:
-    """The per-clip `objects` the detection work adds (branch i10z), where this engine has none.
-
-    The box has the size tests/videotools.py gives the subject (object_box()).
-    """
-    if "objects" not in clip:
-        clip["objects"] = [{"class": c, "count": 1, "confidence": 0.87,
-                            "boxes": [[0.4375, 0.3333, 0.125, 0.3333]]}
-                           for c in clip["detected_objects"]]
-    return clip
-
-
-async def _add_objects_until_the_engine_has_them(page: Page) -> None:
-    if OBJECTS_DECLARED:
-        return
-
-    async def add(route: Route) -> None:
-        response = await route.fetch()
-        body = await response.json()
-        body["clips"] = [_with_objects(c) for c in body["clips"]]
-        await route.fulfill(response=response, body=json.dumps(body))
-
-    await page.route("**/api/v1/clips?*", add)
 
 
 async def _canvas_has_red(page: Page, selector: str) -> bool:
@@ -190,7 +161,6 @@ async def test_clips_show_thumbnails_with_boxes_filter_and_page(tmp_path: Path) 
         made = await _seed_day(engine, tmp_path)
         errors: list[str] = []
         page = await open_page(browser, errors)
-        await _add_objects_until_the_engine_has_them(page)
         # When the clips are opened through ingress
         await page.goto(panel_url)
         rows = page.locator("#clips tbody tr")
@@ -237,7 +207,6 @@ async def test_clips_show_thumbnails_with_boxes_filter_and_page(tmp_path: Path) 
         assert errors == []
 
 
-@pytest.mark.skipif(not ZONES_DECLARED, reason="camera zones land with branch i10z")
 async def test_the_zone_filter_lists_the_clips_that_alerted_in_that_zone(tmp_path: Path) -> None:
     # Given front_door with a zone over its whole picture, and clips on both cameras
     yard = {"name": "yard", "points": [[0, 0], [1, 0], [1, 1], [0, 1]]}
@@ -338,71 +307,6 @@ def _close(points: list[list[float]], expected: list[list[float]]) -> bool:
         for a, b in zip(p, q, strict=True))
 
 
-@pytest.mark.skipif(ZONES_DECLARED, reason="this engine accepts zones: see the save test")
-async def test_the_zone_editor_sends_the_polygon_and_shows_the_engines_refusal(
-    tmp_path: Path,
-) -> None:
-    # Given an engine whose camera API does not know zones yet
-    async with running_engine(tmp_path, trusted_proxies=["127.0.0.1"]) as engine, \
-            ingress_proxy(engine.url) as panel_url, chromium() as browser, \
-            aiohttp.ClientSession() as http:
-        errors: list[str] = []
-        page = await open_page(browser, errors)
-        await page.goto(panel_url)
-        await page.locator("#zones-section").scroll_into_view_if_needed()
-        # When a zone is drawn on front_door's picture, named and limited to people
-        expected = await _draw_porch(page)
-        await expect(page.locator("#zone-overlay polyline.draft")).to_have_count(1)
-        await page.fill("#zone-name", "porch")
-        await page.locator("#zone-classes input[value=person]").check()
-        await page.click("#zone-add")
-        # Then it is shown over the picture and listed
-        await expect(page.locator("#zone-overlay polygon.zone")).to_have_count(1)
-        await expect(page.locator("#zone-overlay .zone-label")).to_have_text("porch")
-        await expect(page.locator("#zone-list")).to_contain_text("porch — 4 points, person")
-        # When a motion mask is typed in by keyboard (a tree in the corner)
-        await page.locator("#zone-kind-mask").check()
-        await expect(page.locator("#zone-classes input[value=person]")).to_be_disabled()
-        await page.fill("#zone-points", "0.7,0 1,0 1,0.4 0.7,0.4")
-        await page.locator("#zone-points").press("Tab")
-        await page.fill("#zone-name", "tree")
-        await page.locator("#zone-add").focus()
-        await page.keyboard.press("Enter")
-        # Then it is drawn as a mask beside the zone
-        await expect(page.locator("#zone-overlay polygon.mask")).to_have_count(1)
-        await expect(page.locator("#zone-list li.mask")).to_contain_text("tree — 4 points")
-        await shoot(page, "panel-zone-editor")
-        # When it is saved
-        async with page.expect_request(lambda r: r.method == "PUT") as sent:
-            await page.click("#zones-save")
-        request: Request = await sent.value
-        # Then the browser sent the camera's zones with the config version it read
-        assert request.url == f"{panel_url}api/v1/cameras/front_door"
-        body = request.post_data_json
-        assert body["config_version"] == 1
-        assert [z["name"] for z in body["zones"]] == ["porch"]
-        assert body["zones"][0]["classes"] == ["person"]
-        assert _close(body["zones"][0]["points"], expected), body
-        assert body["motion_masks"] == [{"name": "tree",
-                                         "points": [[0.7, 0], [1, 0], [1, 0.4], [0.7, 0.4]]}]
-        # And the engine's refusal is shown naming the field, as the engine words it
-        async with http.put(f"{engine.api}/cameras/front_door", json=body) as resp:
-            assert resp.status == 400
-            refusal = await resp.json()
-        problem = next(e for e in refusal["errors"] if e["path"] == "zones")
-        message = page.locator("#zones-message")
-        await expect(message).to_contain_text(f"zones: {problem['message']}")
-        await expect(message).to_have_class("error")
-        # And nothing changed in the engine
-        async with http.get(f"{engine.api}/cameras/front_door") as resp:
-            camera = await resp.json()
-        assert "zones" not in camera or camera["zones"] == []
-        async with http.get(f"{engine.api}/status") as resp:
-            assert (await resp.json())["config_version"] == 1
-        assert errors == []
-
-
-@pytest.mark.skipif(not ZONES_DECLARED, reason="camera zones land with branch i10z")
 async def test_the_zone_editor_saves_zones_and_shows_them_over_the_live_picture(
     tmp_path: Path,
 ) -> None:

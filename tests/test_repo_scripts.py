@@ -15,7 +15,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [ROOT / "scripts" / "run", ROOT / "scripts" / "test", ROOT / "scripts" / "lib" / "common.sh",
-           ROOT / "scripts" / "lib" / "private-python.sh", ROOT / ".ci" / "run"]
+           ROOT / "scripts" / "lib" / "private-python.sh", ROOT / "scripts" / "lib" / "apt-private.sh",
+           ROOT / "scripts" / "data" / "fetch-opencv-samples.sh", ROOT / ".ci" / "run"]
 SHELLCHECK = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
 
 

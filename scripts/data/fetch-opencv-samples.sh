@@ -9,23 +9,15 @@ DEST="$CACHE/opencv-doc"
 SAMPLES="$DEST/root/usr/share/doc/opencv-doc/examples/data"
 SUITE="${HOMESEC_OPENCV_DOC_SUITE:-bookworm}"
 if [ -f "$DEST/.complete" ]; then echo "$SAMPLES"; exit 0; fi
-APT="$DEST/apt"
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/../lib/apt-private.sh"
 rm -rf "$DEST"
-mkdir -p "$APT/state/lists/partial" "$APT/cache/archives/partial" "$APT/sources.d" "$APT/prefs.d" "$DEST/debs"
-: > "$APT/status"
-echo "deb http://deb.debian.org/debian $SUITE main" > "$APT/sources.list"
-apt_private() {
-  apt-get -q \
-    -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.d" \
-    -o Dir::Etc::Preferences="$APT/prefs" -o Dir::Etc::PreferencesParts="$APT/prefs.d" \
-    -o Dir::State="$APT/state" -o Dir::State::status="$APT/status" \
-    -o Dir::Cache="$APT/cache" -o Debug::NoLocking=1 \
-    -o APT::Sandbox::User="$(id -un)" "$@"
-}
+mkdir -p "$DEST/debs"
+apt_private_init "$DEST/apt" "$SUITE"
 apt_private update >/dev/null
 (cd "$DEST/debs" && apt_private download opencv-doc >/dev/null)
 dpkg -x "$DEST"/debs/opencv-doc_*.deb "$DEST/root"
-rm -rf "$DEST/debs" "$APT/cache/archives"
+rm -rf "$DEST/debs" "$DEST/apt/cache/archives"
 [ -d "$SAMPLES" ] || { echo "fetch-opencv-samples: no sample data in opencv-doc" >&2; exit 1; }
 touch "$DEST/.complete"
 echo "$SAMPLES"

@@ -11,7 +11,6 @@ MINVER="$2"
 SERIES="${MINVER%.*}"                       # 3.14
 SUITE="${HOMESEC_PRIVATE_PYTHON_SUITE:-sid}"
 DEST="$CACHE/python-$SERIES-debian-$SUITE"
-ARCH="$(dpkg --print-architecture)"
 TRIPLET="$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo "$(uname -m)-linux-gnu")"
 PY="$DEST/root/usr/bin/python$SERIES"
 
@@ -28,29 +27,19 @@ if [ -x "$PY" ] && [ -f "$DEST/.complete" ]; then fix_headers; echo "$PY"; exit 
 if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then log "needs apt-get and dpkg"; exit 1; fi
 
 rm -rf "$DEST"
-APT="$DEST/apt"
-mkdir -p "$APT/state/lists/partial" "$APT/cache/archives/partial" "$APT/sources.d" "$APT/prefs.d" "$DEST/debs"
-: > "$APT/status"
-echo "deb http://deb.debian.org/debian $SUITE main" > "$APT/sources.list"
-apt_private() {
-  apt-get -q \
-    -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.d" \
-    -o Dir::Etc::Preferences="$APT/prefs" -o Dir::Etc::PreferencesParts="$APT/prefs.d" \
-    -o Dir::State="$APT/state" -o Dir::State::status="$APT/status" \
-    -o Dir::Cache="$APT/cache" -o Debug::NoLocking=1 -o APT::Architecture="$ARCH" \
-    -o APT::Sandbox::User="$(id -un)" "$@"
-}
+# shellcheck source-path=SCRIPTDIR
+source "$(dirname "$0")/apt-private.sh"
+mkdir -p "$DEST/debs"
+apt_private_init "$DEST/apt" "$SUITE"
 
-log "reading Debian $SUITE's package index (private apt state under $APT)"
+log "reading Debian $SUITE's package index (private apt state under $DEST/apt)"
 apt_private update >/dev/null
 
 roots=("python$SERIES" "python$SERIES-venv" "libpython$SERIES-dev" "python$SERIES-dev")
 # The closure of what the interpreter needs at run time; an empty dpkg status makes apt list
 # everything, system packages included, so the folder is self-contained.
 mapfile -t pkgs < <(
-  apt-cache -o Dir::Etc::SourceList="$APT/sources.list" -o Dir::Etc::SourceParts="$APT/sources.d" \
-    -o Dir::State="$APT/state" -o Dir::State::status="$APT/status" -o Dir::Cache="$APT/cache" \
-    -o APT::Architecture="$ARCH" \
+  apt_cache_private \
     depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks --no-replaces \
     --no-enhances --no-pre-depends "${roots[@]}" 2>/dev/null \
   | grep -v '^ ' | grep -v '^<' | sort -u \
@@ -77,7 +66,7 @@ fi
 "$PY" -c "import ssl, sqlite3, ctypes, lzma, bz2, zlib, venv, sys; assert sys.version_info >= tuple(map(int, '$MINVER'.split('.'))), sys.version" \
   || { log "the unpacked interpreter does not work"; exit 1; }
 fix_headers
-rm -rf "$DEST/debs" "$APT/cache/archives"
+rm -rf "$DEST/debs" "$DEST/apt/cache/archives"
 touch "$DEST/.complete"
 log "ready: $("$PY" -V) at $PY"
 echo "$PY"

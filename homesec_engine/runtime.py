@@ -284,14 +284,18 @@ class EngineRuntime:
 
         filter_cfg = cfg["filter"]
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
-        try:
-            await self.object_filter.start()
-        except FilterError as err:
-            raise StartupError(str(err)) from err
-        wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
-        for backend in sorted(b for b in wanted if b):
+        # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
+        # the global filter still loads on first use, e.g. for a clip left by a removed camera.
+        used = {self._filter_backend(c, filter_cfg["backend"])
+                for c in cfg["cameras"] if c.get("enabled", True)}
+        if filter_cfg["backend"] in used:
+            try:
+                await self.object_filter.ensure_started()
+            except FilterError as err:
+                raise StartupError(str(err)) from err
+        for backend in sorted(b for b in used - {filter_cfg["backend"]} if b):
             extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
-            await extra.start()
+            await extra.ensure_started()
             self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]

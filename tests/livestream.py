@@ -28,19 +28,24 @@ class PersonStream:
     period_s: float  # length of the file (one period when the server loops it)
 
 
-def _fit(frame: np.ndarray) -> np.ndarray:
+def _fit(frame: np.ndarray, width: int = WIDTH) -> np.ndarray:
     import av
 
-    height = round(frame.shape[0] * WIDTH / frame.shape[1]) // 2 * 2
+    height = round(frame.shape[0] * width / frame.shape[1]) // 2 * 2
     vf = av.VideoFrame.from_ndarray(frame, format="rgb24")
-    return vf.to_ndarray(format="rgb24", width=WIDTH, height=height)
+    return vf.to_ndarray(format="rgb24", width=width, height=height)
 
 
 def person_stream(folder: Path, empty_s: float = 4.0, person_s: float = 5.0,
-                  after_s: float = 8.0) -> PersonStream:
-    """Write the stream (H.264 .mp4, 10 fps, GOP 1 s) into `folder`; skips without Debian."""
+                  after_s: float = 8.0, width: int = WIDTH, fps: int = FPS,
+                  bit_rate: int | None = None) -> PersonStream:
+    """Write the stream (H.264 .mp4, GOP 1 s) into `folder`; skips without Debian.
+
+    `width`, `fps` and `bit_rate` make it camera-like (e.g. 1920, 15, 4 Mbit/s for the scale
+    bench): a rate above the footage's own 10 fps repeats frames, as a camera would."""
     video = realdata.opencv_samples() / "vtest.avi"
-    frames = [_fit(f) for f in realdata.video_frames(video)]
+    source = [_fit(f, width) for f in realdata.video_frames(video)]
+    frames = [source[int(i * FPS / fps)] for i in range(len(source) * fps // FPS)]
     plaza = np.median(np.stack(frames[::8]), axis=0).astype(np.float32)
     rng = np.random.default_rng(5)
 
@@ -48,7 +53,7 @@ def person_stream(folder: Path, empty_s: float = 4.0, person_s: float = 5.0,
         return [np.clip(plaza + rng.normal(0, 2.0, plaza.shape), 0, 255).astype(np.uint8)
                 for _ in range(n)]
 
-    people = frames[: int(person_s * FPS)]
-    clip = empty(int(empty_s * FPS)) + people + empty(int(after_s * FPS))
-    path = write_h264(folder / "plaza.mp4", clip, fps=FPS, gop=FPS)
-    return PersonStream(path, empty_s, person_s, len(clip) / FPS)
+    people = frames[: int(person_s * fps)]
+    clip = empty(int(empty_s * fps)) + people + empty(int(after_s * fps))
+    path = write_h264(folder / "plaza.mp4", clip, fps=fps, gop=fps, bit_rate=bit_rate)
+    return PersonStream(path, empty_s, person_s, len(clip) / fps)

@@ -1234,7 +1234,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'description': 'Clip storage',
                                    'model': 'StorageConfig',
                                    'required': False,
-                                   'type': 'model'}}},
+                                   'type': 'model'},
+                       'tracking': {'default': {},
+                                    'description': 'Tracked objects',
+                                    'model': 'TrackingConfig',
+                                    'required': False,
+                                    'type': 'model'}}},
  'ConfigView': {'description': 'The merged config; secrets appear as env-var names.',
                 'extra': 'allow',
                 'fields': {'config': {'description': 'The config',
@@ -2680,6 +2685,109 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'nullable': True,
                                               'required': False,
                                               'type': 'datetime'}}},
+ 'TrackingConfig': {'description': 'Tracked objects: detections followed across frames, each '
+                                   'moving or stationary. A stationary object (a parked car, a '
+                                   'bin) starts no event, raises no sensor or alert and is not '
+                                   'counted as active until it moves again.',
+                    'extra': 'forbid',
+                    'fields': {'activity_priority': {'default': ['person',
+                                                                 'vehicle',
+                                                                 'animal',
+                                                                 'package'],
+                                                     'description': "Which class names a clip's "
+                                                                    'activity when several moved, '
+                                                                    'most important first',
+                                                     'items': {'choices': ['person',
+                                                                           'vehicle',
+                                                                           'animal',
+                                                                           'package',
+                                                                           'object',
+                                                                           'unknown'],
+                                                               'description': 'Class',
+                                                               'required': False,
+                                                               'selector': 'select',
+                                                               'type': 'str'},
+                                                     'required': False,
+                                                     'type': 'list'},
+                               'class_stationary_s': {'default': {'person': 0.0},
+                                                      'description': 'stationary_s per class (0: '
+                                                                     'never stationary)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Seconds',
+                                                                 'max': 86400.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                               'iou_min': {'default': 0.2,
+                                           'description': "Least overlap between a track's last "
+                                                          'box and a detection for the detection '
+                                                          'to continue the track',
+                                           'max': 0.95,
+                                           'min': 0.01,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'float'},
+                               'max_distance': {'default': 0.15,
+                                                'description': "Farthest a track's centre may be "
+                                                               'from where it was heading, as a '
+                                                               'fraction of the frame, for a '
+                                                               'detection that does not overlap it '
+                                                               'to continue it',
+                                                'max': 1.0,
+                                                'min': 0.01,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                               'max_missing_s': {'default': 2.0,
+                                                 'description': 'Seconds a moving object may go '
+                                                                'unseen before its track ends',
+                                                 'max': 120.0,
+                                                 'min': 0.1,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                               'max_tracks': {'default': 40,
+                                              'description': 'Most objects followed at once per '
+                                                             'camera (a crowd beyond it is not '
+                                                             'followed one by one; diagnostics '
+                                                             'count what was left out)',
+                                              'max': 500,
+                                              'min': 1,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
+                               'stationary_keep_s': {'default': 600.0,
+                                                     'description': 'Seconds a stationary object '
+                                                                    'is remembered while unseen (a '
+                                                                    'parked car hidden by a '
+                                                                    'passer-by is still parked '
+                                                                    'when it shows again)',
+                                                     'max': 86400.0,
+                                                     'min': 0.0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
+                               'stationary_move': {'default': 0.03,
+                                                   'description': 'How far an object may move and '
+                                                                  'still count as standing still, '
+                                                                  'as a fraction of the frame',
+                                                   'max': 0.5,
+                                                   'min': 0.001,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                               'stationary_s': {'default': 10.0,
+                                                'description': 'Seconds an object must stay within '
+                                                               'stationary_move of where it was to '
+                                                               'count as stationary',
+                                                'max': 3600.0,
+                                                'min': 0.5,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'}}},
  'VersionOnly': {'description': 'Optional body of DELETE requests.',
                  'extra': 'forbid',
                  'fields': {'config_version': {'description': 'The config_version this change was '

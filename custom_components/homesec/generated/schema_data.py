@@ -46,6 +46,7 @@ SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'remove_camera': 'ServiceRemoveCamera',
  'restart_engine': 'ServiceRestartEngine',
  'set_alert_policy': 'ServiceSetAlertPolicy',
+ 'silence_camera': 'ServiceSilenceCamera',
  'update_camera': 'ServiceUpdateCamera'}
 MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The homesec_alert event data, also sent as WebSocket `alert`.',
                 'extra': 'allow',
@@ -2456,6 +2457,32 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'required': True,
                                                          'selector': 'select',
                                                          'type': 'str'}}},
+ 'ServiceSilenceCamera': {'description': 'homesec.silence_camera',
+                          'extra': 'forbid',
+                          'fields': {'camera': {'description': 'Camera name',
+                                                'pattern': '^[a-z0-9_]{1,64}$',
+                                                'pattern_message': 'must be 1-64 characters of '
+                                                                   'lowercase letters, digits and '
+                                                                   'underscores',
+                                                'required': True,
+                                                'selector': 'text',
+                                                'type': 'str'},
+                                     'duration_s': {'description': 'Seconds from now (0 ends the '
+                                                                   'silence; absent: only report '
+                                                                   'it)',
+                                                    'max': 604800,
+                                                    'min': 0,
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'int'},
+                                     'scope': {'default': '',
+                                               'description': 'Whose notifications: any name, e.g. '
+                                                              "an automation's entity id (empty: "
+                                                              "everyone's)",
+                                               'max_len': 255,
+                                               'required': False,
+                                               'selector': 'text',
+                                               'type': 'str'}}},
  'ServiceUpdateCamera': {'description': 'homesec.update_camera: what is given replaces the old '
                                         'value',
                          'extra': 'forbid',

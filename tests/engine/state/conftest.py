@@ -8,7 +8,6 @@ at teardown, so parallel runs do not collide. Outage tests start their own clust
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,10 +18,10 @@ import asyncpg
 import pytest
 
 from homesec_engine.state import ClipRepository
+from tests.services import PG_URL
 
 from .pgcluster import PgCluster, throwaway_postgres
 
-PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Quick retries so recovery is seen in tests within a fraction of a second.
 FAST_RETRY: dict[str, Any] = {"retry_initial": 0.05, "retry_max": 0.25}

@@ -1,7 +1,7 @@
 """Fixtures for the API tests: a real engine on loopback over SQLite or PostgreSQL.
 
 PostgreSQL tests get a database of their own on the development server
-(HOMESEC_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/test), created for the
+(tests/services.py), created for the
 test and dropped afterwards, so runs never see each other's clips.
 """
 

@@ -1,7 +1,6 @@
 """Fixtures for the state layer: the repository over SQLite and the real PostgreSQL.
 
-PostgreSQL tests use the development server (HOMESEC_TEST_PG_URL, default
-postgresql://postgres@127.0.0.1:5432/test), each test in a schema of its own that is dropped
+PostgreSQL tests use the test server (tests/services.py), each test in a schema of its own that is dropped
 at teardown, so parallel runs do not collide. Outage tests start their own cluster
 (pgcluster.py).
 """

@@ -102,6 +102,8 @@ class Component(TypedDict):
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]
     analysis_dropped: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -135,6 +137,8 @@ class CameraView(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
 
@@ -315,6 +319,8 @@ class CameraStatus(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
 

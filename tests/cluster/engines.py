@@ -13,6 +13,8 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -80,6 +82,28 @@ class ClusterEngine(EngineProcess):
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def running_cluster(tmp_path: Path, ids: list[str], *, pg_ports: dict[str, int] | None = None,
+                    start_s: float = 90.0, **config: Any) -> Iterator[list[ClusterEngine]]:
+    """Engines `ids` started (each in tmp_path/<id>) and answering; stopped on exit.
+    `config` goes to engine_config; `pg_ports` reroutes an engine's database connection."""
+    engines = []
+    for engine_id in ids:
+        workdir = tmp_path / engine_id
+        workdir.mkdir()
+        engines.append(ClusterEngine(workdir, config=engine_config(
+            engine_id, pg_port=(pg_ports or {}).get(engine_id, 5432), **config)))
+    try:
+        for engine in engines:
+            engine.start()
+        for engine in engines:
+            engine.wait_healthy(start_s)
+        yield engines
+    finally:
+        for engine in engines:
+            engine.stop()
 
 
 def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.3) -> Any:

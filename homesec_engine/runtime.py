@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
 from .analyzers.base import Analyzer
+from .clipfiles import remove_clip_files
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
@@ -291,16 +292,17 @@ class EngineRuntime:
                                    f"{state_cfg['url_env']} is not set")
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
+        storage_cfg = cfg["storage"]
+        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
         try:
             self.repository = repository = ClipRepository(
                 url, Path(state_cfg["outbox_path"]).expanduser(), **self._repository_options)
         except ValueError as err:
             raise StartupError(f"state.url: {err}") from err
+        # Before start(): a replay of kept writes may already meet a deleted clip.
+        repository.on_write_after_delete = self._remove_files_of_deleted
         await repository.start()
         await self._prepare_cluster(url)
-
-        storage_cfg = cfg["storage"]
-        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
 
         filter_cfg = cfg["filter"]
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
@@ -570,6 +572,14 @@ class EngineRuntime:
             self.last_alerts.pop(camera, None)
         else:
             self.last_alerts[camera] = summary
+
+    async def _remove_files_of_deleted(self, clip_id: str, stored: list[str]) -> None:
+        """A write to a deleted clip was dropped: what was stored for it since goes too."""
+        if self.storage is not None:
+            removed = await remove_clip_files(self.storage, clip_id, stored)
+            if removed:
+                _LOGGER.info("clip %s: removed %d file(s) stored after it was deleted",
+                             clip_id, removed)
 
     async def _on_clip_deleted(self, clip: ClipRecord) -> None:
         try:

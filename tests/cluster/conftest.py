@@ -5,7 +5,6 @@ fixtures) on loopback."""
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 
@@ -14,8 +13,9 @@ import pytest
 
 from tests.engine.lifecycle.conftest import s3_env, s3_port, s3_server  # noqa: F401
 from tests.loopback import loopback_sockets  # noqa: F401
+from tests.services import PG_URL
 
-PG_ADMIN_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = PG_URL
 
 
 async def _admin(sql: str) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from tests.faults.engine_process import EngineProcess, http
+from tests.services import pg_url
 
 # Short leases so a test sees several lease periods in seconds (the defaults: 15 s / 5 s).
 TEST_LEASE_S, TEST_HEARTBEAT_S = 4.0, 1.0
@@ -129,7 +130,7 @@ class Clip:
 
 def clips(database: str) -> list[Clip]:
     async def read() -> list[Clip]:
-        conn = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
+        conn = await asyncpg.connect(pg_url(database))
         try:
             rows = await conn.fetch("SELECT id, camera, status, created_at, duration_s, "
                                     "offsite_state, offsite_uri FROM clips")

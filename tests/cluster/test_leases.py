@@ -13,6 +13,7 @@ import pytest
 from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
 from homesec_engine.cluster.settings import camera_digest
 from homesec_engine.state.db import create_engine, normalize_url
+from tests.services import pg_url
 
 CAMS = ["back", "front", "side"]
 
@@ -47,7 +48,7 @@ async def coordinators(cluster_db: str) -> AsyncIterator[Factory]:
             advertise_url=f"http://{engine_id}:8080", config_version=config_version,
             config_digest=camera_digest([{"name": c} for c in cameras]))
         recorder = Cameras()
-        url = normalize_url(f"postgresql://postgres@127.0.0.1:5432/{cluster_db}")
+        url = normalize_url(pg_url(cluster_db))
         coordinator = ClusterCoordinator(settings, create_engine(url), schema_version=schema_version,
                                          cameras=lambda: list(cameras),
                                          start_camera=recorder.start, stop_camera=recorder.stop)

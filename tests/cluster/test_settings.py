@@ -12,8 +12,9 @@ from homesec_engine.cluster import ClusterConfigError, cluster_settings
 from homesec_engine.config import ConfigManager
 from homesec_engine.config.loader import ConfigError, validate_config
 from homesec_engine.runtime import EngineRuntime, StartupError
+from tests.services import PG_URL
 
-PG = "postgresql://postgres@127.0.0.1:5432/test"
+PG = PG_URL
 
 
 def _config(cluster: dict[str, Any], **rest: Any) -> dict[str, Any]:

@@ -18,7 +18,15 @@ import pytest
 from homesec_engine.records import stable_clip_id
 from tests.engine.lifecycle.conftest import S3Server
 
-from .engines import CAMERAS, ClusterEngine, clips, overlapping, running_cluster, wait_for
+from .engines import (
+    CAMERAS,
+    PG_PORT,
+    ClusterEngine,
+    clips,
+    overlapping,
+    running_cluster,
+    wait_for,
+)
 from .tcpproxy import TcpProxy
 
 # Generous bounds for a loaded 2-core machine; the figures are measured by bench/cluster.py.
@@ -29,7 +37,7 @@ START_S, MOVE_S = 90.0, 30.0
 def cluster(tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str]
             ) -> Iterator[tuple[list[ClusterEngine], TcpProxy]]:
     """e1, e2, e3 started; e3 reaches PostgreSQL through a proxy the test may cut."""
-    proxy = TcpProxy(5432)
+    proxy = TcpProxy(PG_PORT)
     proxy.start()
     try:
         with running_cluster(tmp_path, ["e1", "e2", "e3"], pg_ports={"e3": proxy.port},

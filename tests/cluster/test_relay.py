@@ -10,11 +10,12 @@ import pytest
 from homesec_engine.cluster.relay import EventRelay
 from homesec_engine.events import EventHub
 from homesec_engine.state.db import normalize_url
+from tests.services import pg_url
 
 
 @pytest.fixture
 async def relays(cluster_db: str) -> AsyncIterator[list[tuple[EventHub, EventRelay]]]:
-    url = normalize_url(f"postgresql://postgres@127.0.0.1:5432/{cluster_db}")
+    url = normalize_url(pg_url(cluster_db))
     made = []
     for engine_id in ("a", "b"):
         hub = EventHub()

@@ -301,6 +301,31 @@ CONFIG_MODELS: dict[str, Decl] = {
                                      default="./data/outbox"),
         },
     ),
+    "ClusterConfig": model(
+        "Several engines as one installation (off: one engine runs every camera). Engines "
+        "pointed at the same PostgreSQL state.url and the same offsite object store share "
+        "the cameras: each camera is held by one engine through a lease in the database; "
+        "cameras are spread by declared capacity and move when an engine joins, leaves or "
+        "dies (within lease_s + heartbeat_s + a camera's start).",
+        {
+            "enabled": bool_field("Whether this engine joins a cluster", default=False),
+            "engine_id": str_field("This engine's name in the cluster (unset: host name and "
+                                   "API port)", nullable=True, pattern=r"^[a-z0-9_.-]{1,64}$",
+                                   pattern_message="must be 1-64 of a-z, 0-9, '_', '.', '-'"),
+            "capacity": int_field("Most cameras this engine holds; cameras are spread in "
+                                  "proportion to capacity", default=16, min=1, max=1000),
+            "lease_s": float_field("Seconds a camera's lease lasts without a renewal: an "
+                                   "engine cut off from the database stops recording by "
+                                   "then, and another engine may take the camera after it",
+                                   default=15.0, min=2.0, max=600.0),
+            "heartbeat_s": float_field("Seconds between lease renewals (at most a third of "
+                                       "lease_s)", default=5.0, min=0.2, max=200.0),
+            "advertise_url": url_field("URL other engines and Home Assistant reach this "
+                                       "engine's API at (unset: http://<server.host>:"
+                                       "<server.port>)", schemes=["http", "https"],
+                                       nullable=True),
+        },
+    ),
     "FilterConfig": model(
         "Object detection on sampled frames.",
         {
@@ -346,6 +371,44 @@ CONFIG_MODELS: dict[str, Decl] = {
                                           default=["person", "vehicle", "animal", "package"]),
         },
     ),
+    "TrackingConfig": model(
+        "Tracked objects: detections followed across frames, each moving or stationary. A "
+        "stationary object (a parked car, a bin) starts no event, raises no sensor or alert "
+        "and is not counted as active until it moves again.",
+        {
+            "iou_min": float_field("Least overlap between a track's last box and a detection "
+                                   "for the detection to continue the track",
+                                   default=0.2, min=0.01, max=0.95),
+            "max_distance": float_field(
+                "Farthest a track's centre may be from where it was heading, as a fraction of "
+                "the frame, for a detection that does not overlap it to continue it",
+                default=0.15, min=0.01, max=1.0),
+            "max_missing_s": float_field("Seconds a moving object may go unseen before its "
+                                         "track ends", default=2.0, min=0.1, max=120.0),
+            "stationary_keep_s": float_field(
+                "Seconds a stationary object is remembered while unseen (a parked car hidden "
+                "by a passer-by is still parked when it shows again)",
+                default=600.0, min=0.0, max=86400.0),
+            "stationary_s": float_field(
+                "Seconds an object must stay within stationary_move of where it was to count "
+                "as stationary", default=10.0, min=0.5, max=3600.0),
+            "class_stationary_s": map_field(
+                "stationary_s per class (0: never stationary)",
+                float_field("Seconds", min=0.0, max=86400.0), default={"person": 0.0},
+                key_pattern="^(" + "|".join(DETECTION_CLASSES) + ")$"),
+            "stationary_move": float_field(
+                "How far an object may move and still count as standing still, as a fraction "
+                "of the frame", default=0.03, min=0.001, max=0.5),
+            "max_tracks": int_field(
+                "Most objects followed at once per camera (a crowd beyond it is not followed "
+                "one by one; diagnostics count what was left out)",
+                default=40, min=1, max=500),
+            "activity_priority": list_field(
+                "Which class names a clip's activity when several moved, most important first",
+                str_field("Class", choices=DETECTION_CLASSES),
+                default=["person", "vehicle", "animal", "package"]),
+        },
+    ),
     "AnalyzerConfig": model(
         "The optional vision-language model (OpenAI-compatible API).",
         {
@@ -388,7 +451,10 @@ CONFIG_MODELS: dict[str, Decl] = {
             "state": model_field("Clip-state database", "StateConfig", default={}),
             "retention": model_field("Clip retention", "RetentionConfig", default={}),
             "offsite": model_field("Offsite copies", "OffsiteConfig", default={}),
+            "cluster": model_field("Several engines as one installation", "ClusterConfig",
+                                   default={}),
             "filter": model_field("Object filter", "FilterConfig", default={}),
+            "tracking": model_field("Tracked objects", "TrackingConfig", default={}),
             "analyzer": model_field("VLM analyzer", "AnalyzerConfig", default={}),
             "alert_policy": model_field("Alert policy", "AlertPolicy", default={}),
             "notifiers": list_field("Notifiers",

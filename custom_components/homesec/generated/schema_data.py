@@ -46,6 +46,7 @@ SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'remove_camera': 'ServiceRemoveCamera',
  'restart_engine': 'ServiceRestartEngine',
  'set_alert_policy': 'ServiceSetAlertPolicy',
+ 'silence_camera': 'ServiceSilenceCamera',
  'update_camera': 'ServiceUpdateCamera'}
 MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The homesec_alert event data, also sent as WebSocket `alert`.',
                 'extra': 'allow',
@@ -907,6 +908,107 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                           'until': {'description': 'Created before',
                                     'required': False,
                                     'type': 'datetime'}}},
+ 'ClusterConfig': {'description': 'Several engines as one installation (off: one engine runs every '
+                                  'camera). Engines pointed at the same PostgreSQL state.url and '
+                                  'the same offsite object store share the cameras: each camera is '
+                                  'held by one engine through a lease in the database; cameras are '
+                                  'spread by declared capacity and move when an engine joins, '
+                                  "leaves or dies (within lease_s + heartbeat_s + a camera's "
+                                  'start).',
+                   'extra': 'forbid',
+                   'fields': {'advertise_url': {'description': 'URL other engines and Home '
+                                                               "Assistant reach this engine's API "
+                                                               'at (unset: '
+                                                               'http://<server.host>:<server.port>)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'url',
+                                                'type': 'url',
+                                                'url_schemes': ['http', 'https']},
+                              'capacity': {'default': 16,
+                                           'description': 'Most cameras this engine holds; cameras '
+                                                          'are spread in proportion to capacity',
+                                           'max': 1000,
+                                           'min': 1,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'int'},
+                              'enabled': {'default': False,
+                                          'description': 'Whether this engine joins a cluster',
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'},
+                              'engine_id': {'description': "This engine's name in the cluster "
+                                                           '(unset: host name and API port)',
+                                            'nullable': True,
+                                            'pattern': '^[a-z0-9_.-]{1,64}$',
+                                            'pattern_message': "must be 1-64 of a-z, 0-9, '_', "
+                                                               "'.', '-'",
+                                            'required': False,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'heartbeat_s': {'default': 5.0,
+                                              'description': 'Seconds between lease renewals (at '
+                                                             'most a third of lease_s)',
+                                              'max': 200.0,
+                                              'min': 0.2,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
+                              'lease_s': {'default': 15.0,
+                                          'description': "Seconds a camera's lease lasts without a "
+                                                         'renewal: an engine cut off from the '
+                                                         'database stops recording by then, and '
+                                                         'another engine may take the camera after '
+                                                         'it',
+                                          'max': 600.0,
+                                          'min': 2.0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'float'}}},
+ 'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras this engine records now',
+                                               'items': {'description': 'Camera',
+                                                         'required': False,
+                                                         'selector': 'text',
+                                                         'type': 'str'},
+                                               'required': True,
+                                               'type': 'list'},
+                              'engine_id': {'description': "This engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'engines_live': {'description': 'Engines seen renewing within one '
+                                                              'lease period',
+                                               'min': 0,
+                                               'required': False,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'fencing': {'default': {},
+                                          'description': 'Fencing token of each held lease (a '
+                                                         "newer holder's is higher)",
+                                          'required': False,
+                                          'type': 'map',
+                                          'values': {'description': 'Token',
+                                                     'min': 0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'int'}},
+                              'reason': {'description': 'Why the engine holds no camera or is cut '
+                                                        'off',
+                                         'nullable': True,
+                                         'required': False,
+                                         'selector': 'text',
+                                         'type': 'str'},
+                              'state': {'choices': ['holding', 'refused', 'partitioned'],
+                                        'description': 'holding: renews its leases; refused: holds '
+                                                       'no camera (reason says why); partitioned: '
+                                                       'cannot reach the database, its cameras '
+                                                       'stopped when their leases ran out',
+                                        'required': True,
+                                        'selector': 'select',
+                                        'type': 'str'}}},
  'Component': {'description': "One component's diagnostic state.",
                'extra': 'allow',
                'fields': {'analysis_dropped': {'description': 'Share of analysis frames dropped to '
@@ -1065,6 +1167,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'type': 'list',
                                    'unique_by': 'name'},
+                       'cluster': {'default': {},
+                                   'description': 'Several engines as one installation',
+                                   'model': 'ClusterConfig',
+                                   'required': False,
+                                   'type': 'model'},
                        'config_overrides_path': {'description': 'Override file written at run time',
                                                  'nullable': True,
                                                  'required': False,
@@ -1128,7 +1235,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'description': 'Clip storage',
                                    'model': 'StorageConfig',
                                    'required': False,
-                                   'type': 'model'}}},
+                                   'type': 'model'},
+                       'tracking': {'default': {},
+                                    'description': 'Tracked objects',
+                                    'model': 'TrackingConfig',
+                                    'required': False,
+                                    'type': 'model'}}},
  'ConfigView': {'description': 'The merged config; secrets appear as env-var names.',
                 'extra': 'allow',
                 'fields': {'config': {'description': 'The config',
@@ -1416,6 +1528,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'int'},
+                       'cluster': {'description': 'This engine in its cluster (null: cluster mode '
+                                                  'is off)',
+                                   'model': 'ClusterHealth',
+                                   'nullable': True,
+                                   'required': False,
+                                   'type': 'model'},
                        'database': {'choices': ['up', 'down'],
                                     'description': 'Database state',
                                     'required': True,
@@ -2353,6 +2471,32 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'required': True,
                                                          'selector': 'select',
                                                          'type': 'str'}}},
+ 'ServiceSilenceCamera': {'description': 'homesec.silence_camera',
+                          'extra': 'forbid',
+                          'fields': {'camera': {'description': 'Camera name',
+                                                'pattern': '^[a-z0-9_]{1,64}$',
+                                                'pattern_message': 'must be 1-64 characters of '
+                                                                   'lowercase letters, digits and '
+                                                                   'underscores',
+                                                'required': True,
+                                                'selector': 'text',
+                                                'type': 'str'},
+                                     'duration_s': {'description': 'Seconds from now (0 ends the '
+                                                                   'silence; absent: only report '
+                                                                   'it)',
+                                                    'max': 604800,
+                                                    'min': 0,
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'int'},
+                                     'scope': {'default': '',
+                                               'description': 'Whose notifications: any name, e.g. '
+                                                              "an automation's entity id (empty: "
+                                                              "everyone's)",
+                                               'max_len': 255,
+                                               'required': False,
+                                               'selector': 'text',
+                                               'type': 'str'}}},
  'ServiceUpdateCamera': {'description': 'homesec.update_camera: what is given replaces the old '
                                         'value',
                          'extra': 'forbid',
@@ -2582,6 +2726,109 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'nullable': True,
                                               'required': False,
                                               'type': 'datetime'}}},
+ 'TrackingConfig': {'description': 'Tracked objects: detections followed across frames, each '
+                                   'moving or stationary. A stationary object (a parked car, a '
+                                   'bin) starts no event, raises no sensor or alert and is not '
+                                   'counted as active until it moves again.',
+                    'extra': 'forbid',
+                    'fields': {'activity_priority': {'default': ['person',
+                                                                 'vehicle',
+                                                                 'animal',
+                                                                 'package'],
+                                                     'description': "Which class names a clip's "
+                                                                    'activity when several moved, '
+                                                                    'most important first',
+                                                     'items': {'choices': ['person',
+                                                                           'vehicle',
+                                                                           'animal',
+                                                                           'package',
+                                                                           'object',
+                                                                           'unknown'],
+                                                               'description': 'Class',
+                                                               'required': False,
+                                                               'selector': 'select',
+                                                               'type': 'str'},
+                                                     'required': False,
+                                                     'type': 'list'},
+                               'class_stationary_s': {'default': {'person': 0.0},
+                                                      'description': 'stationary_s per class (0: '
+                                                                     'never stationary)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Seconds',
+                                                                 'max': 86400.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                               'iou_min': {'default': 0.2,
+                                           'description': "Least overlap between a track's last "
+                                                          'box and a detection for the detection '
+                                                          'to continue the track',
+                                           'max': 0.95,
+                                           'min': 0.01,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'float'},
+                               'max_distance': {'default': 0.15,
+                                                'description': "Farthest a track's centre may be "
+                                                               'from where it was heading, as a '
+                                                               'fraction of the frame, for a '
+                                                               'detection that does not overlap it '
+                                                               'to continue it',
+                                                'max': 1.0,
+                                                'min': 0.01,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                               'max_missing_s': {'default': 2.0,
+                                                 'description': 'Seconds a moving object may go '
+                                                                'unseen before its track ends',
+                                                 'max': 120.0,
+                                                 'min': 0.1,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                               'max_tracks': {'default': 40,
+                                              'description': 'Most objects followed at once per '
+                                                             'camera (a crowd beyond it is not '
+                                                             'followed one by one; diagnostics '
+                                                             'count what was left out)',
+                                              'max': 500,
+                                              'min': 1,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
+                               'stationary_keep_s': {'default': 600.0,
+                                                     'description': 'Seconds a stationary object '
+                                                                    'is remembered while unseen (a '
+                                                                    'parked car hidden by a '
+                                                                    'passer-by is still parked '
+                                                                    'when it shows again)',
+                                                     'max': 86400.0,
+                                                     'min': 0.0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
+                               'stationary_move': {'default': 0.03,
+                                                   'description': 'How far an object may move and '
+                                                                  'still count as standing still, '
+                                                                  'as a fraction of the frame',
+                                                   'max': 0.5,
+                                                   'min': 0.001,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                               'stationary_s': {'default': 10.0,
+                                                'description': 'Seconds an object must stay within '
+                                                               'stationary_move of where it was to '
+                                                               'count as stationary',
+                                                'max': 3600.0,
+                                                'min': 0.5,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'}}},
  'VersionOnly': {'description': 'Optional body of DELETE requests.',
                  'extra': 'forbid',
                  'fields': {'config_version': {'description': 'The config_version this change was '

@@ -1493,7 +1493,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'list'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
-                                                             'fraction of the frame',
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
                                               'max': 1.0,
                                               'min': 0.0,
                                               'required': False,
@@ -1537,6 +1539,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'region_width': {'default': 1920,
+                                              'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,
@@ -2317,6 +2331,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': False,
                                       'selector': 'text',
                                       'type': 'str'},
+                             'max_connections_per_address': {'default': 64,
+                                                             'description': 'Connections one '
+                                                                            'address may hold open '
+                                                                            'at once; more are '
+                                                                            'answered 503 and '
+                                                                            'closed (counted, '
+                                                                            'logged once a minute)',
+                                                             'max': 10000,
+                                                             'min': 1,
+                                                             'required': False,
+                                                             'selector': 'number',
+                                                             'type': 'int'},
                              'port': {'default': 8080,
                                       'description': 'Listen port',
                                       'max': 65535,
@@ -2332,7 +2358,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'url_schemes': ['http', 'https']},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
-                                                                "add-on's ingress proxy)",
+                                                                "add-on's ingress proxy); the "
+                                                                'per-address connection cap does '
+                                                                'not apply to them (they carry '
+                                                                "everyone's requests)",
                                                  'items': {'description': 'IP address',
                                                            'required': False,
                                                            'selector': 'text',

@@ -50,6 +50,7 @@ from .generated.api_models import AlertSummary, CameraStatus, Health, Status, Ws
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
 from .repairs import async_update_restart_issue, async_update_storage_issues
+from .silence import CameraSilences
 
 MAX_SEEN_CLIPS: Final = 1000
 WS_BACKOFF_MAX: Final = 60.0
@@ -66,6 +67,7 @@ class HomeSecData:
 
     client: HomeSecClient
     coordinator: HomeSecCoordinator
+    silences: CameraSilences = field(default_factory=CameraSilences)
     extra: dict[str, Any] = field(default_factory=dict)  # room for other modules' state
 
 

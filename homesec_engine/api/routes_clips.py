@@ -9,11 +9,11 @@ from typing import Any
 
 from aiohttp import web
 
+from ..clipfiles import remove_clip_files
 from ..records import ClipQuery, ClipStatus
 from .context import ApiContext, context
 from .errors import not_found
 from .inputs import clip_id, read_query
-from .media import remove_files
 from .views import clip_view, clips_body, clips_response, json_response
 
 # A /clips answer is reused while the repository has written nothing since it was read
@@ -98,7 +98,9 @@ async def delete_clip(request: web.Request) -> web.Response:
     clip = await repo.delete_clip(cid)
     if clip is None:  # deleted by someone else in between
         raise not_found(f"no clip with id {cid!r}")
-    await remove_files(ctx.runtime.storage, clip)
+    storage = ctx.runtime.storage
+    if storage is not None:  # (always, once started: the API serves a started engine)
+        await remove_clip_files(storage, clip.id, [clip.storage_uri])
     await ctx.runtime.forget_clip(clip.camera, clip.id)
     return json_response(clip_view(clip, _public_url(ctx)))
 

@@ -44,6 +44,7 @@ class ClipStatus(StrEnum):
 
 CLIP_STATUSES = [status.value for status in ClipStatus]
 HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
+CLUSTER_STATES = ["holding", "refused", "partitioned"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
@@ -136,7 +137,22 @@ API_MODELS: dict[str, Decl] = {
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
         "version": str_field("Engine version", required=True),
+        "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
+                               "ClusterHealth", nullable=True),
     }, extra="allow"),
+    "ClusterHealth": model("One engine's part in a cluster of engines.", {
+        "engine_id": str_field("This engine's name in the cluster", required=True),
+        "state": str_field("holding: renews its leases; refused: holds no camera (reason "
+                           "says why); partitioned: cannot reach the database, its cameras "
+                           "stopped when their leases ran out", required=True,
+                           choices=CLUSTER_STATES),
+        "reason": str_field("Why the engine holds no camera or is cut off", nullable=True),
+        "cameras_held": list_field("Cameras this engine records now", str_field("Camera"),
+                                   required=True),
+        "engines_live": int_field("Engines seen renewing within one lease period", min=0),
+        "fencing": map_field("Fencing token of each held lease (a newer holder's is higher)",
+                             int_field("Token", min=0), default={}),
+    }),
     "Component": model("One component's diagnostic state.", {
         "status": str_field("ok, degraded or error", required=True,
                             choices=["ok", "degraded", "error", "disabled"]),

@@ -301,6 +301,31 @@ CONFIG_MODELS: dict[str, Decl] = {
                                      default="./data/outbox"),
         },
     ),
+    "ClusterConfig": model(
+        "Several engines as one installation (off: one engine runs every camera). Engines "
+        "pointed at the same PostgreSQL state.url and the same offsite object store share "
+        "the cameras: each camera is held by one engine through a lease in the database; "
+        "cameras are spread by declared capacity and move when an engine joins, leaves or "
+        "dies (within lease_s + heartbeat_s + a camera's start).",
+        {
+            "enabled": bool_field("Whether this engine joins a cluster", default=False),
+            "engine_id": str_field("This engine's name in the cluster (unset: host name and "
+                                   "API port)", nullable=True, pattern=r"^[a-z0-9_.-]{1,64}$",
+                                   pattern_message="must be 1-64 of a-z, 0-9, '_', '.', '-'"),
+            "capacity": int_field("Most cameras this engine holds; cameras are spread in "
+                                  "proportion to capacity", default=16, min=1, max=1000),
+            "lease_s": float_field("Seconds a camera's lease lasts without a renewal: an "
+                                   "engine cut off from the database stops recording by "
+                                   "then, and another engine may take the camera after it",
+                                   default=15.0, min=2.0, max=600.0),
+            "heartbeat_s": float_field("Seconds between lease renewals (at most a third of "
+                                       "lease_s)", default=5.0, min=0.2, max=200.0),
+            "advertise_url": url_field("URL other engines and Home Assistant reach this "
+                                       "engine's API at (unset: http://<server.host>:"
+                                       "<server.port>)", schemes=["http", "https"],
+                                       nullable=True),
+        },
+    ),
     "FilterConfig": model(
         "Object detection on sampled frames.",
         {
@@ -419,6 +444,8 @@ CONFIG_MODELS: dict[str, Decl] = {
             "state": model_field("Clip-state database", "StateConfig", default={}),
             "retention": model_field("Clip retention", "RetentionConfig", default={}),
             "offsite": model_field("Offsite copies", "OffsiteConfig", default={}),
+            "cluster": model_field("Several engines as one installation", "ClusterConfig",
+                                   default={}),
             "filter": model_field("Object filter", "FilterConfig", default={}),
             "tracking": model_field("Tracked objects", "TrackingConfig", default={}),
             "analyzer": model_field("VLM analyzer", "AnalyzerConfig", default={}),

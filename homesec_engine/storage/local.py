@@ -61,6 +61,9 @@ class LocalStorage(Storage):
             raise StorageError("path escapes the storage root")
         return path
 
+    def uri_for(self, key: str) -> str:
+        return SCHEME + sanitize_key(key)
+
     def resolve(self, storage_uri: str) -> Path:
         key = self._key_of(storage_uri)
         return self._confined(self.root / PurePosixPath(key))
@@ -69,7 +72,7 @@ class LocalStorage(Storage):
     async def put(self, local_path: Path, key: str) -> str:
         canonical = sanitize_key(key)
         await asyncio.to_thread(self._put, Path(local_path), canonical)
-        return SCHEME + canonical
+        return self.uri_for(canonical)
 
     def _put(self, src: Path, key: str) -> None:
         dest = self.root / PurePosixPath(key)

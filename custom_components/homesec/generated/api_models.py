@@ -66,6 +66,18 @@ class Health(TypedDict):
     offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
+    cluster: NotRequired[ClusterHealth | None]
+
+
+class ClusterHealth(TypedDict):
+    """One engine's part in a cluster of engines."""
+
+    engine_id: str
+    state: str
+    reason: NotRequired[str | None]
+    cameras_held: list[str]
+    engines_live: NotRequired[int]
+    fencing: NotRequired[dict[str, int]]
 
 
 class Component(TypedDict):

@@ -46,6 +46,7 @@ SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'remove_camera': 'ServiceRemoveCamera',
  'restart_engine': 'ServiceRestartEngine',
  'set_alert_policy': 'ServiceSetAlertPolicy',
+ 'silence_camera': 'ServiceSilenceCamera',
  'update_camera': 'ServiceUpdateCamera'}
 MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The homesec_alert event data, also sent as WebSocket `alert`.',
                 'extra': 'allow',
@@ -916,6 +917,107 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                           'until': {'description': 'Created before',
                                     'required': False,
                                     'type': 'datetime'}}},
+ 'ClusterConfig': {'description': 'Several engines as one installation (off: one engine runs every '
+                                  'camera). Engines pointed at the same PostgreSQL state.url and '
+                                  'the same offsite object store share the cameras: each camera is '
+                                  'held by one engine through a lease in the database; cameras are '
+                                  'spread by declared capacity and move when an engine joins, '
+                                  "leaves or dies (within lease_s + heartbeat_s + a camera's "
+                                  'start).',
+                   'extra': 'forbid',
+                   'fields': {'advertise_url': {'description': 'URL other engines and Home '
+                                                               "Assistant reach this engine's API "
+                                                               'at (unset: '
+                                                               'http://<server.host>:<server.port>)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'url',
+                                                'type': 'url',
+                                                'url_schemes': ['http', 'https']},
+                              'capacity': {'default': 16,
+                                           'description': 'Most cameras this engine holds; cameras '
+                                                          'are spread in proportion to capacity',
+                                           'max': 1000,
+                                           'min': 1,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'int'},
+                              'enabled': {'default': False,
+                                          'description': 'Whether this engine joins a cluster',
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'},
+                              'engine_id': {'description': "This engine's name in the cluster "
+                                                           '(unset: host name and API port)',
+                                            'nullable': True,
+                                            'pattern': '^[a-z0-9_.-]{1,64}$',
+                                            'pattern_message': "must be 1-64 of a-z, 0-9, '_', "
+                                                               "'.', '-'",
+                                            'required': False,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'heartbeat_s': {'default': 5.0,
+                                              'description': 'Seconds between lease renewals (at '
+                                                             'most a third of lease_s)',
+                                              'max': 200.0,
+                                              'min': 0.2,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
+                              'lease_s': {'default': 15.0,
+                                          'description': "Seconds a camera's lease lasts without a "
+                                                         'renewal: an engine cut off from the '
+                                                         'database stops recording by then, and '
+                                                         'another engine may take the camera after '
+                                                         'it',
+                                          'max': 600.0,
+                                          'min': 2.0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'float'}}},
+ 'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras this engine records now',
+                                               'items': {'description': 'Camera',
+                                                         'required': False,
+                                                         'selector': 'text',
+                                                         'type': 'str'},
+                                               'required': True,
+                                               'type': 'list'},
+                              'engine_id': {'description': "This engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'engines_live': {'description': 'Engines seen renewing within one '
+                                                              'lease period',
+                                               'min': 0,
+                                               'required': False,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'fencing': {'default': {},
+                                          'description': 'Fencing token of each held lease (a '
+                                                         "newer holder's is higher)",
+                                          'required': False,
+                                          'type': 'map',
+                                          'values': {'description': 'Token',
+                                                     'min': 0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'int'}},
+                              'reason': {'description': 'Why the engine holds no camera or is cut '
+                                                        'off',
+                                         'nullable': True,
+                                         'required': False,
+                                         'selector': 'text',
+                                         'type': 'str'},
+                              'state': {'choices': ['holding', 'refused', 'partitioned'],
+                                        'description': 'holding: renews its leases; refused: holds '
+                                                       'no camera (reason says why); partitioned: '
+                                                       'cannot reach the database, its cameras '
+                                                       'stopped when their leases ran out',
+                                        'required': True,
+                                        'selector': 'select',
+                                        'type': 'str'}}},
  'Component': {'description': "One component's diagnostic state.",
                'extra': 'allow',
                'fields': {'analysis_dropped': {'description': 'Share of analysis frames dropped to '
@@ -1074,6 +1176,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'type': 'list',
                                    'unique_by': 'name'},
+                       'cluster': {'default': {},
+                                   'description': 'Several engines as one installation',
+                                   'model': 'ClusterConfig',
+                                   'required': False,
+                                   'type': 'model'},
                        'config_overrides_path': {'description': 'Override file written at run time',
                                                  'nullable': True,
                                                  'required': False,
@@ -1416,6 +1523,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'int'},
+                       'cluster': {'description': 'This engine in its cluster (null: cluster mode '
+                                                  'is off)',
+                                   'model': 'ClusterHealth',
+                                   'nullable': True,
+                                   'required': False,
+                                   'type': 'model'},
                        'database': {'choices': ['up', 'down'],
                                     'description': 'Database state',
                                     'required': True,
@@ -2353,6 +2466,32 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'required': True,
                                                          'selector': 'select',
                                                          'type': 'str'}}},
+ 'ServiceSilenceCamera': {'description': 'homesec.silence_camera',
+                          'extra': 'forbid',
+                          'fields': {'camera': {'description': 'Camera name',
+                                                'pattern': '^[a-z0-9_]{1,64}$',
+                                                'pattern_message': 'must be 1-64 characters of '
+                                                                   'lowercase letters, digits and '
+                                                                   'underscores',
+                                                'required': True,
+                                                'selector': 'text',
+                                                'type': 'str'},
+                                     'duration_s': {'description': 'Seconds from now (0 ends the '
+                                                                   'silence; absent: only report '
+                                                                   'it)',
+                                                    'max': 604800,
+                                                    'min': 0,
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'int'},
+                                     'scope': {'default': '',
+                                               'description': 'Whose notifications: any name, e.g. '
+                                                              "an automation's entity id (empty: "
+                                                              "everyone's)",
+                                               'max_len': 255,
+                                               'required': False,
+                                               'selector': 'text',
+                                               'type': 'str'}}},
  'ServiceUpdateCamera': {'description': 'homesec.update_camera: what is given replaces the old '
                                         'value',
                          'extra': 'forbid',

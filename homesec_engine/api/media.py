@@ -54,6 +54,16 @@ def _confined_file(storage: Any, uri: str) -> Path | None:
     return real if real.is_file() else None
 
 
+def clip_files(storage: Any, clip: ClipRecord) -> dict[str, str | None]:
+    """The absolute paths of the clip's video and snapshot where they exist (blocking)."""
+    found = {}
+    for kind, uri in (("clip", clip.storage_uri),
+                      ("snapshot", snapshot_uri(storage, clip.storage_uri))):
+        path = _confined_file(storage, uri) if uri else None
+        found[kind] = str(path) if path is not None else None
+    return found
+
+
 async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
     cid = clip_id(request)
     clip: ClipRecord | None = await ctx.runtime.started_repository().get_clip(cid)

@@ -1460,7 +1460,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'list'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
-                                                             'fraction of the frame',
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
                                               'max': 1.0,
                                               'min': 0.0,
                                               'required': False,
@@ -1504,6 +1506,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'region_width': {'default': 1920,
+                                              'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,

@@ -164,7 +164,31 @@ class EngineRuntime:
                 state.lag_s = source.lag_s()
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
+        if self.cluster is not None:
+            self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def _cameras_elsewhere(self) -> None:
+        """Cluster mode: a camera another engine records shows what that engine reported."""
+        assert self.cluster is not None
+        for name, state in self._camera_states.items():
+            if name in self.sources or not state.enabled:
+                continue
+            holder = self.cluster.holder(name)
+            if holder is None:
+                state.healthy, state.error = False, "no engine of the cluster records it now"
+                continue
+            beat = holder.camera.get("last_heartbeat")
+            state.healthy = bool(holder.camera.get("healthy"))
+            state.last_heartbeat = datetime.fromisoformat(beat) if beat else None
+            state.error = holder.camera.get("error")
+
+    def _camera_report(self) -> dict[str, dict[str, Any]]:
+        """The cameras this engine records, for the other engines of a cluster."""
+        return {name: {"healthy": bool(source.is_healthy()),
+                       "last_heartbeat": _iso(source.last_heartbeat()),
+                       "error": source.last_error()}
+                for name, source in self.sources.items()}
 
     async def shared_copy(self, clip: ClipRecord) -> Path | None:
         """Cluster mode: a local copy of a clip another engine recorded (from the object
@@ -304,7 +328,7 @@ class EngineRuntime:
         await repository.start()
         await self._prepare_cluster(url)
 
-        filter_cfg = cfg["filter"]
+        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         try:
             await self.object_filter.start()
@@ -397,7 +421,8 @@ class EngineRuntime:
             settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
             start_camera=self.start_camera, stop_camera=self.stop_camera,
-            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s))
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            camera_report=self._camera_report)
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]
@@ -421,7 +446,8 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "backend": backend})
+                {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                 "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:

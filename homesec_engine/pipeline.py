@@ -340,10 +340,14 @@ class Pipeline:
                 delay = min(delay * 2, self.storage_max_retry_s)
                 continue
             self._storage_works()
-            # The clip had ended in error for want of storage: now it is done.
+            # The clip had ended in error for want of storage: now it is done, and copied
+            # offsite like every stored clip (retention counts on it).
+            size = await asyncio.to_thread(_file_size, clip.path)
             await self._write(self.repository.update_clip, out.clip_id,
-                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri)
+                              status=ClipStatus.DONE.value, storage_uri=out.storage_uri,
+                              size_bytes=size)
             await self._event(out, "uploaded", storage_uri=out.storage_uri, attempts=attempt)
+            await self._queue_offsite(out, key)
             await self._cleanup(out, clip)
             return
 

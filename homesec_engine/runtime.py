@@ -52,6 +52,7 @@ from .storage.base import Storage
 
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
     from .cluster import ClusterCoordinator
+    from .cluster.shared_copies import SharedCopies
     from .offsite.uploader import OffsiteUploader
     from .retention import Retention
     from .state import ClipRepository
@@ -127,6 +128,7 @@ class EngineRuntime:
         self.sources: dict[str, ClipSource] = {}
         self.live: LiveEvents | None = None
         self.cluster: ClusterCoordinator | None = None  # cluster mode: leases pick the cameras
+        self._shared_copies: SharedCopies | None = None  # cluster mode: other engines' clips
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -163,6 +165,13 @@ class EngineRuntime:
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
         return dict(self._camera_states)
+
+    async def shared_copy(self, clip: ClipRecord) -> Path | None:
+        """Cluster mode: a local copy of a clip another engine recorded (from the object
+        store); None otherwise."""
+        if self._shared_copies is None:
+            return None
+        return await self._shared_copies.path(clip)
 
     def storage_error(self) -> str | None:
         """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
@@ -375,10 +384,20 @@ class EngineRuntime:
         from .state.db import create_engine, normalize_url
         from .state.migrations import MIGRATIONS
 
+        from .cluster.relay import EventRelay
+        from .cluster.shared_copies import SharedCopies
+
+        self._shared_copies = SharedCopies(
+            lambda: self.offsite.target if self.offsite is not None else None,
+            self.data_dir / "shared-copies")
+
+        database = normalize_url(url)
+        timeout_s = max(1.0, settings.heartbeat_s)
         self.cluster = ClusterCoordinator(
-            settings, create_engine(normalize_url(url), timeout=max(1.0, settings.heartbeat_s)),
+            settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
-            start_camera=self.start_camera, stop_camera=self.stop_camera)
+            start_camera=self.start_camera, stop_camera=self.stop_camera,
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s))
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]

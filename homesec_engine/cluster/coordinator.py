@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .relay import EventRelay
 from .settings import ClusterSettings
 from .spread import shares
 from .store import EngineRow, LeaseStore
@@ -40,7 +41,7 @@ class _Held:
 class ClusterCoordinator:
     def __init__(self, settings: ClusterSettings, engine: AsyncEngine, *, schema_version: int,
                  cameras: Callable[[], list[str]], start_camera: CameraAction,
-                 stop_camera: CameraAction) -> None:
+                 stop_camera: CameraAction, relay: EventRelay | None = None) -> None:
         self.settings = settings
         self._engine = engine
         self.store = LeaseStore(engine, settings, schema_version)
@@ -48,6 +49,7 @@ class ClusterCoordinator:
         self._cameras = cameras
         self._start_camera = start_camera
         self._stop_camera = stop_camera
+        self.relay = relay  # every engine's live messages on this one
         self._held: dict[str, _Held] = {}
         self._lock = asyncio.Lock()  # one start/stop decision at a time
         self._stop = asyncio.Event()
@@ -89,12 +91,16 @@ class ClusterCoordinator:
 
     async def start(self) -> None:
         await self.store.create_tables()
+        if self.relay is not None:
+            await self.relay.start()
         self._tasks = [asyncio.create_task(self._beat_loop(), name="homesec-cluster-beat"),
                        asyncio.create_task(self._watchdog(), name="homesec-cluster-watchdog")]
 
     async def close(self) -> None:
         """Stop every held camera, then give the leases up so the others take them now."""
         self._stop.set()
+        if self.relay is not None:
+            await self.relay.close()
         for task in self._tasks:
             try:
                 await asyncio.wait_for(task, self.settings.lease_s)

@@ -253,7 +253,16 @@ API_MODELS: dict[str, Decl] = {
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "event": model_field("The recording's live event (none when no trigger class was "
                              "confirmed while it was recorded)", "LiveEvent", nullable=True),
+        "files": model_field("Where the clip's files are on the engine's host (GET "
+                             "/clips/{clip_id} only)", "ClipFiles", nullable=True),
     }, extra="allow"),
+    # A reader sharing the engine's folder (Home Assistant with the add-on's /media) opens the
+    # files directly instead of downloading them.
+    "ClipFiles": model("Absolute paths of a clip's files on the engine's host; null when the "
+                       "file is not there or the storage is not a local folder.", {
+        "clip": str_field("The video", required=True, nullable=True),
+        "snapshot": str_field("The snapshot JPEG", required=True, nullable=True),
+    }),
     "LiveEvent": model("An event with a start and an end: one per recording, keyed by its "
                        "clip id (WebSocket `event` data adds `phase`).", {
         "clip_id": str_field("Clip id of the recording", required=True),

@@ -344,8 +344,15 @@ CONFIG_MODELS: dict[str, Decl] = {
                                  max=64),
             "min_hits": int_field("Consecutive sampled frames a class must be seen in",
                                   default=2, min=1, max=30),
-            "min_box_size": float_field("Smallest box side kept, as a fraction of the frame",
+            "min_box_size": float_field("Smallest box side kept, as a fraction of the "
+                                        "picture the model saw (the frame, or a region "
+                                        "around motion)",
                                         default=0.02, min=0.0, max=1.0),
+            "region_width": int_field("Frames are decoded up to this width and the model "
+                                      "also looks at a region around motion and unsure "
+                                      "boxes at its own resolution, so distant subjects are "
+                                      "seen (0: whole frame only)",
+                                      default=1920, min=0, max=7680),
             "class_min_confidence": map_field(
                 "Lowest confidence kept per class (others: min_confidence)",
                 float_field("Confidence", min=0.0, max=1.0), default={},

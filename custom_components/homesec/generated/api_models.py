@@ -218,6 +218,14 @@ class Clip(TypedDict):
     zones: list[str]
     duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
+    files: NotRequired[ClipFiles | None]
+
+
+class ClipFiles(TypedDict):
+    """Absolute paths of a clip's files on the engine's host; null when the file is not there or the storage is not a local folder."""
+
+    clip: str | None
+    snapshot: str | None
 
 
 class LiveEvent(TypedDict):

@@ -750,6 +750,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                'nullable': True,
                                'required': False,
                                'type': 'model'},
+                     'files': {'description': "Where the clip's files are on the engine's host "
+                                              '(GET /clips/{clip_id} only)',
+                               'model': 'ClipFiles',
+                               'nullable': True,
+                               'required': False,
+                               'type': 'model'},
                      'id': {'description': 'Clip id',
                             'required': True,
                             'selector': 'text',
@@ -800,6 +806,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'type': 'str'},
                                'required': True,
                                'type': 'list'}}},
+ 'ClipFiles': {'description': "Absolute paths of a clip's files on the engine's host; null when "
+                              'the file is not there or the storage is not a local folder.',
+               'extra': 'forbid',
+               'fields': {'clip': {'description': 'The video',
+                                   'nullable': True,
+                                   'required': True,
+                                   'selector': 'text',
+                                   'type': 'str'},
+                          'snapshot': {'description': 'The snapshot JPEG',
+                                       'nullable': True,
+                                       'required': True,
+                                       'selector': 'text',
+                                       'type': 'str'}}},
  'ClipList': {'description': 'One page of clips, newest first.',
               'extra': 'allow',
               'fields': {'clips': {'description': 'Clips',
@@ -1442,7 +1461,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'list'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
-                                                             'fraction of the frame',
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
                                               'max': 1.0,
                                               'min': 0.0,
                                               'required': False,
@@ -1486,6 +1507,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'region_width': {'default': 1920,
+                                              'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,

@@ -93,16 +93,17 @@ def _api_factory() -> Callable[[EngineRuntime], Any] | None:
     return create_app
 
 
-async def _serve(runtime: EngineRuntime, host: str, port: int) -> Any:
+async def _serve(runtime: EngineRuntime, server: dict[str, Any]) -> Any:
     factory = _api_factory()
     if factory is None:
         return None
     from aiohttp import web
 
-    from .api.server import GuardedRunner
+    from .api.server import GuardedRunner, server_limits
 
+    host, port = server["host"], int(server["port"])
     app = factory(runtime)
-    runner = GuardedRunner(app)
+    runner = GuardedRunner(app, server_limits(server))
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=runner.limits.backlog)
     try:
@@ -141,7 +142,7 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
             try:
                 await runtime.start()
                 server = config["server"]
-                runner = await _serve(runtime, server["host"], int(server["port"]))
+                runner = await _serve(runtime, server)
             except (StartupError, ConfigError) as err:
                 await runtime.stop()
                 print(f"homesec: cannot start: {err}", file=sys.stderr)

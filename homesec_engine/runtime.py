@@ -164,7 +164,31 @@ class EngineRuntime:
                 state.lag_s = source.lag_s()
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
+        if self.cluster is not None:
+            self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def _cameras_elsewhere(self) -> None:
+        """Cluster mode: a camera another engine records shows what that engine reported."""
+        assert self.cluster is not None
+        for name, state in self._camera_states.items():
+            if name in self.sources or not state.enabled:
+                continue
+            holder = self.cluster.holder(name)
+            if holder is None:
+                state.healthy, state.error = False, "no engine of the cluster records it now"
+                continue
+            beat = holder.camera.get("last_heartbeat")
+            state.healthy = bool(holder.camera.get("healthy"))
+            state.last_heartbeat = datetime.fromisoformat(beat) if beat else None
+            state.error = holder.camera.get("error")
+
+    def _camera_report(self) -> dict[str, dict[str, Any]]:
+        """The cameras this engine records, for the other engines of a cluster."""
+        return {name: {"healthy": bool(source.is_healthy()),
+                       "last_heartbeat": _iso(source.last_heartbeat()),
+                       "error": source.last_error()}
+                for name, source in self.sources.items()}
 
     async def shared_copy(self, clip: ClipRecord) -> Path | None:
         """Cluster mode: a local copy of a clip another engine recorded (from the object
@@ -397,7 +421,8 @@ class EngineRuntime:
             settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
             start_camera=self.start_camera, stop_camera=self.stop_camera,
-            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s))
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            camera_report=self._camera_report)
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]

@@ -206,8 +206,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "port": int_field("Listen port", default=8080, min=1, max=65535),
             "api_key_env": env_var_field("Env var holding the API key (unset: no key)"),
             "trusted_proxies": list_field(
-                "Peers allowed without a key (the add-on's ingress proxy)",
+                "Peers allowed without a key (the add-on's ingress proxy); the per-address "
+                "connection cap does not apply to them (they carry everyone's requests)",
                 str_field("IP address"), default=[]),
+            "max_connections_per_address": int_field(
+                "Connections one address may hold open at once; more are answered 503 and "
+                "closed (counted, logged once a minute)", default=64, min=1, max=10000),
             "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
                                     nullable=True),
         },

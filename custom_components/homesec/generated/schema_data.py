@@ -2299,6 +2299,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': False,
                                       'selector': 'text',
                                       'type': 'str'},
+                             'max_connections_per_address': {'default': 64,
+                                                             'description': 'Connections one '
+                                                                            'address may hold open '
+                                                                            'at once; more are '
+                                                                            'answered 503 and '
+                                                                            'closed (counted, '
+                                                                            'logged once a minute)',
+                                                             'max': 10000,
+                                                             'min': 1,
+                                                             'required': False,
+                                                             'selector': 'number',
+                                                             'type': 'int'},
                              'port': {'default': 8080,
                                       'description': 'Listen port',
                                       'max': 65535,
@@ -2314,7 +2326,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'url_schemes': ['http', 'https']},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
-                                                                "add-on's ingress proxy)",
+                                                                "add-on's ingress proxy); the "
+                                                                'per-address connection cap does '
+                                                                'not apply to them (they carry '
+                                                                "everyone's requests)",
                                                  'items': {'description': 'IP address',
                                                            'required': False,
                                                            'selector': 'text',

@@ -100,6 +100,7 @@ class ClipOutcome:
     counted: list[Detection] = field(default_factory=list)  # detections that count (zones)
     objects: list[dict[str, Any]] = field(default_factory=list)  # what counts, per class
     zones: list[str] = field(default_factory=list)  # zones the counting detections were in
+    moving_classes: list[str] = field(default_factory=list)  # classes that moved, by priority
     analysis: Analysis | None = None
     analyzer_used: bool = False
     decision: AlertDecision | None = None
@@ -272,11 +273,12 @@ class Pipeline:
                                            name="homesec-snap")
             # Without a usable model, `on_model_error: motion` lets every clip through as motion.
             triggers = self.filter_for(clip.camera).trigger_classes
-            triggered = any(o["class"] in triggers for o in out.objects) \
+            triggered = any(c in triggers for c in out.moving_classes) \
                 or filtered.fallback == "motion"
             analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
             if analysis is None:
-                analysis = fallback_analysis(o["class"] for o in out.objects)
+                analysis = fallback_analysis(
+                    out.moving_classes, self.filter_for(clip.camera).tracking.activity_priority)
             out.analysis = analysis
             decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
             out.decision = decision
@@ -400,7 +402,6 @@ class Pipeline:
         return zones
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
-        zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
         zones = self.zones_of(clip.camera)
         try:
@@ -414,12 +415,22 @@ class Pipeline:
             await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
-        # With zones, what lies outside them (for its class) neither counts nor alerts.
-        counting = [d for d in filtered.result.detections if zones.counts(d)]
-        out.counted = counting
-        out.objects = summarize_objects(counting)
-        out.zones = zones.zones_hit(d for d in counting
-                                    if d.label in zones.trigger_classes)
+        # With zones, what lies outside them (for its class) neither counts nor alerts; a
+        # track that stood still all clip long (a parked car) is reported, not alerted on.
+        priority = object_filter.tracking.activity_priority
+        tracks = filtered.tracks
+        if tracks is not None:
+            moved = tracks.moved()
+            out.counted = tracks.detections(moved or tracks.counting())
+            out.moving_classes = tracks.moving_classes(priority)
+            out.objects = tracks.objects(priority)
+            zoned = tracks.detections(moved)
+        else:  # a plug-in filter without tracks: every counting detection moved
+            out.counted = [d for d in filtered.result.detections if zones.counts(d)]
+            out.objects = summarize_objects(out.counted)
+            out.moving_classes = sorted({d.label for d in out.counted})
+            zoned = out.counted
+        out.zones = zones.zones_hit(d for d in zoned if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
                           detected_objects=filtered.classes, objects=out.objects,
                           zones=out.zones)

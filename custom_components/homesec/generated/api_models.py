@@ -188,6 +188,7 @@ class ChangeResult(TypedDict):
 ClipObject = TypedDict('ClipObject', {
     'class': str,
     'count': int,
+    'stationary': NotRequired[int],
     'confidence': float,
     'boxes': list[list[float]],
 })

@@ -845,8 +845,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'int'}}},
  'ClipObject': {'description': 'The detections of one class in a clip.',
                 'extra': 'allow',
-                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame, '
-                                                    'in the frame where most of them were seen',
+                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame: '
+                                                    'the best look of each (of those that moved, '
+                                                    'if any)',
                                      'items': {'description': 'Box',
                                                'items': {'description': 'Fraction',
                                                          'max': 1.0,
@@ -875,11 +876,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'float'},
-                           'count': {'description': 'Most of them seen in one frame',
+                           'count': {'description': 'How many of them moved (arrived, or moved '
+                                                    'while in view)',
                                      'min': 0,
                                      'required': True,
                                      'selector': 'number',
-                                     'type': 'int'}}},
+                                     'type': 'int'},
+                           'stationary': {'description': 'How many of them stood still all along '
+                                                         '(a parked car): reported, never alerted '
+                                                         'on',
+                                          'min': 0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'}}},
  'ClipQuery': {'description': 'Query parameters of GET /clips.',
                'extra': 'forbid',
                'fields': {'activity_type': {'choices': ['person',

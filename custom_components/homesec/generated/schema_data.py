@@ -210,9 +210,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'str'},
                                        'required': False,
                                        'type': 'list'}}},
- 'AnalyzerConfig': {'description': 'The optional vision-language model (OpenAI-compatible API).',
+ 'AnalyzerConfig': {'description': 'The optional vision-language model: an OpenAI-compatible API '
+                                   '(`openai`) or the AI provider set up in Home Assistant, '
+                                   'through its ai_task (`home_assistant`).',
                     'extra': 'forbid',
-                    'fields': {'api_key_env': {'description': 'Env var holding the API key',
+                    'fields': {'ai_task_entity': {'description': 'home_assistant: the ai_task '
+                                                                 'entity that answers (unset: Home '
+                                                                 "Assistant's preferred one)",
+                                                  'nullable': True,
+                                                  'pattern': '^ai_task\\.[a-z0-9_]+$',
+                                                  'pattern_message': 'must be an ai_task entity id',
+                                                  'required': False,
+                                                  'selector': 'text',
+                                                  'type': 'str'},
+                               'api_key_env': {'description': 'Env var holding the API key',
                                                'env_var': True,
                                                'nullable': True,
                                                'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
@@ -223,6 +234,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'text',
                                                'type': 'str'},
+                               'backend': {'backend_kind': 'analyzer',
+                                           'choices': ['openai', 'home_assistant'],
+                                           'default': 'openai',
+                                           'description': 'Analyzer backend',
+                                           'required': False,
+                                           'selector': 'select',
+                                           'type': 'str'},
                                'base_url': {'default': 'https://api.openai.com/v1',
                                             'description': 'API base URL',
                                             'required': False,
@@ -259,7 +277,31 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'min': 1.0,
                                              'required': False,
                                              'selector': 'number',
-                                             'type': 'float'}}},
+                                             'type': 'float'},
+                               'token_env': {'description': 'home_assistant: env var holding a '
+                                                            'long-lived token (standalone mode)',
+                                             'env_var': True,
+                                             'nullable': True,
+                                             'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                             'pattern_message': 'must be the name of an '
+                                                                'environment variable (e.g. '
+                                                                'HOMESEC_API_KEY) that holds the '
+                                                                'secret, not the secret itself',
+                                             'required': False,
+                                             'selector': 'text',
+                                             'type': 'str'},
+                               'url_env': {'description': "home_assistant: env var holding HA's "
+                                                          'base URL (standalone mode)',
+                                           'env_var': True,
+                                           'nullable': True,
+                                           'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                           'pattern_message': 'must be the name of an environment '
+                                                              'variable (e.g. HOMESEC_API_KEY) '
+                                                              'that holds the secret, not the '
+                                                              'secret itself',
+                                           'required': False,
+                                           'selector': 'text',
+                                           'type': 'str'}}},
  'Camera': {'description': 'A camera: a named clip source.',
             'extra': 'forbid',
             'fields': {'enabled': {'default': True,

@@ -137,6 +137,7 @@ class CameraView(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -326,6 +327,7 @@ class CameraStatus(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

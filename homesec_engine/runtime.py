@@ -328,7 +328,7 @@ class EngineRuntime:
         await repository.start()
         await self._prepare_cluster(url)
 
-        filter_cfg = cfg["filter"]
+        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         try:
             await self.object_filter.start()
@@ -446,7 +446,8 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "backend": backend})
+                {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                 "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:

@@ -112,6 +112,7 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
 API_MODELS: dict[str, Decl] = {
@@ -226,10 +227,14 @@ API_MODELS: dict[str, Decl] = {
     }, extra="allow"),
     "ClipObject": model("The detections of one class in a clip.", {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
-        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "count": int_field("How many of them moved (arrived, or moved while in view)",
+                           required=True, min=0),
+        # Not required: an engine from before tracked objects sends none.
+        "stationary": int_field("How many of them stood still all along (a parked car): "
+                                "reported, never alerted on", min=0),
         "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
-        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
-                            "most of them were seen",
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame: the best look "
+                            "of each (of those that moved, if any)",
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),

@@ -146,6 +146,7 @@ class CameraView(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -196,6 +197,7 @@ class ChangeResult(TypedDict):
 ClipObject = TypedDict('ClipObject', {
     'class': str,
     'count': int,
+    'stationary': NotRequired[int],
     'confidence': float,
     'boxes': list[list[float]],
 })
@@ -334,6 +336,7 @@ class CameraStatus(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

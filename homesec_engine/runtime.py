@@ -53,6 +53,7 @@ from .storage.base import Storage
 
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
     from .cluster import ClusterCoordinator
+    from .cluster.shared_copies import SharedCopies
     from .offsite.uploader import OffsiteUploader
     from .retention import Retention
     from .state import ClipRepository
@@ -131,6 +132,7 @@ class EngineRuntime:
         self.sources: dict[str, ClipSource] = {}
         self.live: LiveEvents | None = None
         self.cluster: ClusterCoordinator | None = None  # cluster mode: leases pick the cameras
+        self._shared_copies: SharedCopies | None = None  # cluster mode: other engines' clips
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -174,7 +176,38 @@ class EngineRuntime:
                     state.degraded = state.degraded or (
                         f"detector saturated: follow-up detection delayed "
                         f"{live['delay_s']:.1f} s, {live['follow_ups_stale']} frames dropped")
+        if self.cluster is not None:
+            self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def _cameras_elsewhere(self) -> None:
+        """Cluster mode: a camera another engine records shows what that engine reported."""
+        assert self.cluster is not None
+        for name, state in self._camera_states.items():
+            if name in self.sources or not state.enabled:
+                continue
+            holder = self.cluster.holder(name)
+            if holder is None:
+                state.healthy, state.error = False, "no engine of the cluster records it now"
+                continue
+            beat = holder.camera.get("last_heartbeat")
+            state.healthy = bool(holder.camera.get("healthy"))
+            state.last_heartbeat = datetime.fromisoformat(beat) if beat else None
+            state.error = holder.camera.get("error")
+
+    def _camera_report(self) -> dict[str, dict[str, Any]]:
+        """The cameras this engine records, for the other engines of a cluster."""
+        return {name: {"healthy": bool(source.is_healthy()),
+                       "last_heartbeat": _iso(source.last_heartbeat()),
+                       "error": source.last_error()}
+                for name, source in self.sources.items()}
+
+    async def shared_copy(self, clip: ClipRecord) -> Path | None:
+        """Cluster mode: a local copy of a clip another engine recorded (from the object
+        store); None otherwise."""
+        if self._shared_copies is None:
+            return None
+        return await self._shared_copies.path(clip)
 
     def storage_error(self) -> str | None:
         """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
@@ -309,7 +342,7 @@ class EngineRuntime:
         await repository.start()
         await self._prepare_cluster(url)
 
-        filter_cfg = cfg["filter"]
+        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
         # the global filter still loads on first use, e.g. for a clip left by a removed camera.
@@ -393,10 +426,21 @@ class EngineRuntime:
         from .state.db import create_engine, normalize_url
         from .state.migrations import MIGRATIONS
 
+        from .cluster.relay import EventRelay
+        from .cluster.shared_copies import SharedCopies
+
+        self._shared_copies = SharedCopies(
+            lambda: self.offsite.target if self.offsite is not None else None,
+            self.data_dir / "shared-copies")
+
+        database = normalize_url(url)
+        timeout_s = max(1.0, settings.heartbeat_s)
         self.cluster = ClusterCoordinator(
-            settings, create_engine(normalize_url(url), timeout=max(1.0, settings.heartbeat_s)),
+            settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
-            start_camera=self.start_camera, stop_camera=self.stop_camera)
+            start_camera=self.start_camera, stop_camera=self.stop_camera,
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            camera_report=self._camera_report)
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]
@@ -420,7 +464,8 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "backend": backend})
+                {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                 "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:

@@ -161,6 +161,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             self._db_down_logged = False
         self.database_available = True
         self.complete = True
+        self.client.learn_peers(status["health"])  # a cluster: the engines to fail over to
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])

@@ -54,6 +54,16 @@ def _confined_file(storage: Any, uri: str) -> Path | None:
     return real if real.is_file() else None
 
 
+def clip_files(storage: Any, clip: ClipRecord) -> dict[str, str | None]:
+    """The absolute paths of the clip's video and snapshot where they exist (blocking)."""
+    found = {}
+    for kind, uri in (("clip", clip.storage_uri),
+                      ("snapshot", snapshot_uri(storage, clip.storage_uri))):
+        path = _confined_file(storage, uri) if uri else None
+        found[kind] = str(path) if path is not None else None
+    return found
+
+
 async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
     cid = clip_id(request)
     clip: ClipRecord | None = await ctx.runtime.started_repository().get_clip(cid)
@@ -83,9 +93,11 @@ def _check_range(request: web.Request, size: int) -> None:
 
 
 async def _serve(request: web.Request, uri: str | None, content_type: str,
-                 what: str) -> web.StreamResponse:
-    storage = context(request).runtime.storage
-    path = await asyncio.to_thread(_confined_file, storage, uri) if uri else None
+                 what: str, clip: ClipRecord | None = None) -> web.StreamResponse:
+    runtime = context(request).runtime
+    path = await asyncio.to_thread(_confined_file, runtime.storage, uri) if uri else None
+    if path is None and clip is not None:  # cluster mode: recorded by another engine
+        path = await runtime.shared_copy(clip)
     if path is None:
         raise not_found(f"the clip's {what} is not available")
     size = (await asyncio.to_thread(path.stat)).st_size
@@ -96,7 +108,7 @@ async def _serve(request: web.Request, uri: str | None, content_type: str,
 
 async def get_clip_media(request: web.Request) -> web.StreamResponse:
     clip = await _clip(context(request), request)
-    return await _serve(request, clip.storage_uri, "video/mp4", "video")
+    return await _serve(request, clip.storage_uri, "video/mp4", "video", clip)
 
 
 async def get_clip_snapshot(request: web.Request) -> web.StreamResponse:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import OrderedDict
@@ -14,6 +15,7 @@ from ..records import ClipQuery, ClipStatus
 from .context import ApiContext, context
 from .errors import not_found
 from .inputs import clip_id, read_query
+from .media import clip_files
 from .views import clip_view, clips_body, clips_response, json_response
 
 # A /clips answer is reused while the repository has written nothing since it was read
@@ -81,11 +83,13 @@ async def list_clips(request: web.Request) -> web.Response:
 
 
 async def get_clip(request: web.Request) -> web.Response:
+    ctx = context(request)
     cid = clip_id(request)
-    clip = await context(request).runtime.started_repository().get_clip(cid)
+    clip = await ctx.runtime.started_repository().get_clip(cid)
     if clip is None:
         raise not_found(f"no clip with id {cid!r}")
-    return json_response(clip_view(clip, _public_url(context(request))))
+    files = await asyncio.to_thread(clip_files, ctx.runtime.storage, clip)
+    return json_response({**clip_view(clip, _public_url(ctx)), "files": files})
 
 
 async def delete_clip(request: web.Request) -> web.Response:

@@ -34,7 +34,7 @@ from ..filters.confirm import Confirmation
 from ..filters.frames import SampledFrame
 from ..records import Detection
 from ..sources.live import convert
-from ..tracking import Tracker, TrackerSettings
+from ..tracking import Tracker
 from ..zones import CameraZones, summarize_objects
 from .inference_queue import END, FIRST_SIGHT, FOLLOW_UP, InferenceQueue
 
@@ -106,7 +106,6 @@ class LiveWatch:
         self._own_queue = queue is None  # made alone (tests): a queue of its own
         self.queue = queue or InferenceQueue(camera)
         self.queue.join(self)
-        self._tracking = TrackerSettings.from_config(min_hits=object_filter.min_hits)
         self.frames_detected = 0
         self.frames_offered = 0
         self.frames_replaced = 0  # a newer frame came before this one was looked at
@@ -269,7 +268,7 @@ class LiveWatch:
         if not new:
             return
         if clip.tracker is None:  # first sight: follow what it found from now on
-            clip.tracker = Tracker(self._tracking)
+            clip.tracker = self.filter.tracker()
             clip.tracker.update(found, t)
         clip.classes |= new
         here = [d for d in counting if d.frame_index == clip.frames - 1]

@@ -211,8 +211,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "port": int_field("Listen port", default=8080, min=1, max=65535),
             "api_key_env": env_var_field("Env var holding the API key (unset: no key)"),
             "trusted_proxies": list_field(
-                "Peers allowed without a key (the add-on's ingress proxy)",
+                "Peers allowed without a key (the add-on's ingress proxy); the per-address "
+                "connection cap does not apply to them (they carry everyone's requests)",
                 str_field("IP address"), default=[]),
+            "max_connections_per_address": int_field(
+                "Connections one address may hold open at once; more are answered 503 and "
+                "closed (counted, logged once a minute)", default=64, min=1, max=10000),
             "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
                                     nullable=True),
         },
@@ -349,8 +353,15 @@ CONFIG_MODELS: dict[str, Decl] = {
                                  max=64),
             "min_hits": int_field("Consecutive sampled frames a class must be seen in",
                                   default=2, min=1, max=30),
-            "min_box_size": float_field("Smallest box side kept, as a fraction of the frame",
+            "min_box_size": float_field("Smallest box side kept, as a fraction of the "
+                                        "picture the model saw (the frame, or a region "
+                                        "around motion)",
                                         default=0.02, min=0.0, max=1.0),
+            "region_width": int_field("Frames are decoded up to this width and the model "
+                                      "also looks at a region around motion and unsure "
+                                      "boxes at its own resolution, so distant subjects are "
+                                      "seen (0: whole frame only)",
+                                      default=1920, min=0, max=7680),
             "class_min_confidence": map_field(
                 "Lowest confidence kept per class (others: min_confidence)",
                 float_field("Confidence", min=0.0, max=1.0), default={},
@@ -408,9 +419,19 @@ CONFIG_MODELS: dict[str, Decl] = {
         },
     ),
     "AnalyzerConfig": model(
-        "The optional vision-language model (OpenAI-compatible API).",
+        "The optional vision-language model: an OpenAI-compatible API (`openai`) or the AI "
+        "provider set up in Home Assistant, through its ai_task (`home_assistant`).",
         {
             "enabled": bool_field("Whether the VLM runs", default=False),
+            "backend": backend_field("analyzer", "Analyzer backend", default="openai"),
+            "ai_task_entity": str_field("home_assistant: the ai_task entity that answers "
+                                        "(unset: Home Assistant's preferred one)",
+                                        nullable=True, pattern=r"^ai_task\.[a-z0-9_]+$",
+                                        pattern_message="must be an ai_task entity id"),
+            "url_env": env_var_field("home_assistant: env var holding HA's base URL "
+                                     "(standalone mode)"),
+            "token_env": env_var_field("home_assistant: env var holding a long-lived token "
+                                       "(standalone mode)"),
             "base_url": url_field("API base URL", schemes=["http", "https"],
                                   default="https://api.openai.com/v1"),
             "model": str_field("Model name", default="gpt-4o-mini"),

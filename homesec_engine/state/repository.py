@@ -45,7 +45,6 @@ from sqlalchemy import (
     Select,
     func,
     literal_column,
-    or_,
     select,
     text,
     update,
@@ -303,7 +302,9 @@ class ClipRepository:
         """Up to `limit` finished clips matching `where`, oldest first, that may be deleted.
 
         Finished: `done` or `error` (never one the pipeline still works on), not deleted, and
-        with a stored file; with `require_offsite`, never one whose offsite copy is pending.
+        with a stored file; with `require_offsite`, only one whose offsite copy is done (the
+        uploader records that after reading the copy back): never one pending, skipped or
+        never queued, which exists nowhere else.
         """
         conditions: list[ColumnElement[bool]] = [
             # Literals, not parameters: the planner matches them to ix_clips_retention.
@@ -312,8 +313,7 @@ class ClipRepository:
             where,
         ]
         if require_offsite:
-            conditions.append(
-                or_(clips.c.offsite_state.is_(None), clips.c.offsite_state != "pending"))
+            conditions.append(clips.c.offsite_state == "done")
         # In ix_clips_retention's order (callers ask for one kind, alerted or not): a range
         # read of finished clips, never a walk over the deleted ones.
         statement = (select(*_CLIP_COLUMNS).where(*conditions)
@@ -323,6 +323,20 @@ class ClipRepository:
             return [_clip_record(row) for row in (await conn.execute(statement)).all()]
 
         return await self._read(work)
+
+    async def deleted_among(self, clip_ids: list[str]) -> set[str]:
+        """Which of `clip_ids` are clips marked deleted (the start-up sweep of stray files)."""
+        found: set[str] = set()
+        for start in range(0, len(clip_ids), 500):
+            chunk = clip_ids[start:start + 500]
+            statement = select(clips.c.id).where(
+                clips.c.id.in_(chunk), clips.c.status == literal_column("'deleted'"))
+
+            async def work(conn: AsyncConnection) -> set[str]:
+                return set((await conn.execute(statement)).scalars())
+
+            found |= await self._read(work)
+        return found
 
     async def oldest_kept(self) -> datetime | None:
         """When the oldest clip not deleted was recorded (from ix_clips_listed, no scan)."""

@@ -30,6 +30,10 @@ class Storage(ABC):
         """The URI `put(..., key)` stores under, when known without storing (None: unknown)."""
         return None
 
+    def list_uris(self) -> list[str] | None:
+        """Every stored object's URI (blocking: run it in a thread); None: cannot list."""
+        return None
+
     async def delete_many(self, storage_uris: list[str]) -> int:
         """Remove several objects (retention); how many were deleted. Refused URIs are
         skipped."""

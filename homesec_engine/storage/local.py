@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..fsutil import copy_atomically, fsync_dir, remove_partial_files
+from ..fsutil import copy_atomically, fsync_dir, is_partial, remove_partial_files
 from .base import Storage, StorageError
 
 SCHEME = "local://"
@@ -80,6 +80,12 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._confined(dest)
         copy_atomically(src, dest)
+
+    def list_uris(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return [self.uri_for(path.relative_to(self.root).as_posix())
+                for path in self.root.rglob("*") if path.is_file() and not is_partial(path.name)]
 
     def remove_partial_files(self) -> int:
         """Temp files of copies cut off by a kill (copy_atomically names them .<name>.*.tmp)."""

@@ -13,15 +13,20 @@ import asyncio
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from tests.faults.engine_process import EngineProcess, http
-from tests.services import pg_url
+from tests.services import PG_URL, pg_url
+
+PG_PORT = urlsplit(PG_URL).port or 5432  # the test server's; a proxy may stand in front
 
 # Short leases so a test sees several lease periods in seconds (the defaults: 15 s / 5 s).
 TEST_LEASE_S, TEST_HEARTBEAT_S = 4.0, 1.0
@@ -38,7 +43,7 @@ def engine_config(engine_id: str, *, database: str, pg_port: int, s3_endpoint: s
                   bucket: str, credentials: dict[str, str],
                   cameras: list[str] = CAMERAS, **cluster: Any) -> dict[str, Any]:
     return {
-        "state": {"url": f"postgresql://postgres@127.0.0.1:{pg_port}/{database}",
+        "state": {"url": pg_url(database).replace(f":{PG_PORT}/", f":{pg_port}/"),
                   "outbox_path": "./data/outbox"},
         "storage": {"backend": "local", "path": "./data/clips"},
         "offsite": {"enabled": True, "backend": "s3", "endpoint": s3_endpoint,
@@ -81,6 +86,28 @@ class ClusterEngine(EngineProcess):
 
     def tail(self) -> str:
         return self.log.read_text(errors="replace")[-3000:]
+
+
+@contextmanager
+def running_cluster(tmp_path: Path, ids: list[str], *, pg_ports: dict[str, int] | None = None,
+                    start_s: float = 90.0, **config: Any) -> Iterator[list[ClusterEngine]]:
+    """Engines `ids` started (each in tmp_path/<id>) and answering; stopped on exit.
+    `config` goes to engine_config; `pg_ports` reroutes an engine's database connection."""
+    engines = []
+    for engine_id in ids:
+        workdir = tmp_path / engine_id
+        workdir.mkdir()
+        engines.append(ClusterEngine(workdir, config=engine_config(
+            engine_id, pg_port=(pg_ports or {}).get(engine_id, PG_PORT), **config)))
+    try:
+        for engine in engines:
+            engine.start()
+        for engine in engines:
+            engine.wait_healthy(start_s)
+        yield engines
+    finally:
+        for engine in engines:
+            engine.stop()
 
 
 def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.3) -> Any:

@@ -1,6 +1,6 @@
 """A loopback TCP proxy that a test can cut, to partition an engine from PostgreSQL.
 
-    proxy = TcpProxy(5432); proxy.start()   # engine connects to 127.0.0.1:proxy.port
+    proxy = TcpProxy(pg_port); proxy.start()   # engine connects to 127.0.0.1:proxy.port
     proxy.cut()                              # from now on bytes go nowhere, as in a partition
 
 After `cut()` open connections stay open but carry nothing either way and new ones are

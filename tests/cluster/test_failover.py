@@ -18,42 +18,34 @@ import pytest
 from homesec_engine.records import stable_clip_id
 from tests.engine.lifecycle.conftest import S3Server
 
-from .engines import CAMERAS, ClusterEngine, clips, engine_config, overlapping, wait_for
+from .engines import (
+    CAMERAS,
+    PG_PORT,
+    ClusterEngine,
+    clips,
+    overlapping,
+    running_cluster,
+    wait_for,
+)
 from .tcpproxy import TcpProxy
 
 # Generous bounds for a loaded 2-core machine; the figures are measured by bench/cluster.py.
 START_S, MOVE_S = 90.0, 30.0
 
 
-def _engines(tmp_path: Path, ids: list[str], ports: dict[str, int], **kw: Any
-             ) -> list[ClusterEngine]:
-    out = []
-    for engine_id in ids:
-        workdir = tmp_path / engine_id
-        workdir.mkdir()
-        out.append(ClusterEngine(workdir, config=engine_config(
-            engine_id, pg_port=ports.get(engine_id, 5432), **kw)))
-    return out
-
-
 @pytest.fixture
-def cluster(tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str],
-            request: pytest.FixtureRequest) -> Iterator[tuple[list[ClusterEngine], TcpProxy]]:
+def cluster(tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str]
+            ) -> Iterator[tuple[list[ClusterEngine], TcpProxy]]:
     """e1, e2, e3 started; e3 reaches PostgreSQL through a proxy the test may cut."""
-    proxy = TcpProxy(5432)
+    proxy = TcpProxy(PG_PORT)
     proxy.start()
-    engines = _engines(tmp_path, ["e1", "e2", "e3"], {"e3": proxy.port}, database=cluster_db,
-                       s3_endpoint=s3_server.endpoint, bucket=s3_server.bucket,
-                       credentials=s3_env)
     try:
-        for engine in engines:
-            engine.start()
-        for engine in engines:
-            engine.wait_healthy(START_S)
-        yield engines, proxy
+        with running_cluster(tmp_path, ["e1", "e2", "e3"], pg_ports={"e3": proxy.port},
+                             start_s=START_S, database=cluster_db,
+                             s3_endpoint=s3_server.endpoint, bucket=s3_server.bucket,
+                             credentials=s3_env) as engines:
+            yield engines, proxy
     finally:
-        for engine in engines:
-            engine.stop()
         proxy.close()
 
 

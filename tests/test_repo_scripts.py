@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
+from tests import tools
+
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = [ROOT / "scripts" / "run", ROOT / "scripts" / "test", ROOT / "scripts" / "lib" / "common.sh",
            ROOT / "scripts" / "lib" / "private-python.sh", ROOT / "scripts" / "lib" / "apt-private.sh",
+           ROOT / "scripts" / "lib" / "private-debs.sh", ROOT / "scripts" / "lib" / "test-tools.sh",
+           ROOT / "scripts" / "lib" / "test-services.sh",
            ROOT / "scripts" / "data" / "fetch-opencv-samples.sh", ROOT / ".ci" / "run"]
-SHELLCHECK = shutil.which("shellcheck") or str(Path(sys.executable).parent / "shellcheck")
+SHELLCHECK = tools.shellcheck()
 
 
 def test_setup_scripts_pass_shellcheck() -> None:
@@ -40,8 +42,9 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 def test_no_script_installs_an_interpreter_or_touches_apt_sources() -> None:
     # Given every set-up script
     text = "\n".join(p.read_text(encoding="utf-8") for p in SCRIPTS)
-    # Then none adds an apt source, pins a release or installs a Python from apt
-    for forbidden in ("sources.list.d", "preferences.d/", "-t trixie", "-t sid",
+    # Then none adds an apt source, pins a release or installs anything with apt
+    for forbidden in ("sources.list.d", "preferences.d/", "-t trixie", "-t sid", "apt-get install",
+                      "apt install", "apt-get -y install", "apt-get -qq install", "dpkg -i ",
                       "install -y -qq python", "pip install --user", "sudo "):
         assert forbidden not in text, forbidden
 

@@ -27,12 +27,13 @@ from homesec_engine.schema import validate
 from tests import imagereplay
 from tests.imagereplay import Image, Recipe
 from tests.loopback import closed_port, loopback_sockets, serve_loopback
+from tests.services import PG_URL, pg_url
 
 __all__ = ["loopback_sockets"]  # autouse: this module talks to PostgreSQL and local servers
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGE_CONFIG = REPO / "container" / "homesec.yaml"
-ADMIN_DB = "postgresql://postgres@127.0.0.1:5432/test"
+ADMIN_DB = PG_URL
 
 
 def standalone_recipe() -> Recipe:
@@ -114,7 +115,7 @@ async def database() -> AsyncIterator[str]:
     admin = await asyncpg.connect(ADMIN_DB)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+        yield pg_url(name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()

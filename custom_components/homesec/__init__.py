@@ -20,6 +20,7 @@ from .const import (
 )
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, HomeSecData
 from .entity import hub_device_info
+from .llm import async_register_fallback_api
 from .services import async_setup_services
 from .views import async_register_views
 
@@ -27,9 +28,10 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services and the signed-media view once, for every entry."""
+    """Register the services, the signed-media view (and on older HA the LLM API) once."""
     async_setup_services(hass)
     await async_register_views(hass)
+    async_register_fallback_api(hass)
     return True
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import llm
 from homeassistant.helpers.device_registry import DeviceInfo
 
 # Home Assistant validates with probatio (voluptuous-compatible) from 2026.x on; before that
@@ -56,11 +57,20 @@ except ImportError:  # pragma: no cover - the oldest lane
         FlowResult as RepairsFlowResult,
     )
 
+# Newer HA wraps an LLM tool's answer in ToolResult; older HA takes the JSON object itself.
+def tool_result(data: dict[str, Any], *, error: bool = False) -> Any:
+    """An LLM tool's answer as this Home Assistant expects it."""
+    result_type = getattr(llm, "ToolResult", None)
+    if result_type is None:  # pragma: no cover - the oldest lane
+        return data
+    return result_type(data=data, error=error)
+
+
 # Newer HA links a device to its parent by registry id (`via_device_id`); older HA by the
 # parent's identifier (`via_device`), which newer HA reports as deprecated.
 VIA_DEVICE_BY_ID = "via_device_id" in DeviceInfo.__annotations__
 
-__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "CameraEntityFeature", "RepairsFlowResult", "child_device_info", "device_config_entry_ids", "parent_device_id"]
+__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "CameraEntityFeature", "RepairsFlowResult", "child_device_info", "tool_result", "device_config_entry_ids", "parent_device_id"]
 
 
 def child_device_info(parent_id: str, parent_identifier: tuple[str, str], **info: Any) -> DeviceInfo:

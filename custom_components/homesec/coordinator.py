@@ -55,6 +55,7 @@ from .generated.api_models import AlertSummary, CameraStatus, Health, Status, Ws
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
 from .repairs import async_update_restart_issue, async_update_storage_issues
+from .silence import CameraSilences
 
 MAX_SEEN_CLIPS: Final = 1000
 WS_BACKOFF_MAX: Final = 60.0
@@ -71,6 +72,7 @@ class HomeSecData:
 
     client: HomeSecClient
     coordinator: HomeSecCoordinator
+    silences: CameraSilences = field(default_factory=CameraSilences)
     extra: dict[str, Any] = field(default_factory=dict)  # room for other modules' state
 
 
@@ -168,6 +170,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             self._db_down_logged = False
         self.database_available = True
         self.complete = True
+        self.client.learn_peers(status["health"])  # a cluster: the engines to fail over to
         for camera in status["cameras"]:
             if (pushed := self._pushed_while_polling.get(camera["name"])) is not None:
                 camera["last_alert"] = pushed

@@ -21,9 +21,11 @@ from .views import async_signed_alert_urls
 
 PARALLEL_UPDATES = 0  # push only
 
-_EVENT_FIELDS = ("clip_id", "risk_level", "summary", "detected_objects", "timestamp")
-_LIVE_FIELDS = ("clip_id", "risk_level", "summary", "classes", "zones", "started_at",
-                "ended_at", "duration_s", "end_reason", "activity_type")
+# The camera's name is there for service calls (homesec.silence_camera) made from automations.
+_EVENT_FIELDS = ("camera", "clip_id", "risk_level", "summary", "detected_objects", "zones",
+                 "timestamp", "tier")
+_LIVE_FIELDS = ("camera", "clip_id", "risk_level", "summary", "classes", "zones", "started_at",
+                "ended_at", "duration_s", "end_reason", "activity_type", "tier")
 
 
 async def async_setup_entry(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Final
 
 from homeassistant.components.media_player.const import MediaClass, MediaType
@@ -28,11 +29,13 @@ from .api import HomeSecClient, HomeSecError
 from .const import DOMAIN
 from .coordinator import HomeSecConfigEntry
 from .generated.api_models import Clip, ClipQuery
-from .views import PLAYBACK_URL_TTL, async_sign_url, media_path
+from .media_files import MediaFiles, MediaTooLarge
+from .views import MEDIA_KINDS, PLAYBACK_URL_TTL, MediaKind, async_sign_url, media_path
 
 DAYS_PER_PAGE: Final = 14
 CLIPS_PER_PAGE: Final = 50
 MIME_MP4: Final = "video/mp4"
+MIME_TYPES: Final[dict[MediaKind, str]] = {"clip": MIME_MP4, "snapshot": "image/jpeg"}
 
 
 async def async_get_media_source(hass: HomeAssistant) -> HomeSecMediaSource:
@@ -55,7 +58,10 @@ class HomeSecMediaSource(MediaSource):
     """Clips by camera and day.
 
     Identifiers: `entry/camera`, `entry/camera/days/N` (older days, page N),
-    `entry/camera/day/YYYY-MM-DD/P` (page P of a day's clips), `entry/clip/ID` (playable).
+    `entry/camera/day/YYYY-MM-DD/P` (page P of a day's clips), `entry/clip/ID` (playable),
+    `entry/snapshot/ID` (the clip's snapshot; resolvable, e.g. as an ai_task attachment);
+    `clip/ID` and `snapshot/ID` resolve in the one HomeSec entry (the engine, which does not
+    know the entry id, attaches snapshots so).
     """
 
     name = "HomeSec"
@@ -68,13 +74,30 @@ class HomeSecMediaSource(MediaSource):
     # -- resolve ---------------------------------------------------------------------------
 
     async def async_resolve_media(self, item: MediaSourceItem) -> PlayMedia:
-        """A clip -> a signed, expiring URL of the media view."""
+        """A clip or its snapshot -> a signed, expiring URL of the media view, and a local
+        file (for ai_task attachments) unless the file is too large to copy."""
         parts = item.identifier.split("/")
-        if len(parts) != 3 or parts[1] != "clip" or not parts[2]:
-            raise Unresolvable(f"not a HomeSec clip: {item.identifier}")
-        entry = self._entry(parts[0])
-        path = media_path(entry.entry_id, parts[2], "clip")
-        return PlayMedia(async_sign_url(self.hass, path, PLAYBACK_URL_TTL), MIME_MP4)
+        if len(parts) == 2:  # `kind/ID`: the one HomeSec entry (the engine's own links)
+            parts = [self._only_entry_id(), *parts]
+        if len(parts) != 3 or parts[1] not in MEDIA_KINDS or not parts[2]:
+            raise Unresolvable(f"not a HomeSec clip or snapshot: {item.identifier}")
+        try:
+            entry = self._entry(parts[0])
+        except BrowseError as err:
+            raise Unresolvable(str(err)) from err
+        kind = parts[1]
+        url = async_sign_url(
+            self.hass, media_path(entry.entry_id, parts[2], kind), PLAYBACK_URL_TTL
+        )
+        files = MediaFiles(self.hass, entry.runtime_data.client,
+                           Path(self.hass.config.cache_path(DOMAIN, "media")))
+        try:
+            local = await files.local_path(parts[2], kind)
+        except MediaTooLarge:
+            local = None
+        except (ValueError, HomeSecError) as err:
+            raise Unresolvable(f"HomeSec {kind} {parts[2]}: {err}") from err
+        return PlayMedia(url, MIME_TYPES[kind], path=local)
 
     # -- browse ----------------------------------------------------------------------------
 
@@ -98,6 +121,12 @@ class HomeSecMediaSource(MediaSource):
         except HomeSecError as err:
             raise BrowseError(f"the HomeSec engine did not answer: {err}") from err
         raise BrowseError(f"unknown HomeSec item: {item.identifier}")
+
+    def _only_entry_id(self) -> str:
+        entries = self.hass.config_entries.async_loaded_entries(DOMAIN)
+        if not entries:
+            raise Unresolvable("HomeSec is not loaded")
+        return str(entries[0].entry_id)
 
     def _entry(self, entry_id: str) -> HomeSecConfigEntry:
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):

@@ -20,6 +20,7 @@ from homeassistant.core import (
     callback,
 )
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.util import dt as dt_util
 
 from .compat import vol
 from .api import (
@@ -44,6 +45,7 @@ SERVICE_SET_ALERT_POLICY: Final = "set_alert_policy"
 SERVICE_DELETE_CLIP: Final = "delete_clip"
 SERVICE_RESTART_ENGINE: Final = "restart_engine"
 SERVICE_GET_CLIPS: Final = "get_clips"
+SERVICE_SILENCE_CAMERA: Final = "silence_camera"
 
 
 def service_schema(service: str) -> vol.Schema:
@@ -216,6 +218,29 @@ async def _get_clips(call: ServiceCall) -> ServiceResponse:
     }
 
 
+async def _silence_camera(call: ServiceCall) -> ServiceResponse:
+    """Silence (or ask about) a camera's notifications; answers until when it is silenced."""
+    entry = _loaded_entry(call.hass)
+    camera: str = call.data["camera"]
+    if camera not in _known_cameras(entry):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="camera_not_found",
+            translation_placeholders={"name": camera},
+        )
+    scope: str = call.data["scope"]
+    silences = entry.runtime_data.silences
+    now = dt_util.utcnow()
+    if (seconds := call.data.get("duration_s")) is not None:
+        silences.silence(camera, scope, seconds, now)
+    until = silences.until(camera, scope, now)
+    return {
+        "camera": camera,
+        "silenced": until is not None,
+        "silenced_until": until.isoformat() if until else None,
+    }
+
+
 _HANDLERS: Final[dict[str, Callable[[ServiceCall], Coroutine[Any, Any, Any]]]] = {
     SERVICE_ADD_CAMERA: _add_camera,
     SERVICE_UPDATE_CAMERA: _update_camera,
@@ -223,6 +248,14 @@ _HANDLERS: Final[dict[str, Callable[[ServiceCall], Coroutine[Any, Any, Any]]]] =
     SERVICE_SET_ALERT_POLICY: _set_alert_policy,
     SERVICE_DELETE_CLIP: _delete_clip,
     SERVICE_RESTART_ENGINE: _restart_engine,
+}
+# Services that answer: the handler and whether the answer is optional or the point.
+_RESPONDERS: Final[
+    dict[str, tuple[Callable[[ServiceCall], Coroutine[Any, Any, ServiceResponse]],
+                    SupportsResponse]]
+] = {
+    SERVICE_GET_CLIPS: (_get_clips, SupportsResponse.ONLY),
+    SERVICE_SILENCE_CAMERA: (_silence_camera, SupportsResponse.OPTIONAL),
 }
 
 
@@ -234,11 +267,9 @@ def async_setup_services(hass: HomeAssistant) -> None:
             hass.services.async_register(
                 DOMAIN, service, handler, schema=service_schema(service)
             )
-    if not hass.services.has_service(DOMAIN, SERVICE_GET_CLIPS):
-        hass.services.async_register(
-            DOMAIN,
-            SERVICE_GET_CLIPS,
-            _get_clips,
-            schema=service_schema(SERVICE_GET_CLIPS),
-            supports_response=SupportsResponse.ONLY,
-        )
+    for service, (responder, supports) in _RESPONDERS.items():
+        if not hass.services.has_service(DOMAIN, service):
+            hass.services.async_register(
+                DOMAIN, service, responder, schema=service_schema(service),
+                supports_response=supports,
+            )

@@ -18,8 +18,11 @@ if TYPE_CHECKING:
 def camera_state(entity: HomeSecEntity) -> str | None:
     """online / degraded / offline / disabled: what a user asks of a camera first."""
     camera = entity.camera_data
-    if camera is None:
-        return None
+    return None if camera is None else camera_health(camera)
+
+
+def camera_health(camera: Mapping[str, Any]) -> str:
+    """A camera's state from its /status entry (the health sensor, Assist's answer)."""
     if not camera["enabled"]:
         return "disabled"
     if not camera["healthy"]:

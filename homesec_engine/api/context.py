@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import web
 
 from ..runtime import EngineRuntime
+from ..sources.live import SnapshotCache
 from .auth import AuthSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -24,6 +25,7 @@ class ApiSettings:
     stats_cache_s: float = 1.0  # how long today's counters are reused (0: always count)
     probe_interval_s: float = 1.0  # least time between two database pings
     probe_timeout_s: float = 2.0
+    snapshot_encodes: int = 2  # live JPEG encodes at once across cameras (the rest wait)
 
 
 @dataclass(slots=True)
@@ -56,6 +58,8 @@ class ApiContext:
     route_specs: dict[Any, dict[str, Any]] = field(default_factory=dict)
     openapi_body: bytes | None = None
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
+    snapshot_caches: dict[str, SnapshotCache] = field(default_factory=dict)
+    snapshot_slots: asyncio.Semaphore | None = None
     _stats: _StatsCache = field(default_factory=_StatsCache)
     _stats_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _config: tuple[int, dict[str, Any]] | None = None

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..pipeline import SNAPSHOT_SUFFIX
+from ..clipfiles import snapshot_uri
 from ..records import ClipRecord, ClipStatus
 from .context import ApiContext, context
 from .errors import ApiError, not_found
@@ -27,18 +27,6 @@ _LOGGER = logging.getLogger(__name__)
 
 # At most 18 digits: more is no file's size, and int() refuses numbers over 4300 digits.
 _RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$", re.ASCII)
-
-
-def snapshot_uri(storage: Any, clip: ClipRecord) -> str | None:
-    """Where the clip's snapshot is kept: the storage's own rule, else `<clip>.jpg`."""
-    if not clip.storage_uri:
-        return None
-    rule = getattr(storage, "snapshot_uri", None)
-    if callable(rule):
-        return str(rule(clip.storage_uri))
-    stem, dot, _ext = clip.storage_uri.rpartition(".")
-    base = stem if dot and "/" not in _ext else clip.storage_uri
-    return base + SNAPSHOT_SUFFIX
 
 
 def _storage_root(storage: Any) -> Path | None:
@@ -64,6 +52,16 @@ def _confined_file(storage: Any, uri: str) -> Path | None:
     except OSError:
         return None
     return real if real.is_file() else None
+
+
+def clip_files(storage: Any, clip: ClipRecord) -> dict[str, str | None]:
+    """The absolute paths of the clip's video and snapshot where they exist (blocking)."""
+    found = {}
+    for kind, uri in (("clip", clip.storage_uri),
+                      ("snapshot", snapshot_uri(storage, clip.storage_uri))):
+        path = _confined_file(storage, uri) if uri else None
+        found[kind] = str(path) if path is not None else None
+    return found
 
 
 async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
@@ -95,9 +93,11 @@ def _check_range(request: web.Request, size: int) -> None:
 
 
 async def _serve(request: web.Request, uri: str | None, content_type: str,
-                 what: str) -> web.StreamResponse:
-    storage = context(request).runtime.storage
-    path = await asyncio.to_thread(_confined_file, storage, uri) if uri else None
+                 what: str, clip: ClipRecord | None = None) -> web.StreamResponse:
+    runtime = context(request).runtime
+    path = await asyncio.to_thread(_confined_file, runtime.storage, uri) if uri else None
+    if path is None and clip is not None:  # cluster mode: recorded by another engine
+        path = await runtime.shared_copy(clip)
     if path is None:
         raise not_found(f"the clip's {what} is not available")
     size = (await asyncio.to_thread(path.stat)).st_size
@@ -108,25 +108,15 @@ async def _serve(request: web.Request, uri: str | None, content_type: str,
 
 async def get_clip_media(request: web.Request) -> web.StreamResponse:
     clip = await _clip(context(request), request)
-    return await _serve(request, clip.storage_uri, "video/mp4", "video")
+    return await _serve(request, clip.storage_uri, "video/mp4", "video", clip)
 
 
 async def get_clip_snapshot(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     clip = await _clip(ctx, request)
-    return await _serve(request, snapshot_uri(ctx.runtime.storage, clip), "image/jpeg",
-                        "snapshot")
-
-
-async def remove_files(storage: Any, clip: ClipRecord) -> None:
-    """Delete the clip's video and snapshot from storage (missing files are fine)."""
-    for uri in (clip.storage_uri, snapshot_uri(storage, clip)):
-        if not uri:
-            continue
-        try:
-            await storage.delete(uri)
-        except Exception as exc:  # noqa: BLE001 - the clip is deleted; a stray file is logged
-            _LOGGER.warning("Could not remove %r: %s", uri, type(exc).__name__)
+    storage = ctx.runtime.storage
+    uri = snapshot_uri(storage, clip.storage_uri) if storage is not None else None
+    return await _serve(request, uri, "image/jpeg", "snapshot")
 
 
 HANDLERS = {

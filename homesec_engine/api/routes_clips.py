@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import weakref
 from collections import OrderedDict
@@ -9,11 +10,12 @@ from typing import Any
 
 from aiohttp import web
 
+from ..clipfiles import remove_clip_files
 from ..records import ClipQuery, ClipStatus
 from .context import ApiContext, context
 from .errors import not_found
 from .inputs import clip_id, read_query
-from .media import remove_files
+from .media import clip_files
 from .views import clip_view, clips_body, clips_response, json_response
 
 # A /clips answer is reused while the repository has written nothing since it was read
@@ -81,11 +83,13 @@ async def list_clips(request: web.Request) -> web.Response:
 
 
 async def get_clip(request: web.Request) -> web.Response:
+    ctx = context(request)
     cid = clip_id(request)
-    clip = await context(request).runtime.started_repository().get_clip(cid)
+    clip = await ctx.runtime.started_repository().get_clip(cid)
     if clip is None:
         raise not_found(f"no clip with id {cid!r}")
-    return json_response(clip_view(clip, _public_url(context(request))))
+    files = await asyncio.to_thread(clip_files, ctx.runtime.storage, clip)
+    return json_response({**clip_view(clip, _public_url(ctx)), "files": files})
 
 
 async def delete_clip(request: web.Request) -> web.Response:
@@ -98,7 +102,9 @@ async def delete_clip(request: web.Request) -> web.Response:
     clip = await repo.delete_clip(cid)
     if clip is None:  # deleted by someone else in between
         raise not_found(f"no clip with id {cid!r}")
-    await remove_files(ctx.runtime.storage, clip)
+    storage = ctx.runtime.storage
+    if storage is not None:  # (always, once started: the API serves a started engine)
+        await remove_clip_files(storage, clip.id, [clip.storage_uri])
     await ctx.runtime.forget_clip(clip.camera, clip.id)
     return json_response(clip_view(clip, _public_url(ctx)))
 

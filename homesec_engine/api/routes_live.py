@@ -15,8 +15,9 @@ from typing import Any
 
 from aiohttp import web
 
-from ..sources.live import encode_jpeg
+from ..sources.live import SnapshotCache
 from ..sources.restream import CONTENT_TYPE, TooManyViewers
+from .cluster_proxy import to_holder
 from .context import ApiContext, context
 from .errors import ApiError, not_found
 from .inputs import camera_name, read_query
@@ -57,19 +58,29 @@ def _running_source(ctx: ApiContext, name: str, feature: str, what: str) -> Any:
     return source
 
 
-def _jpeg(source: Any, width: int | None, height: int | None) -> bytes | None:
+def _jpeg(source: Any, cache: SnapshotCache, width: int | None,
+          height: int | None) -> bytes | None:
     live = source.live_frame()
     if live is None or live.age_s > MAX_PICTURE_AGE_S:
         return None
-    return encode_jpeg(live.frame, width, height)
+    return cache.jpeg(live, width, height)
 
 
-async def get_camera_snapshot(request: web.Request) -> web.Response:
+async def get_camera_snapshot(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     name = camera_name(request)
     query = read_query(request, "SnapshotQuery")
+    if (forwarded := await to_holder(request, name)) is not None:
+        return forwarded  # streamed, as the holder sent it
     source = _running_source(ctx, name, "live_picture", "live picture")
-    image = await asyncio.to_thread(_jpeg, source, query.get("width"), query.get("height"))
+    cache = ctx.snapshot_caches.setdefault(name, SnapshotCache())
+    if ctx.snapshot_slots is None:
+        ctx.snapshot_slots = asyncio.Semaphore(ctx.settings.snapshot_encodes)
+    # Waiting for a slot happens here, on the loop: a burst of requests never fills the
+    # worker threads that file and database work share.
+    async with ctx.snapshot_slots:
+        image = await asyncio.to_thread(_jpeg, source, cache, query.get("width"),
+                                        query.get("height"))
     if image is None:
         raise unavailable(f"camera {name!r} has no current picture yet")
     return web.Response(body=image, content_type="image/jpeg",
@@ -79,6 +90,8 @@ async def get_camera_snapshot(request: web.Request) -> web.Response:
 async def get_camera_stream(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     name = camera_name(request)
+    if (forwarded := await to_holder(request, name)) is not None:
+        return forwarded
     source = _running_source(ctx, name, "live_stream", "live stream")
     transport = request.transport
     try:

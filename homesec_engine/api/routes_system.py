@@ -24,14 +24,17 @@ async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
     storage_error = ctx.runtime.storage_error()
     offsite = ctx.runtime.offsite.status() if ctx.runtime.offsite is not None else None
     offsite_error = offsite["error"] if offsite else None
+    cluster = ctx.runtime.cluster.status() if ctx.runtime.cluster is not None else None
+    cluster_ok = cluster is None or cluster["state"] == "holding"
     status = "unhealthy" if pipeline == "stopped" else (
         "healthy" if up and filter_ok and storage_error is None and not offsite_error
-        else "degraded")
+        and cluster_ok else "degraded")
     return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
             "storage": "error" if storage_error else "ok", "storage_error": storage_error,
             "offsite": "disabled" if offsite is None else ("error" if offsite_error else "ok"),
             "offsite_error": offsite_error,
-            "cameras_online": cameras_online(ctx), "version": ctx.runtime.version}
+            "cameras_online": cameras_online(ctx), "version": ctx.runtime.version,
+            "cluster": cluster}
 
 
 async def _stats(ctx: ApiContext) -> dict[str, Any]:

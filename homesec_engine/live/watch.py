@@ -26,6 +26,7 @@ from ..filters.base import ObjectFilter
 from ..filters.confirm import Confirmation
 from ..filters.frames import SampledFrame
 from ..records import Detection
+from ..sources.live import convert
 from ..zones import CameraZones, summarize_objects
 
 _LOGGER = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ def frame_rgb(frame: Any, width: int) -> np.ndarray:
     """An RGB array of a decoded av.VideoFrame, `width` pixels wide (never wider than it is)."""
     w = min(width, frame.width)
     h = max(2, round(frame.height * w / max(1, frame.width)))
-    rgb: np.ndarray = frame.to_ndarray(format="rgb24", width=w, height=h - h % 2)
+    # The frame is shared with the source's other readers: converted from a private copy.
+    rgb: np.ndarray = convert(frame, w, h - h % 2, "rgb24").to_ndarray()
     return rgb
 
 

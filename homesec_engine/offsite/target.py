@@ -87,6 +87,24 @@ class OffsiteTarget:
     def uri(self, key: str) -> str:
         return f"{self._base}/{key}"
 
+    def key_of(self, uri: str) -> str | None:
+        """The key of one of this target's URIs; None for another target's."""
+        prefix = self._base + "/"
+        return uri[len(prefix):] if uri.startswith(prefix) else None
+
+    async def download(self, key: str, dest: Path) -> None:
+        """Stream `key` into `dest`, which appears only once the whole copy is there."""
+        part = dest.with_name(dest.name + ".part")
+        sink = await asyncio.to_thread(part.open, "wb")
+        try:
+            source = await self._operator.open(key, "rb")
+            while chunk := await source.read(CHUNK):
+                await asyncio.to_thread(sink.write, chunk)
+            await source.close()
+        finally:
+            await asyncio.to_thread(sink.close)
+        await asyncio.to_thread(part.replace, dest)
+
     async def upload(self, local_path: Path, key: str) -> str:
         """Copy `local_path` to `key`, streamed; the copy's URI once its size is checked.
 

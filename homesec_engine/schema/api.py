@@ -44,6 +44,7 @@ class ClipStatus(StrEnum):
 
 CLIP_STATUSES = [status.value for status in ClipStatus]
 HEALTH_STATES = ["healthy", "degraded", "unhealthy"]
+CLUSTER_STATES = ["holding", "refused", "partitioned"]
 ERROR_CODES = [
     "UNAUTHORIZED", "VALIDATION_ERROR", "NOT_FOUND", "CONFIG_VERSION_CONFLICT",
     "CAMERA_EXISTS", "DB_UNAVAILABLE", "METHOD_NOT_ALLOWED", "RANGE_NOT_SATISFIABLE",
@@ -111,6 +112,7 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
 API_MODELS: dict[str, Decl] = {
@@ -136,7 +138,29 @@ API_MODELS: dict[str, Decl] = {
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
         "version": str_field("Engine version", required=True),
+        "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
+                               "ClusterHealth", nullable=True),
     }, extra="allow"),
+    "ClusterHealth": model("One engine's part in a cluster of engines.", {
+        "engine_id": str_field("This engine's name in the cluster", required=True),
+        "state": str_field("holding: renews its leases; refused: holds no camera (reason "
+                           "says why); partitioned: cannot reach the database, its cameras "
+                           "stopped when their leases ran out", required=True,
+                           choices=CLUSTER_STATES),
+        "reason": str_field("Why the engine holds no camera or is cut off", nullable=True),
+        "cameras_held": list_field("Cameras this engine records now", str_field("Camera"),
+                                   required=True),
+        "engines_live": int_field("Engines seen renewing within one lease period", min=0),
+        "fencing": map_field("Fencing token of each held lease (a newer holder's is higher)",
+                             int_field("Token", min=0), default={}),
+        "engines": _list_of("ClusterEngine", "Engines seen renewing within one lease period "
+                            "(Home Assistant fails over to another one's URL)"),
+    }),
+    "ClusterEngine": model("One engine of the cluster as the database last saw it.", {
+        "engine_id": str_field("The engine's name in the cluster", required=True),
+        "url": str_field("Where its API answers (its cluster.advertise_url)", required=True),
+        "cameras_held": int_field("Cameras it records", required=True, min=0),
+    }),
     "Component": model("One component's diagnostic state.", {
         "status": str_field("ok, degraded or error", required=True,
                             choices=["ok", "degraded", "error", "disabled"]),
@@ -203,10 +227,14 @@ API_MODELS: dict[str, Decl] = {
     }, extra="allow"),
     "ClipObject": model("The detections of one class in a clip.", {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
-        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "count": int_field("How many of them moved (arrived, or moved while in view)",
+                           required=True, min=0),
+        # Not required: an engine from before tracked objects sends none.
+        "stationary": int_field("How many of them stood still all along (a parked car): "
+                                "reported, never alerted on", min=0),
         "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
-        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
-                            "most of them were seen",
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame: the best look "
+                            "of each (of those that moved, if any)",
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),
@@ -236,7 +264,16 @@ API_MODELS: dict[str, Decl] = {
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "event": model_field("The recording's live event (none when no trigger class was "
                              "confirmed while it was recorded)", "LiveEvent", nullable=True),
+        "files": model_field("Where the clip's files are on the engine's host (GET "
+                             "/clips/{clip_id} only)", "ClipFiles", nullable=True),
     }, extra="allow"),
+    # A reader sharing the engine's folder (Home Assistant with the add-on's /media) opens the
+    # files directly instead of downloading them.
+    "ClipFiles": model("Absolute paths of a clip's files on the engine's host; null when the "
+                       "file is not there or the storage is not a local folder.", {
+        "clip": str_field("The video", required=True, nullable=True),
+        "snapshot": str_field("The snapshot JPEG", required=True, nullable=True),
+    }),
     "LiveEvent": model("An event with a start and an end: one per recording, keyed by its "
                        "clip id (WebSocket `event` data adds `phase`).", {
         "clip_id": str_field("Clip id of the recording", required=True),

@@ -206,8 +206,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "port": int_field("Listen port", default=8080, min=1, max=65535),
             "api_key_env": env_var_field("Env var holding the API key (unset: no key)"),
             "trusted_proxies": list_field(
-                "Peers allowed without a key (the add-on's ingress proxy)",
+                "Peers allowed without a key (the add-on's ingress proxy); the per-address "
+                "connection cap does not apply to them (they carry everyone's requests)",
                 str_field("IP address"), default=[]),
+            "max_connections_per_address": int_field(
+                "Connections one address may hold open at once; more are answered 503 and "
+                "closed (counted, logged once a minute)", default=64, min=1, max=10000),
             "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
                                     nullable=True),
         },
@@ -301,6 +305,31 @@ CONFIG_MODELS: dict[str, Decl] = {
                                      default="./data/outbox"),
         },
     ),
+    "ClusterConfig": model(
+        "Several engines as one installation (off: one engine runs every camera). Engines "
+        "pointed at the same PostgreSQL state.url and the same offsite object store share "
+        "the cameras: each camera is held by one engine through a lease in the database; "
+        "cameras are spread by declared capacity and move when an engine joins, leaves or "
+        "dies (within lease_s + heartbeat_s + a camera's start).",
+        {
+            "enabled": bool_field("Whether this engine joins a cluster", default=False),
+            "engine_id": str_field("This engine's name in the cluster (unset: host name and "
+                                   "API port)", nullable=True, pattern=r"^[a-z0-9_.-]{1,64}$",
+                                   pattern_message="must be 1-64 of a-z, 0-9, '_', '.', '-'"),
+            "capacity": int_field("Most cameras this engine holds; cameras are spread in "
+                                  "proportion to capacity", default=16, min=1, max=1000),
+            "lease_s": float_field("Seconds a camera's lease lasts without a renewal: an "
+                                   "engine cut off from the database stops recording by "
+                                   "then, and another engine may take the camera after it",
+                                   default=15.0, min=2.0, max=600.0),
+            "heartbeat_s": float_field("Seconds between lease renewals (at most a third of "
+                                       "lease_s)", default=5.0, min=0.2, max=200.0),
+            "advertise_url": url_field("URL other engines and Home Assistant reach this "
+                                       "engine's API at (unset: http://<server.host>:"
+                                       "<server.port>)", schemes=["http", "https"],
+                                       nullable=True),
+        },
+    ),
     "FilterConfig": model(
         "Object detection on sampled frames.",
         {
@@ -319,8 +348,15 @@ CONFIG_MODELS: dict[str, Decl] = {
                                  max=64),
             "min_hits": int_field("Consecutive sampled frames a class must be seen in",
                                   default=2, min=1, max=30),
-            "min_box_size": float_field("Smallest box side kept, as a fraction of the frame",
+            "min_box_size": float_field("Smallest box side kept, as a fraction of the "
+                                        "picture the model saw (the frame, or a region "
+                                        "around motion)",
                                         default=0.02, min=0.0, max=1.0),
+            "region_width": int_field("Frames are decoded up to this width and the model "
+                                      "also looks at a region around motion and unsure "
+                                      "boxes at its own resolution, so distant subjects are "
+                                      "seen (0: whole frame only)",
+                                      default=1920, min=0, max=7680),
             "class_min_confidence": map_field(
                 "Lowest confidence kept per class (others: min_confidence)",
                 float_field("Confidence", min=0.0, max=1.0), default={},
@@ -339,10 +375,58 @@ CONFIG_MODELS: dict[str, Decl] = {
                                           default=["person", "vehicle", "animal", "package"]),
         },
     ),
+    "TrackingConfig": model(
+        "Tracked objects: detections followed across frames, each moving or stationary. A "
+        "stationary object (a parked car, a bin) starts no event, raises no sensor or alert "
+        "and is not counted as active until it moves again.",
+        {
+            "iou_min": float_field("Least overlap between a track's last box and a detection "
+                                   "for the detection to continue the track",
+                                   default=0.2, min=0.01, max=0.95),
+            "max_distance": float_field(
+                "Farthest a track's centre may be from where it was heading, as a fraction of "
+                "the frame, for a detection that does not overlap it to continue it",
+                default=0.15, min=0.01, max=1.0),
+            "max_missing_s": float_field("Seconds a moving object may go unseen before its "
+                                         "track ends", default=2.0, min=0.1, max=120.0),
+            "stationary_keep_s": float_field(
+                "Seconds a stationary object is remembered while unseen (a parked car hidden "
+                "by a passer-by is still parked when it shows again)",
+                default=600.0, min=0.0, max=86400.0),
+            "stationary_s": float_field(
+                "Seconds an object must stay within stationary_move of where it was to count "
+                "as stationary", default=10.0, min=0.5, max=3600.0),
+            "class_stationary_s": map_field(
+                "stationary_s per class (0: never stationary)",
+                float_field("Seconds", min=0.0, max=86400.0), default={"person": 0.0},
+                key_pattern="^(" + "|".join(DETECTION_CLASSES) + ")$"),
+            "stationary_move": float_field(
+                "How far an object may move and still count as standing still, as a fraction "
+                "of the frame", default=0.03, min=0.001, max=0.5),
+            "max_tracks": int_field(
+                "Most objects followed at once per camera (a crowd beyond it is not followed "
+                "one by one; diagnostics count what was left out)",
+                default=40, min=1, max=500),
+            "activity_priority": list_field(
+                "Which class names a clip's activity when several moved, most important first",
+                str_field("Class", choices=DETECTION_CLASSES),
+                default=["person", "vehicle", "animal", "package"]),
+        },
+    ),
     "AnalyzerConfig": model(
-        "The optional vision-language model (OpenAI-compatible API).",
+        "The optional vision-language model: an OpenAI-compatible API (`openai`) or the AI "
+        "provider set up in Home Assistant, through its ai_task (`home_assistant`).",
         {
             "enabled": bool_field("Whether the VLM runs", default=False),
+            "backend": backend_field("analyzer", "Analyzer backend", default="openai"),
+            "ai_task_entity": str_field("home_assistant: the ai_task entity that answers "
+                                        "(unset: Home Assistant's preferred one)",
+                                        nullable=True, pattern=r"^ai_task\.[a-z0-9_]+$",
+                                        pattern_message="must be an ai_task entity id"),
+            "url_env": env_var_field("home_assistant: env var holding HA's base URL "
+                                     "(standalone mode)"),
+            "token_env": env_var_field("home_assistant: env var holding a long-lived token "
+                                       "(standalone mode)"),
             "base_url": url_field("API base URL", schemes=["http", "https"],
                                   default="https://api.openai.com/v1"),
             "model": str_field("Model name", default="gpt-4o-mini"),
@@ -381,7 +465,10 @@ CONFIG_MODELS: dict[str, Decl] = {
             "state": model_field("Clip-state database", "StateConfig", default={}),
             "retention": model_field("Clip retention", "RetentionConfig", default={}),
             "offsite": model_field("Offsite copies", "OffsiteConfig", default={}),
+            "cluster": model_field("Several engines as one installation", "ClusterConfig",
+                                   default={}),
             "filter": model_field("Object filter", "FilterConfig", default={}),
+            "tracking": model_field("Tracked objects", "TrackingConfig", default={}),
             "analyzer": model_field("VLM analyzer", "AnalyzerConfig", default={}),
             "alert_policy": model_field("Alert policy", "AlertPolicy", default={}),
             "notifiers": list_field("Notifiers",

@@ -46,6 +46,7 @@ SERVICE_ICONS = {
     "add_camera": "mdi:cctv", "update_camera": "mdi:pencil", "remove_camera": "mdi:delete",
     "set_alert_policy": "mdi:shield-edit", "delete_clip": "mdi:filmstrip-off",
     "restart_engine": "mdi:restart", "get_clips": "mdi:filmstrip-box-multiple",
+    "silence_camera": "mdi:bell-sleep",
 }
 
 

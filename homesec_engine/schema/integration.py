@@ -22,6 +22,7 @@ from .fields import (
 DEFAULT_PORT = 8080
 DEFAULT_SCAN_INTERVAL_S = 30
 DEFAULT_MOTION_RESET_S = 30
+SILENCE_MAX_S = 7 * 24 * 3600
 
 INTEGRATION_MODELS: dict[str, Decl] = {
     "Connection": model("How Home Assistant reaches the engine.", {
@@ -65,6 +66,14 @@ INTEGRATION_MODELS: dict[str, Decl] = {
     }),
     "ServiceRestartEngine": model("homesec.restart_engine", {}),
     "ServiceGetClips": derive(CLIP_QUERY, "homesec.get_clips"),
+    # Notifications only: the engine keeps recording, detecting and alerting.
+    "ServiceSilenceCamera": model("homesec.silence_camera", {
+        "camera": slug_field("Camera name"),
+        "duration_s": int_field("Seconds from now (0 ends the silence; absent: only report "
+                                "it)", min=0, max=SILENCE_MAX_S),
+        "scope": str_field("Whose notifications: any name, e.g. an automation's entity id "
+                           "(empty: everyone's)", default="", max_len=255),
+    }),
 }
 
 # Examples shown in the action editor (services.yaml `example:`). JSON lives here, never in
@@ -84,4 +93,5 @@ SERVICES = {
     "delete_clip": "ServiceDeleteClip",
     "restart_engine": "ServiceRestartEngine",
     "get_clips": "ServiceGetClips",
+    "silence_camera": "ServiceSilenceCamera",
 }

@@ -24,7 +24,7 @@ from typing import Any, cast
 import av
 import numpy as np
 
-from .live import LatestFrame
+from .live import LatestFrame, convert
 from .motion import MotionUpdate, downscale_gray
 
 # Options applied when the decoder opens (FFmpeg AVCodecContext options).
@@ -58,7 +58,8 @@ def analysis_gray(frame: Any, analysis_width: int) -> np.ndarray:
         return downscale_gray(buf[:, : plane.width], analysis_width)
     # Unusual pixel formats: let the scaler produce a small grey frame.
     height = max(1, round(frame.height * analysis_width / max(1, frame.width)))
-    return cast(np.ndarray, frame.to_ndarray(width=analysis_width, height=height, format="gray"))
+    # (The frame is shared with snapshot and live-detection threads: never converted in place.)
+    return cast(np.ndarray, convert(frame, analysis_width, height, "gray").to_ndarray())
 
 
 class FramePacer:

@@ -16,6 +16,12 @@ again a few times and then logged and dropped, so one bad entry cannot block the
 Replays are at-least-once (a kill in the middle of one replays part of it again), so every
 write is idempotent: clips are upserted/updated to given values, and events carry a uid made
 at write time and are inserted with ON CONFLICT DO NOTHING.
+
+A deletion is final. Whoever writes later (the pipeline still working on the clip, its live
+event, the offsite uploader), the write is dropped when it is applied: a deleted clip is never
+upserted, updated (except to delete it) or given events again. The storage URIs such a dropped
+write names (and the clip id) go to `on_write_after_delete`, so files stored after the
+deletion are removed too.
 """
 
 from __future__ import annotations
@@ -39,7 +45,6 @@ from sqlalchemy import (
     Select,
     func,
     literal_column,
-    or_,
     select,
     text,
     update,
@@ -68,6 +73,9 @@ _EVENT_COLUMNS = tuple(
 )
 
 T = TypeVar("T")
+
+# Writes to deleted clips left out of a transaction: clip id -> the storage URIs they named.
+Dropped = dict[str, set[str]]
 
 REPLAY_BATCH = 100  # outbox entries applied per transaction during a replay
 REPLAY_ATTEMPTS = 3  # tries of an entry the database rejects before it is dropped
@@ -119,6 +127,9 @@ class ClipRepository:
         self._down_reason: str | None = "not started"
         self._head_failures = 0
         self._generation = 0
+        # Told of writes to deleted clips dropped while applying (clip id, the storage URIs
+        # they named) once their transaction is over.
+        self.on_write_after_delete: Callable[[str, list[str]], Awaitable[None]] | None = None
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -291,7 +302,9 @@ class ClipRepository:
         """Up to `limit` finished clips matching `where`, oldest first, that may be deleted.
 
         Finished: `done` or `error` (never one the pipeline still works on), not deleted, and
-        with a stored file; with `require_offsite`, never one whose offsite copy is pending.
+        with a stored file; with `require_offsite`, only one whose offsite copy is done (the
+        uploader records that after reading the copy back): never one pending, skipped or
+        never queued, which exists nowhere else.
         """
         conditions: list[ColumnElement[bool]] = [
             # Literals, not parameters: the planner matches them to ix_clips_retention.
@@ -300,8 +313,7 @@ class ClipRepository:
             where,
         ]
         if require_offsite:
-            conditions.append(
-                or_(clips.c.offsite_state.is_(None), clips.c.offsite_state != "pending"))
+            conditions.append(clips.c.offsite_state == "done")
         # In ix_clips_retention's order (callers ask for one kind, alerted or not): a range
         # read of finished clips, never a walk over the deleted ones.
         statement = (select(*_CLIP_COLUMNS).where(*conditions)
@@ -311,6 +323,20 @@ class ClipRepository:
             return [_clip_record(row) for row in (await conn.execute(statement)).all()]
 
         return await self._read(work)
+
+    async def deleted_among(self, clip_ids: list[str]) -> set[str]:
+        """Which of `clip_ids` are clips marked deleted (the start-up sweep of stray files)."""
+        found: set[str] = set()
+        for start in range(0, len(clip_ids), 500):
+            chunk = clip_ids[start:start + 500]
+            statement = select(clips.c.id).where(
+                clips.c.id.in_(chunk), clips.c.status == literal_column("'deleted'"))
+
+            async def work(conn: AsyncConnection) -> set[str]:
+                return set((await conn.execute(statement)).scalars())
+
+            found |= await self._read(work)
+        return found
 
     async def oldest_kept(self) -> datetime | None:
         """When the oldest clip not deleted was recorded (from ix_clips_listed, no scan)."""
@@ -475,43 +501,82 @@ class ClipRepository:
         self._require_open()
         json.dumps(entry, allow_nan=False)  # refuse what could not be kept in the outbox
         async with self._write_lock:
+            dropped: Dropped = {}
             if self._available and not len(self._outbox):
                 for attempt in range(2):
+                    dropped.clear()
                     try:
                         async with self._engine.begin() as session:
-                            await self._apply(session, entry)
+                            await self._apply(session, entry, dropped)
                         self._generation += 1
-                        return
+                        break
                     except Exception as exc:
                         if attempt == 0 and _lost_connection(exc):
                             continue  # a connection from before a database restart
                         if not await self._is_outage(exc):
                             raise
                         self._mark_down(exc)
+                        await self._outbox.put(entry)
                         break
-            await self._outbox.put(entry)
-        self._ensure_recovery()
+            else:
+                await self._outbox.put(entry)
+        if len(self._outbox):
+            self._ensure_recovery()
+        await self._report_dropped(dropped)
 
-    async def _apply(self, session: AsyncConnection, entry: Entry) -> None:
+    async def _report_dropped(self, dropped: Dropped) -> None:
+        """Hand over what writes to deleted clips named (their files go); never raises."""
+        for clip_id, uris in dropped.items():
+            _LOGGER.info("clip %s was deleted: a later write to it was dropped", clip_id)
+            if self.on_write_after_delete is None:
+                continue
+            try:
+                await self.on_write_after_delete(clip_id, sorted(uris))
+            except Exception:  # noqa: BLE001 - a stray file must not fail the write
+                _LOGGER.exception("files of deleted clip %s not removed", clip_id)
+
+    async def _deleted(self, session: AsyncConnection, clip_id: str) -> bool:
+        status = await session.scalar(select(clips.c.status).where(clips.c.id == clip_id))
+        return status == ClipStatus.DELETED.value
+
+    async def _apply(self, session: AsyncConnection, entry: Entry, dropped: Dropped) -> None:
+        """Apply one write; a write to a deleted clip is left out and noted in `dropped`."""
+
+        def drop(clip_id: str, named: Any) -> None:
+            uris = dropped.setdefault(clip_id, set())
+            if isinstance(named, str) and named:
+                uris.add(named)
+
         op = entry.get("op")
+        not_deleted = clips.c.status != literal_column("'deleted'")
         if op == "upsert_clip":
             values = _decode(entry["clip"])
             values["updated_at"] = _decode_at(entry)
             insert = self._insert(clips).values(values)
-            await session.execute(
+            result = await session.execute(
                 insert.on_conflict_do_update(
                     index_elements=[clips.c.id],
                     set_={name: insert.excluded[name] for name in values if name != "id"},
+                    where=not_deleted,
                 )
             )
+            if not result.rowcount and await self._deleted(session, values["id"]):
+                drop(values["id"], values.get("storage_uri"))
         elif op == "update_clip":
             values = _decode(entry["fields"])
             values["updated_at"] = _decode_at(entry)
-            await session.execute(update(clips).where(clips.c.id == entry["id"]).values(values))
+            result = await session.execute(
+                update(clips).where(clips.c.id == entry["id"], not_deleted).values(values))
+            if not result.rowcount and values.get("status") != ClipStatus.DELETED.value \
+                    and await self._deleted(session, entry["id"]):
+                drop(entry["id"], values.get("storage_uri"))
         elif op == "add_event":
             values = _decode(entry["event"])
             if not values.get("uid"):  # kept by an engine from before event uids
                 values["uid"] = _legacy_uid(entry["event"])
+            if await self._deleted(session, values["clip_id"]):
+                drop(values["clip_id"], (values.get("data") or {}).get("storage_uri"))
+                return
             await session.execute(
                 self._insert(clip_events)
                 .values(values)
@@ -585,11 +650,13 @@ class ClipRepository:
             batch = await self._outbox.head(1 if single else REPLAY_BATCH)
             if not batch:
                 break
+            dropped: Dropped = {}
             try:
                 async with self._engine.begin() as session:
                     for entry in batch:
-                        await self._apply(session, entry)
+                        await self._apply(session, entry, dropped)
             except Exception as exc:
+                dropped.clear()
                 if await self._is_outage(exc):
                     self._mark_down(exc)
                     return False
@@ -609,6 +676,7 @@ class ClipRepository:
             await self._outbox.drop(len(batch))
             self._head_failures = 0
             single = max(single - len(batch), 0)
+            await self._report_dropped(dropped)
         return not len(self._outbox)
 
     async def _ping_raw(self) -> bool:

@@ -26,6 +26,14 @@ class Storage(ABC):
     @abstractmethod
     async def exists(self, storage_uri: str) -> bool: ...
 
+    def uri_for(self, key: str) -> str | None:
+        """The URI `put(..., key)` stores under, when known without storing (None: unknown)."""
+        return None
+
+    def list_uris(self) -> list[str] | None:
+        """Every stored object's URI (blocking: run it in a thread); None: cannot list."""
+        return None
+
     async def delete_many(self, storage_uris: list[str]) -> int:
         """Remove several objects (retention); how many were deleted. Refused URIs are
         skipped."""

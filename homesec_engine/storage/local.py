@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ..fsutil import copy_atomically, fsync_dir, remove_partial_files
+from ..fsutil import copy_atomically, fsync_dir, is_partial, remove_partial_files
 from .base import Storage, StorageError
 
 SCHEME = "local://"
@@ -61,6 +61,9 @@ class LocalStorage(Storage):
             raise StorageError("path escapes the storage root")
         return path
 
+    def uri_for(self, key: str) -> str:
+        return SCHEME + sanitize_key(key)
+
     def resolve(self, storage_uri: str) -> Path:
         key = self._key_of(storage_uri)
         return self._confined(self.root / PurePosixPath(key))
@@ -69,7 +72,7 @@ class LocalStorage(Storage):
     async def put(self, local_path: Path, key: str) -> str:
         canonical = sanitize_key(key)
         await asyncio.to_thread(self._put, Path(local_path), canonical)
-        return SCHEME + canonical
+        return self.uri_for(canonical)
 
     def _put(self, src: Path, key: str) -> None:
         dest = self.root / PurePosixPath(key)
@@ -77,6 +80,12 @@ class LocalStorage(Storage):
         dest.parent.mkdir(parents=True, exist_ok=True)
         self._confined(dest)
         copy_atomically(src, dest)
+
+    def list_uris(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return [self.uri_for(path.relative_to(self.root).as_posix())
+                for path in self.root.rglob("*") if path.is_file() and not is_partial(path.name)]
 
     def remove_partial_files(self) -> int:
         """Temp files of copies cut off by a kill (copy_atomically names them .<name>.*.tmp)."""

@@ -9,6 +9,12 @@ apt_private_init() {
     "$APT_PRIVATE/sources.d" "$APT_PRIVATE/prefs.d"
   : > "$APT_PRIVATE/status"
   echo "deb http://deb.debian.org/debian $2 main" > "$APT_PRIVATE/sources.list"
+  # A stable release gets its fixes (a current Chromium among them) from -updates and -security.
+  case "$2" in
+    sid|unstable|testing|experimental) ;;
+    *) printf '%s\n' "deb http://deb.debian.org/debian $2-updates main" \
+         "deb http://deb.debian.org/debian-security $2-security main" >> "$APT_PRIVATE/sources.list" ;;
+  esac
 }
 
 _apt_private_options() {

@@ -21,12 +21,13 @@ from aiohttp import web
 
 from homesec_engine.addon_entry import Settings
 from tests.loopback import closed_port, loopback_sockets, serve_loopback
+from tests.services import PG_URL
 
 __all__ = ["closed_port", "loopback_sockets"]  # loopback_sockets: autouse, every add-on test
 
 REPO = Path(__file__).resolve().parents[2]
 ADDON_DIR = REPO / "addon" / "homesec"
-TEST_DB_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_DB_URL = PG_URL
 
 # What the scripts use of bashio (the add-on base image's shell library), reading options.json
 # as the Supervisor API would return it. BASHIO_OPTIONS names the file (/data/options.json).

@@ -21,6 +21,8 @@ from homesec_engine.addon_entry import (
 from homesec_engine.config.loader import merge_all, read_yaml, validate_config
 from homesec_engine.schema import validate
 
+from tests.services import pg_url
+
 from .conftest import REPO, TEST_DB_URL, AddonDirs, closed_port
 
 
@@ -75,7 +77,7 @@ async def test_first_start_writes_config_and_announces_the_key(
     assert startup.env["HOMESEC_VLM_API_KEY"] == "sk-vlm-secret-123"
     assert startup.env["HOMESEC_MQTT_PASSWORD"] == "mqtt-secret-456"
     assert startup.env["HOMESEC_DATABASE_URL"] == (
-        f"postgresql://postgres:{db_password}@127.0.0.1:5432/test")
+        pg_url(password=db_password))
     on_disk = addon_dirs.all_file_text()
     for secret in (api_key, db_password, "sk-vlm-secret-123", "mqtt-secret-456",
                    supervisor.token):
@@ -192,7 +194,7 @@ async def test_external_database_url_skips_the_bundled_one(
     assert startup.database_url_shown == TEST_DB_URL
     # And the password travels only in the env var (URL-quoted), never in a file
     assert startup.env["HOMESEC_DATABASE_URL"] == (
-        "postgresql://postgres:pg-pass-w0rd%21@127.0.0.1:5432/test")
+        pg_url(password="pg-pass-w0rd%21"))
     base = yaml.safe_load((addon_dirs.config / "config.yaml").read_text(encoding="utf-8"))
     assert base["state"]["url"] == TEST_DB_URL
     assert "pg-pass-w0rd" not in addon_dirs.all_file_text()

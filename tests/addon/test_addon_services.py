@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import os
-import shutil
 import struct
 import subprocess
 import zlib
 from pathlib import Path
 
-import pytest
+from tests import tools
 
 from .conftest import ADDON_DIR
 
@@ -76,13 +75,12 @@ def test_bundled_database_is_skipped_with_an_external_url() -> None:
         assert check < first_action, path
 
 
-@pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_every_script_under_rootfs_passes_shellcheck() -> None:
     # Given every shell script the image runs
     scripts = shell_scripts()
     assert len(scripts) >= 5
     # When shellcheck reads them (bashio scripts declare `shell=bash`)
-    result = subprocess.run(["shellcheck", "--external-sources", "--severity=style",
+    result = subprocess.run([tools.shellcheck(), "--external-sources", "--severity=style",
                              *map(str, scripts)], capture_output=True, text=True, check=False)
     # Then it finds nothing
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,14 +1,13 @@
 """Fixtures for the API tests: a real engine on loopback over SQLite or PostgreSQL.
 
 PostgreSQL tests get a database of their own on the development server
-(HOMESEC_TEST_PG_URL, default postgresql://postgres@127.0.0.1:5432/test), created for the
+(tests/services.py), created for the
 test and dropped afterwards, so runs never see each other's clips.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -23,8 +22,8 @@ import pytest
 from homesec_engine.records import ClipRecord, ClipStatus, new_clip_id, utcnow
 from homesec_engine.schema import validate
 from tests.engine_harness import RunningEngine, running_engine
+from tests.services import PG_URL
 
-PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API_KEY = "test-key-7f3a9c"  # a throw-away key: tests check it never shows up anywhere
 
 

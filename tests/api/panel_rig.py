@@ -4,7 +4,8 @@
   to the engine and adds `X-Ingress-Path`. The engine sees the proxy's loopback address as the
   peer, which the test config trusts (as the add-on trusts the Supervisor's 172.30.32.2), so
   the panel works there without an API key.
-- `chromium` launches the system Chromium headless through Playwright.
+- `chromium` launches Chromium headless through Playwright (the machine's or the one
+  ./scripts/test unpacked into the cache: tests/tools.py).
 - `record_clip` runs a real H.264 clip (tests/videotools.py) through the engine's own
   pipeline: stored video, real detection, the snapshot JPEG beside it.
 - `shoot` writes a full-page screenshot under test-artifacts/ (gitignored).
@@ -25,6 +26,7 @@ from aiohttp import web
 from playwright.async_api import Browser, Page, async_playwright
 
 from homesec_engine.records import ClipFile, ClipRecord
+from tests import tools
 from tests.engine_harness import RunningEngine
 from tests.videotools import Segment, scripted_frames, write_h264
 
@@ -74,7 +76,7 @@ async def chromium() -> AsyncIterator[Browser]:
         env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": f"{home}/.config",
                "XDG_CACHE_HOME": f"{home}/.cache"}
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path="/usr/bin/chromium",
+            browser = await pw.chromium.launch(executable_path=tools.chromium(),
                                                args=CHROMIUM_ARGS, env=env)
             try:
                 yield browser

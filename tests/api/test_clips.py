@@ -213,3 +213,25 @@ async def test_deleting_the_last_alert_hands_over_to_the_one_before(
     # When that one is deleted too, Then the camera has no last alert
     await api.call("DELETE", f"/clips/{older.id}")
     assert await last_alert() is None
+
+
+async def test_a_clip_says_where_its_files_are_on_the_engines_host(
+    api: Api, engine: RunningEngine, make_clip: ClipFactory
+) -> None:
+    # Given a stored clip with its snapshot and one whose snapshot was never made
+    clip = await make_clip()
+    bare = await make_clip(snapshot=None)
+    # When each is read
+    status, body, _ = await api.call("GET", f"/clips/{clip.id}")
+    _, bare_body, _ = await api.call("GET", f"/clips/{bare.id}")
+    # Then the clip names the absolute paths of its video and snapshot (for a reader that
+    # shares the folder, as Home Assistant shares the add-on's /media)
+    assert status == 200
+    assert_valid("Clip", body)
+    video = engine.runtime.storage.resolve(clip.storage_uri).resolve()
+    assert body["files"] == {"clip": str(video), "snapshot": str(video.with_suffix(".jpg"))}
+    # And a missing file is null, not a path that leads nowhere
+    assert bare_body["files"]["snapshot"] is None and bare_body["files"]["clip"] is not None
+    # And lists do not carry the paths (only the one clip read does)
+    _, page, _ = await api.call("GET", "/clips")
+    assert all("files" not in c for c in page["clips"])

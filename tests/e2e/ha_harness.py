@@ -25,6 +25,7 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from tests.engine_harness import RunningEngine, running_engine
+from tests.services import PG_URL
 
 DOMAIN = "homesec"
 
@@ -96,7 +97,6 @@ async def wait_ws_connected(hass: HomeAssistant, entry: MockConfigEntry) -> None
     await wait_for(hass, lambda: coordinator.ws_connected)
 
 
-PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @asynccontextmanager

@@ -27,6 +27,8 @@ import yaml
 
 from tests.videotools import free_port
 
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
 
 def http(method: str, url: str, body: Any = None, timeout: float = 5.0,
          headers: dict[str, str] | None = None) -> tuple[int, Any]:
@@ -51,7 +53,10 @@ class EngineProcess:
         self.workdir = workdir
         self.port = free_port()
         self.nofile = nofile
-        self.env = {**os.environ, **(env or {})}
+        # The engine of this checkout, not whichever one the venv has installed (editable
+        # installs point at another worktree).
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+        self.env = {**os.environ, "PYTHONPATH": path, **(env or {})}
         merged = {"server": {"port": self.port}, **(config or {})}
         merged["server"] = {**(config or {}).get("server", {}), "port": self.port}
         (workdir / "fault.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")

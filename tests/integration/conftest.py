@@ -8,7 +8,6 @@ test's clips.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
@@ -33,8 +32,8 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
 from tests.engine_harness import RunningEngine, running_engine
+from tests.services import PG_URL
 
-PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 API_KEY = "it-key-5b1e0d"  # throw-away: tests check it never shows up in diagnostics
 ENTRY_ID = "01HOMESECTESTENTRY0000000000"  # fixed, so unique ids are stable in snapshots
 ALERT_TIME = "2026-01-02T03:04:05+00:00"

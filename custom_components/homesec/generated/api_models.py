@@ -66,6 +66,27 @@ class Health(TypedDict):
     offsite_error: NotRequired[str | None]
     cameras_online: int
     version: str
+    cluster: NotRequired[ClusterHealth | None]
+
+
+class ClusterHealth(TypedDict):
+    """One engine's part in a cluster of engines."""
+
+    engine_id: str
+    state: str
+    reason: NotRequired[str | None]
+    cameras_held: list[str]
+    engines_live: NotRequired[int]
+    fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):
@@ -125,6 +146,7 @@ class CameraView(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -175,6 +197,7 @@ class ChangeResult(TypedDict):
 ClipObject = TypedDict('ClipObject', {
     'class': str,
     'count': int,
+    'stationary': NotRequired[int],
     'confidence': float,
     'boxes': list[list[float]],
 })
@@ -205,6 +228,14 @@ class Clip(TypedDict):
     zones: list[str]
     duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
+    files: NotRequired[ClipFiles | None]
+
+
+class ClipFiles(TypedDict):
+    """Absolute paths of a clip's files on the engine's host; null when the file is not there or the storage is not a local folder."""
+
+    clip: str | None
+    snapshot: str | None
 
 
 class LiveEvent(TypedDict):
@@ -305,6 +336,7 @@ class CameraStatus(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

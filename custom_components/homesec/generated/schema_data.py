@@ -46,6 +46,7 @@ SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'remove_camera': 'ServiceRemoveCamera',
  'restart_engine': 'ServiceRestartEngine',
  'set_alert_policy': 'ServiceSetAlertPolicy',
+ 'silence_camera': 'ServiceSilenceCamera',
  'update_camera': 'ServiceUpdateCamera'}
 MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The homesec_alert event data, also sent as WebSocket `alert`.',
                 'extra': 'allow',
@@ -209,9 +210,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'str'},
                                        'required': False,
                                        'type': 'list'}}},
- 'AnalyzerConfig': {'description': 'The optional vision-language model (OpenAI-compatible API).',
+ 'AnalyzerConfig': {'description': 'The optional vision-language model: an OpenAI-compatible API '
+                                   '(`openai`) or the AI provider set up in Home Assistant, '
+                                   'through its ai_task (`home_assistant`).',
                     'extra': 'forbid',
-                    'fields': {'api_key_env': {'description': 'Env var holding the API key',
+                    'fields': {'ai_task_entity': {'description': 'home_assistant: the ai_task '
+                                                                 'entity that answers (unset: Home '
+                                                                 "Assistant's preferred one)",
+                                                  'nullable': True,
+                                                  'pattern': '^ai_task\\.[a-z0-9_]+$',
+                                                  'pattern_message': 'must be an ai_task entity id',
+                                                  'required': False,
+                                                  'selector': 'text',
+                                                  'type': 'str'},
+                               'api_key_env': {'description': 'Env var holding the API key',
                                                'env_var': True,
                                                'nullable': True,
                                                'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
@@ -222,6 +234,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'text',
                                                'type': 'str'},
+                               'backend': {'backend_kind': 'analyzer',
+                                           'choices': ['openai', 'home_assistant'],
+                                           'default': 'openai',
+                                           'description': 'Analyzer backend',
+                                           'required': False,
+                                           'selector': 'select',
+                                           'type': 'str'},
                                'base_url': {'default': 'https://api.openai.com/v1',
                                             'description': 'API base URL',
                                             'required': False,
@@ -258,7 +277,31 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'min': 1.0,
                                              'required': False,
                                              'selector': 'number',
-                                             'type': 'float'}}},
+                                             'type': 'float'},
+                               'token_env': {'description': 'home_assistant: env var holding a '
+                                                            'long-lived token (standalone mode)',
+                                             'env_var': True,
+                                             'nullable': True,
+                                             'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                             'pattern_message': 'must be the name of an '
+                                                                'environment variable (e.g. '
+                                                                'HOMESEC_API_KEY) that holds the '
+                                                                'secret, not the secret itself',
+                                             'required': False,
+                                             'selector': 'text',
+                                             'type': 'str'},
+                               'url_env': {'description': "home_assistant: env var holding HA's "
+                                                          'base URL (standalone mode)',
+                                           'env_var': True,
+                                           'nullable': True,
+                                           'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                           'pattern_message': 'must be the name of an environment '
+                                                              'variable (e.g. HOMESEC_API_KEY) '
+                                                              'that holds the secret, not the '
+                                                              'secret itself',
+                                           'required': False,
+                                           'selector': 'text',
+                                           'type': 'str'}}},
  'Camera': {'description': 'A camera: a named clip source.',
             'extra': 'forbid',
             'fields': {'enabled': {'default': True,
@@ -524,6 +567,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                          'camera (the demo source)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'zones': {'default': [],
                                        'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
@@ -674,6 +722,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
+                           'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                        'camera (the demo source)',
+                                         'required': False,
+                                         'selector': 'boolean',
+                                         'type': 'bool'},
                            'zones': {'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
@@ -739,6 +792,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                'nullable': True,
                                'required': False,
                                'type': 'model'},
+                     'files': {'description': "Where the clip's files are on the engine's host "
+                                              '(GET /clips/{clip_id} only)',
+                               'model': 'ClipFiles',
+                               'nullable': True,
+                               'required': False,
+                               'type': 'model'},
                      'id': {'description': 'Clip id',
                             'required': True,
                             'selector': 'text',
@@ -789,6 +848,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'type': 'str'},
                                'required': True,
                                'type': 'list'}}},
+ 'ClipFiles': {'description': "Absolute paths of a clip's files on the engine's host; null when "
+                              'the file is not there or the storage is not a local folder.',
+               'extra': 'forbid',
+               'fields': {'clip': {'description': 'The video',
+                                   'nullable': True,
+                                   'required': True,
+                                   'selector': 'text',
+                                   'type': 'str'},
+                          'snapshot': {'description': 'The snapshot JPEG',
+                                       'nullable': True,
+                                       'required': True,
+                                       'selector': 'text',
+                                       'type': 'str'}}},
  'ClipList': {'description': 'One page of clips, newest first.',
               'extra': 'allow',
               'fields': {'clips': {'description': 'Clips',
@@ -815,8 +887,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'int'}}},
  'ClipObject': {'description': 'The detections of one class in a clip.',
                 'extra': 'allow',
-                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame, '
-                                                    'in the frame where most of them were seen',
+                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame: '
+                                                    'the best look of each (of those that moved, '
+                                                    'if any)',
                                      'items': {'description': 'Box',
                                                'items': {'description': 'Fraction',
                                                          'max': 1.0,
@@ -845,11 +918,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'float'},
-                           'count': {'description': 'Most of them seen in one frame',
+                           'count': {'description': 'How many of them moved (arrived, or moved '
+                                                    'while in view)',
                                      'min': 0,
                                      'required': True,
                                      'selector': 'number',
-                                     'type': 'int'}}},
+                                     'type': 'int'},
+                           'stationary': {'description': 'How many of them stood still all along '
+                                                         '(a parked car): reported, never alerted '
+                                                         'on',
+                                          'min': 0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'}}},
  'ClipQuery': {'description': 'Query parameters of GET /clips.',
                'extra': 'forbid',
                'fields': {'activity_type': {'choices': ['person',
@@ -907,6 +988,135 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                           'until': {'description': 'Created before',
                                     'required': False,
                                     'type': 'datetime'}}},
+ 'ClusterConfig': {'description': 'Several engines as one installation (off: one engine runs every '
+                                  'camera). Engines pointed at the same PostgreSQL state.url and '
+                                  'the same offsite object store share the cameras: each camera is '
+                                  'held by one engine through a lease in the database; cameras are '
+                                  'spread by declared capacity and move when an engine joins, '
+                                  "leaves or dies (within lease_s + heartbeat_s + a camera's "
+                                  'start).',
+                   'extra': 'forbid',
+                   'fields': {'advertise_url': {'description': 'URL other engines and Home '
+                                                               "Assistant reach this engine's API "
+                                                               'at (unset: '
+                                                               'http://<server.host>:<server.port>)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'url',
+                                                'type': 'url',
+                                                'url_schemes': ['http', 'https']},
+                              'capacity': {'default': 16,
+                                           'description': 'Most cameras this engine holds; cameras '
+                                                          'are spread in proportion to capacity',
+                                           'max': 1000,
+                                           'min': 1,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'int'},
+                              'enabled': {'default': False,
+                                          'description': 'Whether this engine joins a cluster',
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'},
+                              'engine_id': {'description': "This engine's name in the cluster "
+                                                           '(unset: host name and API port)',
+                                            'nullable': True,
+                                            'pattern': '^[a-z0-9_.-]{1,64}$',
+                                            'pattern_message': "must be 1-64 of a-z, 0-9, '_', "
+                                                               "'.', '-'",
+                                            'required': False,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'heartbeat_s': {'default': 5.0,
+                                              'description': 'Seconds between lease renewals (at '
+                                                             'most a third of lease_s)',
+                                              'max': 200.0,
+                                              'min': 0.2,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
+                              'lease_s': {'default': 15.0,
+                                          'description': "Seconds a camera's lease lasts without a "
+                                                         'renewal: an engine cut off from the '
+                                                         'database stops recording by then, and '
+                                                         'another engine may take the camera after '
+                                                         'it',
+                                          'max': 600.0,
+                                          'min': 2.0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'float'}}},
+ 'ClusterEngine': {'description': 'One engine of the cluster as the database last saw it.',
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras it records',
+                                               'min': 0,
+                                               'required': True,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'engine_id': {'description': "The engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'url': {'description': 'Where its API answers (its '
+                                                     'cluster.advertise_url)',
+                                      'required': True,
+                                      'selector': 'text',
+                                      'type': 'str'}}},
+ 'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras this engine records now',
+                                               'items': {'description': 'Camera',
+                                                         'required': False,
+                                                         'selector': 'text',
+                                                         'type': 'str'},
+                                               'required': True,
+                                               'type': 'list'},
+                              'engine_id': {'description': "This engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'engines': {'description': 'Engines seen renewing within one lease '
+                                                         'period (Home Assistant fails over to '
+                                                         "another one's URL)",
+                                          'items': {'description': 'Engines seen renewing within '
+                                                                   'one lease period (Home '
+                                                                   'Assistant fails over to '
+                                                                   "another one's URL)",
+                                                    'model': 'ClusterEngine',
+                                                    'required': False,
+                                                    'type': 'model'},
+                                          'required': True,
+                                          'type': 'list'},
+                              'engines_live': {'description': 'Engines seen renewing within one '
+                                                              'lease period',
+                                               'min': 0,
+                                               'required': False,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'fencing': {'default': {},
+                                          'description': 'Fencing token of each held lease (a '
+                                                         "newer holder's is higher)",
+                                          'required': False,
+                                          'type': 'map',
+                                          'values': {'description': 'Token',
+                                                     'min': 0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'int'}},
+                              'reason': {'description': 'Why the engine holds no camera or is cut '
+                                                        'off',
+                                         'nullable': True,
+                                         'required': False,
+                                         'selector': 'text',
+                                         'type': 'str'},
+                              'state': {'choices': ['holding', 'refused', 'partitioned'],
+                                        'description': 'holding: renews its leases; refused: holds '
+                                                       'no camera (reason says why); partitioned: '
+                                                       'cannot reach the database, its cameras '
+                                                       'stopped when their leases ran out',
+                                        'required': True,
+                                        'selector': 'select',
+                                        'type': 'str'}}},
  'Component': {'description': "One component's diagnostic state.",
                'extra': 'allow',
                'fields': {'analysis_dropped': {'description': 'Share of analysis frames dropped to '
@@ -1065,6 +1275,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'required': False,
                                    'type': 'list',
                                    'unique_by': 'name'},
+                       'cluster': {'default': {},
+                                   'description': 'Several engines as one installation',
+                                   'model': 'ClusterConfig',
+                                   'required': False,
+                                   'type': 'model'},
                        'config_overrides_path': {'description': 'Override file written at run time',
                                                  'nullable': True,
                                                  'required': False,
@@ -1128,7 +1343,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'description': 'Clip storage',
                                    'model': 'StorageConfig',
                                    'required': False,
-                                   'type': 'model'}}},
+                                   'type': 'model'},
+                       'tracking': {'default': {},
+                                    'description': 'Tracked objects',
+                                    'model': 'TrackingConfig',
+                                    'required': False,
+                                    'type': 'model'}}},
  'ConfigView': {'description': 'The merged config; secrets appear as env-var names.',
                 'extra': 'allow',
                 'fields': {'config': {'description': 'The config',
@@ -1320,7 +1540,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'list'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
-                                                             'fraction of the frame',
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
                                               'max': 1.0,
                                               'min': 0.0,
                                               'required': False,
@@ -1364,6 +1586,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'region_width': {'default': 1920,
+                                              'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
                              'sample_fps': {'default': 2.0,
                                             'description': 'Frames analysed per second',
                                             'max': 30.0,
@@ -1402,6 +1636,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'int'},
+                       'cluster': {'description': 'This engine in its cluster (null: cluster mode '
+                                                  'is off)',
+                                   'model': 'ClusterHealth',
+                                   'nullable': True,
+                                   'required': False,
+                                   'type': 'model'},
                        'database': {'choices': ['up', 'down'],
                                     'description': 'Database state',
                                     'required': True,
@@ -2138,6 +2378,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': False,
                                       'selector': 'text',
                                       'type': 'str'},
+                             'max_connections_per_address': {'default': 64,
+                                                             'description': 'Connections one '
+                                                                            'address may hold open '
+                                                                            'at once; more are '
+                                                                            'answered 503 and '
+                                                                            'closed (counted, '
+                                                                            'logged once a minute)',
+                                                             'max': 10000,
+                                                             'min': 1,
+                                                             'required': False,
+                                                             'selector': 'number',
+                                                             'type': 'int'},
                              'port': {'default': 8080,
                                       'description': 'Listen port',
                                       'max': 65535,
@@ -2153,7 +2405,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'url_schemes': ['http', 'https']},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
-                                                                "add-on's ingress proxy)",
+                                                                "add-on's ingress proxy); the "
+                                                                'per-address connection cap does '
+                                                                'not apply to them (they carry '
+                                                                "everyone's requests)",
                                                  'items': {'description': 'IP address',
                                                            'required': False,
                                                            'selector': 'text',
@@ -2339,6 +2594,32 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'required': True,
                                                          'selector': 'select',
                                                          'type': 'str'}}},
+ 'ServiceSilenceCamera': {'description': 'homesec.silence_camera',
+                          'extra': 'forbid',
+                          'fields': {'camera': {'description': 'Camera name',
+                                                'pattern': '^[a-z0-9_]{1,64}$',
+                                                'pattern_message': 'must be 1-64 characters of '
+                                                                   'lowercase letters, digits and '
+                                                                   'underscores',
+                                                'required': True,
+                                                'selector': 'text',
+                                                'type': 'str'},
+                                     'duration_s': {'description': 'Seconds from now (0 ends the '
+                                                                   'silence; absent: only report '
+                                                                   'it)',
+                                                    'max': 604800,
+                                                    'min': 0,
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'int'},
+                                     'scope': {'default': '',
+                                               'description': 'Whose notifications: any name, e.g. '
+                                                              "an automation's entity id (empty: "
+                                                              "everyone's)",
+                                               'max_len': 255,
+                                               'required': False,
+                                               'selector': 'text',
+                                               'type': 'str'}}},
  'ServiceUpdateCamera': {'description': 'homesec.update_camera: what is given replaces the old '
                                         'value',
                          'extra': 'forbid',
@@ -2568,6 +2849,109 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'nullable': True,
                                               'required': False,
                                               'type': 'datetime'}}},
+ 'TrackingConfig': {'description': 'Tracked objects: detections followed across frames, each '
+                                   'moving or stationary. A stationary object (a parked car, a '
+                                   'bin) starts no event, raises no sensor or alert and is not '
+                                   'counted as active until it moves again.',
+                    'extra': 'forbid',
+                    'fields': {'activity_priority': {'default': ['person',
+                                                                 'vehicle',
+                                                                 'animal',
+                                                                 'package'],
+                                                     'description': "Which class names a clip's "
+                                                                    'activity when several moved, '
+                                                                    'most important first',
+                                                     'items': {'choices': ['person',
+                                                                           'vehicle',
+                                                                           'animal',
+                                                                           'package',
+                                                                           'object',
+                                                                           'unknown'],
+                                                               'description': 'Class',
+                                                               'required': False,
+                                                               'selector': 'select',
+                                                               'type': 'str'},
+                                                     'required': False,
+                                                     'type': 'list'},
+                               'class_stationary_s': {'default': {'person': 0.0},
+                                                      'description': 'stationary_s per class (0: '
+                                                                     'never stationary)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Seconds',
+                                                                 'max': 86400.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                               'iou_min': {'default': 0.2,
+                                           'description': "Least overlap between a track's last "
+                                                          'box and a detection for the detection '
+                                                          'to continue the track',
+                                           'max': 0.95,
+                                           'min': 0.01,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'float'},
+                               'max_distance': {'default': 0.15,
+                                                'description': "Farthest a track's centre may be "
+                                                               'from where it was heading, as a '
+                                                               'fraction of the frame, for a '
+                                                               'detection that does not overlap it '
+                                                               'to continue it',
+                                                'max': 1.0,
+                                                'min': 0.01,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                               'max_missing_s': {'default': 2.0,
+                                                 'description': 'Seconds a moving object may go '
+                                                                'unseen before its track ends',
+                                                 'max': 120.0,
+                                                 'min': 0.1,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                               'max_tracks': {'default': 40,
+                                              'description': 'Most objects followed at once per '
+                                                             'camera (a crowd beyond it is not '
+                                                             'followed one by one; diagnostics '
+                                                             'count what was left out)',
+                                              'max': 500,
+                                              'min': 1,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
+                               'stationary_keep_s': {'default': 600.0,
+                                                     'description': 'Seconds a stationary object '
+                                                                    'is remembered while unseen (a '
+                                                                    'parked car hidden by a '
+                                                                    'passer-by is still parked '
+                                                                    'when it shows again)',
+                                                     'max': 86400.0,
+                                                     'min': 0.0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
+                               'stationary_move': {'default': 0.03,
+                                                   'description': 'How far an object may move and '
+                                                                  'still count as standing still, '
+                                                                  'as a fraction of the frame',
+                                                   'max': 0.5,
+                                                   'min': 0.001,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                               'stationary_s': {'default': 10.0,
+                                                'description': 'Seconds an object must stay within '
+                                                               'stationary_move of where it was to '
+                                                               'count as stationary',
+                                                'max': 3600.0,
+                                                'min': 0.5,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'}}},
  'VersionOnly': {'description': 'Optional body of DELETE requests.',
                  'extra': 'forbid',
                  'fields': {'config_version': {'description': 'The config_version this change was '

@@ -4,6 +4,11 @@ Frames are decoded at the model's own input width, letterboxed to its input size
 per family (decoders.py), suppressed (nms.py), mapped onto HomeSec's classes (coco.py) and
 thresholded; the shared loop in ..base confirms them over `min_hits` frames.
 
+With `region_width` set (the default), frames are decoded up to that width and, besides the
+whole-frame pass, the model also looks at one crop at its own resolution around what moved
+since the previous sampled frame and around what the previous frame showed (regions.py), so a
+subject far from the camera is not lost in the letterbox.
+
 A model that cannot be used (missing, corrupt, no known family, wrong input size) does not stop
 the engine: the filter reports `degraded` with the error naming the field, and clips go on
 being recorded and stored, judged by `on_model_error` (`motion`: alert as motion, `hold`: no
@@ -14,6 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -27,8 +34,14 @@ from .decoders import DECODERS
 from .model import LoadedModel, load_model
 from .nms import nms
 from .preprocess import letterbox, to_tensor
+from .regions import Box, RegionPlanner, crop, to_frame
 
 _LOGGER = logging.getLogger(__name__)
+
+# Candidates of the previous frame at or above this score are looked at again (a second look at
+# the model's resolution where the first was unsure).
+LOOK_AGAIN = 0.25
+Candidates = tuple[np.ndarray, np.ndarray, list[str]]  # boxes (x, y, w, h fractions), scores, labels
 
 
 class DetectorFilter(ObjectFilter):
@@ -44,10 +57,13 @@ class DetectorFilter(ObjectFilter):
         self.nms_iou = float(config.get("nms_iou", 0.5))
         self.on_model_error: str = config.get("on_model_error", "motion")
         self.min_hits = max(1, int(config.get("min_hits", 2)))
+        self.region_width = int(config.get("region_width", 1920))
         self.model: LoadedModel | None = None
+        self._streams = threading.local()  # per thread: the RegionPlanner of its stream
         self.error: str | None = None
         # Decoding floor: the lowest threshold of any class, so per-class settings still work.
-        self._floor = min([self.min_confidence, *self.class_min_confidence.values()])
+        self._floor = min([self.min_confidence, *self.class_min_confidence.values(),
+                           LOOK_AGAIN])
 
     async def start(self) -> None:
         try:
@@ -58,7 +74,7 @@ class DetectorFilter(ObjectFilter):
             _LOGGER.error("object detector unavailable, clips are judged by on_model_error=%s: "
                           "%s", self.on_model_error, err)
             return
-        self.frame_width = self.model.width
+        self.frame_width = max(self.model.width, self.region_width)
 
     async def close(self) -> None:
         self.model = None
@@ -74,7 +90,16 @@ class DetectorFilter(ObjectFilter):
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         if self.model is None:
             return self._fallback(path)
+        self._stream().reset()  # a new clip: no motion against the last clip's frames
         return super().run_sync(path, counts)
+
+    def _stream(self) -> _Stream:
+        stream: _Stream | None = getattr(self._streams, "state", None)
+        if stream is None:
+            assert self.model is not None
+            stream = self._streams.state = _Stream(RegionPlanner(self.model.width,
+                                                                 self.model.height))
+        return stream
 
     def _fallback(self, path: Path) -> FilterOutput:
         """The clip without a detector: a frame for the snapshot, the fallback named."""
@@ -87,10 +112,49 @@ class DetectorFilter(ObjectFilter):
                             extra={"error": self.error})
 
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:
-        return self.detect(frame.rgb, frame.index)
+        stream = self._stream()
+        regions = [] if not self.region_width else \
+            stream.planner.regions(frame.rgb, stream.unsure)
+        detections, stream.unsure = self._detect(frame.rgb, frame.index, regions)
+        return detections
 
-    def detect(self, rgb: np.ndarray, frame_index: int = 0) -> list[Detection]:
-        """Detections of HomeSec classes in one RGB frame (boxes as frame fractions)."""
+    def detect(self, rgb: np.ndarray, frame_index: int = 0, regions: Sequence[Box] = ()
+               ) -> list[Detection]:
+        """Detections of HomeSec classes in one RGB frame (boxes as frame fractions).
+
+        `regions` (x, y, w, h in frame pixels, e.g. from regions.RegionPlanner) are looked at
+        too, each at the model's resolution; what they find joins the whole frame's boxes.
+        """
+        return self._detect(rgb, frame_index, regions)[0]
+
+    def _detect(self, rgb: np.ndarray, frame_index: int, regions: Sequence[Box]
+                ) -> tuple[list[Detection], list[Box]]:
+        """Detections, and the boxes (frame pixels) of unsure candidates to look at again."""
+        frame_h, frame_w = rgb.shape[:2]
+        parts = [self._candidates(rgb)]
+        for region in regions:
+            boxes, scores, labels = self._candidates(crop(rgb, region))
+            parts.append((to_frame(boxes, region, frame_w, frame_h), scores, labels))
+        boxes = np.concatenate([p[0] for p in parts]).reshape(-1, 4)
+        scores = np.concatenate([p[1] for p in parts])
+        labels = [label for p in parts for label in p[2]]
+        if len(parts) > 1 and len(scores):  # one box per subject seen by several passes
+            ids = {label: i for i, label in enumerate(sorted(set(labels)))}
+            xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
+            keep = nms(xyxy, scores, np.array([ids[label] for label in labels]), self.nms_iou)
+            boxes, scores, labels = boxes[keep], scores[keep], [labels[i] for i in keep]
+        detections, unsure = [], []
+        for (x, y, w, h), score, label in zip(boxes.tolist(), scores.tolist(), labels,
+                                              strict=True):
+            if score < self.threshold(label):
+                unsure.append((x * frame_w, y * frame_h, w * frame_w, h * frame_h))
+                continue
+            detections.append(Detection(label, round(float(score), 4), frame_index,
+                                        (round(x, 4), round(y, 4), round(w, 4), round(h, 4))))
+        return detections, unsure
+
+    def _candidates(self, rgb: np.ndarray) -> Candidates:
+        """One pass of the model over a picture: HomeSec-class boxes as its fractions."""
         model = self.model
         if model is None:
             raise FilterError(self.error or "the detector model is not loaded")
@@ -102,14 +166,24 @@ class DetectorFilter(ObjectFilter):
         keep = nms(boxes, scores, classes, self.nms_iou) if len(scores) else \
             np.zeros(0, dtype=np.int64)
         fractions = box.to_fractions(boxes[keep]) if len(keep) else np.zeros((0, 4))
-        detections = []
-        for (x, y, w, h), score, index in zip(fractions.tolist(), scores[keep].tolist(),
-                                              classes[keep].tolist(), strict=True):
-            label = CLASS_BY_INDEX[int(index)]
-            if label is None or min(w, h) < self.min_box_size:
-                continue
-            if score < self.threshold(label):
-                continue
-            detections.append(Detection(label, round(float(score), 4), frame_index,
-                                        (round(x, 4), round(y, 4), round(w, 4), round(h, 4))))
-        return detections
+        labels = [CLASS_BY_INDEX[int(i)] for i in classes[keep].tolist()]
+        # The smallest box is judged in the picture the model saw (frame or region): it is
+        # about what the model can resolve, not about the camera's resolution.
+        rows = [i for i, label in enumerate(labels)
+                if label is not None and min(fractions[i, 2:]) >= self.min_box_size]
+        return fractions[rows].reshape(-1, 4), scores[keep][rows], \
+            [str(labels[i]) for i in rows]
+
+
+class _Stream:
+    """What one stream's next frame needs: its region planner and the last unsure boxes."""
+
+    __slots__ = ("planner", "unsure")
+
+    def __init__(self, planner: RegionPlanner) -> None:
+        self.planner = planner
+        self.unsure: list[Box] = []
+
+    def reset(self) -> None:
+        self.planner.reset()
+        self.unsure = []

@@ -4,7 +4,7 @@
   `/core` like the Supervisor's proxy; it records every request and can be told to fail.
 - `fake_vlm`: an OpenAI-compatible `POST /v1/chat/completions` answering from a script.
 - `make_video`: H.264 clips of scenes the tests draw (PyAV/libx264, tests/videotools.py).
-- `mqtt_messages`: a real subscription on the Mosquitto at 127.0.0.1:1883.
+- `mqtt_messages`: a real subscription on the test Mosquitto (tests/services.py).
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ from aiohttp import web
 
 from tests.videotools import background, write_h264
 
-MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+from tests.services import MQTT_HOST, MQTT_PORT
+
+__all__ = ["MQTT_HOST", "MQTT_PORT"]
 
 
 @pytest.fixture(autouse=True)

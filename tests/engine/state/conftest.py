@@ -1,14 +1,12 @@
 """Fixtures for the state layer: the repository over SQLite and the real PostgreSQL.
 
-PostgreSQL tests use the development server (HOMESEC_TEST_PG_URL, default
-postgresql://postgres@127.0.0.1:5432/test), each test in a schema of its own that is dropped
+PostgreSQL tests use the test server (tests/services.py), each test in a schema of its own that is dropped
 at teardown, so parallel runs do not collide. Outage tests start their own cluster
 (pgcluster.py).
 """
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -19,10 +17,10 @@ import asyncpg
 import pytest
 
 from homesec_engine.state import ClipRepository
+from tests.services import PG_URL
 
 from .pgcluster import PgCluster, throwaway_postgres
 
-PG_URL = os.environ.get("HOMESEC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 # Quick retries so recovery is seen in tests within a fraction of a second.
 FAST_RETRY: dict[str, Any] = {"retry_initial": 0.05, "retry_max": 0.25}

@@ -7,7 +7,8 @@
 
 The cluster lives in a temporary directory that is removed afterwards; trust auth, user
 `postgres`, database `postgres`, listening on 127.0.0.1 only. When the tests run as root
-(initdb refuses root), the server runs as the `postgres` system user through `runuser`.
+(initdb refuses root), the server runs as the `postgres` system user through `runuser` (or
+`nobody` on a machine without one: ./scripts/test then gives a readable HOMESEC_PG_BIN).
 The binaries are looked up in $HOMESEC_PG_BIN, the `pg_config --bindir` of the PATH, and
 /usr/lib/postgresql/<newest>/bin.
 
@@ -132,17 +133,19 @@ class PgCluster:
 
 
 def _prepare_owner(base_dir: Path) -> str | None:
-    """Give the directory to the `postgres` user when running as root; that user, or None."""
+    """Give the directory to `postgres` (else `nobody`) when running as root; that user, or None."""
     if os.geteuid() != 0:
         return None
     import pwd
 
-    try:
-        user = pwd.getpwnam("postgres")
-    except KeyError as exc:
-        raise RuntimeError("running as root needs a 'postgres' system user for initdb") from exc
-    os.chown(base_dir, user.pw_uid, user.pw_gid)
-    return "postgres"
+    for name in ("postgres", "nobody"):
+        try:
+            user = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        os.chown(base_dir, user.pw_uid, user.pw_gid)
+        return name
+    raise RuntimeError("running as root needs a 'postgres' or 'nobody' system user for initdb")
 
 
 @asynccontextmanager

@@ -1,0 +1,56 @@
+"""The files a clip keeps in storage (its video and its snapshot) and their removal.
+
+One owner of the rule "which stored objects are this clip's", used by whoever deletes a clip:
+the API, and the runtime when a write to an already deleted clip shows a file was stored
+after the deletion (state/repository.py drops such writes and names what they stored).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from .pipeline import SNAPSHOT_SUFFIX, snapshot_key
+from .storage.base import Storage, StorageError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def snapshot_uri(storage: Storage, clip_uri: str | None) -> str | None:
+    """Where the snapshot of the clip stored at `clip_uri` is kept: `<clip>.jpg` beside it."""
+    if not clip_uri:
+        return None
+    rule = getattr(storage, "snapshot_uri", None)
+    if callable(rule):
+        return str(rule(clip_uri))
+    stem, dot, ext = clip_uri.rpartition(".")
+    base = stem if dot and "/" not in ext else clip_uri
+    return base + SNAPSHOT_SUFFIX
+
+
+def clip_file_uris(storage: Storage, clip_id: str, uris: Iterable[str | None]) -> list[str]:
+    """Every object the clip may have stored: `uris`, their snapshots, its snapshot by key.
+
+    The snapshot by key covers one stored before the video (the live event's first frame).
+    """
+    found = {uri for uri in uris if uri}
+    found |= {shot for uri in list(found) if (shot := snapshot_uri(storage, uri))}
+    try:
+        by_key = storage.uri_for(snapshot_key(clip_id))
+    except StorageError:
+        by_key = None
+    if by_key:
+        found.add(by_key)
+    return sorted(found)
+
+
+async def remove_clip_files(storage: Storage, clip_id: str, uris: Iterable[str | None]) -> int:
+    """Remove the clip's stored objects (missing ones are fine); how many were there."""
+    removed = 0
+    for uri in clip_file_uris(storage, clip_id, uris):
+        try:
+            removed += bool(await storage.delete(uri))
+        except Exception as exc:  # noqa: BLE001 - the clip is deleted; a stray file is logged
+            _LOGGER.warning("clip %s: could not remove %r: %s", clip_id, uri,
+                            type(exc).__name__)
+    return removed

@@ -1,0 +1,13 @@
+"""Cluster mode: several engines, one PostgreSQL, one object store (off by default).
+
+settings.py   the `cluster` config section checked against the rest (PostgreSQL, offsite)
+spread.py     the spread rule: each engine's share of the cameras by declared capacity
+store.py      engines and camera leases in PostgreSQL (heartbeat, expiry, fencing token)
+coordinator.py one engine's loop: renew, compare versions, take or give up cameras, and stop
+              recording a camera before its lease can run out when the database is gone
+"""
+
+from .coordinator import ClusterCoordinator
+from .settings import ClusterConfigError, ClusterSettings, cluster_settings
+
+__all__ = ["ClusterConfigError", "ClusterCoordinator", "ClusterSettings", "cluster_settings"]

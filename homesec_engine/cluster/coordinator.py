@@ -1,0 +1,273 @@
+"""One engine's part in a cluster: the loop that decides which cameras it records.
+
+Every `heartbeat_s` it renews its row and its leases, reads the live engines, refuses to
+hold anything when its versions differ from the newest engine's, and takes or gives up
+cameras until it holds its share (spread.py). A camera is started only after its lease is
+taken and its lease is given up only after the camera stopped, so two engines never record
+one camera at once while the database answers. When it does not, a watchdog stops each
+camera `stop_margin_s` before its lease could run out (measured on this engine's monotonic
+clock from before the last renewal was sent), so the engine that takes it next starts
+after this one stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .relay import EventRelay
+from .settings import ClusterSettings
+from .spread import shares
+from .store import EngineRow, LeaseStore
+
+_LOGGER = logging.getLogger(__name__)
+
+CameraAction = Callable[[str], Awaitable[bool]]
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Another engine recording a camera: where its API is and what it said of the camera."""
+
+    engine_id: str
+    url: str
+    camera: dict[str, Any]  # {"healthy", "last_heartbeat", "error"}
+
+
+@dataclass(slots=True)
+class _Held:
+    token: int
+    deadline: float  # monotonic: stop recording by then unless renewed
+
+
+class ClusterCoordinator:
+    def __init__(self, settings: ClusterSettings, engine: AsyncEngine, *, schema_version: int,
+                 cameras: Callable[[], list[str]], start_camera: CameraAction,
+                 stop_camera: CameraAction, relay: EventRelay | None = None,
+                 camera_report: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
+        self.settings = settings
+        self._engine = engine
+        self.store = LeaseStore(engine, settings, schema_version)
+        self._schema_version = schema_version
+        self._cameras = cameras
+        self._start_camera = start_camera
+        self._stop_camera = stop_camera
+        self.relay = relay  # every engine's live messages on this one
+        self._camera_report = camera_report
+        self._elsewhere: dict[str, Holder] = {}  # cameras other live engines record
+        self._held: dict[str, _Held] = {}
+        self._lock = asyncio.Lock()  # one start/stop decision at a time
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._refused: str | None = None
+        self._db_error: str | None = None
+        self._last_ok: float | None = None
+        self._cut_off_since: datetime | None = None
+        self._expired: list[str] = []  # cameras stopped because their lease ran out
+        self._engines_live = 0
+        self._engines: list[EngineRow] = []  # live ones, as of the last beat
+        self._joined = False  # this engine's row was written
+
+    # -- what health reads ---------------------------------------------------------------
+
+    def held(self) -> list[str]:
+        return sorted(self._held)
+
+    def holder(self, camera: str) -> Holder | None:
+        """The other engine recording `camera` as of the last beat; None if none does."""
+        return self._elsewhere.get(camera)
+
+    def status(self) -> dict[str, Any]:
+        s = self.settings
+        partitioned = self._db_error is not None and (
+            self._last_ok is None or time.monotonic() - self._last_ok >= s.lease_s - s.stop_margin_s)
+        reason: str | None
+        if partitioned:
+            since = self._cut_off_since.isoformat().replace("+00:00", "Z") \
+                if self._cut_off_since else "start"
+            stopped = ", ".join(self._expired) or "none held"
+            state, reason = "partitioned", (
+                f"cannot reach the database since {since} ({self._db_error}); cameras stopped "
+                f"when their leases ran out: {stopped}")
+        elif self._refused is not None:
+            state, reason = "refused", self._refused
+        else:
+            state, reason = "holding", self._db_error
+        return {"engine_id": s.engine_id, "state": state, "reason": reason,
+                "cameras_held": self.held(), "engines_live": self._engines_live,
+                "fencing": {name: held.token for name, held in sorted(self._held.items())},
+                "engines": [{"engine_id": e.engine_id, "url": e.url,
+                             "cameras_held": len(self._held) if e.engine_id == s.engine_id
+                             else sum(h.engine_id == e.engine_id
+                                      for h in self._elsewhere.values())}
+                            for e in self._engines]}
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.store.create_tables()
+        if self.relay is not None:
+            await self.relay.start()
+        self._tasks = [asyncio.create_task(self._beat_loop(), name="homesec-cluster-beat"),
+                       asyncio.create_task(self._watchdog(), name="homesec-cluster-watchdog")]
+
+    async def close(self) -> None:
+        """Stop every held camera, then give the leases up so the others take them now."""
+        self._stop.set()
+        if self.relay is not None:
+            await self.relay.close()
+        for task in self._tasks:
+            try:
+                await asyncio.wait_for(task, self.settings.lease_s)
+            except (TimeoutError, Exception) as err:  # noqa: BLE001 - closing anyway
+                _LOGGER.warning("cluster task did not stop cleanly: %r", err)
+        async with self._lock:
+            for camera in list(self._held):
+                await self._stop_camera(camera)
+            self._held.clear()
+        if not self._joined:
+            await self._engine.dispose()
+            return
+        try:
+            await self.store.leave()
+        except Exception as err:  # noqa: BLE001 - the leases run out by themselves
+            _LOGGER.warning("cluster: leases not given up (they run out in %g s): %s",
+                            self.settings.lease_s, err)
+        await self._engine.dispose()
+
+    async def _beat_loop(self) -> None:
+        while not self._stop.is_set():
+            await self.beat()
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.settings.heartbeat_s)
+            except TimeoutError:
+                pass
+
+    async def _watchdog(self) -> None:
+        step = min(0.5, self.settings.heartbeat_s / 2)
+        while not self._stop.is_set():
+            await self.expire_overdue()
+            try:
+                await asyncio.wait_for(self._stop.wait(), step)
+            except TimeoutError:
+                pass
+
+    # -- one beat ------------------------------------------------------------------------
+
+    async def beat(self) -> None:
+        sent = time.monotonic()
+        try:
+            async with self._lock:
+                await self._beat(sent)
+        except Exception as err:  # noqa: BLE001 - the database is gone: the watchdog acts
+            if self._db_error is None:
+                self._cut_off_since = datetime.now(UTC)
+                _LOGGER.warning("cluster: the database does not answer: %s", err)
+            self._db_error = f"{type(err).__name__}: {err}"[:300]
+            return
+        if self._db_error is not None:
+            _LOGGER.info("cluster: the database answers again")
+        self._db_error, self._cut_off_since, self._last_ok = None, None, sent
+        self._expired = []
+
+    async def _beat(self, sent: float) -> None:
+        s = self.settings
+        await self.store.heartbeat(self._camera_report())
+        self._joined = True
+        renewed = await self.store.renew({c: h.token for c, h in self._held.items()})
+        for camera in list(self._held):
+            if camera in renewed:
+                self._held[camera].deadline = sent + s.lease_s - s.stop_margin_s
+            else:  # taken over (a newer token) or run out while we were away
+                _LOGGER.warning("cluster: lease of %s lost; stopping it", camera)
+                await self._give_up(camera, release=False)
+
+        engines = await self.store.live_engines()
+        self._engines_live = len(engines)
+        self._engines = engines
+        leases = [lease for lease in await self.store.leases() if lease.live]
+        by_id = {e.engine_id: e for e in engines}
+        self._elsewhere = {
+            lease.camera: Holder(lease.engine_id, by_id[lease.engine_id].url,
+                                 by_id[lease.engine_id].cameras.get(lease.camera) or {})
+            for lease in leases if lease.engine_id != s.engine_id and lease.engine_id in by_id}
+        self._refused = refusal(s.engine_id, engines)
+        wanted = set(self._cameras())
+        if self._refused is not None:
+            for camera in list(self._held):
+                await self._give_up(camera)
+            return
+        for camera in sorted(set(self._held) - wanted):  # removed or disabled
+            await self._give_up(camera)
+        peers = {e.engine_id: e.capacity for e in engines if refusal(e.engine_id, engines) is None}
+        peers.setdefault(s.engine_id, s.capacity)
+        share = shares(len(wanted), peers).get(s.engine_id, 0)
+        for camera in sorted(self._held, reverse=True)[:max(0, len(self._held) - share)]:
+            _LOGGER.info("cluster: giving %s up (share %d)", camera, share)
+            await self._give_up(camera)
+        if len(self._held) >= share:
+            return
+        taken = {lease.camera for lease in leases}
+        for camera in sorted(wanted - taken - set(self._held)):
+            if len(self._held) >= share:
+                break
+            token = await self.store.acquire(camera)
+            if token is None:
+                continue  # another engine was quicker
+            self._held[camera] = _Held(token, sent + s.lease_s - s.stop_margin_s)
+            _LOGGER.info("cluster: holding %s (token %d)", camera, token)
+            if not await self._start_camera(camera):
+                _LOGGER.warning("cluster: %s did not start; giving it up", camera)
+                await self._give_up(camera)
+
+    async def _give_up(self, camera: str, *, release: bool = True) -> None:
+        held = self._held.pop(camera, None)
+        await self._stop_camera(camera)
+        if release and held is not None:
+            await self.store.release(camera, held.token)
+
+    async def expire_overdue(self) -> None:
+        """Stop every camera whose lease may run out before it is renewed again."""
+        now = time.monotonic()
+        overdue = [c for c, h in self._held.items() if now >= h.deadline]
+        if not overdue:
+            return
+        # Not under the beat's lock: a beat may hang on a database that does not answer.
+        for camera in overdue:
+            held = self._held.get(camera)
+            if held is None or time.monotonic() < held.deadline:
+                continue  # renewed meanwhile
+            _LOGGER.warning("cluster: lease of %s not renewed in time; stopping it", camera)
+            self._held.pop(camera, None)
+            self._expired.append(camera)
+            await self._stop_camera(camera)
+
+
+def refusal(engine_id: str, engines: list[EngineRow]) -> str | None:
+    """Why `engine_id` must hold no camera: its versions differ from the newest engine's.
+
+    The newest is the live engine with the highest (schema version, config version), ties
+    by camera digest then id: every engine picks the same one.
+    """
+    me = next((e for e in engines if e.engine_id == engine_id), None)
+    if me is None or not engines:
+        return None
+    newest = max(engines, key=lambda e: (e.versions, e.engine_id))
+    if me.schema_version != newest.schema_version:
+        return (f"database schema version {me.schema_version} differs from engine "
+                f"{newest.engine_id}'s {newest.schema_version}: upgrade this engine")
+    if me.config_version != newest.config_version:
+        return (f"config_version {me.config_version} differs from engine "
+                f"{newest.engine_id}'s {newest.config_version}: give every engine the same "
+                "config")
+    if me.config_digest != newest.config_digest:
+        return (f"enabled cameras differ from engine {newest.engine_id}'s: give every engine "
+                "the same cameras")
+    return None

@@ -1,0 +1,181 @@
+"""Engines and camera leases in PostgreSQL, timed by the database's clock.
+
+`cluster_engines`: one row per engine (heartbeat_at, capacity, the versions it runs).
+`cluster_leases`: one row per camera ever held: holder, fencing token, expires_at. A lease is
+taken only when it has run out (or never existed), and every take bumps the camera's token,
+so a renewal that names an older token (an engine that was paused or cut off while another
+took the camera) changes nothing and tells its engine to stop. Giving a camera up expires
+its lease at once and keeps the row, so tokens only grow. All times are the database's
+now(): engines' clocks never need to agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    JSON,
+    String,
+    Table,
+    and_,
+    func,
+    select,
+    text,
+    tuple_,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .settings import ClusterSettings
+
+_LOCK_KEY = 0x686F6D6563_6C75  # serialises the first engines creating the tables at once
+
+metadata = MetaData()
+engines_table = Table(
+    "cluster_engines", metadata,
+    Column("engine_id", String(64), primary_key=True),
+    Column("url", String(512), nullable=False),
+    Column("capacity", Integer, nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("config_version", Integer, nullable=False),
+    Column("config_digest", String(64), nullable=False),
+    Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    # {camera: {"healthy", "last_heartbeat", "error"}} of the cameras it records
+    Column("cameras", JSON, nullable=False, default=dict),
+)
+leases_table = Table(
+    "cluster_leases", metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("engine_id", String(64), nullable=False),
+    Column("token", BigInteger, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EngineRow:
+    engine_id: str
+    url: str
+    capacity: int
+    schema_version: int
+    config_version: int
+    config_digest: str
+    cameras: dict[str, dict[str, Any]]
+
+    @property
+    def versions(self) -> tuple[int, int, str]:
+        return (self.schema_version, self.config_version, self.config_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseRow:
+    camera: str
+    engine_id: str
+    token: int
+    live: bool  # not run out yet
+
+
+class LeaseStore:
+    def __init__(self, engine: AsyncEngine, settings: ClusterSettings,
+                 schema_version: int) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._schema_version = schema_version
+        self._lease = timedelta(seconds=settings.lease_s)
+
+    async def create_tables(self) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            await conn.run_sync(metadata.create_all)
+
+    async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
+        """This engine's row, renewed: it counts as live for one lease period; `cameras`
+        is the state of the cameras it records, for the other engines' APIs."""
+        me = self._settings
+        values = {"cameras": cameras, "url": me.advertise_url, "capacity": me.capacity,
+                  "schema_version": self._schema_version, "config_version": me.config_version,
+                  "config_digest": me.config_digest, "heartbeat_at": func.now()}
+        stmt = insert(engines_table).values(engine_id=me.engine_id, **values)
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt.on_conflict_do_update(index_elements=["engine_id"],
+                                                          set_=values))
+
+    async def live_engines(self) -> list[EngineRow]:
+        """Engines that renewed within one lease period, by id."""
+        query = select(engines_table).where(
+            engines_table.c.heartbeat_at > func.now() - self._lease
+        ).order_by(engines_table.c.engine_id)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [EngineRow(r["engine_id"], r["url"], r["capacity"], r["schema_version"],
+                          r["config_version"], r["config_digest"], dict(r["cameras"] or {}))
+                for r in rows]
+
+    async def leases(self) -> list[LeaseRow]:
+        query = select(leases_table.c.camera, leases_table.c.engine_id, leases_table.c.token,
+                       (leases_table.c.expires_at > func.now()).label("live"))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [LeaseRow(r.camera, r.engine_id, int(r.token), bool(r.live)) for r in rows]
+
+    async def renew(self, held: Mapping[str, int]) -> dict[str, int]:
+        """Extend the leases this engine still holds under these tokens; {camera: token} of
+        the ones renewed (a camera missing from it is no longer ours)."""
+        if not held:
+            return {}
+        table = leases_table
+        stmt = update(table).where(and_(
+            table.c.engine_id == self._settings.engine_id,
+            table.c.expires_at > func.now(),
+            tuple_(table.c.camera, table.c.token).in_(list(held.items())),
+        )).values(expires_at=func.now() + self._lease).returning(table.c.camera, table.c.token)
+        async with self._engine.begin() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return {r.camera: int(r.token) for r in rows}
+
+    async def acquire(self, camera: str) -> int | None:
+        """Take `camera` if nobody holds a live lease on it; its new fencing token or None."""
+        table = leases_table
+        new = insert(table).values(camera=camera, engine_id=self._settings.engine_id, token=1,
+                                   expires_at=func.now() + self._lease)
+        stmt = new.on_conflict_do_update(
+            index_elements=["camera"],
+            set_={"engine_id": self._settings.engine_id, "token": table.c.token + 1,
+                  "expires_at": func.now() + self._lease},
+            where=table.c.expires_at <= func.now(),
+        ).returning(table.c.token)
+        async with self._engine.begin() as conn:
+            token = (await conn.execute(stmt)).scalar()
+        return None if token is None else int(token)
+
+    async def release(self, camera: str, token: int) -> None:
+        """Give `camera` up at once (its row and token stay, so the next holder's is higher)."""
+        table = leases_table
+        stmt = update(table).where(and_(
+            table.c.camera == camera, table.c.engine_id == self._settings.engine_id,
+            table.c.token == token,
+        )).values(expires_at=func.now())
+        async with self._engine.begin() as conn:
+            await conn.execute(stmt)
+
+    async def leave(self) -> None:
+        """This engine is going away: the others share its cameras from their next beat."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(leases_table).where(
+                leases_table.c.engine_id == self._settings.engine_id,
+            ).values(expires_at=func.now()))
+            await conn.execute(engines_table.delete().where(
+                engines_table.c.engine_id == self._settings.engine_id))
+
+    async def now(self) -> datetime:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(func.now()))).scalar_one()

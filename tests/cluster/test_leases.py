@@ -1,0 +1,143 @@
+"""Leases in a real PostgreSQL database, driven beat by beat (no engine process): engines
+with other versions refuse to hold cameras and say why; an engine that was paused past its
+lease is fenced off by the newer holder's token."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+
+from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
+from homesec_engine.cluster.settings import camera_digest
+from homesec_engine.state.db import create_engine, normalize_url
+from tests.services import pg_url
+
+CAMS = ["back", "front", "side"]
+
+
+class Cameras:
+    """What the coordinator starts and stops: the cameras one engine records now."""
+
+    def __init__(self) -> None:
+        self.running: set[str] = set()
+
+    async def start(self, name: str) -> bool:
+        self.running.add(name)
+        return True
+
+    async def stop(self, name: str) -> bool:
+        self.running.discard(name)
+        return True
+
+
+Factory = Callable[..., tuple[ClusterCoordinator, Cameras]]
+
+
+@pytest.fixture
+async def coordinators(cluster_db: str) -> AsyncIterator[Factory]:
+    made: list[ClusterCoordinator] = []
+
+    def make(engine_id: str, *, schema_version: int = 5, config_version: int = 1,
+             lease_s: float = 30.0, cameras: list[str] = CAMS) -> tuple[ClusterCoordinator,
+                                                                        Cameras]:
+        settings = ClusterSettings(
+            engine_id=engine_id, capacity=16, lease_s=lease_s, heartbeat_s=lease_s / 4,
+            advertise_url=f"http://{engine_id}:8080", config_version=config_version,
+            config_digest=camera_digest([{"name": c} for c in cameras]))
+        recorder = Cameras()
+        url = normalize_url(pg_url(cluster_db))
+        coordinator = ClusterCoordinator(settings, create_engine(url), schema_version=schema_version,
+                                         cameras=lambda: list(cameras),
+                                         start_camera=recorder.start, stop_camera=recorder.stop)
+        made.append(coordinator)
+        return coordinator, recorder
+
+    yield make
+    for coordinator in made:
+        await coordinator.close()
+
+
+async def _beats(*coordinators: ClusterCoordinator, rounds: int = 3) -> None:
+    for _ in range(rounds):
+        for coordinator in coordinators:
+            await coordinator.beat()
+
+
+@pytest.mark.parametrize(("older", "newer", "reason"), [
+    ({"config_version": 1}, {"config_version": 2},
+     "config_version 1 differs from engine b's 2"),
+    ({"schema_version": 4}, {"schema_version": 5},
+     "database schema version 4 differs from engine b's 5"),
+])
+async def test_engine_with_other_versions_refuses_to_hold_cameras(
+        coordinators: Factory, older: dict[str, Any], newer: dict[str, Any],
+        reason: str) -> None:
+    # Given two engines of one installation, one with an older config or schema
+    a, a_cams = coordinators("a", **older)
+    await a.store.create_tables()
+    b, b_cams = coordinators("b", **newer)
+    # When they beat
+    await _beats(a, b)
+    # Then the older one holds nothing and says why; the newer one holds every camera
+    status = a.status()
+    assert status["state"] == "refused"
+    assert reason in status["reason"]
+    assert a_cams.running == set() and status["cameras_held"] == []
+    assert b_cams.running == set(CAMS)
+
+
+async def test_engines_with_other_cameras_refuse(coordinators: Factory) -> None:
+    # Given two engines at the same versions that disagree on the enabled cameras
+    a, a_cams = coordinators("a", cameras=["front"])
+    await a.store.create_tables()
+    b, b_cams = coordinators("b")
+    await _beats(a, b)
+    # Then only one of them holds cameras, and the other says why
+    refused = [c.status() for c in (a, b) if c.status()["state"] == "refused"]
+    assert len(refused) == 1
+    assert "enabled cameras differ" in refused[0]["reason"]
+    assert not (a_cams.running and b_cams.running)
+
+
+async def test_paused_engine_is_fenced_off_by_the_newer_token(coordinators: Factory) -> None:
+    # Given engine a holding every camera on short leases
+    a, a_cams = coordinators("a", lease_s=2.0)
+    await a.store.create_tables()
+    await a.beat()
+    assert a_cams.running == set(CAMS)
+    first = a.status()["fencing"]
+
+    # When a is paused past its leases and b takes the cameras over
+    await asyncio.sleep(2.2)
+    b, b_cams = coordinators("b", lease_s=2.0)
+    await b.beat()
+    assert b_cams.running == set(CAMS)
+    # Then b's fencing tokens are higher than a's
+    assert all(b.status()["fencing"][c] > first[c] for c in CAMS)
+
+    # When a wakes up: its own clock tells it at once that it no longer holds them
+    await a.expire_overdue()
+    assert a_cams.running == set()
+    # And its next renewal changes nothing in the database: b still holds every lease
+    await a.beat()
+    leases = {lease.camera: lease for lease in await a.store.leases()}
+    assert {lease.engine_id for lease in leases.values()} == {"b"}
+    assert all(lease.live for lease in leases.values())
+
+
+async def test_leaving_engine_hands_its_cameras_over_at_once(coordinators: Factory) -> None:
+    # Given two engines sharing three cameras on long leases (30 s)
+    a, a_cams = coordinators("a")
+    await a.store.create_tables()
+    b, b_cams = coordinators("b")
+    await _beats(a, b)
+    assert a_cams.running | b_cams.running == set(CAMS)
+    assert not a_cams.running & b_cams.running
+    # When a stops cleanly
+    await a.close()
+    # Then b takes its cameras on its next beat, without waiting for the leases to run out
+    await b.beat()
+    assert b_cams.running == set(CAMS)

@@ -2,7 +2,7 @@
 
     .venvs/newest/bin/python bench/scale.py [--cameras 8,16,32,48] [--seconds 40]
 
-Each camera is a loopback RTSP server (tests/videotools.py RtspTestServer, the engine's demo/rtsp_server.py, looping) of real
+Each camera is a loopback RTSP server (tests/videotools.py's RtspTestServer, looping) of real
 footage: Debian opencv-doc's pedestrian video (tests/livestream.py) scaled to 1920x1080 at 15 fps,
 4 Mbit/s: the empty plaza, then people walking in at a known time, then the empty plaza again.
 All servers start together, so every camera sees people at (about) the same moment: the worst

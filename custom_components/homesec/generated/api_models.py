@@ -79,6 +79,15 @@ class ClusterHealth(TypedDict):
     cameras_held: list[str]
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):

@@ -2033,7 +2033,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'min': 5,
                                           'required': False,
                                           'selector': 'number',
-                                          'type': 'int'}}},
+                                          'type': 'int'},
+                        'sidebar_panel': {'description': "Show HomeSec's panel in the sidebar",
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'}}},
  'PushedStats': {'description': "The engine's figures carried by a pushed message.",
                  'extra': 'forbid',
                  'fields': {'alerts_today': {'description': 'Alerts since local midnight (absent '

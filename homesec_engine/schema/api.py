@@ -112,6 +112,7 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
 API_MODELS: dict[str, Decl] = {
@@ -152,6 +153,13 @@ API_MODELS: dict[str, Decl] = {
         "engines_live": int_field("Engines seen renewing within one lease period", min=0),
         "fencing": map_field("Fencing token of each held lease (a newer holder's is higher)",
                              int_field("Token", min=0), default={}),
+        "engines": _list_of("ClusterEngine", "Engines seen renewing within one lease period "
+                            "(Home Assistant fails over to another one's URL)"),
+    }),
+    "ClusterEngine": model("One engine of the cluster as the database last saw it.", {
+        "engine_id": str_field("The engine's name in the cluster", required=True),
+        "url": str_field("Where its API answers (its cluster.advertise_url)", required=True),
+        "cameras_held": int_field("Cameras it records", required=True, min=0),
     }),
     "Component": model("One component's diagnostic state.", {
         "status": str_field("ok, degraded or error", required=True,

@@ -79,6 +79,15 @@ INTEGRATION_MODELS: dict[str, Decl] = {
     }),
 }
 
+# Examples shown in the action editor (services.yaml `example:`). JSON lives here, never in
+# the translated descriptions: its braces would read as placeholders to hassfest and to the
+# frontend's ICU message parser.
+SERVICE_FIELD_EXAMPLES = {
+    "zones": '[{"name": "path", "points": [[0.1, 0.5], [0.9, 0.5], [0.9, 1], [0.1, 1]], '
+             '"classes": ["person"]}]',
+    "motion_masks": '[{"name": "tree", "points": [[0, 0], [0.3, 0], [0.3, 0.4]]}]',
+}
+
 SERVICES = {
     "add_camera": "ServiceAddCamera",
     "update_camera": "ServiceUpdateCamera",

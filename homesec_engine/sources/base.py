@@ -46,6 +46,7 @@ class ClipSource(ABC):
 
     live_picture = False
     live_stream = False
+    synthetic = False  # a drawn scene, not a camera's video (the panel and API say so)
     restream: RestreamHub | None = None
 
     live_fps = 0.0  # frames a second offered to live detection while recording (0: none)

@@ -78,6 +78,15 @@ class ClusterHealth(TypedDict):
     cameras_held: list[str]
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):
@@ -137,6 +146,7 @@ class CameraView(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -326,6 +336,7 @@ class CameraStatus(TypedDict):
     analysis_dropped_pct: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

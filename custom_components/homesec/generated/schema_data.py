@@ -567,6 +567,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                          'camera (the demo source)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'zones': {'default': [],
                                        'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
@@ -717,6 +722,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
+                           'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                        'camera (the demo source)',
+                                         'required': False,
+                                         'selector': 'boolean',
+                                         'type': 'bool'},
                            'zones': {'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
@@ -1036,6 +1046,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'number',
                                           'type': 'float'}}},
+ 'ClusterEngine': {'description': 'One engine of the cluster as the database last saw it.',
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras it records',
+                                               'min': 0,
+                                               'required': True,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'engine_id': {'description': "The engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'url': {'description': 'Where its API answers (its '
+                                                     'cluster.advertise_url)',
+                                      'required': True,
+                                      'selector': 'text',
+                                      'type': 'str'}}},
  'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
                    'extra': 'forbid',
                    'fields': {'cameras_held': {'description': 'Cameras this engine records now',
@@ -1049,6 +1075,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'required': True,
                                             'selector': 'text',
                                             'type': 'str'},
+                              'engines': {'description': 'Engines seen renewing within one lease '
+                                                         'period (Home Assistant fails over to '
+                                                         "another one's URL)",
+                                          'items': {'description': 'Engines seen renewing within '
+                                                                   'one lease period (Home '
+                                                                   'Assistant fails over to '
+                                                                   "another one's URL)",
+                                                    'model': 'ClusterEngine',
+                                                    'required': False,
+                                                    'type': 'model'},
+                                          'required': True,
+                                          'type': 'list'},
                               'engines_live': {'description': 'Engines seen renewing within one '
                                                               'lease period',
                                                'min': 0,

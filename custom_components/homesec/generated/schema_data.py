@@ -503,6 +503,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'text',
                                           'type': 'str'},
+                             'detection_delay_s': {'description': "How long this camera's frames "
+                                                                  'waited for the shared detector '
+                                                                  'over the last 10 s (median); '
+                                                                  'grows when the detector cannot '
+                                                                  'keep up',
+                                                   'min': 0,
+                                                   'nullable': True,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                             'detection_rate': {'description': 'Frames a second live detection '
+                                                               'looked at over the last 10 s (0 '
+                                                               'while nothing moves); null without '
+                                                               'live detection',
+                                                'min': 0,
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
                              'enabled': {'description': 'Whether the camera is started',
                                          'required': True,
                                          'selector': 'boolean',
@@ -651,6 +670,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': False,
                                         'selector': 'text',
                                         'type': 'str'},
+                           'detection_delay_s': {'description': "How long this camera's frames "
+                                                                'waited for the shared detector '
+                                                                'over the last 10 s (median); '
+                                                                'grows when the detector cannot '
+                                                                'keep up',
+                                                 'min': 0,
+                                                 'nullable': True,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                           'detection_rate': {'description': 'Frames a second live detection '
+                                                             'looked at over the last 10 s (0 '
+                                                             'while nothing moves); null without '
+                                                             'live detection',
+                                              'min': 0,
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
                            'enabled': {'description': 'Whether the camera is started',
                                        'required': True,
                                        'selector': 'boolean',
@@ -1144,6 +1182,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'int'},
+                          'detection_delay_s': {'description': "Median wait of the camera's live "
+                                                               'frames for the shared detector (10 '
+                                                               's)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                          'detection_rate': {'description': 'Live frames the detector looked at a '
+                                                            'second (10 s)',
+                                             'nullable': True,
+                                             'required': False,
+                                             'selector': 'number',
+                                             'type': 'float'},
                           'disk_critical': {'description': 'Free space below '
                                                            'retention.critical_free_percent',
                                             'required': False,
@@ -2081,7 +2132,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'min': 5,
                                           'required': False,
                                           'selector': 'number',
-                                          'type': 'int'}}},
+                                          'type': 'int'},
+                        'sidebar_panel': {'description': "Show HomeSec's panel in the sidebar",
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'}}},
  'PushedStats': {'description': "The engine's figures carried by a pushed message.",
                  'extra': 'forbid',
                  'fields': {'alerts_today': {'description': 'Alerts since local midnight (absent '
@@ -2252,6 +2307,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'required': False,
                                                      'selector': 'number',
                                                      'type': 'int'},
+                                 'live_follow_fps': {'default': 1.0,
+                                                     'description': 'Frames per second the '
+                                                                    'detector looks at once the '
+                                                                    'event has started, to follow '
+                                                                    'it and catch a further class '
+                                                                    '(at most live_fps; a quarter '
+                                                                    'of it while all it follows '
+                                                                    'stands still). Lower spends '
+                                                                    'less of the detector shared '
+                                                                    'by all cameras',
+                                                     'max': 10.0,
+                                                     'min': 0.1,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
                                  'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
                                                              'at from motion onset, for events '

@@ -12,7 +12,8 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
    (zones.py); what counts becomes the clip's `objects` and `zones`;
 3. a snapshot JPEG of the best detection frame, at the clip's full resolution with the boxes
    and labels drawn, is stored as `<clip_id>.jpg` (event `snapshot`);
-4. the analyzer runs only when a counting trigger class was detected; when it fails (`analyze_failed`)
+4. the analyzer runs only when a counting trigger class was detected (one that attaches the
+   stored snapshot waits, bounded, for the clip and snapshot to be stored); when it fails (`analyze_failed`)
    the clip is judged as if there were no analyzer (policy.fallback_analysis);
 5. the policy decides (`analyzed` + event `alert_decided`);
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
@@ -275,7 +276,8 @@ class Pipeline:
             triggers = self.filter_for(clip.camera).trigger_classes
             triggered = any(c in triggers for c in out.moving_classes) \
                 or filtered.fallback == "motion"
-            analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
+            analysis = (await self._analyze(out, clip, filtered, upload, snapshot)
+                        if triggered else None)
             if analysis is None:
                 analysis = fallback_analysis(
                     out.moving_classes, self.filter_for(clip.camera).tracking.activity_priority)
@@ -464,17 +466,24 @@ class Pipeline:
         await self._event(out, "snapshot", storage_uri=out.snapshot_uri)
 
     async def _analyze(self, out: ClipOutcome, clip: ClipFile, filtered: FilterOutput,
-                       upload: asyncio.Task[None]) -> Analysis | None:
+                       upload: asyncio.Task[None], snapshot: asyncio.Task[None] | None
+                       ) -> Analysis | None:
         if self.analyzer is None:
             return None
         path = clip.path
+        if self.analyzer.needs_stored_snapshot:
+            # It attaches the stored snapshot (read back through the API): give the clip's
+            # storage and its snapshot the same bounded time an alert gives them.
+            await self._wait_bounded(upload)
+            if snapshot is not None:
+                await self._wait_bounded(snapshot)
         try:
             if not await asyncio.to_thread(path.exists):
                 await upload
                 if out.storage_uri is None:
                     raise FileNotFoundError("the clip file is gone and was not stored")
                 path = await asyncio.to_thread(self.storage.resolve, out.storage_uri)
-            analysis = await self.analyzer.analyze(path, filtered)
+            analysis = await self.analyzer.analyze(path, filtered, out.clip_id)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -490,7 +499,8 @@ class Pipeline:
         return analysis
 
     async def _wait_bounded(self, task: asyncio.Task[None]) -> None:
-        """Give the upload (or the snapshot) a bounded time before the alert goes out."""
+        """Give the upload (or the snapshot) a bounded time before the alert goes out (or
+        an analyzer that attaches the snapshot runs)."""
         if task.done():
             return
         await asyncio.wait({task}, timeout=self.alert_upload_wait_s)

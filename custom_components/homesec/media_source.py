@@ -59,7 +59,9 @@ class HomeSecMediaSource(MediaSource):
 
     Identifiers: `entry/camera`, `entry/camera/days/N` (older days, page N),
     `entry/camera/day/YYYY-MM-DD/P` (page P of a day's clips), `entry/clip/ID` (playable),
-    `entry/snapshot/ID` (the clip's snapshot; resolvable, e.g. as an ai_task attachment).
+    `entry/snapshot/ID` (the clip's snapshot; resolvable, e.g. as an ai_task attachment);
+    `clip/ID` and `snapshot/ID` resolve in the one HomeSec entry (the engine, which does not
+    know the entry id, attaches snapshots so).
     """
 
     name = "HomeSec"
@@ -75,6 +77,8 @@ class HomeSecMediaSource(MediaSource):
         """A clip or its snapshot -> a signed, expiring URL of the media view, and a local
         file (for ai_task attachments) unless the file is too large to copy."""
         parts = item.identifier.split("/")
+        if len(parts) == 2:  # `kind/ID`: the one HomeSec entry (the engine's own links)
+            parts = [self._only_entry_id(), *parts]
         if len(parts) != 3 or parts[1] not in MEDIA_KINDS or not parts[2]:
             raise Unresolvable(f"not a HomeSec clip or snapshot: {item.identifier}")
         try:
@@ -117,6 +121,12 @@ class HomeSecMediaSource(MediaSource):
         except HomeSecError as err:
             raise BrowseError(f"the HomeSec engine did not answer: {err}") from err
         raise BrowseError(f"unknown HomeSec item: {item.identifier}")
+
+    def _only_entry_id(self) -> str:
+        entries = self.hass.config_entries.async_loaded_entries(DOMAIN)
+        if not entries:
+            raise Unresolvable("HomeSec is not loaded")
+        return str(entries[0].entry_id)
 
     def _entry(self, entry_id: str) -> HomeSecConfigEntry:
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):

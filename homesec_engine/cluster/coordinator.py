@@ -72,6 +72,7 @@ class ClusterCoordinator:
         self._cut_off_since: datetime | None = None
         self._expired: list[str] = []  # cameras stopped because their lease ran out
         self._engines_live = 0
+        self._engines: list[EngineRow] = []  # live ones, as of the last beat
         self._joined = False  # this engine's row was written
 
     # -- what health reads ---------------------------------------------------------------
@@ -101,7 +102,12 @@ class ClusterCoordinator:
             state, reason = "holding", self._db_error
         return {"engine_id": s.engine_id, "state": state, "reason": reason,
                 "cameras_held": self.held(), "engines_live": self._engines_live,
-                "fencing": {name: held.token for name, held in sorted(self._held.items())}}
+                "fencing": {name: held.token for name, held in sorted(self._held.items())},
+                "engines": [{"engine_id": e.engine_id, "url": e.url,
+                             "cameras_held": len(self._held) if e.engine_id == s.engine_id
+                             else sum(h.engine_id == e.engine_id
+                                      for h in self._elsewhere.values())}
+                            for e in self._engines]}
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -185,6 +191,7 @@ class ClusterCoordinator:
 
         engines = await self.store.live_engines()
         self._engines_live = len(engines)
+        self._engines = engines
         leases = [lease for lease in await self.store.leases() if lease.live]
         by_id = {e.engine_id: e for e in engines}
         self._elsewhere = {

@@ -64,6 +64,12 @@ _CAMERA_LIVE: dict[str, Decl] = {
     "analysis_dropped_pct": float_field(
         "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
         min=0, max=100),
+    "detection_rate": float_field(
+        "Frames a second live detection looked at over the last 10 s (0 while nothing moves); "
+        "null without live detection", nullable=True, min=0),
+    "detection_delay_s": float_field(
+        "How long this camera's frames waited for the shared detector over the last 10 s "
+        "(median); grows when the detector cannot keep up", nullable=True, min=0),
 }
 
 
@@ -112,6 +118,7 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
 API_MODELS: dict[str, Decl] = {
@@ -136,6 +143,9 @@ API_MODELS: dict[str, Decl] = {
                              choices=["ok", "error", "disabled"]),
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "cameras_down": map_field(
+            "Enabled cameras that failed to start or are offline now, each with why (no "
+            "secrets); any of them makes the status degraded", str_field("Why")),
         "version": str_field("Engine version", required=True),
         "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
                                "ClusterHealth", nullable=True),
@@ -152,6 +162,13 @@ API_MODELS: dict[str, Decl] = {
         "engines_live": int_field("Engines seen renewing within one lease period", min=0),
         "fencing": map_field("Fencing token of each held lease (a newer holder's is higher)",
                              int_field("Token", min=0), default={}),
+        "engines": _list_of("ClusterEngine", "Engines seen renewing within one lease period "
+                            "(Home Assistant fails over to another one's URL)"),
+    }),
+    "ClusterEngine": model("One engine of the cluster as the database last saw it.", {
+        "engine_id": str_field("The engine's name in the cluster", required=True),
+        "url": str_field("Where its API answers (its cluster.advertise_url)", required=True),
+        "cameras_held": int_field("Cameras it records", required=True, min=0),
     }),
     "Component": model("One component's diagnostic state.", {
         "status": str_field("ok, degraded or error", required=True,
@@ -176,6 +193,10 @@ API_MODELS: dict[str, Decl] = {
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),
         "analysis_dropped": float_field("Share of analysis frames dropped to keep up (0..1)",
                                         nullable=True),
+        "detection_rate": float_field("Live frames the detector looked at a second (10 s)",
+                                      nullable=True),
+        "detection_delay_s": float_field("Median wait of the camera's live frames for the "
+                                         "shared detector (10 s)", nullable=True),
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),

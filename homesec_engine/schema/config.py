@@ -90,6 +90,11 @@ CONFIG_MODELS: dict[str, Decl] = {
                 "start as the person appears (0: judge the finished clip only; at most "
                 "analysis_fps frames are decoded)",
                 default=5.0, min=0.0, max=10.0),
+            "live_follow_fps": float_field(
+                "Frames per second the detector looks at once the event has started, to follow "
+                "it and catch a further class (at most live_fps; a quarter of it while all it "
+                "follows stands still). Lower spends less of the detector shared by all cameras",
+                default=1.0, min=0.1, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",
@@ -414,9 +419,19 @@ CONFIG_MODELS: dict[str, Decl] = {
         },
     ),
     "AnalyzerConfig": model(
-        "The optional vision-language model (OpenAI-compatible API).",
+        "The optional vision-language model: an OpenAI-compatible API (`openai`) or the AI "
+        "provider set up in Home Assistant, through its ai_task (`home_assistant`).",
         {
             "enabled": bool_field("Whether the VLM runs", default=False),
+            "backend": backend_field("analyzer", "Analyzer backend", default="openai"),
+            "ai_task_entity": str_field("home_assistant: the ai_task entity that answers "
+                                        "(unset: Home Assistant's preferred one)",
+                                        nullable=True, pattern=r"^ai_task\.[a-z0-9_]+$",
+                                        pattern_message="must be an ai_task entity id"),
+            "url_env": env_var_field("home_assistant: env var holding HA's base URL "
+                                     "(standalone mode)"),
+            "token_env": env_var_field("home_assistant: env var holding a long-lived token "
+                                       "(standalone mode)"),
             "base_url": url_field("API base URL", schemes=["http", "https"],
                                   default="https://api.openai.com/v1"),
             "model": str_field("Model name", default="gpt-4o-mini"),

@@ -65,6 +65,7 @@ class Health(TypedDict):
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
+    cameras_down: NotRequired[dict[str, str]]
     version: str
     cluster: NotRequired[ClusterHealth | None]
 
@@ -78,6 +79,15 @@ class ClusterHealth(TypedDict):
     cameras_held: list[str]
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):
@@ -102,6 +112,8 @@ class Component(TypedDict):
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]
     analysis_dropped: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -135,8 +147,11 @@ class CameraView(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -325,8 +340,11 @@ class CameraStatus(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):

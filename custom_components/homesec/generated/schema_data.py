@@ -210,9 +210,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'str'},
                                        'required': False,
                                        'type': 'list'}}},
- 'AnalyzerConfig': {'description': 'The optional vision-language model (OpenAI-compatible API).',
+ 'AnalyzerConfig': {'description': 'The optional vision-language model: an OpenAI-compatible API '
+                                   '(`openai`) or the AI provider set up in Home Assistant, '
+                                   'through its ai_task (`home_assistant`).',
                     'extra': 'forbid',
-                    'fields': {'api_key_env': {'description': 'Env var holding the API key',
+                    'fields': {'ai_task_entity': {'description': 'home_assistant: the ai_task '
+                                                                 'entity that answers (unset: Home '
+                                                                 "Assistant's preferred one)",
+                                                  'nullable': True,
+                                                  'pattern': '^ai_task\\.[a-z0-9_]+$',
+                                                  'pattern_message': 'must be an ai_task entity id',
+                                                  'required': False,
+                                                  'selector': 'text',
+                                                  'type': 'str'},
+                               'api_key_env': {'description': 'Env var holding the API key',
                                                'env_var': True,
                                                'nullable': True,
                                                'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
@@ -223,6 +234,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'text',
                                                'type': 'str'},
+                               'backend': {'backend_kind': 'analyzer',
+                                           'choices': ['openai', 'home_assistant'],
+                                           'default': 'openai',
+                                           'description': 'Analyzer backend',
+                                           'required': False,
+                                           'selector': 'select',
+                                           'type': 'str'},
                                'base_url': {'default': 'https://api.openai.com/v1',
                                             'description': 'API base URL',
                                             'required': False,
@@ -259,7 +277,31 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'min': 1.0,
                                              'required': False,
                                              'selector': 'number',
-                                             'type': 'float'}}},
+                                             'type': 'float'},
+                               'token_env': {'description': 'home_assistant: env var holding a '
+                                                            'long-lived token (standalone mode)',
+                                             'env_var': True,
+                                             'nullable': True,
+                                             'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                             'pattern_message': 'must be the name of an '
+                                                                'environment variable (e.g. '
+                                                                'HOMESEC_API_KEY) that holds the '
+                                                                'secret, not the secret itself',
+                                             'required': False,
+                                             'selector': 'text',
+                                             'type': 'str'},
+                               'url_env': {'description': "home_assistant: env var holding HA's "
+                                                          'base URL (standalone mode)',
+                                           'env_var': True,
+                                           'nullable': True,
+                                           'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                           'pattern_message': 'must be the name of an environment '
+                                                              'variable (e.g. HOMESEC_API_KEY) '
+                                                              'that holds the secret, not the '
+                                                              'secret itself',
+                                           'required': False,
+                                           'selector': 'text',
+                                           'type': 'str'}}},
  'Camera': {'description': 'A camera: a named clip source.',
             'extra': 'forbid',
             'fields': {'enabled': {'default': True,
@@ -461,6 +503,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'text',
                                           'type': 'str'},
+                             'detection_delay_s': {'description': "How long this camera's frames "
+                                                                  'waited for the shared detector '
+                                                                  'over the last 10 s (median); '
+                                                                  'grows when the detector cannot '
+                                                                  'keep up',
+                                                   'min': 0,
+                                                   'nullable': True,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                             'detection_rate': {'description': 'Frames a second live detection '
+                                                               'looked at over the last 10 s (0 '
+                                                               'while nothing moves); null without '
+                                                               'live detection',
+                                                'min': 0,
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
                              'enabled': {'description': 'Whether the camera is started',
                                          'required': True,
                                          'selector': 'boolean',
@@ -525,6 +586,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                          'camera (the demo source)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'zones': {'default': [],
                                        'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
@@ -604,6 +670,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': False,
                                         'selector': 'text',
                                         'type': 'str'},
+                           'detection_delay_s': {'description': "How long this camera's frames "
+                                                                'waited for the shared detector '
+                                                                'over the last 10 s (median); '
+                                                                'grows when the detector cannot '
+                                                                'keep up',
+                                                 'min': 0,
+                                                 'nullable': True,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                           'detection_rate': {'description': 'Frames a second live detection '
+                                                             'looked at over the last 10 s (0 '
+                                                             'while nothing moves); null without '
+                                                             'live detection',
+                                              'min': 0,
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
                            'enabled': {'description': 'Whether the camera is started',
                                        'required': True,
                                        'selector': 'boolean',
@@ -675,6 +760,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
+                           'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                        'camera (the demo source)',
+                                         'required': False,
+                                         'selector': 'boolean',
+                                         'type': 'bool'},
                            'zones': {'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
@@ -994,6 +1084,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'number',
                                           'type': 'float'}}},
+ 'ClusterEngine': {'description': 'One engine of the cluster as the database last saw it.',
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras it records',
+                                               'min': 0,
+                                               'required': True,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'engine_id': {'description': "The engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'url': {'description': 'Where its API answers (its '
+                                                     'cluster.advertise_url)',
+                                      'required': True,
+                                      'selector': 'text',
+                                      'type': 'str'}}},
  'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
                    'extra': 'forbid',
                    'fields': {'cameras_held': {'description': 'Cameras this engine records now',
@@ -1007,6 +1113,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'required': True,
                                             'selector': 'text',
                                             'type': 'str'},
+                              'engines': {'description': 'Engines seen renewing within one lease '
+                                                         'period (Home Assistant fails over to '
+                                                         "another one's URL)",
+                                          'items': {'description': 'Engines seen renewing within '
+                                                                   'one lease period (Home '
+                                                                   'Assistant fails over to '
+                                                                   "another one's URL)",
+                                                    'model': 'ClusterEngine',
+                                                    'required': False,
+                                                    'type': 'model'},
+                                          'required': True,
+                                          'type': 'list'},
                               'engines_live': {'description': 'Engines seen renewing within one '
                                                               'lease period',
                                                'min': 0,
@@ -1064,6 +1182,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'int'},
+                          'detection_delay_s': {'description': "Median wait of the camera's live "
+                                                               'frames for the shared detector (10 '
+                                                               's)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                          'detection_rate': {'description': 'Live frames the detector looked at a '
+                                                            'second (10 s)',
+                                             'nullable': True,
+                                             'required': False,
+                                             'selector': 'number',
+                                             'type': 'float'},
                           'disk_critical': {'description': 'Free space below '
                                                            'retention.critical_free_percent',
                                             'required': False,
@@ -1551,7 +1682,17 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'list'}}},
  'Health': {'description': 'Liveness and component state.',
             'extra': 'allow',
-            'fields': {'cameras_online': {'description': 'Cameras streaming now',
+            'fields': {'cameras_down': {'description': 'Enabled cameras that failed to start or '
+                                                       'are offline now, each with why (no '
+                                                       'secrets); any of them makes the status '
+                                                       'degraded',
+                                        'required': False,
+                                        'type': 'map',
+                                        'values': {'description': 'Why',
+                                                   'required': False,
+                                                   'selector': 'text',
+                                                   'type': 'str'}},
+                       'cameras_online': {'description': 'Cameras streaming now',
                                           'min': 0,
                                           'required': True,
                                           'selector': 'number',
@@ -2006,7 +2147,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'min': 5,
                                           'required': False,
                                           'selector': 'number',
-                                          'type': 'int'}}},
+                                          'type': 'int'},
+                        'sidebar_panel': {'description': "Show HomeSec's panel in the sidebar",
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'}}},
  'PushedStats': {'description': "The engine's figures carried by a pushed message.",
                  'extra': 'forbid',
                  'fields': {'alerts_today': {'description': 'Alerts since local midnight (absent '
@@ -2177,6 +2322,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'required': False,
                                                      'selector': 'number',
                                                      'type': 'int'},
+                                 'live_follow_fps': {'default': 1.0,
+                                                     'description': 'Frames per second the '
+                                                                    'detector looks at once the '
+                                                                    'event has started, to follow '
+                                                                    'it and catch a further class '
+                                                                    '(at most live_fps; a quarter '
+                                                                    'of it while all it follows '
+                                                                    'stands still). Lower spends '
+                                                                    'less of the detector shared '
+                                                                    'by all cameras',
+                                                     'max': 10.0,
+                                                     'min': 0.1,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
                                  'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
                                                              'at from motion onset, for events '

@@ -50,7 +50,7 @@ def arrival_stream(folder: Path, empty_s: float = 3.0, people_s: float = 30.0,
     `arrive_s` and parks in the middle of the plaza while they go on walking."""
     video = realdata.opencv_samples() / "vtest.avi"
     frames = list(footage.read_frames(video, width=WIDTH))
-    plaza = footage.empty_scene(frames)
+    plaza = footage.empty_scene(frames).astype("uint8")
     scene = [plaza] * int(empty_s * FPS) + frames[: int(people_s * FPS)]
     size = (plaza.shape[1], plaza.shape[0])
     clip = realdata.arrival_clip(scene, realdata.skimage_photo("motorcycle_left.png"),

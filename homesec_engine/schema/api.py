@@ -143,6 +143,9 @@ API_MODELS: dict[str, Decl] = {
                              choices=["ok", "error", "disabled"]),
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "cameras_down": map_field(
+            "Enabled cameras that failed to start or are offline now, each with why (no "
+            "secrets); any of them makes the status degraded", str_field("Why")),
         "version": str_field("Engine version", required=True),
         "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
                                "ClusterHealth", nullable=True),

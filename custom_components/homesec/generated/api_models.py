@@ -65,6 +65,7 @@ class Health(TypedDict):
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
+    cameras_down: NotRequired[dict[str, str]]
     version: str
     cluster: NotRequired[ClusterHealth | None]
 

@@ -1682,7 +1682,17 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'list'}}},
  'Health': {'description': 'Liveness and component state.',
             'extra': 'allow',
-            'fields': {'cameras_online': {'description': 'Cameras streaming now',
+            'fields': {'cameras_down': {'description': 'Enabled cameras that failed to start or '
+                                                       'are offline now, each with why (no '
+                                                       'secrets); any of them makes the status '
+                                                       'degraded',
+                                        'required': False,
+                                        'type': 'map',
+                                        'values': {'description': 'Why',
+                                                   'required': False,
+                                                   'selector': 'text',
+                                                   'type': 'str'}},
+                       'cameras_online': {'description': 'Cameras streaming now',
                                           'min': 0,
                                           'required': True,
                                           'selector': 'number',

@@ -125,6 +125,9 @@ class EngineRuntime:
         self._inference_queues: dict[int, InferenceQueue] = {}  # by id() of the filter
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
+        # Notifiers left out at start because their settings cannot work here (e.g. the
+        # home_assistant one with its env vars unset), by name, with why: diagnostics show them.
+        self.notifiers_off: dict[str, tuple[str, str]] = {}
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
         self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
@@ -179,6 +182,12 @@ class EngineRuntime:
         if self.cluster is not None:
             self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def cameras_down(self) -> dict[str, str]:
+        """Enabled cameras that failed to start or are offline now, each with why (the health
+        is degraded while any is). A camera still connecting, with no error yet, is not."""
+        return {name: state.error for name, state in self.cameras().items()
+                if state.enabled and not state.healthy and state.error}
 
     def _cameras_elsewhere(self) -> None:
         """Cluster mode: a camera another engine records shows what that engine reported."""
@@ -284,6 +293,9 @@ class EngineRuntime:
             }
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
+        for name, (backend, why) in self.notifiers_off.items():
+            out[f"notifier:{name}"] = {"backend": backend, "status": "disabled", "error": why,
+                                       "latency_ms": None}
         return out
 
     # -- life cycle -------------------------------------------------------------------------
@@ -375,11 +387,15 @@ class EngineRuntime:
             name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
             notifier = plugins.notifier(backend)(notifier_cfg, name=name, backoff_s=backoff_s,
                                                  max_backoff_s=max_backoff_s)
-            self.notifiers.append(notifier)
             try:
                 await notifier.start()
             except NotifierConfigError as err:
-                raise StartupError(str(err)) from err
+                # Optional: the engine records and alerts in the panel and API without it.
+                await notifier.close()
+                self.notifiers_off[name] = (backend, str(err))
+                _LOGGER.warning("notifier %s is off: %s", name, err)
+                continue
+            self.notifiers.append(notifier)
         self.fanout = NotifierFanout(self.notifiers)
 
         offsite_cfg = cfg.get("offsite") or {}

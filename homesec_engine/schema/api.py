@@ -143,6 +143,9 @@ API_MODELS: dict[str, Decl] = {
                              choices=["ok", "error", "disabled"]),
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "cameras_down": map_field(
+            "Enabled cameras that failed to start or are offline now, each with why (no "
+            "secrets); any of them makes the status degraded", str_field("Why")),
         "version": str_field("Engine version", required=True),
         "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
                                "ClusterHealth", nullable=True),
@@ -295,6 +298,10 @@ API_MODELS: dict[str, Decl] = {
                                   nullable=True, min=0),
         "classes": list_field("Trigger classes confirmed so far",
                               str_field("Class", choices=DETECTION_CLASSES), required=True),
+        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "active_classes": list_field(
+            "Trigger classes of the objects moving in view now (a car that parked drops out)",
+            str_field("Class", choices=DETECTION_CLASSES)),
         "zones": alert_zones_field(required=True),
         "objects": objects_field(required=True),
         "activity_type": str_field("What happened", required=True, nullable=True),

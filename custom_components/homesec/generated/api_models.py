@@ -65,6 +65,7 @@ class Health(TypedDict):
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
+    cameras_down: NotRequired[dict[str, str]]
     version: str
     cluster: NotRequired[ClusterHealth | None]
 
@@ -252,6 +253,7 @@ class LiveEvent(TypedDict):
     ended_at: str | None
     duration_s: float | None
     classes: list[str]
+    active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
     activity_type: str | None

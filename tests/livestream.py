@@ -28,10 +28,16 @@ class PersonStream:
 
 
 def person_stream(folder: Path, empty_s: float = 4.0, person_s: float = 5.0,
-                  after_s: float = 8.0) -> PersonStream:
-    """Write the stream (H.264 .mp4, 10 fps, GOP 1 s) into `folder`; skips without Debian."""
+                  after_s: float = 8.0, width: int = WIDTH, fps: int = FPS,
+                  bit_rate: int | None = None) -> PersonStream:
+    """Write the stream (H.264 .mp4, GOP 1 s) into `folder`; skips without Debian.
+
+    `width`, `fps` and `bit_rate` make it camera-like (e.g. 1920, 15, 4 Mbit/s for
+    bench/scale.py): a rate above the footage's own 10 fps repeats frames, as a camera would."""
     video = realdata.opencv_samples() / "vtest.avi"
-    frames = list(footage.read_frames(video, width=WIDTH))
-    clip = footage.compose(frames, loop=((empty_s, 0.0, person_s),), tail_empty_s=after_s)
-    path = write_h264(folder / "plaza.mp4", clip, fps=FPS, gop=FPS)
-    return PersonStream(path, empty_s, person_s, len(clip) / FPS)
+    source = list(footage.read_frames(video, width=width))
+    frames = [source[i * FPS // fps] for i in range(len(source) * fps // FPS)]
+    clip = footage.compose(frames, loop=((empty_s, 0.0, person_s),), tail_empty_s=after_s,
+                           fps=fps)
+    path = write_h264(folder / "plaza.mp4", clip, fps=fps, gop=fps, bit_rate=bit_rate)
+    return PersonStream(path, empty_s, person_s, len(clip) / fps)

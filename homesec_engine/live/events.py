@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 ACTIVE, ENDED, INTERRUPTED = "active", "ended", "interrupted"
+# How long the end of an event a killed engine left open is given to clients that connect
+# after the start (Home Assistant's own safety net ends an event after 300 s).
+RESTART_END_RETAIN_S = 300.0
 
 
 def _iso(when: datetime) -> str:
@@ -118,7 +121,8 @@ class LiveEvents:
             if not event:
                 continue
             event.update(state=ENDED, end_reason="engine_restart", ended_at=_iso(utcnow()))
-            await self._emit(record.id, event, "ended")
+            # Published before any client can connect: kept for those that do.
+            await self._emit(record.id, event, "ended", retain_s=RESTART_END_RETAIN_S)
 
     # --- the consumer ------------------------------------------------------------------------
     async def _consume(self) -> None:
@@ -209,13 +213,14 @@ class LiveEvents:
                 done.set_result(None)
 
     # --- helpers ---------------------------------------------------------------------------
-    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str) -> None:
+    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str,
+                    retain_s: float = 0.0) -> None:
         message = {"phase": phase, **event}
         await self.pipeline.write(self.pipeline.repository.update_clip, clip_id,
                                   event=dict(event), event_state=event["state"])
         await self.pipeline.write(self.pipeline.repository.add_event, ClipEventRecord(
             clip_id=clip_id, type=f"event_{phase}", data=message))
-        self.pipeline.events.publish("event", message)
+        self.pipeline.events.publish("event", message, retain_s=retain_s)
         if self.on_message is not None:
             self.on_message(message)
         _LOGGER.info("event: camera=%s clip=%s phase=%s classes=%s", event["camera"], clip_id,

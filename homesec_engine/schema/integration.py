@@ -41,6 +41,9 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                                    min=5, max=3600),
         "motion_reset_s": int_field("Seconds the motion sensor stays on after an alert",
                                     default=DEFAULT_MOTION_RESET_S, min=1, max=3600),
+        # No default here: unset, it is on, except for entries set up from the add-on
+        # (which has the panel through ingress); custom_components/homesec/panel.py decides.
+        "sidebar_panel": bool_field("Show HomeSec's panel in the sidebar"),
     }),
     "ServiceAddCamera": derive(CAMERA, "homesec.add_camera"),
     "ServiceUpdateCamera": derive(CAMERA, "homesec.update_camera: what is given replaces the "

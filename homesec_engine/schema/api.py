@@ -300,6 +300,10 @@ API_MODELS: dict[str, Decl] = {
                                   nullable=True, min=0),
         "classes": list_field("Trigger classes confirmed so far",
                               str_field("Class", choices=DETECTION_CLASSES), required=True),
+        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "active_classes": list_field(
+            "Trigger classes of the objects moving in view now (a car that parked drops out)",
+            str_field("Class", choices=DETECTION_CLASSES)),
         "zones": alert_zones_field(required=True),
         "objects": objects_field(required=True),
         "activity_type": str_field("What happened", required=True, nullable=True),

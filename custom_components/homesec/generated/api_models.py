@@ -254,6 +254,7 @@ class LiveEvent(TypedDict):
     ended_at: str | None
     duration_s: float | None
     classes: list[str]
+    active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
     activity_type: str | None

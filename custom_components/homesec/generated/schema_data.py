@@ -1755,7 +1755,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'LiveEvent': {'description': 'An event with a start and an end: one per recording, keyed by its '
                               'clip id (WebSocket `event` data adds `phase`).',
                'extra': 'forbid',
-               'fields': {'activity_type': {'description': 'What happened',
+               'fields': {'active_classes': {'description': 'Trigger classes of the objects moving '
+                                                            'in view now (a car that parked drops '
+                                                            'out)',
+                                             'items': {'choices': ['person',
+                                                                   'vehicle',
+                                                                   'animal',
+                                                                   'package',
+                                                                   'object',
+                                                                   'unknown'],
+                                                       'description': 'Class',
+                                                       'required': False,
+                                                       'selector': 'select',
+                                                       'type': 'str'},
+                                             'required': False,
+                                             'type': 'list'},
+                          'activity_type': {'description': 'What happened',
                                             'nullable': True,
                                             'required': True,
                                             'selector': 'text',

@@ -397,6 +397,12 @@ class Pipeline:
             await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
             await self._event(out, "offsite_skipped", reason=reason)
 
+    def set_zones(self, camera: str, zones: Sequence[Mapping[str, Any]]) -> CameraZones:
+        """New zones for `camera`, used from its next frame and clip on."""
+        self._zone_config[camera] = list(zones)
+        self._zones.pop(camera, None)
+        return self.zones_of(camera)
+
     def zones_of(self, camera: str) -> CameraZones:
         zones = self._zones.get(camera)
         if zones is None:

@@ -54,7 +54,11 @@ from .const import (
 from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
-from .repairs import async_update_restart_issue, async_update_storage_issues
+from .repairs import (
+    async_update_restart_issue,
+    async_update_storage_issues,
+    async_update_url_issue,
+)
 from .silence import CameraSilences
 
 MAX_SEEN_CLIPS: Final = 1000
@@ -177,6 +181,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
+        async_update_url_issue(self.hass)
         storage = status.get("storage")
         async_update_storage_issues(self.hass, self.config_entry,
                                     dict(storage) if storage else None)

@@ -194,6 +194,7 @@ class ChangeResult(TypedDict):
     """Result of a config change."""
 
     restart_required: bool
+    restart_fields: NotRequired[list[str]]
     config_version: int
     camera: NotRequired[CameraView | None]
 

@@ -794,6 +794,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'number',
                                                 'type': 'int'},
+                             'restart_fields': {'description': 'The config sections that wait for '
+                                                               'the restart (the rest applied at '
+                                                               'once)',
+                                                'items': {'description': 'Config section',
+                                                          'required': False,
+                                                          'selector': 'text',
+                                                          'type': 'str'},
+                                                'required': False,
+                                                'type': 'list'},
                              'restart_required': {'description': 'The engine must restart to apply '
                                                                  'it',
                                                   'required': True,

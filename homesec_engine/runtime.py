@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
+from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .clipfiles import remove_clip_files
 from .config.diff import config_diff
@@ -46,7 +47,7 @@ from .live.inference_queue import InferenceQueue
 from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
-from .pipeline import Pipeline, view_url
+from .pipeline import Pipeline
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
@@ -687,7 +688,7 @@ class EngineRuntime:
             ClipQuery(camera=camera, alerted=True, limit=1))
         if not clips:
             return None
-        return _alert_summary(clips[0], self.config["server"].get("public_url"))
+        return _alert_summary(clips[0])
 
     async def _restore_last_alerts(self) -> None:
         for name in self._camera_states:
@@ -806,13 +807,11 @@ class EngineRuntime:
         _LOGGER.info("engine stopped")
 
 
-def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
-    return {
-        "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
-        "summary": clip.summary, "detected_objects": list(clip.detected_objects),
-        "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
-        "objects": list(clip.objects), "zones": list(clip.zones),
-    }
+def _alert_summary(clip: ClipRecord) -> dict[str, Any]:
+    return alert_summary(
+        clip_id=clip.id, activity_type=clip.activity_type, risk_level=clip.risk_level,
+        summary=clip.summary, detected_objects=clip.detected_objects, timestamp=clip.created_at,
+        objects=clip.objects, zones=clip.zones)
 
 
 def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:

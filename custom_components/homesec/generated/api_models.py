@@ -408,6 +408,7 @@ class AlertEvent(TypedDict):
     detected_objects: list[str]
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
+    last_alert: NotRequired[AlertSummary]
 
 
 class CameraHealthEvent(TypedDict):

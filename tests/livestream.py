@@ -41,3 +41,21 @@ def person_stream(folder: Path, empty_s: float = 4.0, person_s: float = 5.0,
                            fps=fps)
     path = write_h264(folder / "plaza.mp4", clip, fps=fps, gop=fps, bit_rate=bit_rate)
     return PersonStream(path, empty_s, person_s, len(clip) / fps)
+
+
+def arrival_stream(folder: Path, empty_s: float = 3.0, people_s: float = 30.0,
+                   arrive_after_s: float = 4.0, arrive_s: float = 2.0) -> PersonStream:
+    """The plaza (its van and car parked all along), empty, then people walking across it;
+    `arrive_after_s` into their walk a real motorcycle drives in from the left over
+    `arrive_s` and parks in the middle of the plaza while they go on walking."""
+    video = realdata.opencv_samples() / "vtest.avi"
+    frames = list(footage.read_frames(video, width=WIDTH))
+    plaza = footage.empty_scene(frames).astype("uint8")
+    scene = [plaza] * int(empty_s * FPS) + frames[: int(people_s * FPS)]
+    size = (plaza.shape[1], plaza.shape[0])
+    clip = realdata.arrival_clip(scene, realdata.skimage_photo("motorcycle_left.png"),
+                                 len(scene), arrive_frames=int(arrive_s * FPS),
+                                 start_frame=int((empty_s + arrive_after_s) * FPS),
+                                 rest=(0.3, 0.5), subject_width=0.45, size=size)
+    path = write_h264(folder / "arrival.mp4", clip, fps=FPS, gop=FPS)
+    return PersonStream(path, empty_s, people_s, len(clip) / FPS)

@@ -6,7 +6,9 @@ which queue onto one consumer task, so an event's messages are handled in order.
 - `started`: the first trigger class confirmed on a live frame (in a zone, when the camera has
   zones). The clip's row is written now with the event, the frame becomes the clip's snapshot,
   and the policy decides with what is known (the detected classes): an alert goes out at once.
-- `updated`: a further trigger class confirmed (the policy may alert now if it did not yet).
+- `updated`: the trigger classes of the active tracks changed: a further class (the policy may
+  alert now if it did not yet), or one whose objects all parked or left (`active_classes`
+  drops it: HA's class sensor goes off while the event goes on).
 - `ended`: the pipeline judged the closed clip (`judged`): duration, clip link, summary and the
   policy's risk, raised to the clip's judgement. An alert already sent is never sent again.
 - `interrupted`: the stream was lost in the middle of the event; it is over. The clip's
@@ -32,7 +34,7 @@ from ..snapshots import annotate, encode_jpeg
 from .watch import Found
 
 if TYPE_CHECKING:
-    from ..pipeline import ClipOutcome, Pipeline
+    from ..alerts.ports import EventPorts, Judgement
     from ..records import ClipFile
 
 _LOGGER = logging.getLogger(__name__)
@@ -48,7 +50,7 @@ def _iso(when: datetime) -> str:
 
 
 class LiveEvents:
-    def __init__(self, pipeline: Pipeline,
+    def __init__(self, pipeline: EventPorts,
                  on_message: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.pipeline = pipeline
         self.on_message = on_message  # e.g. the notifiers (homesec_event)
@@ -101,7 +103,7 @@ class LiveEvents:
         return {"event": dict(event), "event_state": event["state"],
                 "alerted": event["alerted"]}
 
-    async def judged(self, out: ClipOutcome, clip: ClipFile) -> None:
+    async def judged(self, out: Judgement, clip: ClipFile) -> None:
         """The pipeline finished the clip: end its event with the judgement (waits for it)."""
         if out.clip_id not in self._events:
             return
@@ -150,7 +152,8 @@ class LiveEvents:
             event = self._events[found.clip_id] = {
                 "clip_id": found.clip_id, "camera": camera, "state": ACTIVE,
                 "started_at": _iso(utcnow()), "ended_at": None, "duration_s": None,
-                "classes": [], "zones": [], "objects": [], "activity_type": None,
+                "classes": [], "active_classes": [], "zones": [], "objects": [],
+                "activity_type": None,
                 "risk_level": None, "summary": None, "alerted": False,
                 "snapshot_url": self.pipeline.media_url(found.clip_id, "snapshot"),
                 "view_url": self.pipeline.media_url(found.clip_id, "media"),
@@ -162,7 +165,8 @@ class LiveEvents:
                 zones=found.zones, event=event, event_state=ACTIVE))
         elif event["state"] != ACTIVE:
             return
-        event.update(classes=found.classes, zones=found.zones, objects=found.objects)
+        event.update(classes=found.classes, active_classes=found.active, zones=found.zones,
+                     objects=found.objects)
         analysis = fallback_analysis(found.classes)
         event.update(activity_type=analysis.activity_type, risk_level=analysis.risk_level)
         if first:
@@ -187,7 +191,7 @@ class LiveEvents:
         event.update(state=INTERRUPTED, end_reason="stream_lost", ended_at=_iso(utcnow()))
         await self._emit(clip_id, event, "interrupted")
 
-    async def _on_judged(self, out: ClipOutcome, clip: ClipFile,
+    async def _on_judged(self, out: Judgement, clip: ClipFile,
                          done: asyncio.Future[None]) -> None:
         event = self._events.pop(out.clip_id, None)
         try:

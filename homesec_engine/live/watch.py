@@ -8,8 +8,13 @@ the motion run when it never confirms (`discard`), so unconfirmed motion never r
 
 The detector's InferenceQueue (inference_queue.py, one worker for every camera) takes this
 camera's items in order and runs them here: it converts the frame, runs the camera's filter
-backend on it with the clip filter's thresholds, `min_hits` confirmation and zones, and reports
-each newly confirmed trigger class to its sink (LiveEvents), then the clip's close.
+backend on it with the clip filter's thresholds and zones, follows what it finds with the
+camera's tracker (tracking/: confirmed over `min_hits` looks, moving or stationary), and reports
+to its sink (LiveEvents) whenever the trigger classes of the *active* tracks change: a new
+class (the event starts or grows), or one whose objects all stood still or left (a car that
+parked goes quiet). A stationary object (a parked car) never starts an event. Then the clip's
+close. The tracker is the camera's, not the clip's: a car parked during one clip is still
+parked in the next.
 Until the clip's event starts, frames are taken at `fps` and go first (first sight); after it,
 at `follow_fps` (to follow it and catch a new class), slower still while everything it follows
 stands still (the tracker's stationary tracks), and they are dropped when the queue is late.
@@ -30,12 +35,11 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..filters.base import ObjectFilter
-from ..filters.confirm import Confirmation
 from ..filters.frames import SampledFrame
 from ..records import Detection
 from ..sources.live import convert
-from ..tracking import Tracker
-from ..zones import CameraZones, summarize_objects
+from ..tracking import Track, Tracker
+from ..zones import CameraZones
 from .inference_queue import END, FIRST_SIGHT, FOLLOW_UP, InferenceQueue
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,10 +50,11 @@ STATS_WINDOW_S = 10.0  # analysis rate and queue delay are over this many recent
 
 @dataclass(slots=True)
 class Found:
-    """Trigger classes newly confirmed on a live frame of a clip."""
+    """What the active tracks of a clip show now (their trigger classes changed)."""
 
     clip_id: str
-    classes: list[str]  # every trigger class confirmed so far in this clip
+    classes: list[str]  # every trigger class active at some point in this clip
+    active: list[str]  # trigger classes of the tracks active now (moving, counting)
     zones: list[str]
     objects: list[dict[str, Any]]
     detections: list[Detection]  # those of this frame that count (drawn on the snapshot)
@@ -59,15 +64,14 @@ class Found:
 @dataclass(slots=True)
 class _Clip:
     clip_id: str
-    confirmation: Confirmation
     classes: set[str] = field(default_factory=set)
+    active: set[str] = field(default_factory=set)
     counted: list[Detection] = field(default_factory=list)
     last_offer: float | None = None  # stream time of the last frame taken
     frames: int = 0
     failed: bool = False
     opened: bool = False  # the clip exists (begin); before that findings are held
     held: list[Found] = field(default_factory=list)
-    tracker: Tracker | None = None  # follows what the event found (made at first sight)
 
 
 class LiveSink(Protocol):
@@ -106,6 +110,7 @@ class LiveWatch:
         self._own_queue = queue is None  # made alone (tests): a queue of its own
         self.queue = queue or InferenceQueue(camera)
         self.queue.join(self)
+        self.tracker: Tracker = object_filter.tracker()  # fed by the queue's worker alone
         self.frames_detected = 0
         self.frames_offered = 0
         self.frames_replaced = 0  # a newer frame came before this one was looked at
@@ -119,7 +124,7 @@ class LiveWatch:
         """Motion began: detect on its frames under the id its clip will get, if it opens."""
         with self._cond:
             if clip_id not in self._clips:
-                self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+                self._clips[clip_id] = _Clip(clip_id)
 
     def begin(self, clip_id: str, started_at: datetime) -> None:
         """A clip opened (motion confirmed): what its watch found so far is reported now."""
@@ -127,7 +132,7 @@ class LiveWatch:
         with self._cond:
             clip = self._clips.get(clip_id)
             if clip is None:
-                clip = self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+                clip = self._clips[clip_id] = _Clip(clip_id)
             clip.opened = True
             held, clip.held = clip.held, []
             for found in held:  # under the lock: in order with what the worker finds next
@@ -161,8 +166,8 @@ class LiveWatch:
         """Seconds between frames looked at: first sight, following, or all standing still."""
         if not clip.classes:
             return self.min_gap_s
-        tracker = clip.tracker
-        if tracker is not None and tracker.tracks and not tracker.active():
+        tracker = self.tracker
+        if tracker.tracks and not tracker.active():
             return self.follow_gap_s * STATIONARY_SLOWDOWN
         return self.follow_gap_s
 
@@ -246,8 +251,9 @@ class LiveWatch:
         started = time.thread_time()
         try:
             rgb = frame_rgb(frame, self.filter.frame_width)
-            found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
-                     if d.confidence >= self.filter.threshold(d.label)]
+            with self.filter.stream(self.camera):
+                found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
+                         if d.confidence >= self.filter.threshold(d.label)]
         except Exception as err:  # the clip filter still judges the clip; recording goes on
             if not clip.failed:
                 _LOGGER.warning("camera %s: live detection failed on clip %s: %s: %s",
@@ -258,23 +264,22 @@ class LiveWatch:
             self.detect_cpu_s += time.thread_time() - started
         clip.frames += 1
         self.frames_detected += 1
-        if clip.tracker is not None:
-            clip.tracker.update(found, t)
         triggers = self.filter.trigger_classes
-        counting = [d for d, _ in clip.confirmation.add(found, rgb)
-                    if d.label in triggers and self.zones.counts(d)]
-        clip.counted.extend(counting)
-        new = {d.label for d in counting} - clip.classes
-        if not new:
+        update = self.tracker.update(found, time.monotonic(), rgb)
+        counting = [t for t in update.active if t.label in triggers and _counts(self.zones, t)]
+        active = {t.label for t in counting}
+        here = [t.last_detection for t in counting
+                if t.last_detection is not None and t.last_seen == update.timestamp]
+        clip.counted.extend(here)
+        new = active - clip.classes
+        if not new and (active == clip.active or not clip.classes):
             return
-        if clip.tracker is None:  # first sight: follow what it found from now on
-            clip.tracker = self.filter.tracker()
-            clip.tracker.update(found, t)
-        clip.classes |= new
-        here = [d for d in counting if d.frame_index == clip.frames - 1]
+        clip.classes |= active
+        clip.active = active
+        stood = [t for t in update.stationary if t.label in triggers and _counts(self.zones, t)]
         found_now = Found(
-            clip_id=clip_id, classes=sorted(clip.classes),
-            zones=self.zones.zones_hit(clip.counted), objects=summarize_objects(clip.counted),
+            clip_id=clip_id, classes=sorted(clip.classes), active=sorted(active),
+            zones=self.zones.zones_hit(clip.counted), objects=live_objects(counting, stood),
             detections=here, rgb=rgb)
         with self._cond:
             if self._clips.get(clip_id) is not clip:
@@ -283,3 +288,21 @@ class LiveWatch:
                 self.sink.found(self.camera, found_now)
             else:
                 clip.held.append(found_now)
+
+
+def _counts(zones: CameraZones, track: Track) -> bool:
+    return track.last_detection is not None and zones.counts(track.last_detection)
+
+
+def live_objects(active: list[Track], stationary: list[Track]) -> list[dict[str, Any]]:
+    """Per class (schema ClipObject): how many are active now, how many stand still."""
+    out: list[dict[str, Any]] = []
+    for label in sorted({t.label for t in (*active, *stationary)}):
+        moving = [t for t in active if t.label == label]
+        still = [t for t in stationary if t.label == label]
+        out.append({
+            "class": label, "count": len(moving), "stationary": len(still),
+            "confidence": round(max(t.confidence for t in (*moving, *still)), 4),
+            "boxes": [[round(float(v), 4) for v in t.box] for t in moving or still],
+        })
+    return out

@@ -235,6 +235,8 @@ API_MODELS: dict[str, Decl] = {
     }),
     "ChangeResult": model("Result of a config change.", {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
+        "restart_fields": list_field("The config sections that wait for the restart (the rest "
+                                     "applied at once)", str_field("Config section")),
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
@@ -298,6 +300,10 @@ API_MODELS: dict[str, Decl] = {
                                   nullable=True, min=0),
         "classes": list_field("Trigger classes confirmed so far",
                               str_field("Class", choices=DETECTION_CLASSES), required=True),
+        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "active_classes": list_field(
+            "Trigger classes of the objects moving in view now (a car that parked drops out)",
+            str_field("Class", choices=DETECTION_CLASSES)),
         "zones": alert_zones_field(required=True),
         "objects": objects_field(required=True),
         "activity_type": str_field("What happened", required=True, nullable=True),

@@ -194,6 +194,7 @@ class ChangeResult(TypedDict):
     """Result of a config change."""
 
     restart_required: bool
+    restart_fields: NotRequired[list[str]]
     config_version: int
     camera: NotRequired[CameraView | None]
 
@@ -253,6 +254,7 @@ class LiveEvent(TypedDict):
     ended_at: str | None
     duration_s: float | None
     classes: list[str]
+    active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
     activity_type: str | None
@@ -406,6 +408,7 @@ class AlertEvent(TypedDict):
     detected_objects: list[str]
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
+    last_alert: NotRequired[AlertSummary]
 
 
 class CameraHealthEvent(TypedDict):

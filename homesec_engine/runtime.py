@@ -38,6 +38,7 @@ from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
 from .live.events import LiveEvents
+from .live.inference_queue import InferenceQueue
 from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
@@ -79,6 +80,8 @@ class CameraState:
     error: str | None = None
     lag_s: float | None = None
     analysis_dropped: float | None = None
+    detection_rate: float | None = None  # live frames analysed a second (None: no live watch)
+    detection_delay_s: float | None = None  # their median wait for the shared detector
     degraded: str | None = None  # why a working camera works less well (falling behind)
 
 
@@ -119,8 +122,12 @@ class EngineRuntime:
         self.storage: Storage | None = None
         self.object_filter: ObjectFilter | None = None
         self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
+        self._inference_queues: dict[int, InferenceQueue] = {}  # by id() of the filter
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
+        # Notifiers left out at start because their settings cannot work here (e.g. the
+        # home_assistant one with its env vars unset), by name, with why: diagnostics show them.
+        self.notifiers_off: dict[str, tuple[str, str]] = {}
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
         self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
@@ -164,9 +171,23 @@ class EngineRuntime:
                 state.lag_s = source.lag_s()
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
+                live = source.live.stats() if source.live is not None else None
+                state.detection_rate = None if live is None else live["rate_fps"]
+                state.detection_delay_s = None if live is None else live["delay_s"]
+                if live is not None and live["saturated"] and state.healthy:
+                    # First sight keeps its place; follow-ups wait too long and are dropped.
+                    state.degraded = state.degraded or (
+                        f"detector saturated: follow-up detection delayed "
+                        f"{live['delay_s']:.1f} s, {live['follow_ups_stale']} frames dropped")
         if self.cluster is not None:
             self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def cameras_down(self) -> dict[str, str]:
+        """Enabled cameras that failed to start or are offline now, each with why (the health
+        is degraded while any is). A camera still connecting, with no error yet, is not."""
+        return {name: state.error for name, state in self.cameras().items()
+                if state.enabled and not state.healthy and state.error}
 
     def _cameras_elsewhere(self) -> None:
         """Cluster mode: a camera another engine records shows what that engine reported."""
@@ -267,9 +288,14 @@ class EngineRuntime:
                 "status": status, "error": state.error or state.degraded, "latency_ms": None,
                 "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
                 "lag_s": state.lag_s, "analysis_dropped": state.analysis_dropped,
+                "detection_rate": state.detection_rate,
+                "detection_delay_s": state.detection_delay_s,
             }
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
+        for name, (backend, why) in self.notifiers_off.items():
+            out[f"notifier:{name}"] = {"backend": backend, "status": "disabled", "error": why,
+                                       "latency_ms": None}
         return out
 
     # -- life cycle -------------------------------------------------------------------------
@@ -330,14 +356,18 @@ class EngineRuntime:
 
         filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
-        try:
-            await self.object_filter.start()
-        except FilterError as err:
-            raise StartupError(str(err)) from err
-        wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
-        for backend in sorted(b for b in wanted if b):
+        # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
+        # the global filter still loads on first use, e.g. for a clip left by a removed camera.
+        filters_used = {self._filter_backend(c, filter_cfg["backend"])
+                        for c in cfg["cameras"] if c.get("enabled", True)}
+        if filter_cfg["backend"] in filters_used:
+            try:
+                await self.object_filter.ensure_started()
+            except FilterError as err:
+                raise StartupError(str(err)) from err
+        for backend in sorted(b for b in filters_used - {filter_cfg["backend"]} if b):
             extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
-            await extra.start()
+            await extra.ensure_started()
             self._camera_filters[backend] = extra
 
         analyzer_cfg = cfg["analyzer"]
@@ -357,11 +387,15 @@ class EngineRuntime:
             name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
             notifier = plugins.notifier(backend)(notifier_cfg, name=name, backoff_s=backoff_s,
                                                  max_backoff_s=max_backoff_s)
-            self.notifiers.append(notifier)
             try:
                 await notifier.start()
             except NotifierConfigError as err:
-                raise StartupError(str(err)) from err
+                # Optional: the engine records and alerts in the panel and API without it.
+                await notifier.close()
+                self.notifiers_off[name] = (backend, str(err))
+                _LOGGER.warning("notifier %s is off: %s", name, err)
+                continue
+            self.notifiers.append(notifier)
         self.fanout = NotifierFanout(self.notifiers)
 
         offsite_cfg = cfg.get("offsite") or {}
@@ -502,8 +536,14 @@ class EngineRuntime:
             return
         if object_filter.status().get("status") != "ok":
             return  # no usable model: the clip filter's fallback judges the clip
-        source.set_live(LiveWatch(source.camera, object_filter,
-                                  self.pipeline.zones_of(source.camera), fps, self.live))
+        # One queue per detector: every camera's live frames share its worker, fairly.
+        queue = self._inference_queues.get(id(object_filter))
+        if queue is None:
+            queue = self._inference_queues[id(object_filter)] = InferenceQueue(
+                object_filter.name)
+        source.set_live(LiveWatch(
+            source.camera, object_filter, self.pipeline.zones_of(source.camera), fps, self.live,
+            queue=queue, follow_fps=float(getattr(source, "live_follow_fps", fps))))
 
     async def _recover_leftover_clips(self) -> None:
         """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
@@ -656,6 +696,9 @@ class EngineRuntime:
             self.cluster = None
         for name in list(self.sources):
             await self.stop_camera(name)
+        for queue in self._inference_queues.values():  # every watch left it: just joins
+            await asyncio.to_thread(queue.stop)
+        self._inference_queues = {}
         if self.retention is not None:
             await self.retention.close()
         if self.pipeline is not None:

@@ -471,6 +471,36 @@ class HomeSecClient:
             self.url_for("get_camera_stream", name=name), dict(self.headers)
         )
 
+    async def open_panel(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        prefix: str = "",
+    ) -> aiohttp.ClientResponse:
+        """Forward one request of the engine's panel (a file of it, or one of its API calls)
+        with the integration's key, which the browser never sees; `prefix` is where the
+        panel is served (the engine writes it into the page as ingress does). Any answer is
+        returned as it is; the caller must release() it."""
+        forwarded = {**(headers or {}), **self.headers}
+        if prefix:
+            forwarded["X-Ingress-Path"] = prefix
+        url = f"{self.base_url}/{path}" + (f"?{query}" if query else "")
+        self.breaker.before_call()
+        try:
+            resp = await self._session.request(
+                method, url, headers=forwarded, data=body,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            )
+        except (aiohttp.ClientError, TimeoutError) as err:
+            self.breaker.record_failure()
+            raise HomeSecConnectionError("cannot reach the engine") from err
+        self.breaker.record_success()
+        return resp
+
     async def _open_stream(
         self, url: str, headers: dict[str, str]
     ) -> aiohttp.ClientResponse:

@@ -1,7 +1,12 @@
 """The HomeSec data coordinator: one /status request per poll, plus live pushes.
 
 Live updates come one way: the engine's `/api/v1/events` WebSocket (`alert`, `event`,
-`camera_health`), applied at once with `async_set_updated_data`. The `homesec_alert` bus event
+`camera_health`), applied at once with `_async_apply_push`. A push never moves the poll:
+HA's `async_set_updated_data` would reschedule it, so with activity more often than the scan
+interval the counters, disk figures and repairs the poll carries would freeze. A poll's answer
+keeps an alert that was pushed while the poll was in flight. When the event stream
+connects again (the engine restarted, or the network came back) a poll runs at once, so
+repairs and counters are re-evaluated without waiting a scan interval. The `homesec_alert` bus event
 the engine's home_assistant notifier fires is for automations; it is not read back. An alert
 seen by a push and by a poll is applied once: clip ids are remembered in a bounded,
 insertion-ordered set. The figures (alerts_today, cameras_online) are the engine's own, carried
@@ -121,6 +126,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self._pending_alerts: list[tuple[str, dict[str, Any]]] = []
         self._db_down_logged = False
         self._ws_task: asyncio.Task[None] | None = None
+        self._ws_ever_connected = False
+        # Alerts pushed while a poll is in flight: its (older) answer must not undo them.
+        self._pushed_while_polling: dict[str, AlertSummary] = {}
         self.ws_connected = False
         self._ws_down_logged = False
         self.alerts_applied = 0  # new alerts applied (after dedupe), for diagnostics
@@ -162,6 +170,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
     # -- polling ----------------------------------------------------------------------------
 
     async def _async_update_data(self) -> Status:
+        self._pushed_while_polling.clear()
         try:
             status = await self.client.get_status(attempts=1)
         except HomeSecAuthenticationError as err:
@@ -188,6 +197,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self.database_available = True
         self.complete = True
         self.client.learn_peers(status["health"])  # a cluster: the engines to fail over to
+        for camera in status["cameras"]:
+            if (pushed := self._pushed_while_polling.get(camera["name"])) is not None:
+                camera["last_alert"] = pushed
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
@@ -263,6 +275,12 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         return True
 
     @callback
+    def _async_apply_push(self, status: Status) -> None:
+        """Show pushed data now; unlike async_set_updated_data the next poll keeps its time."""
+        self.data = status
+        self.async_update_listeners()
+
+    @callback
     def async_update_listeners(self) -> None:
         """Update entities, then announce alerts a poll discovered (they read the new data)."""
         super().async_update_listeners()
@@ -320,7 +338,8 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         for cam in status["cameras"]:
             if cam["name"] == camera:
                 cam["last_alert"] = summary
-        self.async_set_updated_data(status)
+        self._pushed_while_polling[camera] = summary
+        self._async_apply_push(status)
         self.alerts_applied += 1
         async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
         if not known:
@@ -341,7 +360,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         if (data := self.current) is not None and stats:
             status = copy.deepcopy(data)
             _apply_stats(status, stats)
-            self.async_set_updated_data(status)
+            self._async_apply_push(status)
         async_dispatcher_send(self.hass, self.signal_live_event, str(payload["camera"]),
                               dict(payload))
 
@@ -362,7 +381,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
                 cam["healthy"] = bool(payload["healthy"])
                 cam["last_heartbeat"] = payload.get("last_heartbeat")
         _apply_stats(status, stats)
-        self.async_set_updated_data(status)
+        self._async_apply_push(status)
         async_dispatcher_send(self.hass, self.signal_camera_health, payload["camera"])
 
     @callback
@@ -375,7 +394,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         for cam in status["cameras"]:
             if cam["name"] == camera:
                 cam["enabled"] = enabled
-        self.async_set_updated_data(status)
+        self._async_apply_push(status)
 
     @callback
     def async_handle_message(self, message: WsMessage) -> None:
@@ -391,6 +410,11 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
     @callback
     def _ws_connected(self) -> None:
         self.ws_connected = True
+        if self._ws_ever_connected:
+            # A reconnect: the engine may have restarted (a pending restart done, cameras
+            # changed); poll now rather than a scan interval later.
+            self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+        self._ws_ever_connected = True
         if self._ws_down_logged:
             LOGGER.info("The HomeSec event stream is connected again")
             self._ws_down_logged = False

@@ -106,6 +106,20 @@ def async_signed_stream_url(
     return base + async_sign_url(hass, stream_path(entry_id, camera), expires_in)
 
 
+@callback
+def async_sign_token(hass: HomeAssistant, subject: str, expires_in: timedelta) -> str:
+    """`<expires>.<signature>` over a subject (a cookie's worth of proof, like a URL's)."""
+    expires = int(time.time() + expires_in.total_seconds())
+    return f"{expires}.{_signature(hass.data[_KEY], subject, expires)}"
+
+
+@callback
+def async_verify_token(hass: HomeAssistant, subject: str, token: str | None) -> bool:
+    """Whether `token` was signed for `subject` and has not expired."""
+    expires, _, sig = (token or "").partition(".")
+    return verify_signature(hass.data[_KEY], subject, expires, sig, time.time()) is None
+
+
 def _signature(key: bytes, path: str, expires: int) -> str:
     return hmac.new(key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
@@ -206,7 +220,7 @@ class HomeSecMediaView(HomeAssistantView):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         except HomeSecError:
             return web.Response(status=HTTPStatus.BAD_GATEWAY)
-        return await _relay(request, upstream)
+        return await relay(request, upstream)
 
 
 class HomeSecStreamView(HomeAssistantView):
@@ -232,21 +246,23 @@ class HomeSecStreamView(HomeAssistantView):
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         except HomeSecError:
             return web.Response(status=HTTPStatus.BAD_GATEWAY)
-        return await _relay(request, upstream, cache_control="no-store")
+        return await relay(request, upstream, cache_control="no-store")
 
 
-async def _relay(
+async def relay(
     request: web.Request,
     upstream: ClientResponse,
-    cache_control: str = "private, max-age=300",
+    cache_control: str | None = "private, max-age=300",
 ) -> web.StreamResponse:
-    """Copy the engine's answer (status 200/206, range headers, body) to the browser."""
+    """Copy the engine's answer (status, type and range headers, body) to the browser;
+    `cache_control` None keeps the engine's."""
     response = web.StreamResponse(status=upstream.status)
     try:
-        for header in _PASS_HEADERS:
+        for header in (*_PASS_HEADERS, "Cache-Control"):
             if header in upstream.headers:
                 response.headers[header] = upstream.headers[header]
-        response.headers["Cache-Control"] = cache_control
+        if cache_control is not None:
+            response.headers["Cache-Control"] = cache_control
         await response.prepare(request)
         async for chunk in upstream.content.iter_chunked(_CHUNK):
             await response.write(chunk)

@@ -26,15 +26,16 @@ async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
     offsite_error = offsite["error"] if offsite else None
     cluster = ctx.runtime.cluster.status() if ctx.runtime.cluster is not None else None
     cluster_ok = cluster is None or cluster["state"] == "holding"
+    cameras_down = ctx.runtime.cameras_down()
     status = "unhealthy" if pipeline == "stopped" else (
         "healthy" if up and filter_ok and storage_error is None and not offsite_error
-        and cluster_ok else "degraded")
+        and cluster_ok and not cameras_down else "degraded")
     return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
             "storage": "error" if storage_error else "ok", "storage_error": storage_error,
             "offsite": "disabled" if offsite is None else ("error" if offsite_error else "ok"),
             "offsite_error": offsite_error,
-            "cameras_online": cameras_online(ctx), "version": ctx.runtime.version,
-            "cluster": cluster}
+            "cameras_online": cameras_online(ctx), "cameras_down": cameras_down,
+            "version": ctx.runtime.version, "cluster": cluster}
 
 
 async def _stats(ctx: ApiContext) -> dict[str, Any]:

@@ -82,6 +82,8 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "lag_s": state.lag_s if state is not None else None,
         "analysis_dropped_pct": None if state is None or state.analysis_dropped is None
         else round(state.analysis_dropped * 100, 1),
+        "detection_rate": state.detection_rate if state is not None else None,
+        "detection_delay_s": state.detection_delay_s if state is not None else None,
         **backend_capabilities(camera["source_backend"]),
     }
 

@@ -63,6 +63,8 @@ class ObjectFilter(ABC):
             str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
         self.min_hits = max(1, int(config.get("min_hits", 1)))
         self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
+        self.started = False
+        self._starting: asyncio.Future[None] | None = None
         # The `tracking` section (the runtime passes it in); refused here naming the field.
         self.tracking = TrackerSettings.from_config(config.get("tracking"))
 
@@ -76,6 +78,19 @@ class ObjectFilter(ABC):
 
     async def start(self) -> None:
         """Load what the backend needs (model files); errors here are start-up errors."""
+
+    async def ensure_started(self) -> None:
+        """Start on first use: an engine none of whose cameras uses this filter never loads
+        its model (the runtime starts at once only the filters its cameras use)."""
+        if self.started:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self.start())
+        try:
+            await asyncio.shield(self._starting)
+        finally:
+            if self._starting.done():
+                self.started = True
 
     async def close(self) -> None:
         """Release what start() loaded."""
@@ -91,6 +106,7 @@ class ObjectFilter(ABC):
         """Detections in one frame (labels already normalised, any confidence)."""
 
     async def run(self, path: Path, counts: Counts | None = None) -> FilterOutput:
+        await self.ensure_started()
         return await asyncio.to_thread(self.run_sync, path, counts)
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:

@@ -6,7 +6,9 @@ which queue onto one consumer task, so an event's messages are handled in order.
 - `started`: the first trigger class confirmed on a live frame (in a zone, when the camera has
   zones). The clip's row is written now with the event, the frame becomes the clip's snapshot,
   and the policy decides with what is known (the detected classes): an alert goes out at once.
-- `updated`: a further trigger class confirmed (the policy may alert now if it did not yet).
+- `updated`: the trigger classes of the active tracks changed: a further class (the policy may
+  alert now if it did not yet), or one whose objects all parked or left (`active_classes`
+  drops it: HA's class sensor goes off while the event goes on).
 - `ended`: the pipeline judged the closed clip (`judged`): duration, clip link, summary and the
   policy's risk, raised to the clip's judgement. An alert already sent is never sent again.
 - `interrupted`: the stream was lost in the middle of the event; it is over. The clip's
@@ -38,6 +40,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 ACTIVE, ENDED, INTERRUPTED = "active", "ended", "interrupted"
+# How long the end of an event a killed engine left open is given to clients that connect
+# after the start (Home Assistant's own safety net ends an event after 300 s).
+RESTART_END_RETAIN_S = 300.0
 
 
 def _iso(when: datetime) -> str:
@@ -118,7 +123,8 @@ class LiveEvents:
             if not event:
                 continue
             event.update(state=ENDED, end_reason="engine_restart", ended_at=_iso(utcnow()))
-            await self._emit(record.id, event, "ended")
+            # Published before any client can connect: kept for those that do.
+            await self._emit(record.id, event, "ended", retain_s=RESTART_END_RETAIN_S)
 
     # --- the consumer ------------------------------------------------------------------------
     async def _consume(self) -> None:
@@ -146,7 +152,8 @@ class LiveEvents:
             event = self._events[found.clip_id] = {
                 "clip_id": found.clip_id, "camera": camera, "state": ACTIVE,
                 "started_at": _iso(utcnow()), "ended_at": None, "duration_s": None,
-                "classes": [], "zones": [], "objects": [], "activity_type": None,
+                "classes": [], "active_classes": [], "zones": [], "objects": [],
+                "activity_type": None,
                 "risk_level": None, "summary": None, "alerted": False,
                 "snapshot_url": self.pipeline.media_url(found.clip_id, "snapshot"),
                 "view_url": self.pipeline.media_url(found.clip_id, "media"),
@@ -158,7 +165,8 @@ class LiveEvents:
                 zones=found.zones, event=event, event_state=ACTIVE))
         elif event["state"] != ACTIVE:
             return
-        event.update(classes=found.classes, zones=found.zones, objects=found.objects)
+        event.update(classes=found.classes, active_classes=found.active, zones=found.zones,
+                     objects=found.objects)
         analysis = fallback_analysis(found.classes)
         event.update(activity_type=analysis.activity_type, risk_level=analysis.risk_level)
         if first:
@@ -209,13 +217,14 @@ class LiveEvents:
                 done.set_result(None)
 
     # --- helpers ---------------------------------------------------------------------------
-    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str) -> None:
+    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str,
+                    retain_s: float = 0.0) -> None:
         message = {"phase": phase, **event}
         await self.pipeline.write(self.pipeline.repository.update_clip, clip_id,
                                   event=dict(event), event_state=event["state"])
         await self.pipeline.write(self.pipeline.repository.add_event, ClipEventRecord(
             clip_id=clip_id, type=f"event_{phase}", data=message))
-        self.pipeline.events.publish("event", message)
+        self.pipeline.events.publish("event", message, retain_s=retain_s)
         if self.on_message is not None:
             self.on_message(message)
         _LOGGER.info("event: camera=%s clip=%s phase=%s classes=%s", event["camera"], clip_id,

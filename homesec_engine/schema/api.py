@@ -64,6 +64,12 @@ _CAMERA_LIVE: dict[str, Decl] = {
     "analysis_dropped_pct": float_field(
         "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
         min=0, max=100),
+    "detection_rate": float_field(
+        "Frames a second live detection looked at over the last 10 s (0 while nothing moves); "
+        "null without live detection", nullable=True, min=0),
+    "detection_delay_s": float_field(
+        "How long this camera's frames waited for the shared detector over the last 10 s "
+        "(median); grows when the detector cannot keep up", nullable=True, min=0),
 }
 
 
@@ -137,6 +143,9 @@ API_MODELS: dict[str, Decl] = {
                              choices=["ok", "error", "disabled"]),
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "cameras_down": map_field(
+            "Enabled cameras that failed to start or are offline now, each with why (no "
+            "secrets); any of them makes the status degraded", str_field("Why")),
         "version": str_field("Engine version", required=True),
         "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
                                "ClusterHealth", nullable=True),
@@ -184,6 +193,10 @@ API_MODELS: dict[str, Decl] = {
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),
         "analysis_dropped": float_field("Share of analysis frames dropped to keep up (0..1)",
                                         nullable=True),
+        "detection_rate": float_field("Live frames the detector looked at a second (10 s)",
+                                      nullable=True),
+        "detection_delay_s": float_field("Median wait of the camera's live frames for the "
+                                         "shared detector (10 s)", nullable=True),
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),
@@ -285,6 +298,10 @@ API_MODELS: dict[str, Decl] = {
                                   nullable=True, min=0),
         "classes": list_field("Trigger classes confirmed so far",
                               str_field("Class", choices=DETECTION_CLASSES), required=True),
+        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "active_classes": list_field(
+            "Trigger classes of the objects moving in view now (a car that parked drops out)",
+            str_field("Class", choices=DETECTION_CLASSES)),
         "zones": alert_zones_field(required=True),
         "objects": objects_field(required=True),
         "activity_type": str_field("What happened", required=True, nullable=True),

@@ -90,6 +90,11 @@ CONFIG_MODELS: dict[str, Decl] = {
                 "start as the person appears (0: judge the finished clip only; at most "
                 "analysis_fps frames are decoded)",
                 default=5.0, min=0.0, max=10.0),
+            "live_follow_fps": float_field(
+                "Frames per second the detector looks at once the event has started, to follow "
+                "it and catch a further class (at most live_fps; a quarter of it while all it "
+                "follows stands still). Lower spends less of the detector shared by all cameras",
+                default=1.0, min=0.1, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",

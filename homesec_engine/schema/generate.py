@@ -30,6 +30,7 @@ from .integration import (
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL_S,
     INTEGRATION_MODELS,
+    SERVICE_FIELD_EXAMPLES,
     SERVICES,
 )
 
@@ -249,6 +250,8 @@ def render_services_yaml() -> str:
                                      "selector": _selector(decl)}
             if "default" in decl and decl["default"] not in ([], {}, ""):
                 entry["default"] = decl["default"]
+            if name in SERVICE_FIELD_EXAMPLES:
+                entry["example"] = SERVICE_FIELD_EXAMPLES[name]
             fields[name] = entry
         services[service] = {"fields": fields} if fields else {}
     return YAML_HEADER + yaml.safe_dump(services, sort_keys=False)

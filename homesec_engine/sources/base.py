@@ -50,6 +50,7 @@ class ClipSource(ABC):
     restream: RestreamHub | None = None
 
     live_fps = 0.0  # frames a second offered to live detection while recording (0: none)
+    live_follow_fps = 0.0  # the same once the event started (following it)
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         self.camera = camera

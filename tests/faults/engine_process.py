@@ -5,8 +5,9 @@
         engine.kill()            # SIGKILL, no clean-up
         engine.start()           # the same config and data again
 
-The config (YAML) is merged over the embedded default by the CLI; `nofile` lowers the child's
-descriptor limit (soft and hard) with setrlimit before it starts.
+The config (YAML) is merged over the embedded default by the CLI, or over the files given in
+`base` instead; `nofile` lowers the child's descriptor limit (soft and hard) with setrlimit
+before it starts.
 """
 
 from __future__ import annotations
@@ -49,8 +50,10 @@ def http(method: str, url: str, body: Any = None, timeout: float = 5.0,
 
 class EngineProcess:
     def __init__(self, workdir: Path, *, config: dict[str, Any] | None = None,
-                 nofile: int | None = None, env: dict[str, str] | None = None) -> None:
+                 nofile: int | None = None, env: dict[str, str] | None = None,
+                 base: list[Path] | None = None) -> None:
         self.workdir = workdir
+        self.base = base
         self.port = free_port()
         self.nofile = nofile
         # The engine of this checkout, not whichever one the venv has installed (editable
@@ -74,8 +77,9 @@ class EngineProcess:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homesec_engine", "run", "--embedded-default",
-                 "--config", "fault.yaml"],
+                [sys.executable, "-m", "homesec_engine", "run",
+                 *([a for p in self.base for a in ("--config", str(p))] if self.base
+                   else ["--embedded-default"]), "--config", "fault.yaml"],
                 cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=self.env, preexec_fn=self._limit)
 

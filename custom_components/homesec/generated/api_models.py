@@ -65,6 +65,7 @@ class Health(TypedDict):
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
+    cameras_down: NotRequired[dict[str, str]]
     version: str
     cluster: NotRequired[ClusterHealth | None]
 
@@ -111,6 +112,8 @@ class Component(TypedDict):
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]
     analysis_dropped: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -144,6 +147,8 @@ class CameraView(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
     synthetic: NotRequired[bool]
@@ -248,6 +253,7 @@ class LiveEvent(TypedDict):
     ended_at: str | None
     duration_s: float | None
     classes: list[str]
+    active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
     activity_type: str | None
@@ -334,6 +340,8 @@ class CameraStatus(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
     synthetic: NotRequired[bool]

@@ -503,6 +503,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'text',
                                           'type': 'str'},
+                             'detection_delay_s': {'description': "How long this camera's frames "
+                                                                  'waited for the shared detector '
+                                                                  'over the last 10 s (median); '
+                                                                  'grows when the detector cannot '
+                                                                  'keep up',
+                                                   'min': 0,
+                                                   'nullable': True,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                             'detection_rate': {'description': 'Frames a second live detection '
+                                                               'looked at over the last 10 s (0 '
+                                                               'while nothing moves); null without '
+                                                               'live detection',
+                                                'min': 0,
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
                              'enabled': {'description': 'Whether the camera is started',
                                          'required': True,
                                          'selector': 'boolean',
@@ -651,6 +670,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': False,
                                         'selector': 'text',
                                         'type': 'str'},
+                           'detection_delay_s': {'description': "How long this camera's frames "
+                                                                'waited for the shared detector '
+                                                                'over the last 10 s (median); '
+                                                                'grows when the detector cannot '
+                                                                'keep up',
+                                                 'min': 0,
+                                                 'nullable': True,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                           'detection_rate': {'description': 'Frames a second live detection '
+                                                             'looked at over the last 10 s (0 '
+                                                             'while nothing moves); null without '
+                                                             'live detection',
+                                              'min': 0,
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
                            'enabled': {'description': 'Whether the camera is started',
                                        'required': True,
                                        'selector': 'boolean',
@@ -1146,6 +1184,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'int'},
+                          'detection_delay_s': {'description': "Median wait of the camera's live "
+                                                               'frames for the shared detector (10 '
+                                                               's)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                          'detection_rate': {'description': 'Live frames the detector looked at a '
+                                                            'second (10 s)',
+                                             'nullable': True,
+                                             'required': False,
+                                             'selector': 'number',
+                                             'type': 'float'},
                           'disk_critical': {'description': 'Free space below '
                                                            'retention.critical_free_percent',
                                             'required': False,
@@ -1633,7 +1684,17 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'list'}}},
  'Health': {'description': 'Liveness and component state.',
             'extra': 'allow',
-            'fields': {'cameras_online': {'description': 'Cameras streaming now',
+            'fields': {'cameras_down': {'description': 'Enabled cameras that failed to start or '
+                                                       'are offline now, each with why (no '
+                                                       'secrets); any of them makes the status '
+                                                       'degraded',
+                                        'required': False,
+                                        'type': 'map',
+                                        'values': {'description': 'Why',
+                                                   'required': False,
+                                                   'selector': 'text',
+                                                   'type': 'str'}},
+                       'cameras_online': {'description': 'Cameras streaming now',
                                           'min': 0,
                                           'required': True,
                                           'selector': 'number',
@@ -1687,7 +1748,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'LiveEvent': {'description': 'An event with a start and an end: one per recording, keyed by its '
                               'clip id (WebSocket `event` data adds `phase`).',
                'extra': 'forbid',
-               'fields': {'activity_type': {'description': 'What happened',
+               'fields': {'active_classes': {'description': 'Trigger classes of the objects moving '
+                                                            'in view now (a car that parked drops '
+                                                            'out)',
+                                             'items': {'choices': ['person',
+                                                                   'vehicle',
+                                                                   'animal',
+                                                                   'package',
+                                                                   'object',
+                                                                   'unknown'],
+                                                       'description': 'Class',
+                                                       'required': False,
+                                                       'selector': 'select',
+                                                       'type': 'str'},
+                                             'required': False,
+                                             'type': 'list'},
+                          'activity_type': {'description': 'What happened',
                                             'nullable': True,
                                             'required': True,
                                             'selector': 'text',
@@ -2073,7 +2149,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'min': 5,
                                           'required': False,
                                           'selector': 'number',
-                                          'type': 'int'}}},
+                                          'type': 'int'},
+                        'sidebar_panel': {'description': "Show HomeSec's panel in the sidebar",
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'}}},
  'PushedStats': {'description': "The engine's figures carried by a pushed message.",
                  'extra': 'forbid',
                  'fields': {'alerts_today': {'description': 'Alerts since local midnight (absent '
@@ -2244,6 +2324,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'required': False,
                                                      'selector': 'number',
                                                      'type': 'int'},
+                                 'live_follow_fps': {'default': 1.0,
+                                                     'description': 'Frames per second the '
+                                                                    'detector looks at once the '
+                                                                    'event has started, to follow '
+                                                                    'it and catch a further class '
+                                                                    '(at most live_fps; a quarter '
+                                                                    'of it while all it follows '
+                                                                    'stands still). Lower spends '
+                                                                    'less of the detector shared '
+                                                                    'by all cameras',
+                                                     'max': 10.0,
+                                                     'min': 0.1,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
                                  'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
                                                              'at from motion onset, for events '

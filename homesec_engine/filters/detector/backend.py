@@ -80,12 +80,14 @@ class DetectorFilter(ObjectFilter):
         self.model = None
 
     def status(self) -> dict[str, Any]:
+        if not self.started:  # no camera has used it yet: nothing loaded, nothing wrong
+            return {"status": "ok", "error": None, "backend": self.name, "loaded": False}
         if self.model is None:
             return {"status": "degraded", "error": self.error, "backend": self.name,
                     "fallback": self.on_model_error}
         return {"status": "ok", "error": None, "backend": self.name,
                 "model": self.model.path.name, "family": self.model.family,
-                "input_size": [self.model.width, self.model.height]}
+                "input_size": [self.model.width, self.model.height], "loaded": True}
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         if self.model is None:

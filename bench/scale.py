@@ -40,7 +40,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.videotools import PLAY_LOG_ENV, RtspTestServer  # noqa: E402
+from homesec_engine.demo.rtsp_server import PLAY_LOG_ENV  # noqa: E402
+from tests.videotools import RtspTestServer  # noqa: E402
 
 CACHE = Path(os.environ.get("HOMESEC_CACHE_DIR", Path.home() / ".cache" / "homesec")) / "bench"
 TAIL_S = 3.0  # an appearance this close to the end of the window is not counted

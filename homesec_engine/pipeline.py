@@ -38,6 +38,7 @@ from pathlib import Path
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .events import EventHub
 from .filters.base import FilterOutput, ObjectFilter
@@ -396,6 +397,12 @@ class Pipeline:
             await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
             await self._event(out, "offsite_skipped", reason=reason)
 
+    def set_zones(self, camera: str, zones: Sequence[Mapping[str, Any]]) -> CameraZones:
+        """New zones for `camera`, used from its next frame and clip on."""
+        self._zone_config[camera] = list(zones)
+        self._zones.pop(camera, None)
+        return self.zones_of(camera)
+
     def zones_of(self, camera: str) -> CameraZones:
         zones = self._zones.get(camera)
         if zones is None:
@@ -527,12 +534,14 @@ class Pipeline:
                      camera, clip_id, analysis.risk_level, analysis.activity_type,
                      ",".join(classes) or "none")
         payload = event.payload()
-        self.last_alerts[camera] = {
-            "clip_id": clip_id, "activity_type": analysis.activity_type,
-            "risk_level": analysis.risk_level, "summary": analysis.summary,
-            "detected_objects": list(classes), "timestamp": payload["timestamp"],
-            "view_url": payload["view_url"], "objects": objects, "zones": zones,
-        }
+        # The camera's last alert, built once: /status serves it and the alert carries it,
+        # so the integration applies it as it is.
+        self.last_alerts[camera] = payload["last_alert"] = alert_summary(
+            clip_id=clip_id, activity_type=analysis.activity_type,
+            risk_level=analysis.risk_level, summary=analysis.summary,
+            detected_objects=classes, timestamp=payload["timestamp"], objects=objects,
+            zones=zones)
+        event.last_alert = payload["last_alert"]
         self.events.publish("alert", payload)
 
         async def record(notifier: str, ok: bool, error: str | None) -> None:

@@ -166,6 +166,8 @@ class AlertEvent:
     detected_objects: list[str]
     objects: list[dict[str, Any]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
+    # The camera's last-alert summary this alert makes (alerts/summary.py), for the integration.
+    last_alert: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

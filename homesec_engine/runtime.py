@@ -10,6 +10,9 @@ The REST API reads and changes the engine only through this object:
 - `last_alerts`     {camera: AlertSummary dict} of the newest alert per camera
 - `pipeline_running`, `started_monotonic`, `version`
 - `apply_alert_policy(policy)`  applies a policy live (no restart)
+- `apply_change(before, after)`  applies a config change live (ConfigManager calls it):
+                                cameras added, removed, enabled or disabled start or stop;
+                                zones and motion masks apply to the next frame and clip
 - `request_restart()`           graceful restart (the CLI loop or the add-on supervisor
                                 starts the engine again)
 - `components()`                per-component diagnostics (never a secret)
@@ -32,8 +35,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
+from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .clipfiles import remove_clip_files
+from .config.diff import config_diff
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
@@ -42,7 +47,7 @@ from .live.inference_queue import InferenceQueue
 from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
-from .pipeline import Pipeline, view_url
+from .pipeline import Pipeline
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
@@ -141,6 +146,7 @@ class EngineRuntime:
         self._monitor_stop = asyncio.Event()
         self._db_latency_ms: float | None = None
         self._started = False
+        self._run_sources = False
 
     # -- what the API reads -----------------------------------------------------------------
 
@@ -316,11 +322,13 @@ class EngineRuntime:
         await self.live.recover()
         self.pipeline_running = True
         await self._recover_leftover_clips()
+        self._run_sources = run_sources
         if run_sources:
             if self.cluster is not None:
                 await self.cluster.start()  # its leases decide which cameras run here
             else:
                 await self._start_sources()
+        self.config_manager.on_change = self.apply_change
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
         if self.retention is not None:
             try:  # the storage figures are there for the first poll
@@ -357,18 +365,11 @@ class EngineRuntime:
         filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
         # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
-        # the global filter still loads on first use, e.g. for a clip left by a removed camera.
-        filters_used = {self._filter_backend(c, filter_cfg["backend"])
-                        for c in cfg["cameras"] if c.get("enabled", True)}
-        if filter_cfg["backend"] in filters_used:
-            try:
-                await self.object_filter.ensure_started()
-            except FilterError as err:
-                raise StartupError(str(err)) from err
-        for backend in sorted(b for b in filters_used - {filter_cfg["backend"]} if b):
-            extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
-            await extra.ensure_started()
-            self._camera_filters[backend] = extra
+        # the global filter still loads on first use, e.g. for a clip left by a removed camera,
+        # and a camera enabled or added later loads its filter as it starts.
+        for camera in cfg["cameras"]:
+            if camera.get("enabled", True):
+                await self._load_filter(camera)
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
@@ -480,8 +481,7 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "tracking": self.config.get("tracking") or {},
-                 "backend": backend})
+                self._filter_config(backend))
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
@@ -500,6 +500,7 @@ class EngineRuntime:
             return True
         work_dir = self.data_dir / "work" / name
         try:
+            await self._load_filter(camera)
             source = plugins.source(camera["source_backend"])(
                 name, camera["source_config"], work_dir)
             source.set_motion_masks(camera.get("motion_masks") or [])
@@ -509,6 +510,7 @@ class EngineRuntime:
             state.error = f"{type(err).__name__}: {err}"
             _LOGGER.error("camera %s did not start: %s", name, state.error)
             return False
+        state.error = None
         self.sources[name] = source
         return True
 
@@ -525,6 +527,76 @@ class EngineRuntime:
         if state is not None:
             state.healthy = False
         return True
+    def _filter_config(self, backend: str) -> dict[str, Any]:
+        return {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                "backend": backend}
+
+    async def _load_filter(self, camera: dict[str, Any]) -> None:
+        """Start the filter that judges `camera` (its own backend, else the global one)."""
+        assert self.object_filter is not None
+        backend = self._filter_backend(camera, self.object_filter.name)
+        try:
+            if not backend or backend == self.object_filter.name:
+                await self.object_filter.ensure_started()
+                return
+            if backend not in self._camera_filters:
+                self._camera_filters[backend] = plugins.object_filter(backend)(
+                    self._filter_config(backend))
+            await self._camera_filters[backend].ensure_started()
+        except FilterError as err:
+            raise StartupError(str(err)) from err
+
+    async def apply_change(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+        """Apply a config change now (ConfigManager calls it); answer what waits for a restart.
+
+        Added and enabled cameras start, removed and disabled ones stop, a camera whose
+        source settings changed starts again with them; zones and motion masks go to the
+        running camera (next frame, next clip); a new policy judges the next clip. In a
+        cluster the leases decide where a camera starts: its next beat reads the new list.
+        """
+        diff = config_diff(before, after)
+        self.config = after
+        assert self.pipeline is not None
+        running_before = set(self.sources)
+        for name in diff.removed:
+            await self.stop_camera(name)
+            self._camera_states.pop(name, None)
+            self.pipeline.set_zones(name, [])
+        for camera in diff.added:
+            self._camera_states[camera["name"]] = CameraState(
+                name=camera["name"], enabled=bool(camera.get("enabled", True)),
+                source_backend=camera["source_backend"])
+        for camera in diff.zones:
+            zones = self.pipeline.set_zones(camera["name"], camera.get("zones") or [])
+            source = self.sources.get(camera["name"])
+            if source is not None and source.live is not None:
+                source.live.zones = zones
+        for camera in diff.masks:
+            if (source := self.sources.get(camera["name"])) is not None:
+                source.set_motion_masks(camera.get("motion_masks") or [])
+        for camera in diff.restarted:
+            name = camera["name"]
+            await self.stop_camera(name)
+            state = self._camera_states[name]
+            state.enabled = bool(camera.get("enabled", True))
+            state.source_backend = camera["source_backend"]
+            state.healthy, state.error, state.lag_s, state.degraded = False, None, None, None
+            if not state.enabled:  # HA's health follows at once, not at its next poll
+                self.events.publish("camera_health", {
+                    "camera": name, "healthy": False,
+                    "last_heartbeat": _iso(state.last_heartbeat)})
+        if self._run_sources:
+            to_start = [c["name"] for c in [*diff.added, *diff.restarted]]
+            if self.cluster is not None:  # only what ran here before; the leases do the rest
+                to_start = [n for n in to_start if n in running_before]
+            for name in to_start:
+                await self.start_camera(name)
+        if diff.policy_changed:
+            self.apply_alert_policy(after["alert_policy"])
+        if diff.added or diff.removed or diff.restarted:
+            _LOGGER.info("cameras applied live: %d added, %d removed, %d restarted",
+                         len(diff.added), len(diff.removed), len(diff.restarted))
+        return diff.restart_fields
 
     def _watch_live(self, source: Any) -> None:
         """Live detection for a source that decodes frames, when its camera's filter can
@@ -616,7 +688,7 @@ class EngineRuntime:
             ClipQuery(camera=camera, alerted=True, limit=1))
         if not clips:
             return None
-        return _alert_summary(clips[0], self.config["server"].get("public_url"))
+        return _alert_summary(clips[0])
 
     async def _restore_last_alerts(self) -> None:
         for name in self._camera_states:
@@ -694,6 +766,8 @@ class EngineRuntime:
         if self.cluster is not None:  # stops its cameras, then gives their leases up
             await self.cluster.close()
             self.cluster = None
+        if self.config_manager.on_change == self.apply_change:
+            self.config_manager.on_change = None
         for name in list(self.sources):
             await self.stop_camera(name)
         for queue in self._inference_queues.values():  # every watch left it: just joins
@@ -733,13 +807,11 @@ class EngineRuntime:
         _LOGGER.info("engine stopped")
 
 
-def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
-    return {
-        "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
-        "summary": clip.summary, "detected_objects": list(clip.detected_objects),
-        "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
-        "objects": list(clip.objects), "zones": list(clip.zones),
-    }
+def _alert_summary(clip: ClipRecord) -> dict[str, Any]:
+    return alert_summary(
+        clip_id=clip.id, activity_type=clip.activity_type, risk_level=clip.risk_level,
+        summary=clip.summary, detected_objects=clip.detected_objects, timestamp=clip.created_at,
+        objects=clip.objects, zones=clip.zones)
 
 
 def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:

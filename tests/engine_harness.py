@@ -57,6 +57,12 @@ class RunningEngine:
     def api(self) -> str:
         return f"{self.url}/api/v1"
 
+    def leave_a_restart_pending(self) -> None:
+        """What a change the engine cannot apply live leaves (the running engine applies
+        every camera and policy change at once; server, storage or database settings are
+        read only at start)."""
+        self.runtime.config_manager.restart_pending = True
+
     @property
     def headers(self) -> dict[str, str]:
         """The Authorization header for the API (empty when no key is configured)."""

@@ -61,7 +61,11 @@ from .generated.api_models import (
 )
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
-from .repairs import async_update_restart_issue, async_update_storage_issues
+from .repairs import (
+    async_update_restart_issue,
+    async_update_storage_issues,
+    async_update_url_issue,
+)
 from .silence import CameraSilences
 
 MAX_SEEN_CLIPS: Final = 1000
@@ -203,6 +207,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
+        async_update_url_issue(self.hass)
         storage = status.get("storage")
         async_update_storage_issues(self.hass, self.config_entry,
                                     dict(storage) if storage else None)
@@ -319,19 +324,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             return False
         camera = str(payload["camera"])
         alert = dict(payload)
-        summary: AlertSummary = {
-            "clip_id": alert["clip_id"],
-            "activity_type": alert.get("activity_type"),
-            "risk_level": alert.get("risk_level"),
-            "summary": alert.get("summary"),
-            "detected_objects": list(alert.get("detected_objects") or []),
-            "timestamp": alert["timestamp"],
-        }
-        # An engine from before per-object results sends neither (sensors then fall back).
-        if "objects" in alert:
-            summary["objects"] = list(alert["objects"] or [])
-        if "zones" in alert:
-            summary["zones"] = list(alert["zones"] or [])
+        summary = _summary_of(alert)
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
         _apply_stats(status, stats)
@@ -473,3 +466,21 @@ def _status_from_health(health: Health) -> Status:
             "restart_required": False,
         },
     )
+
+
+def _summary_of(alert: Mapping[str, Any]) -> AlertSummary:
+    """The camera's last-alert summary the engine built and sent with the alert; an engine
+    from before that sends none, and the alert's own fields stand in."""
+    if isinstance(built := alert.get("last_alert"), Mapping):
+        return cast(AlertSummary, dict(built))
+    summary: AlertSummary = {
+        "clip_id": alert["clip_id"],
+        "activity_type": alert.get("activity_type"),
+        "risk_level": alert.get("risk_level"),
+        "summary": alert.get("summary"),
+        "detected_objects": list(alert.get("detected_objects") or []),
+        "timestamp": alert["timestamp"],
+        "objects": list(alert.get("objects") or []),
+        "zones": list(alert.get("zones") or []),
+    }
+    return summary

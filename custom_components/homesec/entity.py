@@ -174,11 +174,22 @@ def async_add_homesec_entities(
     """
     coordinator = entry.runtime_data.coordinator
     specs = list(descriptions)
-    async_add_entities(
-        factory(coordinator, spec, None) for spec in specs if spec.scope == "hub"
-    )
+    waiting = [spec for spec in specs if spec.scope == "hub"]  # hub entities not added yet
     camera_specs = [spec for spec in specs if spec.scope == "camera"]
     known: set[str] = set()
+
+    @callback
+    def _sync_hub() -> None:
+        ready = [spec for spec in waiting if spec.created_when is None
+                 or read_path(coordinator.current, spec.created_when)]
+        if ready:
+            waiting[:] = [spec for spec in waiting if spec not in ready]
+            async_add_entities(factory(coordinator, spec, None) for spec in ready)
+
+    @callback
+    def _sync() -> None:
+        _sync_hub()
+        _sync_cameras()
 
     @callback
     def _sync_cameras() -> None:
@@ -195,8 +206,6 @@ def async_add_homesec_entities(
                 for spec in camera_specs
             )
 
-    _sync_cameras()
-    entry.async_on_unload(coordinator.async_add_listener(_sync_cameras))
     engine_specs = [spec for spec in specs if spec.scope == "engine"]
     engines_known: set[str] = set()
 
@@ -211,7 +220,9 @@ def async_add_homesec_entities(
                 for spec in engine_specs
             )
 
+    _sync()
     _sync_engines()
+    entry.async_on_unload(coordinator.async_add_listener(_sync))
     entry.async_on_unload(coordinator.async_add_listener(_sync_engines))
 
 

@@ -23,11 +23,12 @@ from homeassistant.components.media_source import (
     Unresolvable,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .api import HomeSecClient, HomeSecError
 from .const import DOMAIN
-from .coordinator import HomeSecConfigEntry
+from .coordinator import HomeSecConfigEntry, camera_device_identifier
 from .generated.api_models import Clip, ClipQuery
 from .media_files import MediaFiles, MediaTooLarge
 from .views import MEDIA_KINDS, PLAYBACK_URL_TTL, MediaKind, async_sign_url, media_path
@@ -134,9 +135,19 @@ class HomeSecMediaSource(MediaSource):
                 return entry
         raise BrowseError("HomeSec is not loaded")
 
+    def _camera_title(self, entry: HomeSecConfigEntry, camera: str) -> str:
+        """The camera's device name as the user sees it (renamed or not); else its name."""
+        wanted = camera_device_identifier(entry.entry_id, camera)
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if wanted in device.identifiers:
+                return device.name_by_user or device.name or camera
+        return camera
+
     def _root(self) -> BrowseMediaSource:
         children = [
-            _folder(f"{entry.entry_id}/{camera['name']}", camera["name"], MediaClass.DIRECTORY)
+            _folder(f"{entry.entry_id}/{camera['name']}", self._camera_title(entry, camera["name"]),
+                    MediaClass.DIRECTORY)
             for entry in self.hass.config_entries.async_loaded_entries(DOMAIN)
             if entry.runtime_data.coordinator.data
             for camera in sorted(
@@ -168,7 +179,8 @@ class HomeSecMediaSource(MediaSource):
         )
         folder_id = f"{entry.entry_id}/{camera}"
         node = _folder(
-            folder_id if page == 0 else f"{folder_id}/days/{page}", camera, MediaClass.DIRECTORY
+            folder_id if page == 0 else f"{folder_id}/days/{page}",
+            self._camera_title(entry, camera), MediaClass.DIRECTORY,
         )
         node.children = [
             _folder(f"{folder_id}/day/{day.isoformat()}/1", f"{day.isoformat()} ({total})",
@@ -203,7 +215,8 @@ class HomeSecMediaSource(MediaSource):
             }
         )
         base = f"{entry.entry_id}/{camera}/day/{day.isoformat()}"
-        node = _folder(f"{base}/{page}", f"{camera} {day.isoformat()}", MediaClass.DIRECTORY)
+        node = _folder(f"{base}/{page}", f"{self._camera_title(entry, camera)} {day.isoformat()}",
+                       MediaClass.DIRECTORY)
         node.children = [self._clip(entry, clip) for clip in result["clips"]]
         if result["page"] * result["page_size"] < result["total"]:
             node.children.append(
@@ -215,7 +228,9 @@ class HomeSecMediaSource(MediaSource):
     def _clip(self, entry: HomeSecConfigEntry, clip: Clip) -> BrowseMediaSource:
         created = dt_util.parse_datetime(clip["created_at"])
         when = dt_util.as_local(created).strftime("%H:%M:%S") if created else clip["id"]
-        details = [d for d in (clip.get("activity_type"), clip.get("risk_level")) if d]
+        # Short enough for a media-browser card: time and what happened (the risk is in the
+        # clip's sensors and notifications).
+        details = [d for d in (clip.get("activity_type"),) if d]
         thumbnail = async_sign_url(
             self.hass, media_path(entry.entry_id, clip["id"], "snapshot"), PLAYBACK_URL_TTL
         )
@@ -224,7 +239,7 @@ class HomeSecMediaSource(MediaSource):
             identifier=f"{entry.entry_id}/clip/{clip['id']}",
             media_class=MediaClass.VIDEO,
             media_content_type=MIME_MP4,
-            title=" · ".join([when, *details]),
+            title=" ".join([when, *details]),
             can_play=True,
             can_expand=False,
             thumbnail=thumbnail,

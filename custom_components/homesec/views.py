@@ -19,7 +19,9 @@ import secrets
 import time
 from datetime import timedelta
 from http import HTTPStatus
+from ipaddress import ip_address
 from typing import TYPE_CHECKING, Final, Literal, cast
+from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientResponse, web
 
@@ -132,6 +134,31 @@ def async_sign_url(hass: HomeAssistant, path: str, expires_in: timedelta) -> str
     return f"{path}?{EXP_PARAM}={expires}&{SIG_PARAM}={sig}"
 
 
+def reachable_from_a_phone(url: str) -> bool:
+    """False for an address only this machine answers on (0.0.0.0, localhost, loopback)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return True  # a name: resolved by the phone
+    return not (address.is_unspecified or address.is_loopback)
+
+
+@callback
+def async_phone_base_url(hass: HomeAssistant) -> str | None:
+    """HA's base URL for links opened on a phone: external, then internal, then what HA
+    detects (cloud, local IP); None when every one is local-only or there is none."""
+    candidates = [hass.config.external_url, hass.config.internal_url]
+    try:
+        candidates.append(get_url(hass, prefer_external=True))
+    except NoURLAvailableError:
+        pass
+    return next((url.rstrip("/") for url in candidates
+                 if url and reachable_from_a_phone(url)), None)
+
+
 @callback
 def async_signed_alert_urls(
     hass: HomeAssistant,
@@ -139,11 +166,9 @@ def async_signed_alert_urls(
     clip_id: str,
     expires_in: timedelta = ALERT_URL_TTL,
 ) -> dict[str, str]:
-    """Signed snapshot and clip URLs for an alert, absolute when HA knows its URL."""
-    try:
-        base = get_url(hass, prefer_external=True)
-    except NoURLAvailableError:
-        base = ""
+    """Signed snapshot and clip URLs for an alert, absolute on HA's phone-usable URL (when
+    there is none they stay relative, and a repair issue says how to set one)."""
+    base = async_phone_base_url(hass) or ""
     return {
         f"{kind}_url": base
         + async_sign_url(hass, media_path(entry_id, clip_id, kind), expires_in)

@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..alerts.summary import served
 from ..schema.openapi import render_openapi
 from .context import ApiContext, cameras_online, context
-from .views import camera_view, dumps, iso, json_response
+from .views import camera_view, dumps, json_response
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ async def get_status(request: web.Request) -> web.Response:
         view = camera_view(camera, states.get(camera["name"]))
         del view["source_config"]  # the poll needs health, not settings
         last = alerts.get(camera["name"])
-        view["last_alert"] = _alert_summary(last) if last else None
+        view["last_alert"] = served(last) if last else None
         cameras.append(view)
     return json_response({
         # No ping of its own: the gate (and the stats just read) already found the database
@@ -119,16 +120,6 @@ async def get_status(request: web.Request) -> web.Response:
         "storage": ctx.runtime.storage_status(),
     })
 
-
-def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
-    summary = {key: alert.get(key) for key in
-               ("clip_id", "activity_type", "risk_level", "summary", "timestamp")}
-    summary["detected_objects"] = list(alert.get("detected_objects") or [])
-    summary["objects"] = list(alert.get("objects") or [])
-    summary["zones"] = list(alert.get("zones") or [])
-    if not isinstance(summary["timestamp"], str):
-        summary["timestamp"] = iso(summary["timestamp"])
-    return summary
 
 
 async def get_stats(request: web.Request) -> web.Response:

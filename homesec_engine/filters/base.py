@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -100,6 +101,13 @@ class ObjectFilter(ABC):
 
     def prepare(self, frames: Sequence[SampledFrame]) -> None:
         """Called with every sampled frame when `needs_whole_clip` (e.g. a background model)."""
+
+    @contextmanager
+    def stream(self, key: str) -> Iterator[None]:
+        """Frames detected in this block belong to stream `key` (a live camera): a backend that
+        keeps state from one frame of a stream to the next keeps it per key, since one worker
+        detects for every camera."""
+        yield
 
     @abstractmethod
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:

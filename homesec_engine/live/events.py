@@ -34,7 +34,7 @@ from ..snapshots import annotate, encode_jpeg
 from .watch import Found
 
 if TYPE_CHECKING:
-    from ..pipeline import ClipOutcome, Pipeline
+    from ..alerts.ports import EventPorts, Judgement
     from ..records import ClipFile
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ def _iso(when: datetime) -> str:
 
 
 class LiveEvents:
-    def __init__(self, pipeline: Pipeline,
+    def __init__(self, pipeline: EventPorts,
                  on_message: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.pipeline = pipeline
         self.on_message = on_message  # e.g. the notifiers (homesec_event)
@@ -103,7 +103,7 @@ class LiveEvents:
         return {"event": dict(event), "event_state": event["state"],
                 "alerted": event["alerted"]}
 
-    async def judged(self, out: ClipOutcome, clip: ClipFile) -> None:
+    async def judged(self, out: Judgement, clip: ClipFile) -> None:
         """The pipeline finished the clip: end its event with the judgement (waits for it)."""
         if out.clip_id not in self._events:
             return
@@ -191,7 +191,7 @@ class LiveEvents:
         event.update(state=INTERRUPTED, end_reason="stream_lost", ended_at=_iso(utcnow()))
         await self._emit(clip_id, event, "interrupted")
 
-    async def _on_judged(self, out: ClipOutcome, clip: ClipFile,
+    async def _on_judged(self, out: Judgement, clip: ClipFile,
                          done: asyncio.Future[None]) -> None:
         event = self._events.pop(out.clip_id, None)
         try:

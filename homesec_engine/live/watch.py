@@ -251,8 +251,9 @@ class LiveWatch:
         started = time.thread_time()
         try:
             rgb = frame_rgb(frame, self.filter.frame_width)
-            found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
-                     if d.confidence >= self.filter.threshold(d.label)]
+            with self.filter.stream(self.camera):
+                found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
+                         if d.confidence >= self.filter.threshold(d.label)]
         except Exception as err:  # the clip filter still judges the clip; recording goes on
             if not clip.failed:
                 _LOGGER.warning("camera %s: live detection failed on clip %s: %s: %s",

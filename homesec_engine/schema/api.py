@@ -235,6 +235,8 @@ API_MODELS: dict[str, Decl] = {
     }),
     "ChangeResult": model("Result of a config change.", {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
+        "restart_fields": list_field("The config sections that wait for the restart (the rest "
+                                     "applied at once)", str_field("Config section")),
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),

@@ -56,7 +56,8 @@ ENTITY_SPECS: list[Decl] = [
     entity("oldest_clip", "sensor", "hub", ["storage", "oldest_clip"],
            device_class="timestamp", icon="mdi:clock-start"),
     entity("offsite_backlog", "sensor", "hub", ["storage", "offsite_backlog"],
-           state_class="measurement", icon="mdi:cloud-upload"),
+           state_class="measurement", icon="mdi:cloud-upload",
+           created_when=["storage", "offsite_enabled"]),
     # Camera sensors
     entity("last_activity", "sensor", "camera", ["last_alert", "activity_type"],
            device_class="enum", options=ACTIVITY_TYPES, icon="mdi:motion-sensor",

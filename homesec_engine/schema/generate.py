@@ -177,6 +177,8 @@ def _description(spec: dict[str, Any]) -> str:
     for name in ("value_fn", "available_fn", "alert_class"):
         if spec.get(name):
             args.append(f"{name}={spec[name]!r}")
+    if spec.get("created_when"):
+        args.append(f"created_when={tuple(spec['created_when'])!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -203,7 +205,10 @@ def render_entity_descriptions() -> str:
               "    # Named functions in value_functions.py, for when a path is not enough:",
               "    value_fn: str | None = None",
               "    available_fn: str | None = None",
-              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
+              "    alert_class: str | None = None  # push: on only for alerts with this class",
+              "    # Created only once the status value at this path is true (nothing to report",
+              "    # otherwise, e.g. the offsite backlog while offsite copies are off):",
+              "    created_when: tuple[str, ...] | None = None", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",

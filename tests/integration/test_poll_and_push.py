@@ -103,7 +103,7 @@ async def test_the_restart_repair_clears_as_soon_as_the_engine_is_back(
     async with running_engine(tmp_path / "first", cameras=cameras, api_key=API_KEY,
                               database_url=database_url) as first:
         # Given the engine waits for a restart and HA shows the repair
-        first.runtime.config_manager.restart_pending = True  # as a change that needs one leaves it
+        first.leave_a_restart_pending()
         port = engine_port(first)
         entry = MockConfigEntry(domain=DOMAIN, title="HomeSec", entry_id=ENTRY_ID,
                                 data=entry_data(first), options={CONF_SCAN_INTERVAL: 30})

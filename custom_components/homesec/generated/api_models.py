@@ -194,6 +194,7 @@ class ChangeResult(TypedDict):
     """Result of a config change."""
 
     restart_required: bool
+    restart_fields: NotRequired[list[str]]
     config_version: int
     camera: NotRequired[CameraView | None]
 
@@ -407,6 +408,7 @@ class AlertEvent(TypedDict):
     detected_objects: list[str]
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
+    last_alert: NotRequired[AlertSummary]
 
 
 class CameraHealthEvent(TypedDict):

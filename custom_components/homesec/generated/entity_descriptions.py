@@ -30,6 +30,9 @@ class HomeSecEntityDescriptionMixin:
     value_fn: str | None = None
     available_fn: str | None = None
     alert_class: str | None = None  # push: on only for alerts with this class
+    # Created only once the status value at this path is true (nothing to report
+    # otherwise, e.g. the offsite backlog while offsite copies are off):
+    created_when: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -144,6 +147,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('storage', 'offsite_backlog'),
         state_class=SensorStateClass.MEASUREMENT,
+        created_when=('storage', 'offsite_enabled'),
     ),
     HomeSecSensorEntityDescription(
         key='last_activity',

@@ -70,6 +70,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                           'type': 'str'},
                                                 'required': True,
                                                 'type': 'list'},
+                           'last_alert': {'description': "The camera's last-alert summary this "
+                                                         'alert makes (what /status shows as the '
+                                                         "camera's last_alert)",
+                                          'model': 'AlertSummary',
+                                          'required': False,
+                                          'type': 'model'},
                            'objects': {'default': [],
                                        'description': 'What the detector found, per class',
                                        'items': {'description': 'Objects of one class',
@@ -788,6 +794,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'number',
                                                 'type': 'int'},
+                             'restart_fields': {'description': 'The config sections that wait for '
+                                                               'the restart (the rest applied at '
+                                                               'once)',
+                                                'items': {'description': 'Config section',
+                                                          'required': False,
+                                                          'selector': 'text',
+                                                          'type': 'str'},
+                                                'required': False,
+                                                'type': 'list'},
                              'restart_required': {'description': 'The engine must restart to apply '
                                                                  'it',
                                                   'required': True,

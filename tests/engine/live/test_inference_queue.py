@@ -38,9 +38,9 @@ async def test_first_sight_goes_before_another_cameras_follow_ups(
     frames = people_frames(plaza, 8)
     queue = InferenceQueue("test")
     busy_sink, quiet_sink = Sink(), Sink()
-    busy = LiveWatch("driveway", detector, CameraZones([], TRIGGERS), 5.0, busy_sink, queue=queue,
-                     follow_fps=5.0)
-    quiet = LiveWatch("porch", detector, CameraZones([], TRIGGERS), 5.0, quiet_sink, queue=queue)
+    zones = CameraZones([], TRIGGERS)
+    busy = LiveWatch("driveway", detector, zones, 5.0, busy_sink, queue=queue, follow_fps=5.0)
+    quiet = LiveWatch("porch", detector, zones, 5.0, quiet_sink, queue=queue)
     try:
         # Given a camera whose event has started: its person is confirmed and followed
         busy.begin("busy-clip", utcnow())

@@ -11,7 +11,10 @@ from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from playwright.async_api import expect
+
 from custom_components.homesec.panel import CONF_SIDEBAR_PANEL, LOADER_URL, PANEL_PREFIX
+from tests.api.panel_rig import chromium, open_page, shoot
 from tests.engine_harness import RunningEngine
 
 from .conftest import API_KEY
@@ -114,3 +117,28 @@ async def test_off_by_default_for_the_add_on_and_by_option(
     await hass.config_entries.async_unload(addon_entry.entry_id)
     await hass.async_block_till_done()
     assert "homesec" not in hass.data[DATA_PANELS]
+
+
+async def test_the_panel_runs_in_chromium_through_home_assistant(
+    hass: HomeAssistant, loaded_entry: MockConfigEntry, hass_client: ClientSessionGenerator,
+) -> None:
+    # Given a panel session asked for with an administrator's login
+    client = await hass_client()
+    resp = await client.post("/api/homesec/panel/session")
+    path = (await resp.json())["path"]
+    cookie = resp.cookies["homesec_panel"].value
+    base = str(client.make_url("/")).rstrip("/")
+    # When Chromium opens the frame's page with that cookie only (as the sidebar's frame does)
+    errors: list[str] = []
+    async with chromium() as browser:
+        page = await open_page(browser, errors)
+        await page.context.add_cookies([{"name": "homesec_panel", "value": cookie,
+                                         "url": f"{base}{PANEL_PREFIX}/"}])
+        await page.goto(f"{base}{path}")
+        # Then the engine's panel runs: cameras with their states, the engine healthy, the
+        # config version read, all through Home Assistant, without asking for a key
+        cameras = page.locator("#cameras")
+        await expect(cameras.locator("[data-camera=garage] .badge")).to_have_text("disabled")
+        await expect(page.locator("#config-version")).to_have_text("1")
+        await shoot(page, "ha-sidebar-panel")
+    assert errors == []

@@ -1052,7 +1052,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                    'fields': {'advertise_url': {'description': 'URL other engines and Home '
                                                                "Assistant reach this engine's API "
                                                                'at (unset: '
-                                                               'http://<server.host>:<server.port>)',
+                                                               'http://<server.host>:<server.port>, '
+                                                               'the host name when server.host '
+                                                               'listens everywhere)',
                                                 'nullable': True,
                                                 'required': False,
                                                 'selector': 'url',

@@ -12,7 +12,12 @@ import pytest
 pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
-from homesec_engine.live.inference_queue import FIRST_SIGHT, FOLLOW_UP, InferenceQueue  # noqa: E402
+from homesec_engine.live.inference_queue import (  # noqa: E402
+    FIRST_SIGHT,
+    FOLLOW_UP,
+    FOLLOW_UP_DEADLINE_S,
+    InferenceQueue,
+)
 from homesec_engine.live.watch import LiveWatch  # noqa: E402
 from homesec_engine.records import utcnow  # noqa: E402
 from homesec_engine.zones import CameraZones  # noqa: E402
@@ -46,7 +51,7 @@ async def test_first_sight_goes_before_another_cameras_follow_ups(
         busy.begin("busy-clip", utcnow())
         for t, frame in frames[:4]:
             busy.offer("busy-clip", t, frame)
-            wait_for(lambda: busy.head() is None)
+            wait_for(lambda: busy.frames_detected == busy.frames_offered)
         assert [c for c, _ in busy_sink.calls if c == "found"] == ["found"]
 
         # When, with the detector busy, that camera hands in a follow-up frame first and a
@@ -66,7 +71,7 @@ async def test_first_sight_goes_before_another_cameras_follow_ups(
             quiet.offer("quiet-clip", t, frame)
         wait_for(lambda: any(c == "found" for c, _ in quiet_sink.calls))
         assert any(c == "found" for c, _ in quiet_sink.calls)
-        wait_for(lambda: busy.head() is None)
+        wait_for(lambda: busy.frames_detected == busy.frames_offered - busy.frames_replaced)
 
         # And each camera says how fast it was analysed and how long its frames waited
         stats = quiet.stats()
@@ -81,3 +86,39 @@ async def test_first_sight_goes_before_another_cameras_follow_ups(
     # And each clip's close was reported once its frames were done
     assert busy_sink.calls[-1] == ("closed", "busy-clip")
     assert quiet_sink.calls[-1] == ("closed", "quiet-clip")
+
+
+async def test_a_follow_up_that_waited_past_the_deadline_is_dropped_and_shown(
+    detector: DetectorFilter, plaza: PersonStream, tmp_path: Path  # noqa: F811
+) -> None:
+    frames = people_frames(plaza, 6)
+    sink = Sink()
+    watch = LiveWatch("driveway", detector, CameraZones([], TRIGGERS), 5.0, sink,
+                      follow_fps=5.0)
+    try:
+        # Given a camera whose event has started
+        watch.begin("clip", utcnow())
+        for t, frame in frames[:4]:
+            watch.offer("clip", t, frame)
+            wait_for(lambda: watch.head() is None)
+        wait_for(lambda: watch.frames_detected == watch.frames_offered - watch.frames_replaced)
+        assert any(c == "found" for c, _ in sink.calls)
+        assert watch.stats()["saturated"] is False
+        detected = watch.stats()["detected"]
+
+        # When a follow-up frame waits longer than the queue's deadline (the detector is busy)
+        with watch.queue.paused():
+            assert watch.offer("clip", frames[5][0], frames[5][1])
+            time.sleep(FOLLOW_UP_DEADLINE_S + 0.2)
+            # Then while it waits, the camera's delay shows the wait
+            assert watch.stats()["delay_s"] > FOLLOW_UP_DEADLINE_S
+        wait_for(lambda: watch.head() is None)
+
+        # And it is dropped rather than detected late, and the camera says it is saturated
+        stats = watch.stats()
+        assert stats["detected"] == detected
+        assert stats["follow_ups_stale"] == 1 and stats["dropped"] >= 1
+        assert stats["saturated"] is True
+    finally:
+        watch.end("clip", interrupted=False)
+        watch.stop()

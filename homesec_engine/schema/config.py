@@ -331,7 +331,8 @@ CONFIG_MODELS: dict[str, Decl] = {
                                        "lease_s)", default=5.0, min=0.2, max=200.0),
             "advertise_url": url_field("URL other engines and Home Assistant reach this "
                                        "engine's API at (unset: http://<server.host>:"
-                                       "<server.port>)", schemes=["http", "https"],
+                                       "<server.port>, the host name when server.host "
+                                       "listens everywhere)", schemes=["http", "https"],
                                        nullable=True),
         },
     ),

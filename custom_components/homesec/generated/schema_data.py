@@ -1052,7 +1052,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                    'fields': {'advertise_url': {'description': 'URL other engines and Home '
                                                                "Assistant reach this engine's API "
                                                                'at (unset: '
-                                                               'http://<server.host>:<server.port>)',
+                                                               'http://<server.host>:<server.port>, '
+                                                               'the host name when server.host '
+                                                               'listens everywhere)',
                                                 'nullable': True,
                                                 'required': False,
                                                 'selector': 'url',
@@ -1298,6 +1300,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                      'required': True,
                                      'selector': 'select',
                                      'type': 'str'},
+                          'tracks': {'description': "The camera's tracked objects now: tracks, "
+                                                    'active, stationary, max_tracks, and '
+                                                    'dropped_detections (a crowd beyond '
+                                                    'tracking.max_tracks is counted there, not '
+                                                    'followed)',
+                                     'required': False,
+                                     'type': 'object'},
                           'uploaded': {'description': 'Offsite copies made since start',
                                        'min': 0,
                                        'required': False,

@@ -297,6 +297,10 @@ class EngineRuntime:
                 "detection_rate": state.detection_rate,
                 "detection_delay_s": state.detection_delay_s,
             }
+            source = self.sources.get(name)
+            live = getattr(source, "live", None) if source is not None else None
+            if isinstance(live, LiveWatch):
+                out[f"camera:{name}"]["tracks"] = live.tracker.status()
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
         for name, (backend, why) in self.notifiers_off.items():

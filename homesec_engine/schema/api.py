@@ -197,6 +197,10 @@ API_MODELS: dict[str, Decl] = {
                                       nullable=True),
         "detection_delay_s": float_field("Median wait of the camera's live frames for the "
                                          "shared detector (10 s)", nullable=True),
+        "tracks": {"type": "object", "required": False,
+                   "description": "The camera's tracked objects now: tracks, active, "
+                   "stationary, max_tracks, and dropped_detections (a crowd beyond "
+                   "tracking.max_tracks is counted there, not followed)"},
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),

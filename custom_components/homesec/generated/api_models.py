@@ -114,6 +114,7 @@ class Component(TypedDict):
     analysis_dropped: NotRequired[float | None]
     detection_rate: NotRequired[float | None]
     detection_delay_s: NotRequired[float | None]
+    tracks: NotRequired[dict[str, Any]]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]

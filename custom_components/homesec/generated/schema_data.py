@@ -1300,6 +1300,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                      'required': True,
                                      'selector': 'select',
                                      'type': 'str'},
+                          'tracks': {'description': "The camera's tracked objects now: tracks, "
+                                                    'active, stationary, max_tracks, and '
+                                                    'dropped_detections (a crowd beyond '
+                                                    'tracking.max_tracks is counted there, not '
+                                                    'followed)',
+                                     'required': False,
+                                     'type': 'object'},
                           'uploaded': {'description': 'Offsite copies made since start',
                                        'min': 0,
                                        'required': False,

@@ -315,6 +315,9 @@ API_MODELS: dict[str, Decl] = {
                                 required=True, nullable=True, choices=RISK_LEVELS),
         "summary": str_field("VLM summary (on `ended`)", required=True, nullable=True),
         "alerted": bool_field("An alert was sent for it (once)", required=True),
+        # Not required: an engine from before tiers sends none (everything was an alert).
+        "tier": str_field("alert: notified; detection: recorded and reviewable, not notified "
+                          "(alert_policy.alert_classes)", choices=["alert", "detection"]),
         "snapshot_url": str_field("Engine link to the snapshot of the frame that started it",
                                   required=True),
         "view_url": str_field("Engine link to the clip's video", required=True),

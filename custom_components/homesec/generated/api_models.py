@@ -13,6 +13,7 @@ class CameraPolicy(TypedDict):
     min_risk_level: NotRequired[str | None]
     activity_types: NotRequired[list[str]]
     enabled: NotRequired[bool | None]
+    alert_classes: NotRequired[list[str]]
 
 
 class AlertPolicy(TypedDict):
@@ -20,6 +21,7 @@ class AlertPolicy(TypedDict):
 
     min_risk_level: NotRequired[str]
     activity_types: NotRequired[list[str]]
+    alert_classes: NotRequired[list[str]]
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
@@ -262,6 +264,7 @@ class LiveEvent(TypedDict):
     risk_level: str | None
     summary: str | None
     alerted: bool
+    tier: NotRequired[str]
     snapshot_url: str
     view_url: str
     end_reason: str | None

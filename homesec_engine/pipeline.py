@@ -283,7 +283,10 @@ class Pipeline:
                 analysis = fallback_analysis(
                     out.moving_classes, self.filter_for(clip.camera).tracking.activity_priority)
             out.analysis = analysis
-            decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
+            # The tier from the classes that moved (a detector fallback has none to go by).
+            decision = self.policy().decide(
+                clip.camera, analysis, triggered=triggered,
+                classes=out.moving_classes if out.moving_classes else None)
             out.decision = decision
             # Alerted live already: one alert per event; the clip's judgement ends the event.
             alerted_live = self.live is not None and self.live.alerted(out.clip_id)
@@ -291,6 +294,7 @@ class Pipeline:
                                risk_level=analysis.risk_level, summary=analysis.summary,
                                alerted=decision.alert or alerted_live)
             await self._event(out, "alert_decided", alert=decision.alert, reason=decision.reason,
+                              tier=decision.tier,
                               risk_level=decision.risk_level,
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")

@@ -149,6 +149,8 @@ class AlertDecision:
     reason: str
     risk_level: str | None = None
     activity_type: str | None = None
+    # "alert" (notified), "detection" (triggered, recorded, not notified) or None (neither).
+    tier: str | None = None
 
 
 @dataclass(slots=True)

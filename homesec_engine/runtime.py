@@ -297,6 +297,10 @@ class EngineRuntime:
                 "detection_rate": state.detection_rate,
                 "detection_delay_s": state.detection_delay_s,
             }
+            source = self.sources.get(name)
+            live = getattr(source, "live", None) if source is not None else None
+            if isinstance(live, LiveWatch):
+                out[f"camera:{name}"]["tracks"] = live.tracker.status()
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
         for name, (backend, why) in self.notifiers_off.items():
@@ -348,6 +352,7 @@ class EngineRuntime:
             if not url:
                 raise StartupError(f"state.url_env: environment variable "
                                    f"{state_cfg['url_env']} is not set")
+        self._prepare_cluster(url)  # first: a cluster config that cannot work opens nothing
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
         storage_cfg = cfg["storage"]
@@ -360,7 +365,6 @@ class EngineRuntime:
         # Before start(): a replay of kept writes may already meet a deleted clip.
         repository.on_write_after_delete = self._remove_files_of_deleted
         await repository.start()
-        await self._prepare_cluster(url)
 
         filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
@@ -429,7 +433,7 @@ class EngineRuntime:
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
                 source_backend=camera["source_backend"])
 
-    async def _prepare_cluster(self, url: str) -> None:
+    def _prepare_cluster(self, url: str) -> None:
         """Cluster mode: a coordinator whose leases pick this engine's cameras (started with
         the cameras). Off by default: then every enabled camera runs here."""
         from .cluster import ClusterConfigError, ClusterCoordinator, cluster_settings

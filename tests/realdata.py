@@ -25,7 +25,6 @@ lighting ramp, a slight camera shake, a subject sliding in) for tests and the be
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from tests.tools import CACHE  # the cache ./scripts/test and ./scripts/run use
+
 REPO = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("HOMESEC_CACHE", Path.home() / ".cache" / "homesec"))
 
 # name -> the HomeSec class it shows (None: a picture with no trigger class in it).
 SKIMAGE_PHOTOS: dict[str, str | None] = {

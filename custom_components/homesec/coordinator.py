@@ -51,7 +51,14 @@ from .const import (
     SIGNAL_CAMERA_HEALTH,
     SIGNAL_LIVE_EVENT,
 )
-from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
+from .generated.api_models import (
+    AlertSummary,
+    CameraStatus,
+    ClusterEngine,
+    Health,
+    Status,
+    WsMessage,
+)
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
 from .repairs import (
@@ -86,6 +93,12 @@ type HomeSecConfigEntry = ConfigEntry[HomeSecData]
 def camera_device_identifier(entry_id: str, camera: str) -> tuple[str, str]:
     """The device-registry identifier of a camera."""
     return (DOMAIN, f"{entry_id}_{camera}")
+
+
+def engine_device_identifier(entry_id: str, engine_id: str) -> tuple[str, str]:
+    """The device-registry identifier of one engine of a cluster ('-' keeps it apart from
+    every camera's: camera names are slugs without one)."""
+    return (DOMAIN, f"{entry_id}-engine-{engine_id}")
 
 
 class HomeSecCoordinator(DataUpdateCoordinator[Status]):
@@ -139,6 +152,19 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         if (data := self.current) is None:
             return None
         return next((c for c in data["cameras"] if c["name"] == name), None)
+
+    def engine(self, engine_id: str) -> ClusterEngine | None:
+        """One engine of the cluster as the current data lists it (cluster mode)."""
+        return next((e for e in self._engines() if e["engine_id"] == engine_id), None)
+
+    @property
+    def engine_ids(self) -> list[str]:
+        """The engines of the cluster (empty outside cluster mode)."""
+        return [e["engine_id"] for e in self._engines()]
+
+    def _engines(self) -> list[ClusterEngine]:
+        cluster = self.current["health"].get("cluster") if self.current else None
+        return list(cluster.get("engines", [])) if cluster else []
 
     @property
     def camera_names(self) -> list[str]:
@@ -228,13 +254,18 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
 
     def _remove_stale_devices(self, status: Status) -> None:
-        """Cameras gone from the engine take their device (and its entities) with them."""
+        """Cameras gone from the engine take their device (and its entities) with them.
+
+        An engine's device (cluster mode) stays: a dead engine shows as unavailable."""
         registry = dr.async_get(self.hass)
         entry_id = self.config_entry.entry_id
         wanted = {camera_device_identifier(entry_id, c["name"]) for c in status["cameras"]}
         hub = (DOMAIN, entry_id)
+        engine_prefix = engine_device_identifier(entry_id, "")[1]
         for device in dr.async_entries_for_config_entry(registry, entry_id):
             ours = {i for i in device.identifiers if i[0] == DOMAIN}
+            if any(i[1].startswith(engine_prefix) for i in ours):
+                continue
             if ours and hub not in ours and not ours & wanted:
                 LOGGER.debug("Removing the device of a camera gone from the engine: %s", ours)
                 registry.async_remove_device(device.id)

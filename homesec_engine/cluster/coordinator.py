@@ -86,7 +86,9 @@ class ClusterCoordinator:
 
     def status(self) -> dict[str, Any]:
         s = self.settings
-        partitioned = self._db_error is not None and (
+        # Cut off for as long as its leases could be renewed, and every camera stopped (the
+        # watchdog stops them at that moment, within its step).
+        partitioned = self._db_error is not None and not self._held and (
             self._last_ok is None or time.monotonic() - self._last_ok >= s.lease_s - s.stop_margin_s)
         reason: str | None
         if partitioned:

@@ -153,7 +153,7 @@ class LiveEvents:
                 "clip_id": found.clip_id, "camera": camera, "state": ACTIVE,
                 "started_at": _iso(utcnow()), "ended_at": None, "duration_s": None,
                 "classes": [], "active_classes": [], "zones": [], "objects": [],
-                "activity_type": None,
+                "activity_type": None, "tier": "detection",
                 "risk_level": None, "summary": None, "alerted": False,
                 "snapshot_url": self.pipeline.media_url(found.clip_id, "snapshot"),
                 "view_url": self.pipeline.media_url(found.clip_id, "media"),
@@ -171,17 +171,20 @@ class LiveEvents:
         event.update(activity_type=analysis.activity_type, risk_level=analysis.risk_level)
         if first:
             await self._snapshot(found)
+        decision = None
+        if not event["alerted"]:  # the tier goes out with the message
+            decision = self.pipeline.policy().decide(camera, analysis, triggered=True,
+                                                     classes=found.classes)
+            event["tier"] = decision.tier
         await self._emit(found.clip_id, event, "started" if first else "updated")
-        if not event["alerted"]:
-            decision = self.pipeline.policy().decide(camera, analysis, triggered=True)
-            if decision.alert:
-                event["alerted"] = True
-                await self.pipeline.write(self.pipeline.repository.update_clip,
-                                          found.clip_id, alerted=True, event=dict(event))
-                self.pipeline.announce(
-                    camera=camera, clip_id=found.clip_id, analysis=analysis,
-                    classes=found.classes, objects=found.objects, zones=found.zones,
-                    timestamp=self._timestamp(event), storage_uri=None)
+        if decision is not None and decision.alert:
+            event["alerted"] = True
+            await self.pipeline.write(self.pipeline.repository.update_clip,
+                                      found.clip_id, alerted=True, event=dict(event))
+            self.pipeline.announce(
+                camera=camera, clip_id=found.clip_id, analysis=analysis,
+                classes=found.classes, objects=found.objects, zones=found.zones,
+                timestamp=self._timestamp(event), storage_uri=None)
 
     async def _on_closed(self, camera: str, clip_id: str, interrupted: bool) -> None:
         event = self._events.get(clip_id)
@@ -205,6 +208,7 @@ class LiveEvents:
                     event["risk_level"] = analysis.risk_level  # the clip may raise it
             if decision is not None and decision.alert:
                 event["alerted"] = True
+            event["tier"] = "alert" if event["alerted"] else "detection"
             event["duration_s"] = round(clip.duration_s, 3)
             if event["state"] == ACTIVE:
                 event.update(state=ENDED, end_reason="clip_closed", ended_at=_iso(utcnow()))

@@ -188,6 +188,7 @@ API_MODELS: dict[str, Decl] = {
         "uploads_waiting": int_field("Recordings waiting to be stored again", min=0),
         "model": str_field("The detector's model file"),
         "fallback": str_field("How clips are judged while the detector is unavailable"),
+        "loaded": bool_field("The detector's model is loaded (false until a camera uses it)"),
         "family": str_field("The detector's model family"),
         "input_size": list_field("The model's input width and height", int_field("Pixels")),
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),
@@ -197,6 +198,10 @@ API_MODELS: dict[str, Decl] = {
                                       nullable=True),
         "detection_delay_s": float_field("Median wait of the camera's live frames for the "
                                          "shared detector (10 s)", nullable=True),
+        "tracks": {"type": "object", "required": False,
+                   "description": "The camera's tracked objects now: tracks, active, "
+                   "stationary, max_tracks, and dropped_detections (a crowd beyond "
+                   "tracking.max_tracks is counted there, not followed)"},
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),
@@ -311,6 +316,9 @@ API_MODELS: dict[str, Decl] = {
                                 required=True, nullable=True, choices=RISK_LEVELS),
         "summary": str_field("VLM summary (on `ended`)", required=True, nullable=True),
         "alerted": bool_field("An alert was sent for it (once)", required=True),
+        # Not required: an engine from before tiers sends none (everything was an alert).
+        "tier": str_field("alert: notified; detection: recorded and reviewable, not notified "
+                          "(alert_policy.alert_classes)", choices=["alert", "detection"]),
         "snapshot_url": str_field("Engine link to the snapshot of the frame that started it",
                                   required=True),
         "view_url": str_field("Engine link to the clip's video", required=True),

@@ -188,6 +188,9 @@ CONFIG_MODELS: dict[str, Decl] = {
             "activity_types": list_field("Only these activities alert (empty: all)",
                                          str_field("Activity type", choices=ACTIVITY_TYPES)),
             "enabled": bool_field("Whether this camera alerts at all", nullable=True),
+            "alert_classes": list_field(
+                "Classes whose events alert here (empty: the global alert_classes)",
+                str_field("Class", choices=DETECTION_CLASSES)),
         },
     ),
     "AlertPolicy": model(
@@ -198,6 +201,11 @@ CONFIG_MODELS: dict[str, Decl] = {
             "activity_types": list_field("Only these activities alert (empty: all)",
                                          str_field("Activity type", choices=ACTIVITY_TYPES),
                                          default=[]),
+            "alert_classes": list_field(
+                "Tiers: an event of these classes is an alert (notified); one of only other "
+                "trigger classes is a detection (recorded and reviewable, not notified)",
+                str_field("Class", choices=DETECTION_CLASSES),
+                default=["person", "vehicle"]),
             "cameras": map_field("Per-camera overrides",
                                  {"type": "model", "model": "CameraPolicy", "required": False,
                                   "description": "Override"},
@@ -331,7 +339,8 @@ CONFIG_MODELS: dict[str, Decl] = {
                                        "lease_s)", default=5.0, min=0.2, max=200.0),
             "advertise_url": url_field("URL other engines and Home Assistant reach this "
                                        "engine's API at (unset: http://<server.host>:"
-                                       "<server.port>)", schemes=["http", "https"],
+                                       "<server.port>, the host name when server.host "
+                                       "listens everywhere)", schemes=["http", "https"],
                                        nullable=True),
         },
     ),

@@ -198,7 +198,7 @@ def render_entity_descriptions() -> str:
               "@dataclass(frozen=True, kw_only=True)",
               "class HomeSecEntityDescriptionMixin:",
               '    """Where an entity reads its value in the /api/v1/status data."""', "",
-              '    scope: Literal["hub", "camera"]',
+              '    scope: Literal["hub", "camera", "engine"]',
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
               "    push: bool = False  # driven by live alerts, not only by polls",

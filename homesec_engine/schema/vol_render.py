@@ -91,12 +91,19 @@ def _url(decl: Decl) -> Callable[[Any], Any]:
     return check
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+                          re.ASCII)
+
+
 def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
     lo, hi = decl.get("min"), decl.get("max")
     label = "an integer" if kind is int else "a number"
 
     def check(raw: Any) -> int | float:
         if coerce and isinstance(raw, str):
+            # ASCII only: int()/float() would also take Unicode digits and blanks around.
+            if not _NUMBER_TEXT.fullmatch(raw):
+                raise vol.Invalid(f"expected {label}")
             try:
                 raw = kind(raw)
             except ValueError as err:

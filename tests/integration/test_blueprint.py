@@ -245,3 +245,25 @@ async def test_a_live_event_notifies_at_its_start_not_again_at_its_end(
 def _event_type(hass: HomeAssistant, entity_id: str) -> str | None:
     state = hass.states.get(entity_id)
     return None if state is None else state.attributes.get("event_type")
+
+
+@pytest.mark.usefixtures("config_dir")
+async def test_an_entity_coming_back_is_no_new_notification(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry,
+    phone: list[dict[str, Any]],
+) -> None:
+    # Given one notification sent for an alert
+    await _automation(hass, entry, cooldown=0)
+    await _alert(hass, engine, entry, "front_door", "fd-once")
+    assert len(phone) == 1
+    entity_id = _event_entity(hass, entry, "front_door")
+    last = hass.states.get(entity_id)
+    assert last is not None
+    # When the event entity goes unavailable and comes back with its last event (the engine
+    # reconnected, or HA restarted and restored it)
+    hass.states.async_set(entity_id, "unavailable", {})
+    await hass.async_block_till_done()
+    hass.states.async_set(entity_id, last.state, dict(last.attributes))
+    await hass.async_block_till_done()
+    # Then the phone is not told about the old event again
+    assert len(phone) == 1

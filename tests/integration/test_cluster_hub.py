@@ -1,7 +1,7 @@
 """One Home Assistant entry over a cluster of engines (real HA core, two real engine
 processes sharing one PostgreSQL database and moto's S3 server): the entry shows every
-camera of the installation, and when its engine is killed it carries on through the other
-engine's URL."""
+camera of the installation and each engine as a device of its own, and when its engine is
+killed it carries on through the other engine's URL."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from custom_components.homesec.coordinator import camera_device_identifier
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
 from tests.cluster.engines import ClusterEngine, running_cluster, wait_for
 from tests.engine.lifecycle.conftest import S3Server, s3_env, s3_port, s3_server  # noqa: F401
 
@@ -40,6 +41,14 @@ def engines(tmp_path: Path, database_url: str, s3_server: S3Server,  # noqa: F81
                          bucket=s3_server.bucket, credentials=s3_env) as running:
         wait_for(lambda: all(len(e.held()) == 1 for e in running), 60, "one camera each")
         yield running
+
+
+def _held_state(hass: HomeAssistant, engine_id: str) -> str | None:
+    """The state of engine `engine_id`'s "Cameras held" sensor."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{ENTRY_ID}-engine-{engine_id}_cameras_held")
+    state = hass.states.get(entity_id) if entity_id else None
+    return state.state if state else None
 
 
 def _healthy(entry: MockConfigEntry) -> set[str]:
@@ -71,6 +80,10 @@ async def test_one_entry_shows_every_camera_and_survives_its_engine(
         await coordinator.async_refresh()
         await asyncio.sleep(0.2)
     assert _healthy(entry) == set(CAMS)
+    # And each engine is a device of its own, holding one camera
+    for engine_id in ("e1", "e2"):
+        assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-{engine_id}") is not None
+        assert _held_state(hass, engine_id) == "1"
 
     # When e1 is killed
     await hass.async_add_executor_job(e1.kill)
@@ -87,6 +100,15 @@ async def test_one_entry_shows_every_camera_and_survives_its_engine(
             break
         await asyncio.sleep(0.2)
     assert _healthy(entry) == set(CAMS)
+    await hass.async_block_till_done()
+    # And e2's device holds both cameras, while the dead engine's device shows unavailable
+    for _ in range(100):
+        if _held_state(hass, "e1") == "unavailable":
+            break
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.2)
+    assert (_held_state(hass, "e1"), _held_state(hass, "e2")) == ("unavailable", "2")
     assert entry.state is ConfigEntryState.LOADED
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

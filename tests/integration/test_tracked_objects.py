@@ -56,7 +56,7 @@ def _state(hass: HomeAssistant, entity_id: str) -> str | None:
 
 
 async def test_vehicle_sensor_ignores_parked_cars_and_goes_quiet_once_an_arrival_parks(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, engine: RunningEngine
 ) -> None:
     # Given the plaza with its van and car parked, and HA recording every state change
     changes = async_capture_events(hass, "state_changed")
@@ -73,6 +73,9 @@ async def test_vehicle_sensor_ignores_parked_cars_and_goes_quiet_once_an_arrival
     await wait_for(hass, lambda: _state(hass, "binary_sensor.plaza_vehicle") == STATE_OFF,
                    timeout=60)
     assert _state(hass, "binary_sensor.plaza_person") == STATE_ON
+    # And the camera's diagnostics count the standing vehicles (van, car, the motorcycle)
+    tracks = engine.runtime.components()["camera:plaza"]["tracks"]
+    assert tracks["stationary"] >= 3 and tracks["dropped_detections"] == 0
     # And the vehicle sensor went on exactly once (the parked van and car never raised it)
     vehicle = [c.data["new_state"] for c in changes
                if c.data["entity_id"] == "binary_sensor.plaza_vehicle"]

@@ -13,6 +13,7 @@ class CameraPolicy(TypedDict):
     min_risk_level: NotRequired[str | None]
     activity_types: NotRequired[list[str]]
     enabled: NotRequired[bool | None]
+    alert_classes: NotRequired[list[str]]
 
 
 class AlertPolicy(TypedDict):
@@ -20,6 +21,7 @@ class AlertPolicy(TypedDict):
 
     min_risk_level: NotRequired[str]
     activity_types: NotRequired[list[str]]
+    alert_classes: NotRequired[list[str]]
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
@@ -108,12 +110,14 @@ class Component(TypedDict):
     uploads_waiting: NotRequired[int]
     model: NotRequired[str]
     fallback: NotRequired[str]
+    loaded: NotRequired[bool]
     family: NotRequired[str]
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]
     analysis_dropped: NotRequired[float | None]
     detection_rate: NotRequired[float | None]
     detection_delay_s: NotRequired[float | None]
+    tracks: NotRequired[dict[str, Any]]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -261,6 +265,7 @@ class LiveEvent(TypedDict):
     risk_level: str | None
     summary: str | None
     alerted: bool
+    tier: NotRequired[str]
     snapshot_url: str
     view_url: str
     end_reason: str | None

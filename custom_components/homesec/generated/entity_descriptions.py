@@ -22,7 +22,7 @@ from homeassistant.const import EntityCategory
 class HomeSecEntityDescriptionMixin:
     """Where an entity reads its value in the /api/v1/status data."""
 
-    scope: Literal["hub", "camera"]
+    scope: Literal["hub", "camera", "engine"]
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
@@ -97,6 +97,13 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         device_class=SensorDeviceClass.ENUM,
         entity_category=EntityCategory.DIAGNOSTIC,
         options=['healthy', 'degraded', 'unhealthy'],
+    ),
+    HomeSecSensorEntityDescription(
+        key='cameras_held',
+        translation_key='cameras_held',
+        scope='engine',
+        value_path=('cameras_held',),
+        state_class=SensorStateClass.MEASUREMENT,
     ),
     HomeSecSensorEntityDescription(
         key='disk_used',

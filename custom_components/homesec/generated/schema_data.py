@@ -136,6 +136,24 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'type': 'str'},
                                                'required': False,
                                                'type': 'list'},
+                            'alert_classes': {'default': ['person', 'vehicle'],
+                                              'description': 'Tiers: an event of these classes is '
+                                                             'an alert (notified); one of only '
+                                                             'other trigger classes is a detection '
+                                                             '(recorded and reviewable, not '
+                                                             'notified)',
+                                              'items': {'choices': ['person',
+                                                                    'vehicle',
+                                                                    'animal',
+                                                                    'package',
+                                                                    'object',
+                                                                    'unknown'],
+                                                        'description': 'Class',
+                                                        'required': False,
+                                                        'selector': 'select',
+                                                        'type': 'str'},
+                                              'required': False,
+                                              'type': 'list'},
                             'cameras': {'default': {},
                                         'description': 'Per-camera overrides',
                                         'pattern': '^[a-z0-9_]{1,64}$',
@@ -480,6 +498,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                           'type': 'str'},
                                                 'required': False,
                                                 'type': 'list'},
+                             'alert_classes': {'description': 'Classes whose events alert here '
+                                                              '(empty: the global alert_classes)',
+                                               'items': {'choices': ['person',
+                                                                     'vehicle',
+                                                                     'animal',
+                                                                     'package',
+                                                                     'object',
+                                                                     'unknown'],
+                                                         'description': 'Class',
+                                                         'required': False,
+                                                         'selector': 'select',
+                                                         'type': 'str'},
+                                               'required': False,
+                                               'type': 'list'},
                              'enabled': {'description': 'Whether this camera alerts at all',
                                          'nullable': True,
                                          'required': False,
@@ -1052,7 +1084,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                    'fields': {'advertise_url': {'description': 'URL other engines and Home '
                                                                "Assistant reach this engine's API "
                                                                'at (unset: '
-                                                               'http://<server.host>:<server.port>)',
+                                                               'http://<server.host>:<server.port>, '
+                                                               'the host name when server.host '
+                                                               'listens everywhere)',
                                                 'nullable': True,
                                                 'required': False,
                                                 'selector': 'url',
@@ -1263,6 +1297,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'float'},
+                          'loaded': {'description': "The detector's model is loaded (false until a "
+                                                    'camera uses it)',
+                                     'required': False,
+                                     'selector': 'boolean',
+                                     'type': 'bool'},
                           'max_backlog': {'description': 'offsite.max_backlog',
                                           'min': 1,
                                           'required': False,
@@ -1298,6 +1337,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                      'required': True,
                                      'selector': 'select',
                                      'type': 'str'},
+                          'tracks': {'description': "The camera's tracked objects now: tracks, "
+                                                    'active, stationary, max_tracks, and '
+                                                    'dropped_detections (a crowd beyond '
+                                                    'tracking.max_tracks is counted there, not '
+                                                    'followed)',
+                                     'required': False,
+                                     'type': 'object'},
                           'uploaded': {'description': 'Offsite copies made since start',
                                        'min': 0,
                                        'required': False,
@@ -1862,6 +1908,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
+                          'tier': {'choices': ['alert', 'detection'],
+                                   'description': 'alert: notified; detection: recorded and '
+                                                  'reviewable, not notified '
+                                                  '(alert_policy.alert_classes)',
+                                   'required': False,
+                                   'selector': 'select',
+                                   'type': 'str'},
                           'view_url': {'description': "Engine link to the clip's video",
                                        'required': True,
                                        'selector': 'text',

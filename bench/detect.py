@@ -193,15 +193,19 @@ def configurations(models: list[str]) -> dict[str, dict[str, Any]]:
         "nanodet-m 416, whole frame (before)": {"region_width": 0},
         "nanodet-m 416 + regions (default)": {},
     }
-    for model in models:
-        configs[f"{Path(model).stem}, whole frame"] = {"model_path": model, "region_width": 0}
-        configs[f"{Path(model).stem} + regions"] = {"model_path": model}
+    for spec in models:  # PATH or PATH@WxH (a model with a dynamic input size)
+        model, _, size = spec.partition("@")
+        extra = {"input_size": [int(v) for v in size.split("x")]} if size else {}
+        configs[f"{Path(model).stem}, whole frame"] = {"model_path": model, "region_width": 0,
+                                                       **extra}
+        configs[f"{Path(model).stem} + regions"] = {"model_path": model, **extra}
     return configs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--model", action="append", default=[], help="another ONNX model")
+    parser.add_argument("--model", action="append", default=[],
+                        help="another ONNX model: PATH, or PATH@WxH for a dynamic input size")
     parser.add_argument("--frames", type=int, default=40, help="frames timed per setting")
     parser.add_argument("--cpu-only", action="store_true", help="only the CPU figures")
     parser.add_argument("--quick", action="store_true", help="two treatments, fewer pieces")

@@ -47,7 +47,8 @@ from pytest_homeassistant_custom_component.common import (  # noqa: E402
 
 from tests.engine_harness import running_engine  # noqa: E402
 from tests.livestream import person_stream  # noqa: E402
-from tests.videotools import PLAY_LOG_ENV, RtspTestServer  # noqa: E402
+from homesec_engine.demo.rtsp_server import PLAY_LOG_ENV  # noqa: E402
+from tests.videotools import RtspTestServer  # noqa: E402
 
 
 @asynccontextmanager

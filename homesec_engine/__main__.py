@@ -28,6 +28,7 @@ from . import __version__
 from .config.defaults import DEFAULT_DATA_DIR, embedded_default
 from .config.loader import ConfigError, merge_all, read_yaml
 from .config.manager import ConfigManager
+from .demo.feed import start_demo_feed
 from .runtime import EngineRuntime, StartupError
 
 _LOGGER = logging.getLogger("homesec_engine")
@@ -51,9 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def config_manager_for(config_paths: list[Path], use_default: bool) -> ConfigManager:
-    """A ConfigManager for the given files (the embedded default when there are none)."""
-    embedded = embedded_default(DEFAULT_DATA_DIR) if use_default or not config_paths else None
+def config_manager_for(config_paths: list[Path], use_default: bool,
+                       demo_url: str | None = None) -> ConfigManager:
+    """A ConfigManager for the given files (the embedded default when there are none; its
+    demo camera reads `demo_url` when given)."""
+    embedded = (embedded_default(DEFAULT_DATA_DIR, demo_url)
+                if use_default or not config_paths else None)
     layers = ([embedded] if embedded else []) + [read_yaml(p) for p in config_paths]
     chosen = merge_all(layers).get("config_overrides_path")
     anchor = config_paths[0].parent if config_paths else Path(".")
@@ -89,16 +93,17 @@ def _api_factory() -> Callable[[EngineRuntime], Any] | None:
     return create_app
 
 
-async def _serve(runtime: EngineRuntime, host: str, port: int) -> Any:
+async def _serve(runtime: EngineRuntime, server: dict[str, Any]) -> Any:
     factory = _api_factory()
     if factory is None:
         return None
     from aiohttp import web
 
-    from .api.server import GuardedRunner
+    from .api.server import GuardedRunner, server_limits
 
+    host, port = server["host"], int(server["port"])
     app = factory(runtime)
-    runner = GuardedRunner(app)
+    runner = GuardedRunner(app, server_limits(server))
     await runner.setup()
     site = web.TCPSite(runner, host, port, backlog=runner.limits.backlog)
     try:
@@ -120,10 +125,13 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread / platform
             pass
+    # The demo footage's feed outlives in-process restarts: the camera's URL stays the same.
+    feed = start_demo_feed() if use_default or not config_paths else None
     try:
         while True:
             try:
-                manager = await asyncio.to_thread(config_manager_for, config_paths, use_default)
+                manager = await asyncio.to_thread(config_manager_for, config_paths, use_default,
+                                                  feed.url if feed else None)
                 config = await manager.load()
             except ConfigError as err:
                 print(f"homesec: config error: {err}", file=sys.stderr)
@@ -134,7 +142,7 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
             try:
                 await runtime.start()
                 server = config["server"]
-                runner = await _serve(runtime, server["host"], int(server["port"]))
+                runner = await _serve(runtime, server)
             except (StartupError, ConfigError) as err:
                 await runtime.stop()
                 print(f"homesec: cannot start: {err}", file=sys.stderr)
@@ -174,6 +182,8 @@ async def run_engine(config_paths: list[Path], *, use_default: bool = False,
                 return EXIT_OK
             _LOGGER.info("restarting with the current config")
     finally:
+        if feed is not None:
+            feed.stop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             try:
                 loop.remove_signal_handler(sig)

@@ -28,6 +28,15 @@ def snapshot_uri(storage: Storage, clip_uri: str | None) -> str | None:
     return base + SNAPSHOT_SUFFIX
 
 
+def live_snapshot_uri(storage: Storage, clip_id: str) -> str | None:
+    """Where the clip's snapshot is stored by key: the live event's picture, there from the
+    event's first message on, before the video is stored (and replaced by the clip's own)."""
+    try:
+        return storage.uri_for(snapshot_key(clip_id))
+    except StorageError:
+        return None
+
+
 def clip_file_uris(storage: Storage, clip_id: str, uris: Iterable[str | None]) -> list[str]:
     """Every object the clip may have stored: `uris`, their snapshots, its snapshot by key.
 
@@ -35,11 +44,7 @@ def clip_file_uris(storage: Storage, clip_id: str, uris: Iterable[str | None]) -
     """
     found = {uri for uri in uris if uri}
     found |= {shot for uri in list(found) if (shot := snapshot_uri(storage, uri))}
-    try:
-        by_key = storage.uri_for(snapshot_key(clip_id))
-    except StorageError:
-        by_key = None
-    if by_key:
+    if by_key := live_snapshot_uri(storage, clip_id):
         found.add(by_key)
     return sorted(found)
 

@@ -12,7 +12,8 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
    (zones.py); what counts becomes the clip's `objects` and `zones`;
 3. a snapshot JPEG of the best detection frame, at the clip's full resolution with the boxes
    and labels drawn, is stored as `<clip_id>.jpg` (event `snapshot`);
-4. the analyzer runs only when a counting trigger class was detected; when it fails (`analyze_failed`)
+4. the analyzer runs only when a counting trigger class was detected (one that attaches the
+   stored snapshot waits, bounded, for the clip and snapshot to be stored); when it fails (`analyze_failed`)
    the clip is judged as if there were no analyzer (policy.fallback_analysis);
 5. the policy decides (`analyzed` + event `alert_decided`);
 6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
@@ -37,6 +38,7 @@ from pathlib import Path
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .events import EventHub
 from .filters.base import FilterOutput, ObjectFilter
@@ -100,6 +102,7 @@ class ClipOutcome:
     counted: list[Detection] = field(default_factory=list)  # detections that count (zones)
     objects: list[dict[str, Any]] = field(default_factory=list)  # what counts, per class
     zones: list[str] = field(default_factory=list)  # zones the counting detections were in
+    moving_classes: list[str] = field(default_factory=list)  # classes that moved, by priority
     analysis: Analysis | None = None
     analyzer_used: bool = False
     decision: AlertDecision | None = None
@@ -272,13 +275,18 @@ class Pipeline:
                                            name="homesec-snap")
             # Without a usable model, `on_model_error: motion` lets every clip through as motion.
             triggers = self.filter_for(clip.camera).trigger_classes
-            triggered = any(o["class"] in triggers for o in out.objects) \
+            triggered = any(c in triggers for c in out.moving_classes) \
                 or filtered.fallback == "motion"
-            analysis = await self._analyze(out, clip, filtered, upload) if triggered else None
+            analysis = (await self._analyze(out, clip, filtered, upload, snapshot)
+                        if triggered else None)
             if analysis is None:
-                analysis = fallback_analysis(o["class"] for o in out.objects)
+                analysis = fallback_analysis(
+                    out.moving_classes, self.filter_for(clip.camera).tracking.activity_priority)
             out.analysis = analysis
-            decision = self.policy().decide(clip.camera, analysis, triggered=triggered)
+            # The tier from the classes that moved (a detector fallback has none to go by).
+            decision = self.policy().decide(
+                clip.camera, analysis, triggered=triggered,
+                classes=out.moving_classes if out.moving_classes else None)
             out.decision = decision
             # Alerted live already: one alert per event; the clip's judgement ends the event.
             alerted_live = self.live is not None and self.live.alerted(out.clip_id)
@@ -286,6 +294,7 @@ class Pipeline:
                                risk_level=analysis.risk_level, summary=analysis.summary,
                                alerted=decision.alert or alerted_live)
             await self._event(out, "alert_decided", alert=decision.alert, reason=decision.reason,
+                              tier=decision.tier,
                               risk_level=decision.risk_level,
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
@@ -392,6 +401,12 @@ class Pipeline:
             await self._write(self.repository.update_clip, out.clip_id, offsite_state="skipped")
             await self._event(out, "offsite_skipped", reason=reason)
 
+    def set_zones(self, camera: str, zones: Sequence[Mapping[str, Any]]) -> CameraZones:
+        """New zones for `camera`, used from its next frame and clip on."""
+        self._zone_config[camera] = list(zones)
+        self._zones.pop(camera, None)
+        return self.zones_of(camera)
+
     def zones_of(self, camera: str) -> CameraZones:
         zones = self._zones.get(camera)
         if zones is None:
@@ -400,7 +415,6 @@ class Pipeline:
         return zones
 
     async def _filter(self, out: ClipOutcome, clip: ClipFile) -> FilterOutput | None:
-        zones = self.zones_of(clip.camera)
         object_filter = self.filter_for(clip.camera)
         zones = self.zones_of(clip.camera)
         try:
@@ -414,12 +428,22 @@ class Pipeline:
             await self._event(out, "filter_failed", error=error, backend=object_filter.name)
             return None
         out.filtered = filtered
-        # With zones, what lies outside them (for its class) neither counts nor alerts.
-        counting = [d for d in filtered.result.detections if zones.counts(d)]
-        out.counted = counting
-        out.objects = summarize_objects(counting)
-        out.zones = zones.zones_hit(d for d in counting
-                                    if d.label in zones.trigger_classes)
+        # With zones, what lies outside them (for its class) neither counts nor alerts; a
+        # track that stood still all clip long (a parked car) is reported, not alerted on.
+        priority = object_filter.tracking.activity_priority
+        tracks = filtered.tracks
+        if tracks is not None:
+            moved = tracks.moved()
+            out.counted = tracks.detections(moved or tracks.counting())
+            out.moving_classes = tracks.moving_classes(priority)
+            out.objects = tracks.objects(priority)
+            zoned = tracks.detections(moved)
+        else:  # a plug-in filter without tracks: every counting detection moved
+            out.counted = [d for d in filtered.result.detections if zones.counts(d)]
+            out.objects = summarize_objects(out.counted)
+            out.moving_classes = sorted({d.label for d in out.counted})
+            zoned = out.counted
+        out.zones = zones.zones_hit(d for d in zoned if d.label in zones.trigger_classes)
         await self._write(self.repository.update_clip, out.clip_id,
                           detected_objects=filtered.classes, objects=out.objects,
                           zones=out.zones)
@@ -453,17 +477,24 @@ class Pipeline:
         await self._event(out, "snapshot", storage_uri=out.snapshot_uri)
 
     async def _analyze(self, out: ClipOutcome, clip: ClipFile, filtered: FilterOutput,
-                       upload: asyncio.Task[None]) -> Analysis | None:
+                       upload: asyncio.Task[None], snapshot: asyncio.Task[None] | None
+                       ) -> Analysis | None:
         if self.analyzer is None:
             return None
         path = clip.path
+        if self.analyzer.needs_stored_snapshot:
+            # It attaches the stored snapshot (read back through the API): give the clip's
+            # storage and its snapshot the same bounded time an alert gives them.
+            await self._wait_bounded(upload)
+            if snapshot is not None:
+                await self._wait_bounded(snapshot)
         try:
             if not await asyncio.to_thread(path.exists):
                 await upload
                 if out.storage_uri is None:
                     raise FileNotFoundError("the clip file is gone and was not stored")
                 path = await asyncio.to_thread(self.storage.resolve, out.storage_uri)
-            analysis = await self.analyzer.analyze(path, filtered)
+            analysis = await self.analyzer.analyze(path, filtered, out.clip_id)
         except asyncio.CancelledError:
             raise
         except Exception as err:
@@ -479,7 +510,8 @@ class Pipeline:
         return analysis
 
     async def _wait_bounded(self, task: asyncio.Task[None]) -> None:
-        """Give the upload (or the snapshot) a bounded time before the alert goes out."""
+        """Give the upload (or the snapshot) a bounded time before the alert goes out (or
+        an analyzer that attaches the snapshot runs)."""
         if task.done():
             return
         await asyncio.wait({task}, timeout=self.alert_upload_wait_s)
@@ -506,12 +538,14 @@ class Pipeline:
                      camera, clip_id, analysis.risk_level, analysis.activity_type,
                      ",".join(classes) or "none")
         payload = event.payload()
-        self.last_alerts[camera] = {
-            "clip_id": clip_id, "activity_type": analysis.activity_type,
-            "risk_level": analysis.risk_level, "summary": analysis.summary,
-            "detected_objects": list(classes), "timestamp": payload["timestamp"],
-            "view_url": payload["view_url"], "objects": objects, "zones": zones,
-        }
+        # The camera's last alert, built once: /status serves it and the alert carries it,
+        # so the integration applies it as it is.
+        self.last_alerts[camera] = payload["last_alert"] = alert_summary(
+            clip_id=clip_id, activity_type=analysis.activity_type,
+            risk_level=analysis.risk_level, summary=analysis.summary,
+            detected_objects=classes, timestamp=payload["timestamp"], objects=objects,
+            zones=zones)
+        event.last_alert = payload["last_alert"]
         self.events.publish("alert", payload)
 
         async def record(notifier: str, ok: bool, error: str | None) -> None:

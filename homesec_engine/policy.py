@@ -7,7 +7,12 @@ value it sets; unset or empty values inherit the global ones):
 2. the camera's override has `enabled: false`             -> no alert
 3. the risk level is below `min_risk_level`               -> no alert
 4. `activity_types` is non-empty and lacks the activity   -> no alert
-5. otherwise                                              -> alert
+5. none of the event's classes is in `alert_classes`      -> no alert: a detection
+6. otherwise                                              -> alert
+
+The tier: an event that alerts is an `alert`; one that was triggered but does not alert is a
+`detection` (recorded and reviewable, not notified). By default person and vehicle alert, an
+animal is a detection.
 
 Without an analyzer (disabled, or it failed) the clip is judged on what the filter saw:
 the activity is the most significant detected class (person > vehicle > package > animal >
@@ -17,11 +22,12 @@ a person is `medium`, anything else `low`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from .records import Analysis, AlertDecision, risk_rank
 from .schema.config import ACTIVITY_TYPES
+from .schema.validate import model_defaults
 
 SIGNIFICANCE = ("person", "vehicle", "package", "animal", "object", "unknown")
 _CLASS_ACTIVITY = {"person": "person", "vehicle": "vehicle", "package": "package",
@@ -29,15 +35,20 @@ _CLASS_ACTIVITY = {"person": "person", "vehicle": "vehicle", "package": "package
 _CLASS_RISK = {"person": "medium"}
 
 
-def fallback_analysis(classes: Iterable[str]) -> Analysis:
-    """The analysis of a clip judged on its detected classes alone (no analyzer)."""
+
+def fallback_analysis(classes: Iterable[str],
+                      priority: Sequence[str] = SIGNIFICANCE) -> Analysis:
+    """The analysis of a clip judged on its detected classes alone (no analyzer): the
+    activity is the first of `priority` (the tracking section's activity_priority) found."""
     found = set(classes)
-    top = next((c for c in SIGNIFICANCE if c in found), None)
-    if top is None:
+    ordered = [c for c in (*priority, *SIGNIFICANCE) if c in found]
+    ordered = list(dict.fromkeys(ordered))
+    if not ordered:
         return Analysis(activity_type="other", risk_level="low", summary="No object detected.")
+    top = ordered[0]
     activity = _CLASS_ACTIVITY[top]
     assert activity in ACTIVITY_TYPES
-    names = ", ".join(c for c in SIGNIFICANCE if c in found)
+    names = ", ".join(ordered)
     return Analysis(activity_type=activity, risk_level=_CLASS_RISK.get(top, "low"),
                     summary=f"Detected: {names}.")
 
@@ -51,6 +62,9 @@ class AlertPolicyEngine:
         self.min_risk_level: str = policy.get("min_risk_level") or "low"
         self.activity_types: list[str] = list(policy.get("activity_types") or [])
         self.cameras: dict[str, dict[str, Any]] = dict(policy.get("cameras") or {})
+        self.alert_classes: list[str] = list(
+            policy["alert_classes"] if "alert_classes" in policy
+            else model_defaults("AlertPolicy")["alert_classes"])
 
     def effective(self, camera: str) -> dict[str, Any]:
         """The rules that apply to `camera` after its override."""
@@ -60,9 +74,12 @@ class AlertPolicyEngine:
             "enabled": True if enabled is None else bool(enabled),
             "min_risk_level": override.get("min_risk_level") or self.min_risk_level,
             "activity_types": list(override.get("activity_types") or self.activity_types),
+            "alert_classes": list(override.get("alert_classes") or self.alert_classes),
         }
 
-    def decide(self, camera: str, analysis: Analysis, *, triggered: bool) -> AlertDecision:
+    def decide(self, camera: str, analysis: Analysis, *, triggered: bool,
+               classes: Iterable[str] | None = None) -> AlertDecision:
+        """`classes`: the event's classes that moved, for the tier (None: not known)."""
         rules = self.effective(camera)
         decision = AlertDecision(alert=False, reason="", risk_level=analysis.risk_level,
                                  activity_type=analysis.activity_type)
@@ -75,7 +92,11 @@ class AlertPolicyEngine:
                                f"{rules['min_risk_level']}")
         elif rules["activity_types"] and analysis.activity_type not in rules["activity_types"]:
             decision.reason = f"activity {analysis.activity_type} is not one that alerts"
+        elif classes is not None and not set(classes) & set(rules["alert_classes"]):
+            decision.reason = (f"{', '.join(sorted(set(classes)))} is a detection, not an "
+                               f"alert (alert_classes: {', '.join(rules['alert_classes'])})")
         else:
             decision.alert = True
             decision.reason = f"{analysis.activity_type} at risk {analysis.risk_level}"
+        decision.tier = "alert" if decision.alert else ("detection" if triggered else None)
         return decision

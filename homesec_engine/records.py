@@ -149,6 +149,8 @@ class AlertDecision:
     reason: str
     risk_level: str | None = None
     activity_type: str | None = None
+    # "alert" (notified), "detection" (triggered, recorded, not notified) or None (neither).
+    tier: str | None = None
 
 
 @dataclass(slots=True)
@@ -166,6 +168,8 @@ class AlertEvent:
     detected_objects: list[str]
     objects: list[dict[str, Any]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
+    # The camera's last-alert summary this alert makes (alerts/summary.py), for the integration.
+    last_alert: dict[str, Any] | None = None
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

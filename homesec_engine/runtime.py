@@ -10,6 +10,9 @@ The REST API reads and changes the engine only through this object:
 - `last_alerts`     {camera: AlertSummary dict} of the newest alert per camera
 - `pipeline_running`, `started_monotonic`, `version`
 - `apply_alert_policy(policy)`  applies a policy live (no restart)
+- `apply_change(before, after)`  applies a config change live (ConfigManager calls it):
+                                cameras added, removed, enabled or disabled start or stop;
+                                zones and motion masks apply to the next frame and clip
 - `request_restart()`           graceful restart (the CLI loop or the add-on supervisor
                                 starts the engine again)
 - `components()`                per-component diagnostics (never a secret)
@@ -32,16 +35,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__, plugins
+from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .clipfiles import remove_clip_files
+from .config.diff import config_diff
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
 from .live.events import LiveEvents
+from .live.inference_queue import InferenceQueue
 from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
 from .notifiers.fanout import NotifierFanout
-from .pipeline import Pipeline, view_url
+from .pipeline import Pipeline
 from .policy import AlertPolicyEngine
 from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
@@ -79,6 +85,8 @@ class CameraState:
     error: str | None = None
     lag_s: float | None = None
     analysis_dropped: float | None = None
+    detection_rate: float | None = None  # live frames analysed a second (None: no live watch)
+    detection_delay_s: float | None = None  # their median wait for the shared detector
     degraded: str | None = None  # why a working camera works less well (falling behind)
 
 
@@ -119,8 +127,12 @@ class EngineRuntime:
         self.storage: Storage | None = None
         self.object_filter: ObjectFilter | None = None
         self._camera_filters: dict[str, ObjectFilter] = {}  # other backends, by backend name
+        self._inference_queues: dict[int, InferenceQueue] = {}  # by id() of the filter
         self.analyzer: Analyzer | None = None
         self.notifiers: list[Notifier] = []
+        # Notifiers left out at start because their settings cannot work here (e.g. the
+        # home_assistant one with its env vars unset), by name, with why: diagnostics show them.
+        self.notifiers_off: dict[str, tuple[str, str]] = {}
         self.fanout: NotifierFanout | None = None
         self.pipeline: Pipeline | None = None
         self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
@@ -134,6 +146,7 @@ class EngineRuntime:
         self._monitor_stop = asyncio.Event()
         self._db_latency_ms: float | None = None
         self._started = False
+        self._run_sources = False
 
     # -- what the API reads -----------------------------------------------------------------
 
@@ -164,7 +177,45 @@ class EngineRuntime:
                 state.lag_s = source.lag_s()
                 state.analysis_dropped = source.analysis_dropped()
                 state.degraded = source.degraded_reason() if state.healthy else None
+                live = source.live.stats() if source.live is not None else None
+                state.detection_rate = None if live is None else live["rate_fps"]
+                state.detection_delay_s = None if live is None else live["delay_s"]
+                if live is not None and live["saturated"] and state.healthy:
+                    # First sight keeps its place; follow-ups wait too long and are dropped.
+                    state.degraded = state.degraded or (
+                        f"detector saturated: follow-up detection delayed "
+                        f"{live['delay_s']:.1f} s, {live['follow_ups_stale']} frames dropped")
+        if self.cluster is not None:
+            self._cameras_elsewhere()
         return dict(self._camera_states)
+
+    def cameras_down(self) -> dict[str, str]:
+        """Enabled cameras that failed to start or are offline now, each with why (the health
+        is degraded while any is). A camera still connecting, with no error yet, is not."""
+        return {name: state.error for name, state in self.cameras().items()
+                if state.enabled and not state.healthy and state.error}
+
+    def _cameras_elsewhere(self) -> None:
+        """Cluster mode: a camera another engine records shows what that engine reported."""
+        assert self.cluster is not None
+        for name, state in self._camera_states.items():
+            if name in self.sources or not state.enabled:
+                continue
+            holder = self.cluster.holder(name)
+            if holder is None:
+                state.healthy, state.error = False, "no engine of the cluster records it now"
+                continue
+            beat = holder.camera.get("last_heartbeat")
+            state.healthy = bool(holder.camera.get("healthy"))
+            state.last_heartbeat = datetime.fromisoformat(beat) if beat else None
+            state.error = holder.camera.get("error")
+
+    def _camera_report(self) -> dict[str, dict[str, Any]]:
+        """The cameras this engine records, for the other engines of a cluster."""
+        return {name: {"healthy": bool(source.is_healthy()),
+                       "last_heartbeat": _iso(source.last_heartbeat()),
+                       "error": source.last_error()}
+                for name, source in self.sources.items()}
 
     async def shared_copy(self, clip: ClipRecord) -> Path | None:
         """Cluster mode: a local copy of a clip another engine recorded (from the object
@@ -243,9 +294,18 @@ class EngineRuntime:
                 "status": status, "error": state.error or state.degraded, "latency_ms": None,
                 "backend": state.source_backend, "last_heartbeat": _iso(state.last_heartbeat),
                 "lag_s": state.lag_s, "analysis_dropped": state.analysis_dropped,
+                "detection_rate": state.detection_rate,
+                "detection_delay_s": state.detection_delay_s,
             }
+            source = self.sources.get(name)
+            live = getattr(source, "live", None) if source is not None else None
+            if isinstance(live, LiveWatch):
+                out[f"camera:{name}"]["tracks"] = live.tracker.status()
         for notifier in self.notifiers:
             out[f"notifier:{notifier.name}"] = {"backend": notifier.backend, **notifier.status()}
+        for name, (backend, why) in self.notifiers_off.items():
+            out[f"notifier:{name}"] = {"backend": backend, "status": "disabled", "error": why,
+                                       "latency_ms": None}
         return out
 
     # -- life cycle -------------------------------------------------------------------------
@@ -266,11 +326,13 @@ class EngineRuntime:
         await self.live.recover()
         self.pipeline_running = True
         await self._recover_leftover_clips()
+        self._run_sources = run_sources
         if run_sources:
             if self.cluster is not None:
                 await self.cluster.start()  # its leases decide which cameras run here
             else:
                 await self._start_sources()
+        self.config_manager.on_change = self.apply_change
         self._monitor = asyncio.create_task(self._monitor_loop(), name="homesec-monitor")
         if self.retention is not None:
             try:  # the storage figures are there for the first poll
@@ -290,6 +352,7 @@ class EngineRuntime:
             if not url:
                 raise StartupError(f"state.url_env: environment variable "
                                    f"{state_cfg['url_env']} is not set")
+        self._prepare_cluster(url)  # first: a cluster config that cannot work opens nothing
         from .state import ClipRepository  # imported late: heavy (SQLAlchemy)
 
         storage_cfg = cfg["storage"]
@@ -302,19 +365,15 @@ class EngineRuntime:
         # Before start(): a replay of kept writes may already meet a deleted clip.
         repository.on_write_after_delete = self._remove_files_of_deleted
         await repository.start()
-        await self._prepare_cluster(url)
 
-        filter_cfg = cfg["filter"]
+        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
         self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
-        try:
-            await self.object_filter.start()
-        except FilterError as err:
-            raise StartupError(str(err)) from err
-        wanted = {self._filter_backend(c) for c in cfg["cameras"]} - {None, filter_cfg["backend"]}
-        for backend in sorted(b for b in wanted if b):
-            extra = plugins.object_filter(backend)({**filter_cfg, "backend": backend})
-            await extra.start()
-            self._camera_filters[backend] = extra
+        # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
+        # the global filter still loads on first use, e.g. for a clip left by a removed camera,
+        # and a camera enabled or added later loads its filter as it starts.
+        for camera in cfg["cameras"]:
+            if camera.get("enabled", True):
+                await self._load_filter(camera)
 
         analyzer_cfg = cfg["analyzer"]
         if analyzer_cfg.get("enabled"):
@@ -333,11 +392,15 @@ class EngineRuntime:
             name = backend if used[backend] == 1 else f"{backend}_{used[backend]}"
             notifier = plugins.notifier(backend)(notifier_cfg, name=name, backoff_s=backoff_s,
                                                  max_backoff_s=max_backoff_s)
-            self.notifiers.append(notifier)
             try:
                 await notifier.start()
             except NotifierConfigError as err:
-                raise StartupError(str(err)) from err
+                # Optional: the engine records and alerts in the panel and API without it.
+                await notifier.close()
+                self.notifiers_off[name] = (backend, str(err))
+                _LOGGER.warning("notifier %s is off: %s", name, err)
+                continue
+            self.notifiers.append(notifier)
         self.fanout = NotifierFanout(self.notifiers)
 
         offsite_cfg = cfg.get("offsite") or {}
@@ -370,7 +433,7 @@ class EngineRuntime:
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),
                 source_backend=camera["source_backend"])
 
-    async def _prepare_cluster(self, url: str) -> None:
+    def _prepare_cluster(self, url: str) -> None:
         """Cluster mode: a coordinator whose leases pick this engine's cameras (started with
         the cameras). Off by default: then every enabled camera runs here."""
         from .cluster import ClusterConfigError, ClusterCoordinator, cluster_settings
@@ -397,7 +460,8 @@ class EngineRuntime:
             settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
             start_camera=self.start_camera, stop_camera=self.stop_camera,
-            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s))
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            camera_report=self._camera_report)
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]
@@ -421,7 +485,7 @@ class EngineRuntime:
         if backend not in self._camera_filters and backend == "builtin":
             # A demo camera added at run time: the heuristic needs nothing loaded.
             self._camera_filters[backend] = plugins.object_filter(backend)(
-                {**self.config["filter"], "backend": backend})
+                self._filter_config(backend))
         return self._camera_filters.get(backend, self.object_filter)
 
     async def _start_sources(self) -> None:
@@ -440,6 +504,7 @@ class EngineRuntime:
             return True
         work_dir = self.data_dir / "work" / name
         try:
+            await self._load_filter(camera)
             source = plugins.source(camera["source_backend"])(
                 name, camera["source_config"], work_dir)
             source.set_motion_masks(camera.get("motion_masks") or [])
@@ -449,6 +514,7 @@ class EngineRuntime:
             state.error = f"{type(err).__name__}: {err}"
             _LOGGER.error("camera %s did not start: %s", name, state.error)
             return False
+        state.error = None
         self.sources[name] = source
         return True
 
@@ -465,6 +531,76 @@ class EngineRuntime:
         if state is not None:
             state.healthy = False
         return True
+    def _filter_config(self, backend: str) -> dict[str, Any]:
+        return {**self.config["filter"], "tracking": self.config.get("tracking") or {},
+                "backend": backend}
+
+    async def _load_filter(self, camera: dict[str, Any]) -> None:
+        """Start the filter that judges `camera` (its own backend, else the global one)."""
+        assert self.object_filter is not None
+        backend = self._filter_backend(camera, self.object_filter.name)
+        try:
+            if not backend or backend == self.object_filter.name:
+                await self.object_filter.ensure_started()
+                return
+            if backend not in self._camera_filters:
+                self._camera_filters[backend] = plugins.object_filter(backend)(
+                    self._filter_config(backend))
+            await self._camera_filters[backend].ensure_started()
+        except FilterError as err:
+            raise StartupError(str(err)) from err
+
+    async def apply_change(self, before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+        """Apply a config change now (ConfigManager calls it); answer what waits for a restart.
+
+        Added and enabled cameras start, removed and disabled ones stop, a camera whose
+        source settings changed starts again with them; zones and motion masks go to the
+        running camera (next frame, next clip); a new policy judges the next clip. In a
+        cluster the leases decide where a camera starts: its next beat reads the new list.
+        """
+        diff = config_diff(before, after)
+        self.config = after
+        assert self.pipeline is not None
+        running_before = set(self.sources)
+        for name in diff.removed:
+            await self.stop_camera(name)
+            self._camera_states.pop(name, None)
+            self.pipeline.set_zones(name, [])
+        for camera in diff.added:
+            self._camera_states[camera["name"]] = CameraState(
+                name=camera["name"], enabled=bool(camera.get("enabled", True)),
+                source_backend=camera["source_backend"])
+        for camera in diff.zones:
+            zones = self.pipeline.set_zones(camera["name"], camera.get("zones") or [])
+            source = self.sources.get(camera["name"])
+            if source is not None and source.live is not None:
+                source.live.zones = zones
+        for camera in diff.masks:
+            if (source := self.sources.get(camera["name"])) is not None:
+                source.set_motion_masks(camera.get("motion_masks") or [])
+        for camera in diff.restarted:
+            name = camera["name"]
+            await self.stop_camera(name)
+            state = self._camera_states[name]
+            state.enabled = bool(camera.get("enabled", True))
+            state.source_backend = camera["source_backend"]
+            state.healthy, state.error, state.lag_s, state.degraded = False, None, None, None
+            if not state.enabled:  # HA's health follows at once, not at its next poll
+                self.events.publish("camera_health", {
+                    "camera": name, "healthy": False,
+                    "last_heartbeat": _iso(state.last_heartbeat)})
+        if self._run_sources:
+            to_start = [c["name"] for c in [*diff.added, *diff.restarted]]
+            if self.cluster is not None:  # only what ran here before; the leases do the rest
+                to_start = [n for n in to_start if n in running_before]
+            for name in to_start:
+                await self.start_camera(name)
+        if diff.policy_changed:
+            self.apply_alert_policy(after["alert_policy"])
+        if diff.added or diff.removed or diff.restarted:
+            _LOGGER.info("cameras applied live: %d added, %d removed, %d restarted",
+                         len(diff.added), len(diff.removed), len(diff.restarted))
+        return diff.restart_fields
 
     def _watch_live(self, source: Any) -> None:
         """Live detection for a source that decodes frames, when its camera's filter can
@@ -476,8 +612,14 @@ class EngineRuntime:
             return
         if object_filter.status().get("status") != "ok":
             return  # no usable model: the clip filter's fallback judges the clip
-        source.set_live(LiveWatch(source.camera, object_filter,
-                                  self.pipeline.zones_of(source.camera), fps, self.live))
+        # One queue per detector: every camera's live frames share its worker, fairly.
+        queue = self._inference_queues.get(id(object_filter))
+        if queue is None:
+            queue = self._inference_queues[id(object_filter)] = InferenceQueue(
+                object_filter.name)
+        source.set_live(LiveWatch(
+            source.camera, object_filter, self.pipeline.zones_of(source.camera), fps, self.live,
+            queue=queue, follow_fps=float(getattr(source, "live_follow_fps", fps))))
 
     async def _recover_leftover_clips(self) -> None:
         """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
@@ -550,7 +692,7 @@ class EngineRuntime:
             ClipQuery(camera=camera, alerted=True, limit=1))
         if not clips:
             return None
-        return _alert_summary(clips[0], self.config["server"].get("public_url"))
+        return _alert_summary(clips[0])
 
     async def _restore_last_alerts(self) -> None:
         for name in self._camera_states:
@@ -628,8 +770,13 @@ class EngineRuntime:
         if self.cluster is not None:  # stops its cameras, then gives their leases up
             await self.cluster.close()
             self.cluster = None
+        if self.config_manager.on_change == self.apply_change:
+            self.config_manager.on_change = None
         for name in list(self.sources):
             await self.stop_camera(name)
+        for queue in self._inference_queues.values():  # every watch left it: just joins
+            await asyncio.to_thread(queue.stop)
+        self._inference_queues = {}
         if self.retention is not None:
             await self.retention.close()
         if self.pipeline is not None:
@@ -664,13 +811,11 @@ class EngineRuntime:
         _LOGGER.info("engine stopped")
 
 
-def _alert_summary(clip: ClipRecord, public_url: str | None) -> dict[str, Any]:
-    return {
-        "clip_id": clip.id, "activity_type": clip.activity_type, "risk_level": clip.risk_level,
-        "summary": clip.summary, "detected_objects": list(clip.detected_objects),
-        "timestamp": _iso(clip.created_at), "view_url": view_url(clip.id, public_url),
-        "objects": list(clip.objects), "zones": list(clip.zones),
-    }
+def _alert_summary(clip: ClipRecord) -> dict[str, Any]:
+    return alert_summary(
+        clip_id=clip.id, activity_type=clip.activity_type, risk_level=clip.risk_level,
+        summary=clip.summary, detected_objects=clip.detected_objects, timestamp=clip.created_at,
+        objects=clip.objects, zones=clip.zones)
 
 
 def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import av
 import numpy as np
 
+from .filters.frames import decoded_frames
 from .records import Detection
 
 if TYPE_CHECKING:
@@ -147,7 +148,7 @@ def full_resolution_frame(path: Path, time_s: float) -> np.ndarray | None:
         if time_s > 0 and stream.time_base is not None:
             container.seek(int(target / stream.time_base), stream=stream, backward=True)
         last = None
-        for frame in container.decode(stream):
+        for frame in decoded_frames(container, stream):
             last = frame
             if frame.time is None or frame.time + 1e-3 >= target:
                 break

@@ -57,16 +57,22 @@ class RunningEngine:
     def api(self) -> str:
         return f"{self.url}/api/v1"
 
+    def leave_a_restart_pending(self) -> None:
+        """What a change the engine cannot apply live leaves (the running engine applies
+        every camera and policy change at once; server, storage or database settings are
+        read only at start)."""
+        self.runtime.config_manager.restart_pending = True
+
     @property
     def headers(self) -> dict[str, str]:
         """The Authorization header for the API (empty when no key is configured)."""
         return {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
 
 
-def _bound_socket() -> socket.socket:
+def _bound_socket(port: int = 0) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    sock.bind(("127.0.0.1", port))
     return sock
 
 
@@ -82,11 +88,15 @@ async def running_engine(
     config: dict[str, Any] | None = None,
     api_settings: ApiSettings | None = None,
     server_limits: ServerLimits | None = None,
+    port: int = 0,
 ) -> AsyncIterator[RunningEngine]:
-    """A started engine serving its API; `config` is merged over the generated base file."""
+    """A started engine serving its API; `config` is merged over the generated base file.
+
+    `port` 0 picks a free one; a given port serves an engine "restarted" where one ran before.
+    """
     data_dir = tmp_path / "engine"
     data_dir.mkdir(parents=True, exist_ok=True)
-    sock = _bound_socket()
+    sock = _bound_socket(port)
     port = sock.getsockname()[1]
     env_name = f"HOMESEC_TEST_API_KEY_{uuid.uuid4().hex[:8].upper()}" if api_key else None
     base: dict[str, Any] = {

@@ -25,7 +25,6 @@ lighting ramp, a slight camera shake, a subject sliding in) for tests and the be
 from __future__ import annotations
 
 import functools
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,8 +32,9 @@ from pathlib import Path
 import av
 import numpy as np
 
+from tests.tools import CACHE  # the cache ./scripts/test and ./scripts/run use
+
 REPO = Path(__file__).resolve().parent.parent
-CACHE = Path(os.environ.get("HOMESEC_CACHE", Path.home() / ".cache" / "homesec"))
 
 # name -> the HomeSec class it shows (None: a picture with no trigger class in it).
 SKIMAGE_PHOTOS: dict[str, str | None] = {
@@ -296,30 +296,42 @@ def _resize(image: np.ndarray, width: int) -> np.ndarray:
     return resized
 
 
-def arrival_clip(background: np.ndarray, subject: np.ndarray, frames: int, *,
-                 arrive_frames: int, rest: tuple[float, float] = (0.45, 0.45),
-                 subject_width: float = 0.4, size: tuple[int, int] = (640, 480),
-                 noise: float = 3.0, seed: int = 4) -> list[np.ndarray]:
+def arrival_clip(background: np.ndarray | list[np.ndarray], subject: np.ndarray, frames: int,
+                 *, arrive_frames: int, start_frame: int = 0,
+                 rest: tuple[float, float] = (0.45, 0.45), subject_width: float = 0.4,
+                 size: tuple[int, int] = (640, 480), noise: float = 3.0, seed: int = 4
+                 ) -> list[np.ndarray]:
     """A real subject photo (a motorcycle, a car) coming in from the left edge over
-    `arrive_frames` frames onto a still real scene, then staying put, with sensor noise.
-    arrive_frames=0: it stood there from the first frame (a parked vehicle). `rest` is where
-    its top-left corner stops, as frame fractions."""
+    `arrive_frames` frames from `start_frame` on, then staying put, over a real scene: a still
+    picture (with sensor noise) or the frames of a real video. arrive_frames=0 and
+    start_frame=0: it stood there from the first frame (a parked vehicle). `rest` is where its
+    top-left corner stops, as frame fractions."""
     rng = np.random.default_rng(seed)
     width, height = size
-    base = _resize(background, width)[:height]
-    if base.shape[0] < height:  # a wide background: tile it down to the height
-        base = np.concatenate([base] * (height // base.shape[0] + 1))[:height]
+    scenes = background if isinstance(background, list) else [background]
+    still = not isinstance(background, list)
+
+    def fit(image: np.ndarray) -> np.ndarray:
+        base = _resize(image, width)[:height]
+        if base.shape[0] < height:  # a wide picture: tile it down to the height
+            base = np.concatenate([base] * (height // base.shape[0] + 1))[:height]
+        return base
+
+    fitted = [fit(scenes[0])] if still else None
     sprite = _resize(subject, round(width * subject_width))
     sh, sw = sprite.shape[:2]
     end_x, y = round(rest[0] * width), min(round(rest[1] * height), height - sh)
     out = []
     for i in range(frames):
-        progress = 1.0 if arrive_frames <= 0 else min(1.0, i / arrive_frames)
-        x = round(-sw + (end_x + sw) * progress)
+        base = fitted[0] if fitted else fit(scenes[min(i, len(scenes) - 1)])
         frame = base.astype(np.float32).copy()
-        x0, x1 = max(0, x), min(width, x + sw)
-        if x1 > x0:
-            frame[y: y + sh, x0:x1] = sprite[:, x0 - x: x1 - x]
-        frame += rng.normal(0, noise, frame.shape)
+        if i >= start_frame:
+            progress = 1.0 if arrive_frames <= 0 else min(1.0, (i - start_frame) / arrive_frames)
+            x = round(-sw + (end_x + sw) * progress)
+            x0, x1 = max(0, x), min(width, x + sw)
+            if x1 > x0:
+                frame[y: y + sh, x0:x1] = sprite[:, x0 - x: x1 - x]
+        if still:
+            frame += rng.normal(0, noise, frame.shape)
         out.append(np.clip(frame, 0, 255).astype(np.uint8))
     return out

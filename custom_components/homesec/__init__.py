@@ -21,6 +21,7 @@ from .const import (
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, HomeSecData
 from .entity import hub_device_info
 from .llm import async_register_fallback_api
+from .panel import async_register_panel_views, async_setup_sidebar_panel
 from .services import async_setup_services
 from .views import async_register_views
 
@@ -28,9 +29,11 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Register the services, the signed-media view (and on older HA the LLM API) once."""
+    """Register the services, the signed-media and panel views (and on older HA the LLM
+    API) once."""
     async_setup_services(hass)
     await async_register_views(hass)
+    await async_register_panel_views(hass)
     async_register_fallback_api(hass)
     return True
 
@@ -58,6 +61,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: HomeSecConfigEntry) -> b
     )
     coordinator.hub_device_id = hub.id
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    await async_setup_sidebar_panel(hass, entry)
     return True
 
 

@@ -18,7 +18,8 @@ def alert_classes(alert: Mapping[str, Any]) -> set[str]:
     (or a clip stored) before per-object results: its detected classes stand in.
     """
     if objects := _objects(alert):
-        return {str(o.get("class")) for o in objects}
+        # A class that only stood still (count 0, a parked car) is not what alerted.
+        return {str(o.get("class")) for o in objects if o.get("count", 1)}
     return {str(c) for c in alert.get("detected_objects") or []}
 
 
@@ -33,6 +34,14 @@ def alert_count(alert: Mapping[str, Any], detected_class: str) -> int:
     for obj in objects:
         if obj.get("class") == detected_class:
             return int(obj.get("count") or 0)
+    return 0
+
+
+def alert_stationary(alert: Mapping[str, Any], detected_class: str) -> int:
+    """How many of `detected_class` stood still in the alert's clip (0 when unknown)."""
+    for obj in _objects(alert):
+        if obj.get("class") == detected_class:
+            return int(obj.get("stationary") or 0)
     return 0
 
 

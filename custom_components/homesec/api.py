@@ -15,6 +15,7 @@ from typing import Any, Final, cast
 import aiohttp
 
 from .compat import vol
+from .const import LOGGER
 from .generated.api_models import (
     AlertPolicyView,
     CameraCreate,
@@ -205,13 +206,41 @@ class HomeSecClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self.breaker = breaker or CircuitBreaker()
         self.request_count = 0  # for benchmarks: requests sent
+        # A cluster of engines: the other engines' API URLs (from /health), tried in turn
+        # when the one in use does not answer; None while none is known.
+        self._peers: list[str] = []
+        self._failed_over_to: str | None = None
 
     @property
-    def base_url(self) -> str:
+    def configured_url(self) -> str:
+        """The engine the config entry names."""
         host = self.host
         if ":" in host and not host.startswith("["):
             host = f"[{host}]"  # IPv6 literal
         return f"{'https' if self.ssl else 'http'}://{host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The engine requests go to: the configured one, or the engine failed over to."""
+        return self._failed_over_to or self.configured_url
+
+    def learn_peers(self, health: Health) -> None:
+        """Remember the cluster's engines (`health.cluster.engines`) to fail over to."""
+        cluster = health.get("cluster")
+        engines = cluster.get("engines", []) if cluster else []
+        urls = [str(e["url"]).rstrip("/") for e in engines]
+        self._peers = [u for u in urls if u != self.base_url]
+
+    def fail_over(self) -> bool:
+        """Use the next known engine of the cluster; False when there is none."""
+        if not self._peers:
+            return False
+        current = self.base_url
+        self._failed_over_to = self._peers.pop(0)
+        self._peers.append(current)  # tried again when this one fails in turn
+        self.breaker = CircuitBreaker()  # a new engine starts with a closed circuit
+        LOGGER.warning("engine at %s does not answer; using %s", current, self.base_url)
+        return True
 
     @property
     def headers(self) -> dict[str, str]:
@@ -236,8 +265,28 @@ class HomeSecClient:
         attempts: int | None = None,
     ) -> Any:
         method = ROUTES[operation][0]
-        url = self.url_for(operation, **(path or {}))
         tries = (attempts or self.attempts) if method in IDEMPOTENT_METHODS else 1
+        for _engine in range(len(self._peers) + 1):
+            try:
+                return await self._tries(method, operation, path, params, body, raw, tries)
+            except HomeSecUnavailableError:
+                raise  # the engine answers; its database is down
+            except HomeSecConnectionError:
+                if not self.fail_over():
+                    raise
+        raise HomeSecConnectionError("no engine of the cluster answers")
+
+    async def _tries(
+        self,
+        method: str,
+        operation: str,
+        path: Mapping[str, str] | None,
+        params: Mapping[str, str] | None,
+        body: Mapping[str, Any] | None,
+        raw: bool,
+        tries: int,
+    ) -> Any:
+        url = self.url_for(operation, **(path or {}))
         for attempt in range(tries):
             try:
                 return await self._send(method, url, params, body, raw)
@@ -421,6 +470,36 @@ class HomeSecClient:
         return await self._open_stream(
             self.url_for("get_camera_stream", name=name), dict(self.headers)
         )
+
+    async def open_panel(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: str = "",
+        headers: Mapping[str, str] | None = None,
+        body: bytes | None = None,
+        prefix: str = "",
+    ) -> aiohttp.ClientResponse:
+        """Forward one request of the engine's panel (a file of it, or one of its API calls)
+        with the integration's key, which the browser never sees; `prefix` is where the
+        panel is served (the engine writes it into the page as ingress does). Any answer is
+        returned as it is; the caller must release() it."""
+        forwarded = {**(headers or {}), **self.headers}
+        if prefix:
+            forwarded["X-Ingress-Path"] = prefix
+        url = f"{self.base_url}/{path}" + (f"?{query}" if query else "")
+        self.breaker.before_call()
+        try:
+            resp = await self._session.request(
+                method, url, headers=forwarded, data=body,
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=60),
+            )
+        except (aiohttp.ClientError, TimeoutError) as err:
+            self.breaker.record_failure()
+            raise HomeSecConnectionError("cannot reach the engine") from err
+        self.breaker.record_success()
+        return resp
 
     async def _open_stream(
         self, url: str, headers: dict[str, str]

@@ -82,13 +82,22 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
 
     @callback
     def _handle_live_event(self, camera: str, event: dict[str, Any]) -> None:
-        """On from an event's start (for its class) until its end; the reset time is not used."""
+        """On while the event has an active object of its class; the reset time is not used."""
         if camera != self.camera_name:
             return
         clip_id = event.get("clip_id")
         if event.get("phase") in ("started", "updated"):
+            # The classes of the objects moving now: a car that parked drops out, and its
+            # class sensor goes off while the event goes on (older engines: every class).
+            active = event.get("active_classes", event.get("classes")) or []
             if not alert_matches(self.entity_description.alert_class,
-                                 {"detected_objects": event.get("classes") or []}):
+                                 {"detected_objects": active}):
+                if clip_id != self._event_clip:
+                    return
+                self._event_clip = None
+                self._cancel_timer()
+                self._push_on = False
+                self.async_write_ha_state()
                 return
             self._event_clip = clip_id
             self._cancel_timer()

@@ -57,6 +57,16 @@ except ImportError:  # pragma: no cover - the oldest lane
         FlowResult as RepairsFlowResult,
     )
 
+# Newer HA keeps the HTTP server's types in http.server (http re-exports them implicitly).
+try:
+    from homeassistant.components.http.server import (  # type: ignore[import-not-found, unused-ignore]
+        StaticPathConfig,
+    )
+except ImportError:  # pragma: no cover - the oldest lane
+    from homeassistant.components.http import (  # type: ignore[attr-defined, no-redef, unused-ignore]
+        StaticPathConfig,
+    )
+
 # Newer HA wraps an LLM tool's answer in ToolResult; older HA takes the JSON object itself.
 def tool_result(data: dict[str, Any], *, error: bool = False) -> Any:
     """An LLM tool's answer as this Home Assistant expects it."""
@@ -70,7 +80,7 @@ def tool_result(data: dict[str, Any], *, error: bool = False) -> Any:
 # parent's identifier (`via_device`), which newer HA reports as deprecated.
 VIA_DEVICE_BY_ID = "via_device_id" in DeviceInfo.__annotations__
 
-__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "CameraEntityFeature", "RepairsFlowResult", "child_device_info", "tool_result", "device_config_entry_ids", "parent_device_id"]
+__all__ = ["vol", "BinarySensorDeviceClass", "SwitchDeviceClass", "CameraEntityFeature", "RepairsFlowResult", "StaticPathConfig", "child_device_info", "tool_result", "device_config_entry_ids", "parent_device_id"]
 
 
 def child_device_info(parent_id: str, parent_identifier: tuple[str, str], **info: Any) -> DeviceInfo:

@@ -33,6 +33,7 @@ from .const import (
 )
 from .coordinator import HomeSecConfigEntry
 from .form import form_schema, validate_form
+from .panel import CONF_SIDEBAR_PANEL, sidebar_panel_wanted
 
 TITLE = "HomeSec"
 USER_FIELDS = (CONF_HOST, CONF_PORT, CONF_API_KEY, CONF_VERIFY_SSL, CONF_SSL)
@@ -80,7 +81,7 @@ class HomeSecConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: HomeSecConfigEntry) -> HomeSecOptionsFlow:
-        """Options: scan interval and motion reset time."""
+        """Options: scan interval, motion reset time, sidebar panel."""
         return HomeSecOptionsFlow()
 
     # -- manual --------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class HomeSecConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class HomeSecOptionsFlow(OptionsFlowWithReload):
-    """Scan interval and motion reset seconds; a change reloads the entry."""
+    """Scan interval, motion reset seconds and the sidebar panel; a change reloads the entry."""
 
     async def async_step_init(
         self, user_input: dict[str, Any] | None = None
@@ -217,7 +218,9 @@ class HomeSecOptionsFlow(OptionsFlowWithReload):
                 return self.async_create_entry(data=data)
         return self.async_show_form(
             step_id="init",
-            data_schema=form_schema("Options", None, user_input or self.config_entry.options),
+            data_schema=form_schema("Options", None, user_input or {
+                CONF_SIDEBAR_PANEL: sidebar_panel_wanted(self.config_entry),
+                **self.config_entry.options}),
             errors=errors,
         )
 

@@ -1,7 +1,12 @@
 """The HomeSec data coordinator: one /status request per poll, plus live pushes.
 
 Live updates come one way: the engine's `/api/v1/events` WebSocket (`alert`, `event`,
-`camera_health`), applied at once with `async_set_updated_data`. The `homesec_alert` bus event
+`camera_health`), applied at once with `_async_apply_push`. A push never moves the poll:
+HA's `async_set_updated_data` would reschedule it, so with activity more often than the scan
+interval the counters, disk figures and repairs the poll carries would freeze. A poll's answer
+keeps an alert that was pushed while the poll was in flight. When the event stream
+connects again (the engine restarted, or the network came back) a poll runs at once, so
+repairs and counters are re-evaluated without waiting a scan interval. The `homesec_alert` bus event
 the engine's home_assistant notifier fires is for automations; it is not read back. An alert
 seen by a push and by a poll is applied once: clip ids are remembered in a bounded,
 insertion-ordered set. The figures (alerts_today, cameras_online) are the engine's own, carried
@@ -46,10 +51,21 @@ from .const import (
     SIGNAL_CAMERA_HEALTH,
     SIGNAL_LIVE_EVENT,
 )
-from .generated.api_models import AlertSummary, CameraStatus, Health, Status, WsMessage
+from .generated.api_models import (
+    AlertSummary,
+    CameraStatus,
+    ClusterEngine,
+    Health,
+    Status,
+    WsMessage,
+)
 from .generated.schema_data import MODELS
 from .generated.vol_render import model_validator
-from .repairs import async_update_restart_issue, async_update_storage_issues
+from .repairs import (
+    async_update_restart_issue,
+    async_update_storage_issues,
+    async_update_url_issue,
+)
 from .silence import CameraSilences
 
 MAX_SEEN_CLIPS: Final = 1000
@@ -77,6 +93,12 @@ type HomeSecConfigEntry = ConfigEntry[HomeSecData]
 def camera_device_identifier(entry_id: str, camera: str) -> tuple[str, str]:
     """The device-registry identifier of a camera."""
     return (DOMAIN, f"{entry_id}_{camera}")
+
+
+def engine_device_identifier(entry_id: str, engine_id: str) -> tuple[str, str]:
+    """The device-registry identifier of one engine of a cluster ('-' keeps it apart from
+    every camera's: camera names are slugs without one)."""
+    return (DOMAIN, f"{entry_id}-engine-{engine_id}")
 
 
 class HomeSecCoordinator(DataUpdateCoordinator[Status]):
@@ -108,6 +130,9 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         self._pending_alerts: list[tuple[str, dict[str, Any]]] = []
         self._db_down_logged = False
         self._ws_task: asyncio.Task[None] | None = None
+        self._ws_ever_connected = False
+        # Alerts pushed while a poll is in flight: its (older) answer must not undo them.
+        self._pushed_while_polling: dict[str, AlertSummary] = {}
         self.ws_connected = False
         self._ws_down_logged = False
         self.alerts_applied = 0  # new alerts applied (after dedupe), for diagnostics
@@ -128,6 +153,19 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             return None
         return next((c for c in data["cameras"] if c["name"] == name), None)
 
+    def engine(self, engine_id: str) -> ClusterEngine | None:
+        """One engine of the cluster as the current data lists it (cluster mode)."""
+        return next((e for e in self._engines() if e["engine_id"] == engine_id), None)
+
+    @property
+    def engine_ids(self) -> list[str]:
+        """The engines of the cluster (empty outside cluster mode)."""
+        return [e["engine_id"] for e in self._engines()]
+
+    def _engines(self) -> list[ClusterEngine]:
+        cluster = self.current["health"].get("cluster") if self.current else None
+        return list(cluster.get("engines", [])) if cluster else []
+
     @property
     def camera_names(self) -> list[str]:
         data = self.current
@@ -136,6 +174,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
     # -- polling ----------------------------------------------------------------------------
 
     async def _async_update_data(self) -> Status:
+        self._pushed_while_polling.clear()
         try:
             status = await self.client.get_status(attempts=1)
         except HomeSecAuthenticationError as err:
@@ -161,9 +200,14 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             self._db_down_logged = False
         self.database_available = True
         self.complete = True
+        self.client.learn_peers(status["health"])  # a cluster: the engines to fail over to
+        for camera in status["cameras"]:
+            if (pushed := self._pushed_while_polling.get(camera["name"])) is not None:
+                camera["last_alert"] = pushed
         self._absorb_polled_alerts(status)
         self._remove_stale_devices(status)
         async_update_restart_issue(self.hass, self.config_entry, status["restart_required"])
+        async_update_url_issue(self.hass)
         storage = status.get("storage")
         async_update_storage_issues(self.hass, self.config_entry,
                                     dict(storage) if storage else None)
@@ -210,13 +254,18 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
 
     def _remove_stale_devices(self, status: Status) -> None:
-        """Cameras gone from the engine take their device (and its entities) with them."""
+        """Cameras gone from the engine take their device (and its entities) with them.
+
+        An engine's device (cluster mode) stays: a dead engine shows as unavailable."""
         registry = dr.async_get(self.hass)
         entry_id = self.config_entry.entry_id
         wanted = {camera_device_identifier(entry_id, c["name"]) for c in status["cameras"]}
         hub = (DOMAIN, entry_id)
+        engine_prefix = engine_device_identifier(entry_id, "")[1]
         for device in dr.async_entries_for_config_entry(registry, entry_id):
             ours = {i for i in device.identifiers if i[0] == DOMAIN}
+            if any(i[1].startswith(engine_prefix) for i in ours):
+                continue
             if ours and hub not in ours and not ours & wanted:
                 LOGGER.debug("Removing the device of a camera gone from the engine: %s", ours)
                 registry.async_remove_device(device.id)
@@ -229,6 +278,12 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         while len(self._seen) > MAX_SEEN_CLIPS:
             self._seen.popitem(last=False)
         return True
+
+    @callback
+    def _async_apply_push(self, status: Status) -> None:
+        """Show pushed data now; unlike async_set_updated_data the next poll keeps its time."""
+        self.data = status
+        self.async_update_listeners()
 
     @callback
     def async_update_listeners(self) -> None:
@@ -269,26 +324,15 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             return False
         camera = str(payload["camera"])
         alert = dict(payload)
-        summary: AlertSummary = {
-            "clip_id": alert["clip_id"],
-            "activity_type": alert.get("activity_type"),
-            "risk_level": alert.get("risk_level"),
-            "summary": alert.get("summary"),
-            "detected_objects": list(alert.get("detected_objects") or []),
-            "timestamp": alert["timestamp"],
-        }
-        # An engine from before per-object results sends neither (sensors then fall back).
-        if "objects" in alert:
-            summary["objects"] = list(alert["objects"] or [])
-        if "zones" in alert:
-            summary["zones"] = list(alert["zones"] or [])
+        summary = _summary_of(alert)
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
         _apply_stats(status, stats)
         for cam in status["cameras"]:
             if cam["name"] == camera:
                 cam["last_alert"] = summary
-        self.async_set_updated_data(status)
+        self._pushed_while_polling[camera] = summary
+        self._async_apply_push(status)
         self.alerts_applied += 1
         async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
         if not known:
@@ -309,7 +353,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         if (data := self.current) is not None and stats:
             status = copy.deepcopy(data)
             _apply_stats(status, stats)
-            self.async_set_updated_data(status)
+            self._async_apply_push(status)
         async_dispatcher_send(self.hass, self.signal_live_event, str(payload["camera"]),
                               dict(payload))
 
@@ -330,7 +374,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
                 cam["healthy"] = bool(payload["healthy"])
                 cam["last_heartbeat"] = payload.get("last_heartbeat")
         _apply_stats(status, stats)
-        self.async_set_updated_data(status)
+        self._async_apply_push(status)
         async_dispatcher_send(self.hass, self.signal_camera_health, payload["camera"])
 
     @callback
@@ -343,7 +387,7 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         for cam in status["cameras"]:
             if cam["name"] == camera:
                 cam["enabled"] = enabled
-        self.async_set_updated_data(status)
+        self._async_apply_push(status)
 
     @callback
     def async_handle_message(self, message: WsMessage) -> None:
@@ -359,6 +403,11 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
     @callback
     def _ws_connected(self) -> None:
         self.ws_connected = True
+        if self._ws_ever_connected:
+            # A reconnect: the engine may have restarted (a pending restart done, cameras
+            # changed); poll now rather than a scan interval later.
+            self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
+        self._ws_ever_connected = True
         if self._ws_down_logged:
             LOGGER.info("The HomeSec event stream is connected again")
             self._ws_down_logged = False
@@ -417,3 +466,21 @@ def _status_from_health(health: Health) -> Status:
             "restart_required": False,
         },
     )
+
+
+def _summary_of(alert: Mapping[str, Any]) -> AlertSummary:
+    """The camera's last-alert summary the engine built and sent with the alert; an engine
+    from before that sends none, and the alert's own fields stand in."""
+    if isinstance(built := alert.get("last_alert"), Mapping):
+        return cast(AlertSummary, dict(built))
+    summary: AlertSummary = {
+        "clip_id": alert["clip_id"],
+        "activity_type": alert.get("activity_type"),
+        "risk_level": alert.get("risk_level"),
+        "summary": alert.get("summary"),
+        "detected_objects": list(alert.get("detected_objects") or []),
+        "timestamp": alert["timestamp"],
+        "objects": list(alert.get("objects") or []),
+        "zones": list(alert.get("zones") or []),
+    }
+    return summary

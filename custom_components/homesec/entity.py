@@ -20,8 +20,13 @@ from .api import (
 )
 from .compat import child_device_info
 from .const import DOMAIN, MANUFACTURER
-from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, camera_device_identifier
-from .generated.api_models import CameraStatus
+from .coordinator import (
+    HomeSecConfigEntry,
+    HomeSecCoordinator,
+    camera_device_identifier,
+    engine_device_identifier,
+)
+from .generated.api_models import CameraStatus, ClusterEngine
 from .value_functions import AVAILABLE_FUNCTIONS, VALUE_FUNCTIONS
 
 
@@ -68,19 +73,35 @@ def hub_device_info(coordinator: HomeSecCoordinator) -> DeviceInfo:
 
 
 class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
-    """A hub entity (camera None) or a camera entity, reading its value by value_path."""
+    """A hub entity (camera None), a camera entity, or (cluster mode) an engine entity,
+    reading its value by value_path."""
 
     _attr_has_entity_name = True
 
     def __init__(
-        self, coordinator: HomeSecCoordinator, spec: HomeSecSpec, camera: str | None
+        self,
+        coordinator: HomeSecCoordinator,
+        spec: HomeSecSpec,
+        camera: str | None,
+        engine: str | None = None,
     ) -> None:
         super().__init__(coordinator)
         self._spec = spec
         self.camera_name = camera
+        self.engine_id = engine
         entry = coordinator.config_entry
         entry_id = entry.entry_id
-        if camera is None:
+        if engine is not None:
+            self._attr_unique_id = f"{entry_id}-engine-{engine}_{spec.key}"
+            self._attr_device_info = child_device_info(
+                coordinator.hub_device_id or "",
+                (DOMAIN, entry_id),
+                identifiers={engine_device_identifier(entry_id, engine)},
+                name=f"Engine {engine}",
+                manufacturer=MANUFACTURER,
+                model="HomeSec engine",
+            )
+        elif camera is None:
             self._attr_unique_id = f"{entry_id}_{spec.key}"
             self._attr_device_info = hub_device_info(coordinator)
         else:
@@ -103,6 +124,13 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
         return self.coordinator.camera(self.camera_name)
 
     @property
+    def engine_data(self) -> ClusterEngine | None:
+        """This entity's engine as the cluster last listed it (None when not listed)."""
+        if self.engine_id is None:
+            return None
+        return self.coordinator.engine(self.engine_id)
+
+    @property
     def value(self) -> Any:
         """The entity's value: its spec's named value function, else the value at its path."""
         if self._spec.value_fn is not None:
@@ -112,6 +140,8 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
     @property
     def raw_value(self) -> Any:
         """The value at the description's value_path."""
+        if self.engine_id is not None:
+            return read_path(self.engine_data, self._spec.value_path)
         if self.camera_name is None:
             return read_path(self.coordinator.current, self._spec.value_path)
         return read_path(self.camera_data, self._spec.value_path)
@@ -123,6 +153,8 @@ class HomeSecEntity(CoordinatorEntity[HomeSecCoordinator]):
             return AVAILABLE_FUNCTIONS[self._spec.available_fn](self)
         if not super().available:
             return False
+        if self.engine_id is not None:  # an engine that stopped renewing is not listed
+            return self.engine_data is not None
         return self.camera_name is None or self.camera_data is not None
 
 
@@ -131,20 +163,33 @@ def async_add_homesec_entities(
     entry: HomeSecConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
     descriptions: Iterable[Any],
-    factory: Callable[[HomeSecCoordinator, Any, str | None], Entity],
+    factory: Callable[..., Entity],
 ) -> None:
-    """Add hub entities now and camera entities for every camera, now and when one appears.
+    """Add hub entities now and camera entities for every camera, now and when one appears;
+    in cluster mode, engine entities for every engine the cluster lists, once each.
 
     Cameras that disappear are forgotten, so the same name coming back gets entities again
-    (the coordinator removes the stale device together with its entities).
+    (the coordinator removes the stale device together with its entities). An engine that
+    stops renewing keeps its entities, unavailable, so its death shows.
     """
     coordinator = entry.runtime_data.coordinator
     specs = list(descriptions)
-    async_add_entities(
-        factory(coordinator, spec, None) for spec in specs if spec.scope == "hub"
-    )
+    waiting = [spec for spec in specs if spec.scope == "hub"]  # hub entities not added yet
     camera_specs = [spec for spec in specs if spec.scope == "camera"]
     known: set[str] = set()
+
+    @callback
+    def _sync_hub() -> None:
+        ready = [spec for spec in waiting if spec.created_when is None
+                 or read_path(coordinator.current, spec.created_when)]
+        if ready:
+            waiting[:] = [spec for spec in waiting if spec not in ready]
+            async_add_entities(factory(coordinator, spec, None) for spec in ready)
+
+    @callback
+    def _sync() -> None:
+        _sync_hub()
+        _sync_cameras()
 
     @callback
     def _sync_cameras() -> None:
@@ -161,8 +206,24 @@ def async_add_homesec_entities(
                 for spec in camera_specs
             )
 
-    _sync_cameras()
-    entry.async_on_unload(coordinator.async_add_listener(_sync_cameras))
+    engine_specs = [spec for spec in specs if spec.scope == "engine"]
+    engines_known: set[str] = set()
+
+    @callback
+    def _sync_engines() -> None:
+        new = set(coordinator.engine_ids) - engines_known
+        engines_known.update(new)
+        if new and engine_specs:
+            async_add_entities(
+                factory(coordinator, spec, None, engine=engine_id)
+                for engine_id in sorted(new)
+                for spec in engine_specs
+            )
+
+    _sync()
+    _sync_engines()
+    entry.async_on_unload(coordinator.async_add_listener(_sync))
+    entry.async_on_unload(coordinator.async_add_listener(_sync_engines))
 
 
 async def async_set_camera_enabled(

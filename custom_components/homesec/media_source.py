@@ -23,11 +23,12 @@ from homeassistant.components.media_source import (
     Unresolvable,
 )
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.util import dt as dt_util
 
 from .api import HomeSecClient, HomeSecError
 from .const import DOMAIN
-from .coordinator import HomeSecConfigEntry
+from .coordinator import HomeSecConfigEntry, camera_device_identifier
 from .generated.api_models import Clip, ClipQuery
 from .media_files import MediaFiles, MediaTooLarge
 from .views import MEDIA_KINDS, PLAYBACK_URL_TTL, MediaKind, async_sign_url, media_path
@@ -59,7 +60,9 @@ class HomeSecMediaSource(MediaSource):
 
     Identifiers: `entry/camera`, `entry/camera/days/N` (older days, page N),
     `entry/camera/day/YYYY-MM-DD/P` (page P of a day's clips), `entry/clip/ID` (playable),
-    `entry/snapshot/ID` (the clip's snapshot; resolvable, e.g. as an ai_task attachment).
+    `entry/snapshot/ID` (the clip's snapshot; resolvable, e.g. as an ai_task attachment);
+    `clip/ID` and `snapshot/ID` resolve in the one HomeSec entry (the engine, which does not
+    know the entry id, attaches snapshots so).
     """
 
     name = "HomeSec"
@@ -75,6 +78,8 @@ class HomeSecMediaSource(MediaSource):
         """A clip or its snapshot -> a signed, expiring URL of the media view, and a local
         file (for ai_task attachments) unless the file is too large to copy."""
         parts = item.identifier.split("/")
+        if len(parts) == 2:  # `kind/ID`: the one HomeSec entry (the engine's own links)
+            parts = [self._only_entry_id(), *parts]
         if len(parts) != 3 or parts[1] not in MEDIA_KINDS or not parts[2]:
             raise Unresolvable(f"not a HomeSec clip or snapshot: {item.identifier}")
         try:
@@ -118,15 +123,31 @@ class HomeSecMediaSource(MediaSource):
             raise BrowseError(f"the HomeSec engine did not answer: {err}") from err
         raise BrowseError(f"unknown HomeSec item: {item.identifier}")
 
+    def _only_entry_id(self) -> str:
+        entries = self.hass.config_entries.async_loaded_entries(DOMAIN)
+        if not entries:
+            raise Unresolvable("HomeSec is not loaded")
+        return str(entries[0].entry_id)
+
     def _entry(self, entry_id: str) -> HomeSecConfigEntry:
         for entry in self.hass.config_entries.async_loaded_entries(DOMAIN):
             if entry.entry_id == entry_id:
                 return entry
         raise BrowseError("HomeSec is not loaded")
 
+    def _camera_title(self, entry: HomeSecConfigEntry, camera: str) -> str:
+        """The camera's device name as the user sees it (renamed or not); else its name."""
+        wanted = camera_device_identifier(entry.entry_id, camera)
+        registry = dr.async_get(self.hass)
+        for device in dr.async_entries_for_config_entry(registry, entry.entry_id):
+            if wanted in device.identifiers:
+                return device.name_by_user or device.name or camera
+        return camera
+
     def _root(self) -> BrowseMediaSource:
         children = [
-            _folder(f"{entry.entry_id}/{camera['name']}", camera["name"], MediaClass.DIRECTORY)
+            _folder(f"{entry.entry_id}/{camera['name']}", self._camera_title(entry, camera["name"]),
+                    MediaClass.DIRECTORY)
             for entry in self.hass.config_entries.async_loaded_entries(DOMAIN)
             if entry.runtime_data.coordinator.data
             for camera in sorted(
@@ -158,7 +179,8 @@ class HomeSecMediaSource(MediaSource):
         )
         folder_id = f"{entry.entry_id}/{camera}"
         node = _folder(
-            folder_id if page == 0 else f"{folder_id}/days/{page}", camera, MediaClass.DIRECTORY
+            folder_id if page == 0 else f"{folder_id}/days/{page}",
+            self._camera_title(entry, camera), MediaClass.DIRECTORY,
         )
         node.children = [
             _folder(f"{folder_id}/day/{day.isoformat()}/1", f"{day.isoformat()} ({total})",
@@ -193,7 +215,8 @@ class HomeSecMediaSource(MediaSource):
             }
         )
         base = f"{entry.entry_id}/{camera}/day/{day.isoformat()}"
-        node = _folder(f"{base}/{page}", f"{camera} {day.isoformat()}", MediaClass.DIRECTORY)
+        node = _folder(f"{base}/{page}", f"{self._camera_title(entry, camera)} {day.isoformat()}",
+                       MediaClass.DIRECTORY)
         node.children = [self._clip(entry, clip) for clip in result["clips"]]
         if result["page"] * result["page_size"] < result["total"]:
             node.children.append(
@@ -205,7 +228,9 @@ class HomeSecMediaSource(MediaSource):
     def _clip(self, entry: HomeSecConfigEntry, clip: Clip) -> BrowseMediaSource:
         created = dt_util.parse_datetime(clip["created_at"])
         when = dt_util.as_local(created).strftime("%H:%M:%S") if created else clip["id"]
-        details = [d for d in (clip.get("activity_type"), clip.get("risk_level")) if d]
+        # Short enough for a media-browser card: time and what happened (the risk is in the
+        # clip's sensors and notifications).
+        details = [d for d in (clip.get("activity_type"),) if d]
         thumbnail = async_sign_url(
             self.hass, media_path(entry.entry_id, clip["id"], "snapshot"), PLAYBACK_URL_TTL
         )
@@ -214,7 +239,7 @@ class HomeSecMediaSource(MediaSource):
             identifier=f"{entry.entry_id}/clip/{clip['id']}",
             media_class=MediaClass.VIDEO,
             media_content_type=MIME_MP4,
-            title=" · ".join([when, *details]),
+            title=" ".join([when, *details]),
             can_play=True,
             can_expand=False,
             thumbnail=thumbnail,

@@ -1,5 +1,6 @@
 """Repair issues: a configuration change waits for an engine restart (fixable in one click);
-the clips' disk is critically low; offsite copies have failed for an hour.
+the clips' disk is critically low; offsite copies have failed for an hour; Home Assistant
+has no URL a phone can open alert links on.
 
 The coordinator reports the engine's /status after every poll; each issue exists while its
 condition holds and is deleted once it does not.
@@ -19,10 +20,12 @@ from homeassistant.util import dt as dt_util
 from .compat import RepairsFlowResult, vol
 from .api import HomeSecError
 from .const import DOMAIN
+from .views import async_phone_base_url
 
 ISSUE_RESTART_REQUIRED = "restart_required"
 ISSUE_DISK_CRITICAL = "disk_critical"
 ISSUE_OFFSITE_FAILING = "offsite_failing"
+ISSUE_NO_PHONE_URL = "no_phone_url"
 OFFSITE_FAILING_FOR = timedelta(hours=1)
 
 
@@ -83,6 +86,21 @@ def async_update_storage_issues(
         )
     else:
         ir.async_delete_issue(hass, DOMAIN, offsite_id)
+
+
+@callback
+def async_update_url_issue(hass: HomeAssistant) -> None:
+    """Raise the issue while alert links could only open on this machine; clear it after."""
+    if async_phone_base_url(hass) is not None:
+        ir.async_delete_issue(hass, DOMAIN, ISSUE_NO_PHONE_URL)
+        return
+    ir.async_create_issue(
+        hass, DOMAIN, ISSUE_NO_PHONE_URL, is_fixable=False, is_persistent=False,
+        severity=ir.IssueSeverity.WARNING, translation_key=ISSUE_NO_PHONE_URL,
+        translation_placeholders={
+            "external": hass.config.external_url or "-",
+            "internal": hass.config.internal_url or "-"},
+    )
 
 
 class RestartEngineRepairFlow(RepairsFlow):

@@ -40,8 +40,9 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
         coordinator: HomeSecCoordinator,
         description: HomeSecSensorEntityDescription,
         camera: str | None,
+        engine: str | None = None,
     ) -> None:
-        super().__init__(coordinator, description, camera)
+        super().__init__(coordinator, description, camera, engine)
         self.entity_description = description
         self._restored: StateType | datetime = None
 

@@ -37,6 +37,7 @@ from .generated.api_models import AlertPolicyView, CameraCreate, CameraUpdate, C
 from .generated.schema_data import MODELS, SERVICES
 from .generated.vol_render import model_validator
 from .repairs import async_update_restart_issue
+from .views import async_signed_alert_urls
 
 SERVICE_ADD_CAMERA: Final = "add_camera"
 SERVICE_UPDATE_CAMERA: Final = "update_camera"
@@ -109,11 +110,13 @@ async def _call[T](
         raise _translate(err, subject, not_found_key) from err
 
 
-async def _after_camera_change(
+async def _after_change(
     hass: HomeAssistant, entry: HomeSecConfigEntry, restart_required: bool
 ) -> None:
-    """Show the pending restart at once and let entities catch up without a poll wait."""
-    async_update_restart_issue(hass, entry, restart_required)
+    """Show a restart this change needs at once; then poll, so entities catch up and the
+    issue follows the engine's own pending-restart flag (an earlier change may still wait)."""
+    if restart_required:
+        async_update_restart_issue(hass, entry, True)
     await entry.runtime_data.coordinator.async_request_refresh()
 
 
@@ -128,7 +131,7 @@ async def _add_camera(call: ServiceCall) -> None:
         "motion_masks": call.data["motion_masks"],
     }
     result = await _call(entry.runtime_data.client.create_camera(body), body["name"])
-    await _after_camera_change(call.hass, entry, result["restart_required"])
+    await _after_change(call.hass, entry, result["restart_required"])
 
 
 async def _update_camera(call: ServiceCall) -> None:
@@ -144,14 +147,14 @@ async def _update_camera(call: ServiceCall) -> None:
     if "motion_masks" in call.data:
         update["motion_masks"] = call.data["motion_masks"]
     result = await _call(entry.runtime_data.client.update_camera(name, update), name)
-    await _after_camera_change(call.hass, entry, result["restart_required"])
+    await _after_change(call.hass, entry, result["restart_required"])
 
 
 async def _remove_camera(call: ServiceCall) -> None:
     entry = _loaded_entry(call.hass)
     name: str = call.data["name"]
     result = await _call(entry.runtime_data.client.delete_camera(name), name)
-    await _after_camera_change(call.hass, entry, result["restart_required"])
+    await _after_change(call.hass, entry, result["restart_required"])
 
 
 async def _set_alert_policy(call: ServiceCall) -> None:
@@ -184,7 +187,7 @@ async def _set_alert_policy(call: ServiceCall) -> None:
     update: AlertPolicyView = {"config_version": current["config_version"],
                                "alert_policy": policy}
     result = await _call(client.set_alert_policy(update), camera or "")
-    async_update_restart_issue(call.hass, entry, result["restart_required"])
+    await _after_change(call.hass, entry, result["restart_required"])
 
 
 def _known_cameras(entry: HomeSecConfigEntry) -> set[str]:
@@ -211,11 +214,20 @@ async def _get_clips(call: ServiceCall) -> ServiceResponse:
         query[key] = value.isoformat() if isinstance(value, datetime) else value  # type: ignore[literal-required]
     page = await _call(entry.runtime_data.client.list_clips(query))
     return {
-        "clips": [cast(dict[str, Any], clip) for clip in page["clips"]],
+        "clips": [_with_links(call.hass, entry, cast(dict[str, Any], clip))
+                  for clip in page["clips"]],
         "total": page["total"],
         "page": page["page"],
         "page_size": page["page_size"],
     }
+
+
+def _with_links(hass: HomeAssistant, entry: HomeSecConfigEntry,
+                clip: dict[str, Any]) -> dict[str, Any]:
+    """The clip with links HA users can open (the engine's view_url is engine-relative):
+    signed, expiring, on HA's phone-usable URL."""
+    urls = async_signed_alert_urls(hass, entry.entry_id, str(clip["id"]))
+    return {**clip, "view_url": urls["clip_url"], **urls}
 
 
 async def _silence_camera(call: ServiceCall) -> ServiceResponse:

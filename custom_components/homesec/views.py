@@ -19,7 +19,9 @@ import secrets
 import time
 from datetime import timedelta
 from http import HTTPStatus
+from ipaddress import ip_address
 from typing import TYPE_CHECKING, Final, Literal, cast
+from urllib.parse import urlsplit
 
 from aiohttp import ClientError, ClientResponse, web
 
@@ -106,6 +108,20 @@ def async_signed_stream_url(
     return base + async_sign_url(hass, stream_path(entry_id, camera), expires_in)
 
 
+@callback
+def async_sign_token(hass: HomeAssistant, subject: str, expires_in: timedelta) -> str:
+    """`<expires>.<signature>` over a subject (a cookie's worth of proof, like a URL's)."""
+    expires = int(time.time() + expires_in.total_seconds())
+    return f"{expires}.{_signature(hass.data[_KEY], subject, expires)}"
+
+
+@callback
+def async_verify_token(hass: HomeAssistant, subject: str, token: str | None) -> bool:
+    """Whether `token` was signed for `subject` and has not expired."""
+    expires, _, sig = (token or "").partition(".")
+    return verify_signature(hass.data[_KEY], subject, expires, sig, time.time()) is None
+
+
 def _signature(key: bytes, path: str, expires: int) -> str:
     return hmac.new(key, f"{path}\n{expires}".encode(), hashlib.sha256).hexdigest()
 
@@ -118,6 +134,31 @@ def async_sign_url(hass: HomeAssistant, path: str, expires_in: timedelta) -> str
     return f"{path}?{EXP_PARAM}={expires}&{SIG_PARAM}={sig}"
 
 
+def reachable_from_a_phone(url: str) -> bool:
+    """False for an address only this machine answers on (0.0.0.0, localhost, loopback)."""
+    host = (urlsplit(url).hostname or "").lower()
+    if not host or host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        address = ip_address(host)
+    except ValueError:
+        return True  # a name: resolved by the phone
+    return not (address.is_unspecified or address.is_loopback)
+
+
+@callback
+def async_phone_base_url(hass: HomeAssistant) -> str | None:
+    """HA's base URL for links opened on a phone: external, then internal, then what HA
+    detects (cloud, local IP); None when every one is local-only or there is none."""
+    candidates = [hass.config.external_url, hass.config.internal_url]
+    try:
+        candidates.append(get_url(hass, prefer_external=True))
+    except NoURLAvailableError:
+        pass
+    return next((url.rstrip("/") for url in candidates
+                 if url and reachable_from_a_phone(url)), None)
+
+
 @callback
 def async_signed_alert_urls(
     hass: HomeAssistant,
@@ -125,11 +166,9 @@ def async_signed_alert_urls(
     clip_id: str,
     expires_in: timedelta = ALERT_URL_TTL,
 ) -> dict[str, str]:
-    """Signed snapshot and clip URLs for an alert, absolute when HA knows its URL."""
-    try:
-        base = get_url(hass, prefer_external=True)
-    except NoURLAvailableError:
-        base = ""
+    """Signed snapshot and clip URLs for an alert, absolute on HA's phone-usable URL (when
+    there is none they stay relative, and a repair issue says how to set one)."""
+    base = async_phone_base_url(hass) or ""
     return {
         f"{kind}_url": base
         + async_sign_url(hass, media_path(entry_id, clip_id, kind), expires_in)
@@ -206,7 +245,7 @@ class HomeSecMediaView(HomeAssistantView):
             return web.Response(status=HTTPStatus.NOT_FOUND)
         except HomeSecError:
             return web.Response(status=HTTPStatus.BAD_GATEWAY)
-        return await _relay(request, upstream)
+        return await relay(request, upstream)
 
 
 class HomeSecStreamView(HomeAssistantView):
@@ -232,21 +271,23 @@ class HomeSecStreamView(HomeAssistantView):
             return web.Response(status=HTTPStatus.SERVICE_UNAVAILABLE)
         except HomeSecError:
             return web.Response(status=HTTPStatus.BAD_GATEWAY)
-        return await _relay(request, upstream, cache_control="no-store")
+        return await relay(request, upstream, cache_control="no-store")
 
 
-async def _relay(
+async def relay(
     request: web.Request,
     upstream: ClientResponse,
-    cache_control: str = "private, max-age=300",
+    cache_control: str | None = "private, max-age=300",
 ) -> web.StreamResponse:
-    """Copy the engine's answer (status 200/206, range headers, body) to the browser."""
+    """Copy the engine's answer (status, type and range headers, body) to the browser;
+    `cache_control` None keeps the engine's."""
     response = web.StreamResponse(status=upstream.status)
     try:
-        for header in _PASS_HEADERS:
+        for header in (*_PASS_HEADERS, "Cache-Control"):
             if header in upstream.headers:
                 response.headers[header] = upstream.headers[header]
-        response.headers["Cache-Control"] = cache_control
+        if cache_control is not None:
+            response.headers["Cache-Control"] = cache_control
         await response.prepare(request)
         async for chunk in upstream.content.iter_chunked(_CHUNK):
             await response.write(chunk)

@@ -16,9 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import logging
 import os
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,16 +27,9 @@ from ..filters.frames import pick_frames
 from ..records import RISK_LEVELS, Analysis
 from ..schema.config import ACTIVITY_TYPES
 from ..snapshots import encode_jpeg
-from .base import Analyzer, AnalyzerError
+from .base import INSTRUCTIONS, AnalyzerError, HttpAnalyzer, Retryable, analysis_from
 
-_LOGGER = logging.getLogger(__name__)
-
-SYSTEM_PROMPT = (
-    "You are the analyst of a home security camera system. You get frames of one short clip. "
-    "Describe what happens and judge how worrying it is for the home owner. Answer with JSON "
-    "only: activity_type (one of: {activities}), risk_level (low, medium, high or critical) "
-    "and summary (one or two plain sentences)."
-)
+SYSTEM_PROMPT = f"{INSTRUCTIONS} You get frames of one short clip. Answer with JSON only."
 RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
@@ -49,38 +40,17 @@ RESPONSE_SCHEMA: dict[str, Any] = {
     "required": ["activity_type", "risk_level", "summary"],
     "additionalProperties": False,
 }
-MAX_SUMMARY = 1000
-MAX_BACKOFF_S = 10.0
 
 
-class _Retryable(Exception):
-    pass
-
-
-class OpenAICompatibleAnalyzer(Analyzer):
+class OpenAICompatibleAnalyzer(HttpAnalyzer):
     name = "openai"
 
     def __init__(self, config: dict[str, Any], *, backoff_s: float = 1.0) -> None:
-        self.config = config
+        super().__init__(config, backoff_s=backoff_s)
         self.base_url = str(config.get("base_url") or "https://api.openai.com/v1").rstrip("/")
         self.model = str(config.get("model") or "gpt-4o-mini")
         self.api_key_env: str | None = config.get("api_key_env")
-        self.timeout_s = float(config.get("timeout_s", 30.0))
-        self.max_retries = int(config.get("max_retries", 2))
         self.frames = int(config.get("frames", 3))
-        self.backoff_s = backoff_s
-        self._session: aiohttp.ClientSession | None = None
-        self.last_error: str | None = None
-        self.last_latency_ms: float | None = None
-
-    async def start(self) -> None:
-        if self._session is None:
-            self._session = aiohttp.ClientSession()
-
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
 
     def status(self) -> dict[str, Any]:
         error = self.last_error
@@ -91,29 +61,11 @@ class OpenAICompatibleAnalyzer(Analyzer):
 
     # -- the request ------------------------------------------------------------------------
 
-    async def analyze(self, path: Path, filtered: FilterOutput) -> Analysis:
+    async def analyze(self, path: Path, filtered: FilterOutput,
+                      clip_id: str | None = None) -> Analysis:
         images = await asyncio.to_thread(self._images, path, filtered)
         body = self._body(images, filtered.classes)
-        attempt = 0
-        while True:
-            started = time.monotonic()
-            try:
-                analysis = await self._request(body)
-            except _Retryable as err:
-                self.last_error = str(err)
-                if attempt >= self.max_retries:
-                    raise AnalyzerError(f"{err} (after {attempt + 1} attempts)") from err
-                delay = min(MAX_BACKOFF_S, self.backoff_s * 2**attempt)
-                _LOGGER.info("analyzer: %s; retrying in %.1f s", err, delay)
-                attempt += 1
-                await asyncio.sleep(delay)
-                continue
-            except AnalyzerError as err:
-                self.last_error = str(err)
-                raise
-            self.last_latency_ms = round((time.monotonic() - started) * 1000, 1)
-            self.last_error = None
-            return analysis
+        return await self._retrying(lambda: self._request(body))
 
     def _images(self, path: Path, filtered: FilterOutput) -> list[str]:
         frames = []
@@ -136,7 +88,7 @@ class OpenAICompatibleAnalyzer(Analyzer):
             "model": self.model,
             "messages": [
                 {"role": "system",
-                 "content": SYSTEM_PROMPT.format(activities=", ".join(ACTIVITY_TYPES))},
+                 "content": SYSTEM_PROMPT},
                 {"role": "user", "content": content},
             ],
             "temperature": 0,
@@ -157,58 +109,45 @@ class OpenAICompatibleAnalyzer(Analyzer):
         return headers
 
     async def _request(self, body: dict[str, Any]) -> Analysis:
-        if self._session is None:
-            await self.start()
-        assert self._session is not None
+        session = await self.session()
         url = f"{self.base_url}/chat/completions"
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         try:
-            async with self._session.post(url, json=body, headers=self._headers(),
+            async with session.post(url, json=body, headers=self._headers(),
                                           timeout=timeout) as resp:
                 if resp.status == 429 or resp.status >= 500:
-                    raise _Retryable(f"the analyzer API answered HTTP {resp.status}")
+                    raise Retryable(f"the analyzer API answered HTTP {resp.status}")
                 if resp.status >= 400:
                     raise AnalyzerError(f"the analyzer API refused the request: HTTP "
                                         f"{resp.status} {resp.reason or ''}".strip())
                 try:
                     data = await resp.json(content_type=None)
                 except (json.JSONDecodeError, aiohttp.ContentTypeError, ValueError) as err:
-                    raise _Retryable("the analyzer API answered with something not JSON"
+                    raise Retryable("the analyzer API answered with something not JSON"
                                      ) from err
         except TimeoutError as err:
-            raise _Retryable(f"the analyzer API did not answer within {self.timeout_s:g} s"
+            raise Retryable(f"the analyzer API did not answer within {self.timeout_s:g} s"
                              ) from err
         except aiohttp.ClientError as err:
-            raise _Retryable(f"cannot reach the analyzer API: {type(err).__name__}") from err
+            raise Retryable(f"cannot reach the analyzer API: {type(err).__name__}") from err
         return parse_answer(data)
 
 
 def parse_answer(data: Any) -> Analysis:
-    """The Analysis in a chat-completions answer; _Retryable when it is not what was asked."""
+    """The Analysis in a chat-completions answer; Retryable when it is not what was asked."""
     try:
         content = data["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError) as err:
-        raise _Retryable("the analyzer answer has no message content") from err
+        raise Retryable("the analyzer answer has no message content") from err
     if isinstance(content, list):  # some servers answer with content parts
         content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
     if not isinstance(content, str):
-        raise _Retryable("the analyzer answer has no message content")
+        raise Retryable("the analyzer answer has no message content")
     text = content.strip()
     if text.startswith("```"):  # tolerate a fenced code block around the JSON
         text = text.strip("`").removeprefix("json").strip()
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as err:
-        raise _Retryable("the analyzer answer is not the asked-for JSON") from err
-    if not isinstance(obj, dict):
-        raise _Retryable("the analyzer answer is not a JSON object")
-    risk = str(obj.get("risk_level", "")).strip().lower()
-    if risk not in RISK_LEVELS:
-        raise _Retryable("the analyzer answer has no valid risk_level")
-    activity = str(obj.get("activity_type", "")).strip().lower()
-    if activity not in ACTIVITY_TYPES:
-        activity = "other"  # a model inventing a type still gives a usable alert
-    summary = obj.get("summary")
-    if not isinstance(summary, str):
-        raise _Retryable("the analyzer answer has no summary")
-    return Analysis(activity_type=activity, risk_level=risk, summary=summary.strip()[:MAX_SUMMARY])
+        raise Retryable("the analyzer answer is not the asked-for JSON") from err
+    return analysis_from(obj)

@@ -33,7 +33,7 @@ class AuthSettings:
 
 
 @lru_cache(maxsize=256)
-def _normalise_ip(value: str) -> str:
+def normalise_ip(value: str) -> str:
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:
@@ -42,7 +42,7 @@ def _normalise_ip(value: str) -> str:
 
 def load_auth(server_config: dict[str, Any]) -> AuthSettings:
     env_name = server_config.get("api_key_env")
-    trusted = frozenset(_normalise_ip(p) for p in server_config.get("trusted_proxies") or [])
+    trusted = frozenset(normalise_ip(p) for p in server_config.get("trusted_proxies") or [])
     if not env_name:
         return AuthSettings(key=None, trusted=trusted)
     value = os.environ.get(env_name, "")
@@ -57,7 +57,7 @@ def peer_is_trusted(request: web.Request, settings: AuthSettings) -> bool:
     if not settings.trusted:
         return False
     remote = request.remote
-    return remote is not None and _normalise_ip(remote) in settings.trusted
+    return remote is not None and normalise_ip(remote) in settings.trusted
 
 
 def is_authorised(request: web.Request, settings: AuthSettings) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..clipfiles import snapshot_uri
+from ..clipfiles import live_snapshot_uri, snapshot_uri
 from ..records import ClipRecord, ClipStatus
 from .context import ApiContext, context
 from .errors import ApiError, not_found
@@ -116,6 +116,10 @@ async def get_clip_snapshot(request: web.Request) -> web.StreamResponse:
     clip = await _clip(ctx, request)
     storage = ctx.runtime.storage
     uri = snapshot_uri(storage, clip.storage_uri) if storage is not None else None
+    if storage is not None and (uri is None or await asyncio.to_thread(
+            _confined_file, storage, uri) is None):
+        # Still recording: the live event's picture, stored by key before its first message.
+        uri = live_snapshot_uri(storage, clip.id) or uri
     return await _serve(request, uri, "image/jpeg", "snapshot")
 
 

@@ -23,6 +23,7 @@ def _camera(ctx: ApiContext, name: str) -> dict[str, Any] | None:
 
 def change_body(ctx: ApiContext, result: ChangeResult) -> dict[str, Any]:
     body: dict[str, Any] = {"restart_required": result.restart_required,
+                            "restart_fields": result.restart_fields,
                             "config_version": result.config_version}
     if result.camera is not None:
         body["camera"] = camera_view(result.camera, ctx.runtime.cameras().get(

@@ -86,7 +86,7 @@ async def get_clip(request: web.Request) -> web.Response:
     ctx = context(request)
     cid = clip_id(request)
     clip = await ctx.runtime.started_repository().get_clip(cid)
-    if clip is None:
+    if clip is None or clip.status == ClipStatus.DELETED:  # as its media and DELETE say
         raise not_found(f"no clip with id {cid!r}")
     files = await asyncio.to_thread(clip_files, ctx.runtime.storage, clip)
     return json_response({**clip_view(clip, _public_url(ctx)), "files": files})

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from ..sources.live import SnapshotCache
 from ..sources.restream import CONTENT_TYPE, TooManyViewers
+from .cluster_proxy import to_holder
 from .context import ApiContext, context
 from .errors import ApiError, not_found
 from .inputs import camera_name, read_query
@@ -65,10 +66,12 @@ def _jpeg(source: Any, cache: SnapshotCache, width: int | None,
     return cache.jpeg(live, width, height)
 
 
-async def get_camera_snapshot(request: web.Request) -> web.Response:
+async def get_camera_snapshot(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     name = camera_name(request)
     query = read_query(request, "SnapshotQuery")
+    if (forwarded := await to_holder(request, name)) is not None:
+        return forwarded  # streamed, as the holder sent it
     source = _running_source(ctx, name, "live_picture", "live picture")
     cache = ctx.snapshot_caches.setdefault(name, SnapshotCache())
     if ctx.snapshot_slots is None:
@@ -87,6 +90,8 @@ async def get_camera_snapshot(request: web.Request) -> web.Response:
 async def get_camera_stream(request: web.Request) -> web.StreamResponse:
     ctx = context(request)
     name = camera_name(request)
+    if (forwarded := await to_holder(request, name)) is not None:
+        return forwarded
     source = _running_source(ctx, name, "live_stream", "live stream")
     transport = request.transport
     try:

@@ -20,10 +20,10 @@ async def set_alert_policy(request: web.Request) -> web.Response:
     ctx = context(request)
     body = validate("AlertPolicyView", await read_json(request))
     version = expected_version(request, body)
+    # The running engine applies the stored (validated) policy as part of the change.
     result = await ctx.runtime.config_manager.set_alert_policy(body["alert_policy"], version)
-    # The stored policy is the validated one: apply exactly what the config now says.
-    ctx.runtime.apply_alert_policy(ctx.config()["alert_policy"])
     return json_response({"restart_required": result.restart_required,
+                          "restart_fields": result.restart_fields,
                           "config_version": result.config_version})
 
 

@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp import web
 
+from ..alerts.summary import served
 from ..schema.openapi import render_openapi
 from .context import ApiContext, cameras_online, context
-from .views import camera_view, dumps, iso, json_response
+from .views import camera_view, dumps, json_response
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -26,15 +27,16 @@ async def _health(ctx: ApiContext, *, force: bool = True) -> dict[str, Any]:
     offsite_error = offsite["error"] if offsite else None
     cluster = ctx.runtime.cluster.status() if ctx.runtime.cluster is not None else None
     cluster_ok = cluster is None or cluster["state"] == "holding"
+    cameras_down = ctx.runtime.cameras_down()
     status = "unhealthy" if pipeline == "stopped" else (
         "healthy" if up and filter_ok and storage_error is None and not offsite_error
-        and cluster_ok else "degraded")
+        and cluster_ok and not cameras_down else "degraded")
     return {"status": status, "pipeline": pipeline, "database": "up" if up else "down",
             "storage": "error" if storage_error else "ok", "storage_error": storage_error,
             "offsite": "disabled" if offsite is None else ("error" if offsite_error else "ok"),
             "offsite_error": offsite_error,
-            "cameras_online": cameras_online(ctx), "version": ctx.runtime.version,
-            "cluster": cluster}
+            "cameras_online": cameras_online(ctx), "cameras_down": cameras_down,
+            "version": ctx.runtime.version, "cluster": cluster}
 
 
 async def _stats(ctx: ApiContext) -> dict[str, Any]:
@@ -104,7 +106,7 @@ async def get_status(request: web.Request) -> web.Response:
         view = camera_view(camera, states.get(camera["name"]))
         del view["source_config"]  # the poll needs health, not settings
         last = alerts.get(camera["name"])
-        view["last_alert"] = _alert_summary(last) if last else None
+        view["last_alert"] = served(last) if last else None
         cameras.append(view)
     return json_response({
         # No ping of its own: the gate (and the stats just read) already found the database
@@ -118,16 +120,6 @@ async def get_status(request: web.Request) -> web.Response:
         "storage": ctx.runtime.storage_status(),
     })
 
-
-def _alert_summary(alert: dict[str, Any]) -> dict[str, Any]:
-    summary = {key: alert.get(key) for key in
-               ("clip_id", "activity_type", "risk_level", "summary", "timestamp")}
-    summary["detected_objects"] = list(alert.get("detected_objects") or [])
-    summary["objects"] = list(alert.get("objects") or [])
-    summary["zones"] = list(alert.get("zones") or [])
-    if not isinstance(summary["timestamp"], str):
-        summary["timestamp"] = iso(summary["timestamp"])
-    return summary
 
 
 async def get_stats(request: web.Request) -> web.Response:

@@ -7,11 +7,15 @@ asyncio logs every failed accept. Here:
 - a request head must arrive within `header_timeout_s` of the connection going idle (connect,
   or the previous response), else the connection is closed: this also ends idle keep-alive;
   a body must arrive within `body_timeout_s` (inputs.read_json);
-- connections are capped in total and per peer, the total kept below the descriptor limit
-  with `fd_reserve` descriptors left for recordings, storage and the database (and room for a
-  full listen queue, which asyncio accepts in one go). At the cap the
-  oldest connection still waiting for its request head makes room; if none waits, the new
-  one is closed at once. A peer over its own share is closed at once;
+- connections are capped in total and per peer address (`server.max_connections_per_address`),
+  the total kept below the descriptor limit with `fd_reserve` descriptors left for
+  recordings, storage and the database (and room for a full listen queue, which asyncio
+  accepts in one go). At the cap the oldest connection still waiting for its request head
+  makes room; if none waits, the new one is refused. A peer over its own share is refused.
+  The trusted proxies (`server.trusted_proxies`, the add-on's ingress) carry everyone's
+  requests from one address: only the total cap applies to them. A refused connection is
+  answered `503 Service Unavailable` (with `Retry-After`) and closed; refusals are counted
+  (`refused`) and logged as one line per `log_interval_s`;
 - failed accepts (descriptor limit) and malformed requests are logged as one line, at most
   once per `log_interval_s`, with the count of those left out.
 """
@@ -19,15 +23,19 @@ asyncio logs every failed accept. Here:
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+
+from .auth import normalise_ip
 
 try:
     import resource
@@ -49,6 +57,24 @@ class ServerLimits:
     # the cap leaves room for a full queue too.
     backlog: int = 32
     log_interval_s: float = 60.0
+    exempt_peers: frozenset[str] = frozenset()  # no per-peer cap: the trusted proxies
+
+
+def server_limits(server_config: Mapping[str, Any]) -> ServerLimits:
+    """The limits the `server` config section sets (the rest are built in)."""
+    return ServerLimits(
+        max_per_peer=int(server_config.get("max_connections_per_address")
+                         or ServerLimits.max_per_peer),
+        exempt_peers=frozenset(normalise_ip(p)
+                               for p in server_config.get("trusted_proxies") or []))
+
+
+# The whole answer to a refused connection: sent before its request is read, then closed.
+_BUSY_BODY = json.dumps({"error_code": "SERVER_BUSY", "detail": "too many connections from "
+                         "this address, or in all; try again later"}).encode()
+BUSY_RESPONSE = (b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n"
+                 b"Retry-After: 5\r\nConnection: close\r\n"
+                 b"Content-Length: %d\r\n\r\n%s" % (len(_BUSY_BODY), _BUSY_BODY))
 
 
 def open_descriptors() -> int:
@@ -130,6 +156,42 @@ class BadRequestFilter(_RateLimited):
         return f"API: malformed request from {peer}: {message}"
 
 
+class RefusalLog:
+    """Refused connections as one WARNING line per interval: how many, why, from where."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, interval_s: float) -> None:
+        self._loop, self.interval_s = loop, interval_s
+        self._counts: Counter[tuple[str, str]] = Counter()
+        self._flush: asyncio.TimerHandle | None = None
+        self._quiet_until = float("-inf")
+
+    def note(self, reason: str, peer: str) -> None:
+        self._counts[(reason, peer)] += 1
+        if self._loop.time() >= self._quiet_until:
+            self.report()
+        elif self._flush is None:
+            self._flush = self._loop.call_at(self._quiet_until, self.report)
+
+    def report(self) -> None:
+        self._flush = None
+        if not self._counts:
+            return
+        parts = [f"{count} {reason} from {peer}"
+                 for (reason, peer), count in self._counts.most_common(5)]
+        more = len(self._counts) - len(parts)
+        _LOGGER.warning("API: refused %d connection(s) with 503: %s%s",
+                        sum(self._counts.values()), "; ".join(parts),
+                        f" (and {more} more)" if more > 0 else "")
+        self._counts.clear()
+        self._quiet_until = self._loop.time() + self.interval_s
+
+    def close(self) -> None:
+        """Report what is still counted (a stop must not hide the last refusals)."""
+        if self._flush is not None:
+            self._flush.cancel()
+        self.report()
+
+
 def install_log_filters(limits: ServerLimits) -> None:
     """Add the filters once (a restarted engine in the same process keeps them)."""
     for name, cls in (("asyncio", AcceptErrorFilter), ("aiohttp.server", BadRequestFilter)):
@@ -161,6 +223,7 @@ class ConnectionGuard:
         self._state: dict[Any, tuple[int, float] | None] = {}  # (requests seen, since)
         self._sweep: asyncio.TimerHandle | None = None
         self._closed = False
+        self._refusals = RefusalLog(self._loop, limits.log_interval_s)
         self._peers: dict[Any, str] = {}
         self._per_peer: Counter[str] = Counter()
         self._inner_made = server.connection_made
@@ -175,11 +238,13 @@ class ConnectionGuard:
     def connection_made(self, handler: Any, transport: asyncio.Transport) -> None:
         self._inner_made(handler, transport)
         peer = _peer(transport)
-        if self._per_peer[peer] >= self.limits.max_per_peer:
-            self._refuse(transport)
+        if self._per_peer[peer] >= self.limits.max_per_peer and \
+                peer not in self.limits.exempt_peers:
+            self._refuse(transport, peer, f"over the cap of {self.limits.max_per_peer} "
+                         "per address (server.max_connections_per_address)")
             return
         if len(self._peers) >= self.cap and not self._evict_oldest_waiting():
-            self._refuse(transport)
+            self._refuse(transport, peer, f"at the total cap of {self.cap}")
             return
         self._peers[handler] = peer
         self._per_peer[peer] += 1
@@ -198,9 +263,12 @@ class ConnectionGuard:
             if self._per_peer[peer] <= 0:
                 del self._per_peer[peer]
 
-    def _refuse(self, transport: asyncio.Transport) -> None:
+    def _refuse(self, transport: asyncio.Transport, peer: str, reason: str) -> None:
         self.refused += 1
-        transport.abort()  # the descriptor is released now, not after a lingering close
+        self._refusals.note(reason, peer)
+        # On the next turn of the loop: aiohttp has not started the connection's handler
+        # yet, and one that starts on a connection already lost fails with a traceback.
+        self._loop.call_soon(_answer_busy, transport)
 
     def _evict_oldest_waiting(self) -> bool:
         waiting = [(since, h) for h, since in self._since.items() if _waiting_for_head(h)]
@@ -213,6 +281,7 @@ class ConnectionGuard:
 
     def close(self) -> None:
         self._closed = True
+        self._refusals.close()
         if self._sweep is not None:
             self._sweep.cancel()
             self._sweep = None
@@ -244,6 +313,14 @@ class ConnectionGuard:
                 handler.force_close()
         if self._peers and not self._closed:
             self._sweep = self._loop.call_later(1.0, self._sweep_once)
+
+
+def _answer_busy(transport: asyncio.Transport) -> None:
+    """503 and close; the request is never read (closing flushes the answer first)."""
+    if transport.is_closing():
+        return
+    transport.write(BUSY_RESPONSE)
+    transport.close()
 
 
 BODY_TIMEOUT_KEY = web.AppKey("homesec_body_timeout_s", float)

@@ -57,13 +57,13 @@ def clips_response(body: bytes) -> web.Response:
 
 
 def backend_capabilities(backend: str) -> dict[str, bool]:
-    """What a source backend can show live: a picture, a restream."""
+    """What a source backend can show live: a picture, a restream; and whether it is drawn."""
     try:
         cls: Any = plugins.get("source", backend)
     except Exception:  # noqa: BLE001 - an unknown backend shows nothing live
-        return {"live_picture": False, "live_stream": False}
-    return {"live_picture": bool(getattr(cls, "live_picture", False)),
-            "live_stream": bool(getattr(cls, "live_stream", False))}
+        return {"live_picture": False, "live_stream": False, "synthetic": False}
+    return {key: bool(getattr(cls, key, False))
+            for key in ("live_picture", "live_stream", "synthetic")}
 
 
 def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:
@@ -82,6 +82,8 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "lag_s": state.lag_s if state is not None else None,
         "analysis_dropped_pct": None if state is None or state.analysis_dropped is None
         else round(state.analysis_dropped * 100, 1),
+        "detection_rate": state.detection_rate if state is not None else None,
+        "detection_delay_s": state.detection_delay_s if state is not None else None,
         **backend_capabilities(camera["source_backend"]),
     }
 

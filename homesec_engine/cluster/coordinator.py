@@ -32,6 +32,15 @@ _LOGGER = logging.getLogger(__name__)
 CameraAction = Callable[[str], Awaitable[bool]]
 
 
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Another engine recording a camera: where its API is and what it said of the camera."""
+
+    engine_id: str
+    url: str
+    camera: dict[str, Any]  # {"healthy", "last_heartbeat", "error"}
+
+
 @dataclass(slots=True)
 class _Held:
     token: int
@@ -41,7 +50,8 @@ class _Held:
 class ClusterCoordinator:
     def __init__(self, settings: ClusterSettings, engine: AsyncEngine, *, schema_version: int,
                  cameras: Callable[[], list[str]], start_camera: CameraAction,
-                 stop_camera: CameraAction, relay: EventRelay | None = None) -> None:
+                 stop_camera: CameraAction, relay: EventRelay | None = None,
+                 camera_report: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
         self.settings = settings
         self._engine = engine
         self.store = LeaseStore(engine, settings, schema_version)
@@ -50,6 +60,8 @@ class ClusterCoordinator:
         self._start_camera = start_camera
         self._stop_camera = stop_camera
         self.relay = relay  # every engine's live messages on this one
+        self._camera_report = camera_report
+        self._elsewhere: dict[str, Holder] = {}  # cameras other live engines record
         self._held: dict[str, _Held] = {}
         self._lock = asyncio.Lock()  # one start/stop decision at a time
         self._stop = asyncio.Event()
@@ -60,6 +72,7 @@ class ClusterCoordinator:
         self._cut_off_since: datetime | None = None
         self._expired: list[str] = []  # cameras stopped because their lease ran out
         self._engines_live = 0
+        self._engines: list[EngineRow] = []  # live ones, as of the last beat
         self._joined = False  # this engine's row was written
 
     # -- what health reads ---------------------------------------------------------------
@@ -67,9 +80,15 @@ class ClusterCoordinator:
     def held(self) -> list[str]:
         return sorted(self._held)
 
+    def holder(self, camera: str) -> Holder | None:
+        """The other engine recording `camera` as of the last beat; None if none does."""
+        return self._elsewhere.get(camera)
+
     def status(self) -> dict[str, Any]:
         s = self.settings
-        partitioned = self._db_error is not None and (
+        # Cut off for as long as its leases could be renewed, and every camera stopped (the
+        # watchdog stops them at that moment, within its step).
+        partitioned = self._db_error is not None and not self._held and (
             self._last_ok is None or time.monotonic() - self._last_ok >= s.lease_s - s.stop_margin_s)
         reason: str | None
         if partitioned:
@@ -85,7 +104,12 @@ class ClusterCoordinator:
             state, reason = "holding", self._db_error
         return {"engine_id": s.engine_id, "state": state, "reason": reason,
                 "cameras_held": self.held(), "engines_live": self._engines_live,
-                "fencing": {name: held.token for name, held in sorted(self._held.items())}}
+                "fencing": {name: held.token for name, held in sorted(self._held.items())},
+                "engines": [{"engine_id": e.engine_id, "url": e.url,
+                             "cameras_held": len(self._held) if e.engine_id == s.engine_id
+                             else sum(h.engine_id == e.engine_id
+                                      for h in self._elsewhere.values())}
+                            for e in self._engines]}
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -157,7 +181,7 @@ class ClusterCoordinator:
 
     async def _beat(self, sent: float) -> None:
         s = self.settings
-        await self.store.heartbeat()
+        await self.store.heartbeat(self._camera_report())
         self._joined = True
         renewed = await self.store.renew({c: h.token for c, h in self._held.items()})
         for camera in list(self._held):
@@ -169,6 +193,13 @@ class ClusterCoordinator:
 
         engines = await self.store.live_engines()
         self._engines_live = len(engines)
+        self._engines = engines
+        leases = [lease for lease in await self.store.leases() if lease.live]
+        by_id = {e.engine_id: e for e in engines}
+        self._elsewhere = {
+            lease.camera: Holder(lease.engine_id, by_id[lease.engine_id].url,
+                                 by_id[lease.engine_id].cameras.get(lease.camera) or {})
+            for lease in leases if lease.engine_id != s.engine_id and lease.engine_id in by_id}
         self._refused = refusal(s.engine_id, engines)
         wanted = set(self._cameras())
         if self._refused is not None:
@@ -185,7 +216,7 @@ class ClusterCoordinator:
             await self._give_up(camera)
         if len(self._held) >= share:
             return
-        taken = {lease.camera for lease in await self.store.leases() if lease.live}
+        taken = {lease.camera for lease in leases}
         for camera in sorted(wanted - taken - set(self._held)):
             if len(self._held) >= share:
                 break

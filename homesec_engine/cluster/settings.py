@@ -74,8 +74,10 @@ def cluster_settings(config: Mapping[str, Any], database_url: str) -> ClusterSet
                                  "several times before it runs out")
     server = config.get("server") or {}
     port = int(server.get("port") or 8080)
-    advertise = section.get("advertise_url") or \
-        f"http://{server.get('host') or '127.0.0.1'}:{port}"
+    host = str(server.get("host") or "127.0.0.1")
+    if host in ("0.0.0.0", "::"):  # listening everywhere: peers reach it by its host name
+        host = socket.gethostname()
+    advertise = section.get("advertise_url") or f"http://{host}:{port}"
     return ClusterSettings(
         engine_id=section.get("engine_id") or _default_engine_id(port),
         capacity=int(section["capacity"]), lease_s=lease_s, heartbeat_s=heartbeat_s,

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     DateTime,
     Integer,
     MetaData,
+    JSON,
     String,
     Table,
     and_,
@@ -47,6 +49,8 @@ engines_table = Table(
     Column("config_version", Integer, nullable=False),
     Column("config_digest", String(64), nullable=False),
     Column("heartbeat_at", DateTime(timezone=True), nullable=False),
+    # {camera: {"healthy", "last_heartbeat", "error"}} of the cameras it records
+    Column("cameras", JSON, nullable=False, default=dict),
 )
 leases_table = Table(
     "cluster_leases", metadata,
@@ -65,6 +69,7 @@ class EngineRow:
     schema_version: int
     config_version: int
     config_digest: str
+    cameras: dict[str, dict[str, Any]]
 
     @property
     def versions(self) -> tuple[int, int, str]:
@@ -92,10 +97,11 @@ class LeaseStore:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             await conn.run_sync(metadata.create_all)
 
-    async def heartbeat(self) -> None:
-        """This engine's row, renewed: it counts as live for one lease period."""
+    async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
+        """This engine's row, renewed: it counts as live for one lease period; `cameras`
+        is the state of the cameras it records, for the other engines' APIs."""
         me = self._settings
-        values = {"url": me.advertise_url, "capacity": me.capacity,
+        values = {"cameras": cameras, "url": me.advertise_url, "capacity": me.capacity,
                   "schema_version": self._schema_version, "config_version": me.config_version,
                   "config_digest": me.config_digest, "heartbeat_at": func.now()}
         stmt = insert(engines_table).values(engine_id=me.engine_id, **values)
@@ -111,7 +117,8 @@ class LeaseStore:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [EngineRow(r["engine_id"], r["url"], r["capacity"], r["schema_version"],
-                          r["config_version"], r["config_digest"]) for r in rows]
+                          r["config_version"], r["config_digest"], dict(r["cameras"] or {}))
+                for r in rows]
 
     async def leases(self) -> list[LeaseRow]:
         query = select(leases_table.c.camera, leases_table.c.engine_id, leases_table.c.token,

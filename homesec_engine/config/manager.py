@@ -5,6 +5,11 @@ are bootstrap-only. Every change is validated against the whole merged config, w
 atomically (temp file, fsync, rename, with a `.bak` of the previous file) and bumps the
 integer `config_version`. A change made against a stale version is refused. The alert
 policy in the override file replaces the base files' policy whole (PUT semantics).
+
+A running engine sets `on_change`: it applies each change at once (cameras start, stop and
+take new zones; a new policy judges the next clip) and answers the fields it could not
+apply, which alone make the change wait for a restart. Without it (the engine not running)
+every camera change waits for the next start.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ import asyncio
 import copy
 import os
 import shutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +27,7 @@ import yaml
 
 from ..fsutil import fsync_dir
 from ..schema import validate
+from .diff import changed_sections
 from .loader import ConfigError, merge_all, read_layer, validate_config
 from .provenance import Layer
 
@@ -52,6 +58,11 @@ class ChangeResult:
     restart_required: bool
     config_version: int
     camera: dict[str, Any] | None = None
+    restart_fields: list[str] = field(default_factory=list)  # what waits for the restart
+
+
+# (config before, config after) -> the fields that need a restart to apply.
+ChangeApplier = Callable[[dict[str, Any], dict[str, Any]], Awaitable[list[str]]]
 
 
 def _backup(path: Path) -> None:
@@ -126,6 +137,7 @@ class ConfigManager:
         self._config: dict[str, Any] = {}
         self._lock = asyncio.Lock()
         self.restart_pending = False
+        self.on_change: ChangeApplier | None = None
         self.before_rename: Callable[[], None] | None = None  # test hook, see atomic_write
 
     @property
@@ -240,7 +252,11 @@ class ConfigManager:
             await asyncio.to_thread(
                 atomic_write, self._overrides_path, text, before_rename=self.before_rename
             )
-            self._overrides, self._config = overrides, config
-            self.restart_pending = self.restart_pending or restart_required
-            return ChangeResult(restart_required=restart_required,
-                                config_version=config["config_version"])
+            before, self._overrides, self._config = self._config, overrides, config
+            if self.on_change is not None:
+                fields = await self.on_change(copy.deepcopy(before), copy.deepcopy(config))
+            else:
+                fields = list(changed_sections(before, config)) if restart_required else []
+            self.restart_pending = self.restart_pending or bool(fields)
+            return ChangeResult(restart_required=bool(fields),
+                                config_version=config["config_version"], restart_fields=fields)

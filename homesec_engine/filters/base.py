@@ -1,27 +1,30 @@
-"""The filter interface: sampled frames in, normalised detections out, with early exit.
+"""The filter interface: sampled frames in, the clip's tracked objects out.
 
 A backend implements `detect_frame` (and, when it needs the whole clip first, `prepare`).
 The shared loop samples frames at `sample_fps` (decoded `frame_width` pixels wide), keeps
-detections at or above `min_confidence` (or the class's own `class_min_confidence`) that are
-confirmed over `min_hits` consecutive sampled frames (confirm.py), stops as soon as a trigger
-class is confirmed (and, when the caller passes `counts`, that detection counts: e.g. it is
-inside one of the camera's zones), and keeps the frame of the best detection for the clip's
-snapshot.
+detections at or above `min_confidence` (or the class's own `class_min_confidence`) and follows
+them as tracks (tracking/: confirmed over `min_hits` looks, moving or stationary). The whole
+clip is looked at: the judgement comes from all its tracks (a parked van confirmed first does
+not hide the people walking past it). When the caller passes `counts` (e.g. inside one of the
+camera's zones), only tracks with a look that counts are judged. The picture kept for the
+snapshot is the best look of the most important class that moved (tracking/judgement.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
+from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..records import Detection, FilterResult
-from .confirm import Confirmation
+from ..tracking import Tracker, TrackerSettings
+from ..tracking.judgement import ClipTracks
 from .frames import ANALYSIS_WIDTH, SampledFrame, sample_frames
 
 
@@ -35,6 +38,7 @@ class FilterOutput:
     # Set when the detector could not run: "motion" (the clip counts as triggered) or "hold".
     fallback: str | None = None
     best_time_s: float | None = None  # where best_frame is in the clip (for the snapshot)
+    tracks: ClipTracks | None = None  # the clip's tracked objects (None: no detector ran)
 
     @property
     def classes(self) -> list[str]:
@@ -60,6 +64,14 @@ class ObjectFilter(ABC):
             str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
         self.min_hits = max(1, int(config.get("min_hits", 1)))
         self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
+        self.started = False
+        self._starting: asyncio.Future[None] | None = None
+        # The `tracking` section (the runtime passes it in); refused here naming the field.
+        self.tracking = TrackerSettings.from_config(config.get("tracking"))
+
+    def tracker(self) -> Tracker:
+        """A new tracker with this filter's `min_hits` (one per clip, or per live camera)."""
+        return Tracker(replace(self.tracking, min_hits=self.min_hits))
 
     def threshold(self, label: str) -> float:
         """The lowest confidence kept for `label`."""
@@ -67,6 +79,19 @@ class ObjectFilter(ABC):
 
     async def start(self) -> None:
         """Load what the backend needs (model files); errors here are start-up errors."""
+
+    async def ensure_started(self) -> None:
+        """Start on first use: an engine none of whose cameras uses this filter never loads
+        its model (the runtime starts at once only the filters its cameras use)."""
+        if self.started:
+            return
+        if self._starting is None:
+            self._starting = asyncio.ensure_future(self.start())
+        try:
+            await asyncio.shield(self._starting)
+        finally:
+            if self._starting.done():
+                self.started = True
 
     async def close(self) -> None:
         """Release what start() loaded."""
@@ -77,11 +102,19 @@ class ObjectFilter(ABC):
     def prepare(self, frames: Sequence[SampledFrame]) -> None:
         """Called with every sampled frame when `needs_whole_clip` (e.g. a background model)."""
 
+    @contextmanager
+    def stream(self, key: str) -> Iterator[None]:
+        """Frames detected in this block belong to stream `key` (a live camera): a backend that
+        keeps state from one frame of a stream to the next keeps it per key, since one worker
+        detects for every camera."""
+        yield
+
     @abstractmethod
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:
         """Detections in one frame (labels already normalised, any confidence)."""
 
     async def run(self, path: Path, counts: Counts | None = None) -> FilterOutput:
+        await self.ensure_started()
         return await asyncio.to_thread(self.run_sync, path, counts)
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
@@ -98,37 +131,35 @@ class ObjectFilter(ABC):
             raise FilterError(f"{type(err).__name__}: {err}") from err
 
     def _scan(self, frames: Iterator[SampledFrame], counts: Counts) -> FilterOutput:
-        kept: list[Detection] = []
-        best: tuple[Detection, np.ndarray] | None = None
+        tracker = self.tracker()
+        clip = ClipTracks()
         sampled: list[tuple[np.ndarray, float]] = []
-        times: dict[int, float] = {}  # id(frame.rgb) -> its time, to find the best frame again
-        confirmation = Confirmation(self.min_hits)
-        early = False
+        seen: dict[int, Any] = {}  # track id -> track, every one the clip had
         for frame in frames:
             sampled.append((frame.rgb, frame.time_s))
-            times[id(frame.rgb)] = frame.time_s
             found = [d for d in self.detect_frame(frame) if d.confidence >= self.threshold(d.label)]
-            for det, rgb in confirmation.add(found, frame.rgb):
-                kept.append(det)
-                if best is None or _better(det, best[0], self.trigger_classes, counts):
-                    best = (det, rgb)
-            if any(d.label in self.trigger_classes and counts(d) for d in kept):
-                early = True
-                break
-        if not early:
-            for det, rgb in confirmation.finish():
-                kept.append(det)
-                if best is None or _better(det, best[0], self.trigger_classes, counts):
-                    best = (det, rgb)
-        kept.sort(key=lambda d: d.frame_index)
-        result = FilterResult(detections=kept, frames_sampled=len(sampled))
-        if best is not None:
-            return FilterOutput(result, best[1], best[0], early,
-                                best_time_s=times.get(id(best[1])))
+            update = tracker.update(found, frame.time_s, frame.rgb)
+            clip.add_looks(update.seen, counts)
+            for track in update.seen:
+                seen.setdefault(track.id, track)
+        clip.tracks = [t for t in seen.values() if t.confirmed]
+        if len(sampled) < self.min_hits:
+            # A clip shorter than min_hits looks (a still picture): what every look saw counts.
+            clip.tracks = [t for t in seen.values() if t.hits == len(sampled)]
+            for track in clip.tracks:
+                track.confirmed = True
+                track.was_active = track.was_active or track.moving
+        result = FilterResult(detections=clip.detections(), frames_sampled=len(sampled))
+        headline = clip.headline(self.tracking.activity_priority)
+        if headline is not None and headline.best is not None \
+                and isinstance(headline.best_ref, np.ndarray):
+            return FilterOutput(result, headline.best_ref, headline.best, False,
+                                best_time_s=headline.best_time, tracks=clip)
         middle = len(sampled) // 2
         if not sampled:
-            return FilterOutput(result, None, None, early)
-        return FilterOutput(result, sampled[middle][0], None, early, best_time_s=sampled[middle][1])
+            return FilterOutput(result, None, None, False, tracks=clip)
+        return FilterOutput(result, sampled[middle][0], None, False,
+                            best_time_s=sampled[middle][1], tracks=clip)
 
 
 Counts = Callable[[Detection], bool]
@@ -136,10 +167,3 @@ Counts = Callable[[Detection], bool]
 
 def _always(_detection: Detection) -> bool:
     return True
-
-
-def _better(new: Detection, old: Detection, triggers: frozenset[str], counts: Counts) -> bool:
-    """Counting trigger classes beat the rest; then the higher confidence wins."""
-    new_key = (new.label in triggers and counts(new), new.label in triggers, new.confidence)
-    old_key = (old.label in triggers and counts(old), old.label in triggers, old.confidence)
-    return new_key > old_key

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -30,6 +31,17 @@ def _scaled_size(width: int, height: int, target_width: int) -> tuple[int, int]:
     return target_width, scaled_h - scaled_h % 2
 
 
+def decoded_frames(container: Any, stream: Any) -> Iterator[Any]:
+    """The stream's frames, decoded packet by packet: a damaged packet costs its own frame
+    (and those predicted from it), never the rest of the clip."""
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.InvalidDataError:
+            continue
+        yield from frames
+
+
 def sample_frames(path: Path, sample_fps: float, width: int = ANALYSIS_WIDTH
                   ) -> Iterator[SampledFrame]:
     """Yield RGB frames `1 / sample_fps` seconds apart (the first frame always included).
@@ -45,7 +57,7 @@ def sample_frames(path: Path, sample_fps: float, width: int = ANALYSIS_WIDTH
         first_t: float | None = None
         next_t = 0.0
         index = 0
-        for frame in container.decode(stream):
+        for frame in decoded_frames(container, stream):
             t_abs = float(frame.time) if frame.time is not None else index * step
             first_t = t_abs if first_t is None else first_t
             t = t_abs - first_t

@@ -6,7 +6,9 @@ which queue onto one consumer task, so an event's messages are handled in order.
 - `started`: the first trigger class confirmed on a live frame (in a zone, when the camera has
   zones). The clip's row is written now with the event, the frame becomes the clip's snapshot,
   and the policy decides with what is known (the detected classes): an alert goes out at once.
-- `updated`: a further trigger class confirmed (the policy may alert now if it did not yet).
+- `updated`: the trigger classes of the active tracks changed: a further class (the policy may
+  alert now if it did not yet), or one whose objects all parked or left (`active_classes`
+  drops it: HA's class sensor goes off while the event goes on).
 - `ended`: the pipeline judged the closed clip (`judged`): duration, clip link, summary and the
   policy's risk, raised to the clip's judgement. An alert already sent is never sent again.
 - `interrupted`: the stream was lost in the middle of the event; it is over. The clip's
@@ -32,12 +34,15 @@ from ..snapshots import annotate, encode_jpeg
 from .watch import Found
 
 if TYPE_CHECKING:
-    from ..pipeline import ClipOutcome, Pipeline
+    from ..alerts.ports import EventPorts, Judgement
     from ..records import ClipFile
 
 _LOGGER = logging.getLogger(__name__)
 
 ACTIVE, ENDED, INTERRUPTED = "active", "ended", "interrupted"
+# How long the end of an event a killed engine left open is given to clients that connect
+# after the start (Home Assistant's own safety net ends an event after 300 s).
+RESTART_END_RETAIN_S = 300.0
 
 
 def _iso(when: datetime) -> str:
@@ -45,7 +50,7 @@ def _iso(when: datetime) -> str:
 
 
 class LiveEvents:
-    def __init__(self, pipeline: Pipeline,
+    def __init__(self, pipeline: EventPorts,
                  on_message: Callable[[dict[str, Any]], object] | None = None) -> None:
         self.pipeline = pipeline
         self.on_message = on_message  # e.g. the notifiers (homesec_event)
@@ -98,7 +103,7 @@ class LiveEvents:
         return {"event": dict(event), "event_state": event["state"],
                 "alerted": event["alerted"]}
 
-    async def judged(self, out: ClipOutcome, clip: ClipFile) -> None:
+    async def judged(self, out: Judgement, clip: ClipFile) -> None:
         """The pipeline finished the clip: end its event with the judgement (waits for it)."""
         if out.clip_id not in self._events:
             return
@@ -118,7 +123,8 @@ class LiveEvents:
             if not event:
                 continue
             event.update(state=ENDED, end_reason="engine_restart", ended_at=_iso(utcnow()))
-            await self._emit(record.id, event, "ended")
+            # Published before any client can connect: kept for those that do.
+            await self._emit(record.id, event, "ended", retain_s=RESTART_END_RETAIN_S)
 
     # --- the consumer ------------------------------------------------------------------------
     async def _consume(self) -> None:
@@ -146,7 +152,8 @@ class LiveEvents:
             event = self._events[found.clip_id] = {
                 "clip_id": found.clip_id, "camera": camera, "state": ACTIVE,
                 "started_at": _iso(utcnow()), "ended_at": None, "duration_s": None,
-                "classes": [], "zones": [], "objects": [], "activity_type": None,
+                "classes": [], "active_classes": [], "zones": [], "objects": [],
+                "activity_type": None, "tier": "detection",
                 "risk_level": None, "summary": None, "alerted": False,
                 "snapshot_url": self.pipeline.media_url(found.clip_id, "snapshot"),
                 "view_url": self.pipeline.media_url(found.clip_id, "media"),
@@ -158,22 +165,26 @@ class LiveEvents:
                 zones=found.zones, event=event, event_state=ACTIVE))
         elif event["state"] != ACTIVE:
             return
-        event.update(classes=found.classes, zones=found.zones, objects=found.objects)
+        event.update(classes=found.classes, active_classes=found.active, zones=found.zones,
+                     objects=found.objects)
         analysis = fallback_analysis(found.classes)
         event.update(activity_type=analysis.activity_type, risk_level=analysis.risk_level)
         if first:
             await self._snapshot(found)
+        decision = None
+        if not event["alerted"]:  # the tier goes out with the message
+            decision = self.pipeline.policy().decide(camera, analysis, triggered=True,
+                                                     classes=found.classes)
+            event["tier"] = decision.tier
         await self._emit(found.clip_id, event, "started" if first else "updated")
-        if not event["alerted"]:
-            decision = self.pipeline.policy().decide(camera, analysis, triggered=True)
-            if decision.alert:
-                event["alerted"] = True
-                await self.pipeline.write(self.pipeline.repository.update_clip,
-                                          found.clip_id, alerted=True, event=dict(event))
-                self.pipeline.announce(
-                    camera=camera, clip_id=found.clip_id, analysis=analysis,
-                    classes=found.classes, objects=found.objects, zones=found.zones,
-                    timestamp=self._timestamp(event), storage_uri=None)
+        if decision is not None and decision.alert:
+            event["alerted"] = True
+            await self.pipeline.write(self.pipeline.repository.update_clip,
+                                      found.clip_id, alerted=True, event=dict(event))
+            self.pipeline.announce(
+                camera=camera, clip_id=found.clip_id, analysis=analysis,
+                classes=found.classes, objects=found.objects, zones=found.zones,
+                timestamp=self._timestamp(event), storage_uri=None)
 
     async def _on_closed(self, camera: str, clip_id: str, interrupted: bool) -> None:
         event = self._events.get(clip_id)
@@ -183,7 +194,7 @@ class LiveEvents:
         event.update(state=INTERRUPTED, end_reason="stream_lost", ended_at=_iso(utcnow()))
         await self._emit(clip_id, event, "interrupted")
 
-    async def _on_judged(self, out: ClipOutcome, clip: ClipFile,
+    async def _on_judged(self, out: Judgement, clip: ClipFile,
                          done: asyncio.Future[None]) -> None:
         event = self._events.pop(out.clip_id, None)
         try:
@@ -197,6 +208,7 @@ class LiveEvents:
                     event["risk_level"] = analysis.risk_level  # the clip may raise it
             if decision is not None and decision.alert:
                 event["alerted"] = True
+            event["tier"] = "alert" if event["alerted"] else "detection"
             event["duration_s"] = round(clip.duration_s, 3)
             if event["state"] == ACTIVE:
                 event.update(state=ENDED, end_reason="clip_closed", ended_at=_iso(utcnow()))
@@ -209,13 +221,14 @@ class LiveEvents:
                 done.set_result(None)
 
     # --- helpers ---------------------------------------------------------------------------
-    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str) -> None:
+    async def _emit(self, clip_id: str, event: dict[str, Any], phase: str,
+                    retain_s: float = 0.0) -> None:
         message = {"phase": phase, **event}
         await self.pipeline.write(self.pipeline.repository.update_clip, clip_id,
                                   event=dict(event), event_state=event["state"])
         await self.pipeline.write(self.pipeline.repository.add_event, ClipEventRecord(
             clip_id=clip_id, type=f"event_{phase}", data=message))
-        self.pipeline.events.publish("event", message)
+        self.pipeline.events.publish("event", message, retain_s=retain_s)
         if self.on_message is not None:
             self.on_message(message)
         _LOGGER.info("event: camera=%s clip=%s phase=%s classes=%s", event["camera"], clip_id,

@@ -1,12 +1,24 @@
-"""Live detection on the frames a source decodes for motion, in one worker thread per camera.
+"""Live detection on the frames a source decodes for motion, run by the detector's shared queue.
 
 The source thread calls `watch`, `begin`, `offer`, `discard` and `end` (never blocking: a frame
 waiting to be looked at is replaced by a newer one). Detection starts at motion onset (`watch`,
 under the id the clip will get), before the motion is confirmed and the clip opens: what is
 confirmed meanwhile is held and reported the moment the clip opens (`begin`), or dropped with
-the motion run when it never confirms (`discard`), so unconfirmed motion never raises an event. The worker converts the frame, runs the camera's filter
-backend on it with the clip filter's thresholds, `min_hits` confirmation and zones, and reports
-each newly confirmed trigger class to its sink (LiveEvents), then the clip's close.
+the motion run when it never confirms (`discard`), so unconfirmed motion never raises an event.
+
+The detector's InferenceQueue (inference_queue.py, one worker for every camera) takes this
+camera's items in order and runs them here: it converts the frame, runs the camera's filter
+backend on it with the clip filter's thresholds and zones, follows what it finds with the
+camera's tracker (tracking/: confirmed over `min_hits` looks, moving or stationary), and reports
+to its sink (LiveEvents) whenever the trigger classes of the *active* tracks change: a new
+class (the event starts or grows), or one whose objects all stood still or left (a car that
+parked goes quiet). A stationary object (a parked car) never starts an event. Then the clip's
+close. The tracker is the camera's, not the clip's: a car parked during one clip is still
+parked in the next.
+Until the clip's event starts, frames are taken at `fps` and go first (first sight); after it,
+at `follow_fps` (to follow it and catch a new class), slower still while everything it follows
+stands still (the tracker's stationary tracks), and they are dropped when the queue is late.
+`stats()` says how fast this camera is analysed and how long its frames wait.
 A detector error on a live frame is logged once per clip and never reaches the source.
 """
 
@@ -23,21 +35,26 @@ from typing import Any, Protocol
 import numpy as np
 
 from ..filters.base import ObjectFilter
-from ..filters.confirm import Confirmation
 from ..filters.frames import SampledFrame
 from ..records import Detection
 from ..sources.live import convert
-from ..zones import CameraZones, summarize_objects
+from ..tracking import Track, Tracker
+from ..zones import CameraZones
+from .inference_queue import END, FIRST_SIGHT, FOLLOW_UP, InferenceQueue
 
 _LOGGER = logging.getLogger(__name__)
+
+STATIONARY_SLOWDOWN = 4.0  # follow-ups this much rarer while every followed object stands still
+STATS_WINDOW_S = 10.0  # analysis rate and queue delay are over this many recent seconds
 
 
 @dataclass(slots=True)
 class Found:
-    """Trigger classes newly confirmed on a live frame of a clip."""
+    """What the active tracks of a clip show now (their trigger classes changed)."""
 
     clip_id: str
-    classes: list[str]  # every trigger class confirmed so far in this clip
+    classes: list[str]  # every trigger class active at some point in this clip
+    active: list[str]  # trigger classes of the tracks active now (moving, counting)
     zones: list[str]
     objects: list[dict[str, Any]]
     detections: list[Detection]  # those of this frame that count (drawn on the snapshot)
@@ -47,8 +64,8 @@ class Found:
 @dataclass(slots=True)
 class _Clip:
     clip_id: str
-    confirmation: Confirmation
     classes: set[str] = field(default_factory=set)
+    active: set[str] = field(default_factory=set)
     counted: list[Detection] = field(default_factory=list)
     last_offer: float | None = None  # stream time of the last frame taken
     frames: int = 0
@@ -76,28 +93,38 @@ def frame_rgb(frame: Any, width: int) -> np.ndarray:
 
 class LiveWatch:
     def __init__(self, camera: str, object_filter: ObjectFilter, zones: CameraZones,
-                 fps: float, sink: LiveSink) -> None:
+                 fps: float, sink: LiveSink, queue: InferenceQueue | None = None,
+                 follow_fps: float | None = None) -> None:
         self.camera = camera
         self.filter = object_filter
         self.zones = zones
         # As the motion pacer: a frame is due once 3/4 of the period passed (jitter).
         self.min_gap_s = 0.75 / fps if fps > 0 else 0.0
+        follow = fps if follow_fps is None else min(follow_fps, fps)
+        self.follow_gap_s = 0.75 / follow if follow > 0 else 0.0
         self.sink = sink
         self._clips: dict[str, _Clip] = {}
-        self._work: deque[tuple[str, Any]] = deque()
+        # (kind, monotonic time queued, payload); at most one "frame" waits.
+        self._work: deque[tuple[str, float, Any]] = deque()
         self._cond = threading.Condition()
-        self._thread: threading.Thread | None = None
-        self._stopping = False
+        self._own_queue = queue is None  # made alone (tests): a queue of its own
+        self.queue = queue or InferenceQueue(camera)
+        self.queue.join(self)
+        self.tracker: Tracker = object_filter.tracker()  # fed by the queue's worker alone
         self.frames_detected = 0
+        self.frames_offered = 0
+        self.frames_replaced = 0  # a newer frame came before this one was looked at
+        self.follow_ups_stale = 0  # dropped: waited past the queue's deadline
         self.detect_cpu_s = 0.0  # thread CPU spent converting and detecting (bench)
+        self._done: deque[tuple[float, float]] = deque(maxlen=256)  # (when, queue delay)
+        self._stale_at: deque[float] = deque(maxlen=64)
 
     # --- source side (any thread) --------------------------------------------------------
     def watch(self, clip_id: str) -> None:
         """Motion began: detect on its frames under the id its clip will get, if it opens."""
         with self._cond:
             if clip_id not in self._clips:
-                self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
-            self._ensure_thread()
+                self._clips[clip_id] = _Clip(clip_id)
 
     def begin(self, clip_id: str, started_at: datetime) -> None:
         """A clip opened (motion confirmed): what its watch found so far is reported now."""
@@ -105,12 +132,11 @@ class LiveWatch:
         with self._cond:
             clip = self._clips.get(clip_id)
             if clip is None:
-                clip = self._clips[clip_id] = _Clip(clip_id, Confirmation(self.filter.min_hits))
+                clip = self._clips[clip_id] = _Clip(clip_id)
             clip.opened = True
             held, clip.held = clip.held, []
             for found in held:  # under the lock: in order with what the worker finds next
                 self.sink.found(self.camera, found)
-            self._ensure_thread()
 
     def discard(self, clip_id: str) -> None:
         """The motion run ended unconfirmed: no clip, so nothing it found is reported."""
@@ -124,52 +150,99 @@ class LiveWatch:
         with self._cond:
             clip = self._clips.get(clip_id)
             if clip is None or (clip.last_offer is not None
-                                and 0 <= t - clip.last_offer < self.min_gap_s):
+                                and 0 <= t - clip.last_offer < self._gap(clip)):
                 return False
             clip.last_offer = t
+            self.frames_offered += 1
             # Only the newest frame waits: a detector slower than the stream skips frames.
+            waiting = len(self._work)
             self._work = deque(w for w in self._work if w[0] != "frame")
-            self._work.append(("frame", (clip_id, t, frame)))
-            self._cond.notify()
+            self.frames_replaced += waiting - len(self._work)
+            self._work.append(("frame", time.monotonic(), (clip_id, t, frame)))
+        self.queue.wake()
         return True
+
+    def _gap(self, clip: _Clip) -> float:
+        """Seconds between frames looked at: first sight, following, or all standing still."""
+        if not clip.classes:
+            return self.min_gap_s
+        tracker = self.tracker
+        if tracker.tracks and not tracker.active():
+            return self.follow_gap_s * STATIONARY_SLOWDOWN
+        return self.follow_gap_s
 
     def end(self, clip_id: str, interrupted: bool) -> None:
         with self._cond:
             if clip_id not in self._clips:
                 return
-            self._work.append(("end", (clip_id, interrupted)))
-            self._cond.notify()
+            self._work.append(("end", time.monotonic(), (clip_id, interrupted)))
+        self.queue.wake()
 
-    def stop(self) -> None:
-        with self._cond:
-            self._stopping = True
-            self._cond.notify()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-
-    # --- worker ----------------------------------------------------------------------------
-    def _ensure_thread(self) -> None:
-        if self._thread is None or not self._thread.is_alive():
-            self._stopping = False
-            self._thread = threading.Thread(target=self._loop, daemon=True,
-                                            name=f"homesec-live-{self.camera}")
-            self._thread.start()
-
-    def _loop(self) -> None:
-        while True:
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what waits (a clip's close is reported), then leave the queue."""
+        deadline = time.monotonic() + timeout
+        self.queue.wake()
+        while time.monotonic() < deadline:
             with self._cond:
-                while not self._work and not self._stopping:
-                    self._cond.wait()
-                if self._stopping and not self._work:
-                    return
-                kind, item = self._work.popleft()
-            if kind == "frame":
-                self._detect(*item)
-            else:
-                clip_id, interrupted = item
-                with self._cond:
-                    self._clips.pop(clip_id, None)
-                self.sink.closed(self.camera, clip_id, interrupted)
+                if not self._work:
+                    break
+            time.sleep(0.02)
+        self.queue.leave(self)
+        if self._own_queue:
+            self.queue.stop()
+
+    # --- the queue's side ------------------------------------------------------------------
+    def head(self) -> tuple[int, float] | None:
+        with self._cond:
+            if not self._work:
+                return None
+            kind, queued_at, item = self._work[0]
+            if kind == "end":
+                return END, queued_at
+            clip = self._clips.get(item[0])
+            return (FOLLOW_UP if clip is not None and clip.classes else FIRST_SIGHT), queued_at
+
+    def run_head(self, now: float, drop_stale: bool) -> None:
+        with self._cond:
+            if not self._work:
+                return
+            kind, queued_at, item = self._work.popleft()
+        if kind == "end":
+            clip_id, interrupted = item
+            with self._cond:
+                self._clips.pop(clip_id, None)
+            self.sink.closed(self.camera, clip_id, interrupted)
+            return
+        if drop_stale:
+            self.follow_ups_stale += 1
+            self._stale_at.append(now)
+            return
+        self._done.append((now, now - queued_at))
+        self._detect(*item)
+
+    def stats(self) -> dict[str, Any]:
+        """How this camera's live detection keeps up: frames analysed a second and the median
+        wait in the queue over the last STATS_WINDOW_S (a frame waiting longer now counts),
+        frames dropped, and whether follow-ups were dropped lately (the queue is saturated)."""
+        now = time.monotonic()
+        recent = [(w, d) for w, d in list(self._done) if now - w <= STATS_WINDOW_S]
+        delays = sorted(d for _, d in recent)
+        delay = delays[len(delays) // 2] if delays else 0.0
+        with self._cond:
+            waiting = [now - q for k, q, _ in self._work if k == "frame"]
+            active = bool(self._clips)
+        if waiting:
+            delay = max(delay, waiting[0])
+        return {
+            "active": active,
+            "rate_fps": round(len(recent) / STATS_WINDOW_S, 2),
+            "delay_s": round(delay, 3),
+            "offered": self.frames_offered,
+            "detected": self.frames_detected,
+            "dropped": self.frames_replaced + self.follow_ups_stale,
+            "follow_ups_stale": self.follow_ups_stale,
+            "saturated": any(now - s <= STATS_WINDOW_S for s in list(self._stale_at)),
+        }
 
     def _detect(self, clip_id: str, t: float, frame: Any) -> None:
         clip = self._clips.get(clip_id)
@@ -178,8 +251,9 @@ class LiveWatch:
         started = time.thread_time()
         try:
             rgb = frame_rgb(frame, self.filter.frame_width)
-            found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
-                     if d.confidence >= self.filter.threshold(d.label)]
+            with self.filter.stream(self.camera):
+                found = [d for d in self.filter.detect_frame(SampledFrame(clip.frames, t, rgb))
+                         if d.confidence >= self.filter.threshold(d.label)]
         except Exception as err:  # the clip filter still judges the clip; recording goes on
             if not clip.failed:
                 _LOGGER.warning("camera %s: live detection failed on clip %s: %s: %s",
@@ -191,17 +265,21 @@ class LiveWatch:
         clip.frames += 1
         self.frames_detected += 1
         triggers = self.filter.trigger_classes
-        counting = [d for d, _ in clip.confirmation.add(found, rgb)
-                    if d.label in triggers and self.zones.counts(d)]
-        clip.counted.extend(counting)
-        new = {d.label for d in counting} - clip.classes
-        if not new:
+        update = self.tracker.update(found, time.monotonic(), rgb)
+        counting = [t for t in update.active if t.label in triggers and _counts(self.zones, t)]
+        active = {t.label for t in counting}
+        here = [t.last_detection for t in counting
+                if t.last_detection is not None and t.last_seen == update.timestamp]
+        clip.counted.extend(here)
+        new = active - clip.classes
+        if not new and (active == clip.active or not clip.classes):
             return
-        clip.classes |= new
-        here = [d for d in counting if d.frame_index == clip.frames - 1]
+        clip.classes |= active
+        clip.active = active
+        stood = [t for t in update.stationary if t.label in triggers and _counts(self.zones, t)]
         found_now = Found(
-            clip_id=clip_id, classes=sorted(clip.classes),
-            zones=self.zones.zones_hit(clip.counted), objects=summarize_objects(clip.counted),
+            clip_id=clip_id, classes=sorted(clip.classes), active=sorted(active),
+            zones=self.zones.zones_hit(clip.counted), objects=live_objects(counting, stood),
             detections=here, rgb=rgb)
         with self._cond:
             if self._clips.get(clip_id) is not clip:
@@ -210,3 +288,21 @@ class LiveWatch:
                 self.sink.found(self.camera, found_now)
             else:
                 clip.held.append(found_now)
+
+
+def _counts(zones: CameraZones, track: Track) -> bool:
+    return track.last_detection is not None and zones.counts(track.last_detection)
+
+
+def live_objects(active: list[Track], stationary: list[Track]) -> list[dict[str, Any]]:
+    """Per class (schema ClipObject): how many are active now, how many stand still."""
+    out: list[dict[str, Any]] = []
+    for label in sorted({t.label for t in (*active, *stationary)}):
+        moving = [t for t in active if t.label == label]
+        still = [t for t in stationary if t.label == label]
+        out.append({
+            "class": label, "count": len(moving), "stationary": len(still),
+            "confidence": round(max(t.confidence for t in (*moving, *still)), 4),
+            "boxes": [[round(float(v), 4) for v in t.box] for t in moving or still],
+        })
+    return out

@@ -1,54 +1,24 @@
 """Home Assistant notifier: fires `homesec_alert` on HA's event bus through its REST API.
 
-Two modes, chosen at start:
-
-- supervisor (the add-on): `SUPERVISOR_TOKEN` is set; base URL `http://supervisor/core`
-  (the env var `HOMESEC_SUPERVISOR_CORE_URL` replaces it, for tests);
-- standalone: the base URL and a long-lived access token come from the env vars that the
-  config names in `url_env` and `token_env`.
-
-Neither available is a start-up error that says what to set. Camera health changes go out as
-`homesec_camera_health` events, live events (started/updated/ended/interrupted) as
+Home Assistant is reached as homesec_engine/hass_target.py says (add-on or standalone), chosen
+at start; neither available is a start-up error that says what to set. Camera health changes go
+out as `homesec_camera_health` events, live events (started/updated/ended/interrupted) as
 `homesec_event`.
 """
 
 from __future__ import annotations
 
-import os
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
+from ..hass_target import HassTargetError, resolve_target
 from ..records import AlertEvent
 from ..schema.events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE, LIVE_EVENT_TYPE
 from .base import Notifier, NotifierConfigError, NotifierError, PermanentNotifierError
 
-SUPERVISOR_CORE_URL = "http://supervisor/core"
-SUPERVISOR_URL_OVERRIDE_ENV = "HOMESEC_SUPERVISOR_CORE_URL"
 REQUEST_TIMEOUT_S = 10.0
-
-
-def resolve_target(config: dict[str, Any]) -> tuple[str, str, str]:
-    """(mode, base_url, token) from the environment; NotifierConfigError when impossible."""
-    supervisor_token = os.environ.get("SUPERVISOR_TOKEN")
-    if supervisor_token:
-        base = os.environ.get(SUPERVISOR_URL_OVERRIDE_ENV) or SUPERVISOR_CORE_URL
-        return "supervisor", base.rstrip("/"), supervisor_token
-    url_env, token_env = config.get("url_env"), config.get("token_env")
-    if not url_env or not token_env:
-        raise NotifierConfigError(
-            "home_assistant notifier: not running as an add-on (SUPERVISOR_TOKEN is not set) "
-            "and url_env/token_env are not configured; set url_env and token_env to the names "
-            "of environment variables holding Home Assistant's URL and a long-lived token"
-        )
-    missing = [name for name in (url_env, token_env) if not os.environ.get(name)]
-    if missing:
-        raise NotifierConfigError(
-            "home_assistant notifier: environment variable(s) "
-            f"{', '.join(missing)} not set (url_env={url_env}, token_env={token_env})"
-        )
-    return "standalone", os.environ[url_env].rstrip("/"), os.environ[token_env]
 
 
 class HomeAssistantNotifier(Notifier):
@@ -63,7 +33,11 @@ class HomeAssistantNotifier(Notifier):
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        self.mode, self._base, self._token = resolve_target(self.config)
+        try:
+            self.mode, self._base, self._token = resolve_target(
+                self.config, "home_assistant notifier")
+        except HassTargetError as err:
+            raise NotifierConfigError(str(err)) from err
         if self._session is None:
             self._session = aiohttp.ClientSession()
 

@@ -37,10 +37,13 @@ function makeTile(name) {
   const caption = el("figcaption");
   const title = el("strong", name);
   const state = badge("…");
+  const synthetic = el("span", "synthetic scene", { class: "synthetic",
+    title: "A drawn scene, not a camera: the demo runs on real footage once ./scripts/run has fetched it" });
+  synthetic.hidden = true;
   const detail = el("span", "", { class: "muted updated" });
-  caption.append(title, state, detail);
+  caption.append(title, state, synthetic, detail);
   figure.append(frame, caption);
-  const tile = { name, figure, frame, img, placeholder, overlay, state, detail, camera: null,
+  const tile = { name, figure, frame, img, placeholder, overlay, state, synthetic, detail, camera: null,
                  timer: null, url: null, abort: null, updatedAt: null };
   return tile;
 }
@@ -130,6 +133,7 @@ export function renderCameras(cameras) {
     tile.state.textContent = state;
     tile.state.dataset.state = state;
     tile.figure.title = `${camera.name} (${camera.source_backend})`;
+    tile.synthetic.hidden = !camera.synthetic;
     drawZones(tile.overlay, camera.zones, { masks: camera.motion_masks });
     grid.append(tile.figure); // keeps the engine's order
     if (fresh) setPlaceholder(tile, camera.enabled ? "Loading…" : "Camera switched off");

@@ -64,6 +64,12 @@ _CAMERA_LIVE: dict[str, Decl] = {
     "analysis_dropped_pct": float_field(
         "Share of recent motion-analysis frames dropped to keep up, in %", nullable=True,
         min=0, max=100),
+    "detection_rate": float_field(
+        "Frames a second live detection looked at over the last 10 s (0 while nothing moves); "
+        "null without live detection", nullable=True, min=0),
+    "detection_delay_s": float_field(
+        "How long this camera's frames waited for the shared detector over the last 10 s "
+        "(median); grows when the detector cannot keep up", nullable=True, min=0),
 }
 
 
@@ -112,6 +118,7 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
 API_MODELS: dict[str, Decl] = {
@@ -136,6 +143,9 @@ API_MODELS: dict[str, Decl] = {
                              choices=["ok", "error", "disabled"]),
         "offsite_error": str_field("Why offsite copies fail", nullable=True),
         "cameras_online": int_field("Cameras streaming now", required=True, min=0),
+        "cameras_down": map_field(
+            "Enabled cameras that failed to start or are offline now, each with why (no "
+            "secrets); any of them makes the status degraded", str_field("Why")),
         "version": str_field("Engine version", required=True),
         "cluster": model_field("This engine in its cluster (null: cluster mode is off)",
                                "ClusterHealth", nullable=True),
@@ -152,6 +162,13 @@ API_MODELS: dict[str, Decl] = {
         "engines_live": int_field("Engines seen renewing within one lease period", min=0),
         "fencing": map_field("Fencing token of each held lease (a newer holder's is higher)",
                              int_field("Token", min=0), default={}),
+        "engines": _list_of("ClusterEngine", "Engines seen renewing within one lease period "
+                            "(Home Assistant fails over to another one's URL)"),
+    }),
+    "ClusterEngine": model("One engine of the cluster as the database last saw it.", {
+        "engine_id": str_field("The engine's name in the cluster", required=True),
+        "url": str_field("Where its API answers (its cluster.advertise_url)", required=True),
+        "cameras_held": int_field("Cameras it records", required=True, min=0),
     }),
     "Component": model("One component's diagnostic state.", {
         "status": str_field("ok, degraded or error", required=True,
@@ -176,6 +193,14 @@ API_MODELS: dict[str, Decl] = {
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),
         "analysis_dropped": float_field("Share of analysis frames dropped to keep up (0..1)",
                                         nullable=True),
+        "detection_rate": float_field("Live frames the detector looked at a second (10 s)",
+                                      nullable=True),
+        "detection_delay_s": float_field("Median wait of the camera's live frames for the "
+                                         "shared detector (10 s)", nullable=True),
+        "tracks": {"type": "object", "required": False,
+                   "description": "The camera's tracked objects now: tracks, active, "
+                   "stationary, max_tracks, and dropped_detections (a crowd beyond "
+                   "tracking.max_tracks is counted there, not followed)"},
         # offsite and retention:
         "backlog": int_field("Offsite uploads waiting on disk", min=0),
         "max_backlog": int_field("offsite.max_backlog", min=1),
@@ -214,15 +239,21 @@ API_MODELS: dict[str, Decl] = {
     }),
     "ChangeResult": model("Result of a config change.", {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
+        "restart_fields": list_field("The config sections that wait for the restart (the rest "
+                                     "applied at once)", str_field("Config section")),
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
     "ClipObject": model("The detections of one class in a clip.", {
         "class": str_field("Detected class", required=True, choices=DETECTION_CLASSES),
-        "count": int_field("Most of them seen in one frame", required=True, min=0),
+        "count": int_field("How many of them moved (arrived, or moved while in view)",
+                           required=True, min=0),
+        # Not required: an engine from before tracked objects sends none.
+        "stationary": int_field("How many of them stood still all along (a parked car): "
+                                "reported, never alerted on", min=0),
         "confidence": float_field("Best confidence", required=True, min=0.0, max=1.0),
-        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame, in the frame where "
-                            "most of them were seen",
+        "boxes": list_field("Boxes [x, y, w, h] as fractions of the frame: the best look "
+                            "of each (of those that moved, if any)",
                             list_field("Box", float_field("Fraction", min=0.0, max=1.0),
                                        max_len=4), required=True),
     }, extra="allow"),
@@ -273,6 +304,10 @@ API_MODELS: dict[str, Decl] = {
                                   nullable=True, min=0),
         "classes": list_field("Trigger classes confirmed so far",
                               str_field("Class", choices=DETECTION_CLASSES), required=True),
+        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "active_classes": list_field(
+            "Trigger classes of the objects moving in view now (a car that parked drops out)",
+            str_field("Class", choices=DETECTION_CLASSES)),
         "zones": alert_zones_field(required=True),
         "objects": objects_field(required=True),
         "activity_type": str_field("What happened", required=True, nullable=True),
@@ -280,6 +315,9 @@ API_MODELS: dict[str, Decl] = {
                                 required=True, nullable=True, choices=RISK_LEVELS),
         "summary": str_field("VLM summary (on `ended`)", required=True, nullable=True),
         "alerted": bool_field("An alert was sent for it (once)", required=True),
+        # Not required: an engine from before tiers sends none (everything was an alert).
+        "tier": str_field("alert: notified; detection: recorded and reviewable, not notified "
+                          "(alert_policy.alert_classes)", choices=["alert", "detection"]),
         "snapshot_url": str_field("Engine link to the snapshot of the frame that started it",
                                   required=True),
         "view_url": str_field("Engine link to the clip's video", required=True),

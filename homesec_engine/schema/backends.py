@@ -14,7 +14,7 @@ BUILTIN_BACKENDS: dict[str, list[str]] = {
     "storage": ["local"],
     # `model_file` is the former name of `detector` with a model_path; still accepted.
     "filter": ["detector", "builtin", "model_file"],
-    "analyzer": ["openai"],
+    "analyzer": ["openai", "home_assistant"],
     "alert_policy": ["default"],
     "notifier": ["home_assistant", "mqtt"],
 }

@@ -91,6 +91,11 @@ CONFIG_MODELS: dict[str, Decl] = {
                 "start as the person appears (0: judge the finished clip only; at most "
                 "analysis_fps frames are decoded)",
                 default=5.0, min=0.0, max=10.0),
+            "live_follow_fps": float_field(
+                "Frames per second the detector looks at once the event has started, to follow "
+                "it and catch a further class (at most live_fps; a quarter of it while all it "
+                "follows stands still). Lower spends less of the detector shared by all cameras",
+                default=1.0, min=0.1, max=10.0),
             "sensitivity": float_field("Motion sensitivity (higher is more sensitive)",
                                        default=0.5, min=0.0, max=1.0),
             "min_motion_s": float_field("Minimum motion duration before recording",
@@ -184,6 +189,9 @@ CONFIG_MODELS: dict[str, Decl] = {
             "activity_types": list_field("Only these activities alert (empty: all)",
                                          str_field("Activity type", choices=ACTIVITY_TYPES)),
             "enabled": bool_field("Whether this camera alerts at all", nullable=True),
+            "alert_classes": list_field(
+                "Classes whose events alert here (empty: the global alert_classes)",
+                str_field("Class", choices=DETECTION_CLASSES)),
         },
     ),
     "AlertPolicy": model(
@@ -194,6 +202,11 @@ CONFIG_MODELS: dict[str, Decl] = {
             "activity_types": list_field("Only these activities alert (empty: all)",
                                          str_field("Activity type", choices=ACTIVITY_TYPES),
                                          default=[]),
+            "alert_classes": list_field(
+                "Tiers: an event of these classes is an alert (notified); one of only other "
+                "trigger classes is a detection (recorded and reviewable, not notified)",
+                str_field("Class", choices=DETECTION_CLASSES),
+                default=["person", "vehicle"]),
             "cameras": map_field("Per-camera overrides",
                                  {"type": "model", "model": "CameraPolicy", "required": False,
                                   "description": "Override"},
@@ -207,8 +220,12 @@ CONFIG_MODELS: dict[str, Decl] = {
             "port": int_field("Listen port", default=8080, min=1, max=65535),
             "api_key_env": env_var_field("Env var holding the API key (unset: no key)"),
             "trusted_proxies": list_field(
-                "Peers allowed without a key (the add-on's ingress proxy)",
+                "Peers allowed without a key (the add-on's ingress proxy); the per-address "
+                "connection cap does not apply to them (they carry everyone's requests)",
                 str_field("IP address"), default=[]),
+            "max_connections_per_address": int_field(
+                "Connections one address may hold open at once; more are answered 503 and "
+                "closed (counted, logged once a minute)", default=64, min=1, max=10000),
             "public_url": url_field("Base URL used in view links", schemes=["http", "https"],
                                     nullable=True),
         },
@@ -323,7 +340,8 @@ CONFIG_MODELS: dict[str, Decl] = {
                                        "lease_s)", default=5.0, min=0.2, max=200.0),
             "advertise_url": url_field("URL other engines and Home Assistant reach this "
                                        "engine's API at (unset: http://<server.host>:"
-                                       "<server.port>)", schemes=["http", "https"],
+                                       "<server.port>, the host name when server.host "
+                                       "listens everywhere)", schemes=["http", "https"],
                                        nullable=True),
         },
     ),
@@ -411,9 +429,19 @@ CONFIG_MODELS: dict[str, Decl] = {
         },
     ),
     "AnalyzerConfig": model(
-        "The optional vision-language model (OpenAI-compatible API).",
+        "The optional vision-language model: an OpenAI-compatible API (`openai`) or the AI "
+        "provider set up in Home Assistant, through its ai_task (`home_assistant`).",
         {
             "enabled": bool_field("Whether the VLM runs", default=False),
+            "backend": backend_field("analyzer", "Analyzer backend", default="openai"),
+            "ai_task_entity": str_field("home_assistant: the ai_task entity that answers "
+                                        "(unset: Home Assistant's preferred one)",
+                                        nullable=True, pattern=r"^ai_task\.[a-z0-9_]+$",
+                                        pattern_message="must be an ai_task entity id"),
+            "url_env": env_var_field("home_assistant: env var holding HA's base URL "
+                                     "(standalone mode)"),
+            "token_env": env_var_field("home_assistant: env var holding a long-lived token "
+                                       "(standalone mode)"),
             "base_url": url_field("API base URL", schemes=["http", "https"],
                                   default="https://api.openai.com/v1"),
             "model": str_field("Model name", default="gpt-4o-mini"),

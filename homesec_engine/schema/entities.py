@@ -1,7 +1,8 @@
 """Home Assistant entity specs, rendered into the integration's entity descriptions.
 
 `value_path` points into the /api/v1/status data: for scope "hub" from the document root,
-for scope "camera" from that camera's entry in `cameras`. Push-driven entities (motion,
+for scope "camera" from that camera's entry in `cameras`, for scope "engine" (cluster mode:
+one device per engine) from that engine's entry in `health.cluster.engines`. Push-driven entities (motion,
 person, last alert) read the camera's `last_alert`, which alerts also update live.
 
 When a path is not enough, a spec names a function instead, written once in the
@@ -40,6 +41,9 @@ ENTITY_SPECS: list[Decl] = [
     entity("system_health", "sensor", "hub", ["health", "status"], device_class="enum",
            options=["healthy", "degraded", "unhealthy"], entity_category="diagnostic",
            icon="mdi:heart-pulse"),
+    # Engine sensors (cluster mode: each engine of the installation is a device)
+    entity("cameras_held", "sensor", "engine", ["cameras_held"], state_class="measurement",
+           icon="mdi:server-network"),
     # Hub storage sensors (measured by the engine's retention pass; see StorageStatus)
     entity("disk_used", "sensor", "hub", ["storage", "disk_used_bytes"],
            device_class="data_size", state_class="measurement", unit="B",
@@ -52,7 +56,8 @@ ENTITY_SPECS: list[Decl] = [
     entity("oldest_clip", "sensor", "hub", ["storage", "oldest_clip"],
            device_class="timestamp", icon="mdi:clock-start"),
     entity("offsite_backlog", "sensor", "hub", ["storage", "offsite_backlog"],
-           state_class="measurement", icon="mdi:cloud-upload"),
+           state_class="measurement", icon="mdi:cloud-upload",
+           created_when=["storage", "offsite_enabled"]),
     # Camera sensors
     entity("last_activity", "sensor", "camera", ["last_alert", "activity_type"],
            device_class="enum", options=ACTIVITY_TYPES, icon="mdi:motion-sensor",
@@ -66,6 +71,11 @@ ENTITY_SPECS: list[Decl] = [
            state_class="measurement", entity_category="diagnostic", icon="mdi:timer-sand"),
     entity("analysis_dropped", "sensor", "camera", ["analysis_dropped_pct"], unit="%",
            state_class="measurement", entity_category="diagnostic", icon="mdi:filmstrip-off"),
+    entity("detection_rate", "sensor", "camera", ["detection_rate"], unit="fps",
+           state_class="measurement", entity_category="diagnostic", icon="mdi:account-search"),
+    entity("detection_delay", "sensor", "camera", ["detection_delay_s"],
+           device_class="duration", unit="s", state_class="measurement",
+           entity_category="diagnostic", icon="mdi:timer-sand-paused"),
     entity("last_heartbeat", "sensor", "camera", ["last_heartbeat"], device_class="timestamp",
            entity_category="diagnostic", enabled_default=False, icon="mdi:heart-pulse"),
     *(entity(f"{cls}_count", "sensor", "camera", ["last_alert", "objects"],

@@ -37,6 +37,10 @@ EVENT_MODELS: dict[str, Decl] = {
         # Not required: an engine from before per-object results sends neither.
         "objects": objects_field(required=False),
         "zones": alert_zones_field(required=False),
+        # Not required: an engine from before it sends none (the integration builds it).
+        "last_alert": model_field("The camera's last-alert summary this alert makes (what "
+                                  "/status shows as the camera's last_alert)",
+                                  "AlertSummary"),
     }, extra="allow"),
     "CameraHealthEvent": model("WebSocket `camera_health` data.", {
         "camera": str_field("Camera name", required=True),

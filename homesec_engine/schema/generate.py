@@ -30,6 +30,7 @@ from .integration import (
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL_S,
     INTEGRATION_MODELS,
+    SERVICE_FIELD_EXAMPLES,
     SERVICES,
 )
 
@@ -176,6 +177,8 @@ def _description(spec: dict[str, Any]) -> str:
     for name in ("value_fn", "available_fn", "alert_class"):
         if spec.get(name):
             args.append(f"{name}={spec[name]!r}")
+    if spec.get("created_when"):
+        args.append(f"created_when={tuple(spec['created_when'])!r}")
     body = ",\n        ".join(args)
     return f"    {_class_name(platform)}(\n        {body},\n    ),"
 
@@ -195,14 +198,17 @@ def render_entity_descriptions() -> str:
               "@dataclass(frozen=True, kw_only=True)",
               "class HomeSecEntityDescriptionMixin:",
               '    """Where an entity reads its value in the /api/v1/status data."""', "",
-              '    scope: Literal["hub", "camera"]',
+              '    scope: Literal["hub", "camera", "engine"]',
               "    value_path: tuple[str, ...]",
               "    restore: bool = False  # restored after an HA restart",
               "    push: bool = False  # driven by live alerts, not only by polls",
               "    # Named functions in value_functions.py, for when a path is not enough:",
               "    value_fn: str | None = None",
               "    available_fn: str | None = None",
-              "    alert_class: str | None = None  # push: on only for alerts with this class", ""]
+              "    alert_class: str | None = None  # push: on only for alerts with this class",
+              "    # Created only once the status value at this path is true (nothing to report",
+              "    # otherwise, e.g. the offsite backlog while offsite copies are off):",
+              "    created_when: tuple[str, ...] | None = None", ""]
     for platform, (desc, _, _) in _PLATFORMS.items():
         lines += ["", "@dataclass(frozen=True, kw_only=True)",
                   f"class {_class_name(platform)}({desc}, HomeSecEntityDescriptionMixin):",
@@ -249,6 +255,8 @@ def render_services_yaml() -> str:
                                      "selector": _selector(decl)}
             if "default" in decl and decl["default"] not in ([], {}, ""):
                 entry["default"] = decl["default"]
+            if name in SERVICE_FIELD_EXAMPLES:
+                entry["example"] = SERVICE_FIELD_EXAMPLES[name]
             fields[name] = entry
         services[service] = {"fields": fields} if fields else {}
     return YAML_HEADER + yaml.safe_dump(services, sort_keys=False)

@@ -41,6 +41,9 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                                    min=5, max=3600),
         "motion_reset_s": int_field("Seconds the motion sensor stays on after an alert",
                                     default=DEFAULT_MOTION_RESET_S, min=1, max=3600),
+        # No default here: unset, it is on, except for entries set up from the add-on
+        # (which has the panel through ingress); custom_components/homesec/panel.py decides.
+        "sidebar_panel": bool_field("Show HomeSec's panel in the sidebar"),
     }),
     "ServiceAddCamera": derive(CAMERA, "homesec.add_camera"),
     "ServiceUpdateCamera": derive(CAMERA, "homesec.update_camera: what is given replaces the "
@@ -74,6 +77,15 @@ INTEGRATION_MODELS: dict[str, Decl] = {
         "scope": str_field("Whose notifications: any name, e.g. an automation's entity id "
                            "(empty: everyone's)", default="", max_len=255),
     }),
+}
+
+# Examples shown in the action editor (services.yaml `example:`). JSON lives here, never in
+# the translated descriptions: its braces would read as placeholders to hassfest and to the
+# frontend's ICU message parser.
+SERVICE_FIELD_EXAMPLES = {
+    "zones": '[{"name": "path", "points": [[0.1, 0.5], [0.9, 0.5], [0.9, 1], [0.1, 1]], '
+             '"classes": ["person"]}]',
+    "motion_masks": '[{"name": "tree", "points": [[0, 0], [0.3, 0], [0.3, 0.4]]}]',
 }
 
 SERVICES = {

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import voluptuous as vol
 
@@ -43,8 +43,27 @@ def _str(decl: Decl) -> Callable[[Any], Any]:
     return check
 
 
-# A password in a URL's path or query, as vendor URLs carry it (/user=admin&password=...).
-_PASSWORD_PARAM = re.compile(r"(?i)(?:^|[/?&;])(?:password|passwd|pwd|pass|pw)=")
+# Secrets in a URL's path, query or fragment, as vendor URLs carry them
+# (/user=admin&password=..., ?token=..., #pwd=...): a parameter whose name (lower case, without
+# "-" and "_") is one of these, or ends with one of the longer ones (loginPassword, api_key).
+_SECRET_NAMES = frozenset({"p", "pw", "pwd", "pass", "passwd", "password", "passphrase",
+                           "token", "key", "secret", "auth", "sig", "signature", "credential",
+                           "credentials"})
+_SECRET_ENDINGS = ("password", "passwd", "pwd", "token", "secret", "key", "auth",
+                   "credential", "credentials", "passphrase")
+_PARAM = re.compile(r"(?:^|[/?&;#])([^/?&;#=]+)=")
+
+
+def _secret_part(parts: Any) -> str | None:
+    """The part of a split URL that carries credentials, in words (never the secret)."""
+    if "@" in parts.netloc:
+        return "user info before '@'"
+    text = unquote(f"{parts.path}?{parts.query}#{parts.fragment}")
+    for match in _PARAM.finditer(text):
+        name = match.group(1).lower().replace("-", "").replace("_", "")
+        if name in _SECRET_NAMES or name.endswith(_SECRET_ENDINGS):
+            return f"a '{match.group(1)}=' parameter"
+    return None
 
 
 def _url(decl: Decl) -> Callable[[Any], Any]:
@@ -64,12 +83,16 @@ def _url(decl: Decl) -> Callable[[Any], Any]:
         del port
         if parts.scheme not in schemes or not parts.hostname:
             raise vol.Invalid(f"must be a URL starting with {' or '.join(s + '://' for s in schemes)}")
-        if parts.password is not None or _PASSWORD_PARAM.search(
-                f"{parts.path}?{parts.query}"):
-            raise vol.Invalid(refusal)
+        secret = _secret_part(parts)
+        if secret is not None:
+            raise vol.Invalid(f"{refusal} (it holds {secret})")
         return value
 
     return check
+
+
+_NUMBER_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+                          re.ASCII)
 
 
 def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
@@ -78,6 +101,9 @@ def _number(decl: Decl, kind: type, coerce: bool) -> Callable[[Any], Any]:
 
     def check(raw: Any) -> int | float:
         if coerce and isinstance(raw, str):
+            # ASCII only: int()/float() would also take Unicode digits and blanks around.
+            if not _NUMBER_TEXT.fullmatch(raw):
+                raise vol.Invalid(f"expected {label}")
             try:
                 raw = kind(raw)
             except ValueError as err:

@@ -46,9 +46,11 @@ class ClipSource(ABC):
 
     live_picture = False
     live_stream = False
+    synthetic = False  # a drawn scene, not a camera's video (the panel and API say so)
     restream: RestreamHub | None = None
 
     live_fps = 0.0  # frames a second offered to live detection while recording (0: none)
+    live_follow_fps = 0.0  # the same once the event started (following it)
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         self.camera = camera

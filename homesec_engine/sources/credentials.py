@@ -4,12 +4,12 @@ A URL comes from an environment variable as the user typed it, e.g.
 ``rtsp://admin:pa/ss#1@cam.local:554/stream``: the password may hold ``/``, ``#``, ``@``,
 ``%`` or ``:``, which a URL parser reads as structure. So the user info is taken as
 everything between ``://`` and the last ``@`` that is followed by a host, split at its first
-``:``, and handed to FFmpeg percent-encoded (FFmpeg decodes it for RTSP auth). A user or
-password that already is percent-encoded (every ``%`` starts an ``%XX`` escape) is decoded
-first, so an encoded one works as well.
+``:``, and handed to FFmpeg percent-encoded (FFmpeg decodes it for RTSP auth). User and
+password are taken exactly as typed: ``%41`` in a password is those three characters, never
+an ``A`` (no character needs escaping here, so none is unescaped).
 
 :class:`Scrubber` removes a URL's secrets from any text (error messages quote the URL they
-failed on): the password as typed, decoded and encoded, user info in any URL, and
+failed on): the password as typed and encoded, user info in any URL, and
 ``password=``-style parameters that vendor URLs carry in the path or query. It never raises.
 """
 
@@ -17,11 +17,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import quote, unquote
+from urllib.parse import quote
 
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)(.*)$", re.S)
 _HOST_AHEAD = re.compile(r"^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._~-]+)(?::\d*)?(?=[/?#]|$)")
-_ENCODED = re.compile(r"^(?:[^%]|%[0-9A-Fa-f]{2})*$")
 # Vendor URLs: /user=admin&password=...&channel=1, ?pwd=..., ;password=...
 SECRET_PARAM = re.compile(r"(?i)((?:^|(?<=[/?&;]))(?:password|passwd|pwd|pass|pw)=)[^&;/\s#'\"]*")
 # User info of any URL in a message (greedy up to the last '@' before a blank or quote).
@@ -34,8 +33,8 @@ class CameraUrl:
     """A URL split into what FFmpeg needs and what must never be shown."""
 
     prefix: str  # scheme://
-    user: str | None  # decoded
-    password: str | None  # decoded
+    user: str | None  # as typed
+    password: str | None  # as typed
     rest: str  # host[:port][/path][?query], as given
 
     @property
@@ -54,10 +53,6 @@ class CameraUrl:
         return self.prefix + SECRET_PARAM.sub(r"\1" + MASK, self.rest)
 
 
-def _decoded(text: str) -> str:
-    return unquote(text) if "%" in text and _ENCODED.match(text) else text
-
-
 def parse_camera_url(url: str) -> CameraUrl:
     """Split `url` (see the module docstring); never raises."""
     match = _SCHEME.match(url)
@@ -71,7 +66,7 @@ def parse_camera_url(url: str) -> CameraUrl:
         return CameraUrl(prefix, None, None, tail)
     info, rest = tail[:at], tail[at + 1:]
     user, sep, password = info.partition(":")
-    return CameraUrl(prefix, _decoded(user), _decoded(password) if sep else None, rest)
+    return CameraUrl(prefix, user, password if sep else None, rest)
 
 
 def url_has_credentials(url: str) -> bool:

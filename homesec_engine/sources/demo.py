@@ -96,8 +96,9 @@ def render_frames(subject: str, width: int, height: int, fps: int, clip_s: float
             for i in range(count)]
 
 
-def write_clip(path: Path, frames: list[np.ndarray], fps: int) -> None:
-    """Encode RGB frames into an MP4 (written under a temporary name, then renamed)."""
+def write_clip(path: Path, frames: list[np.ndarray], fps: int, gop: int | None = None) -> None:
+    """Encode RGB frames into an MP4 (written under a temporary name, then renamed); `gop`
+    fixes the keyframe interval in frames (a stream that viewers join mid-way needs it)."""
     part = path.with_name(path.name + ".part")
     codec = "libx264" if "libx264" in av.codecs_available else "mpeg4"
     try:
@@ -105,8 +106,12 @@ def write_clip(path: Path, frames: list[np.ndarray], fps: int) -> None:
             stream = cast(VideoStream, out.add_stream(codec, rate=fps))
             stream.height, stream.width = frames[0].shape[:2]
             stream.pix_fmt = "yuv420p"
+            if gop:
+                stream.codec_context.gop_size = gop
             if codec == "libx264":
                 stream.options = {"preset": "veryfast", "crf": "20", "bf": "0"}
+                if gop:
+                    stream.options["x264-params"] = f"scenecut=0:keyint={gop}:min-keyint={gop}"
             for array in frames:
                 out.mux(stream.encode(av.VideoFrame.from_ndarray(array, format="rgb24")))
             out.mux(stream.encode(None))
@@ -123,6 +128,7 @@ class DemoSource(ClipSource):
     """
 
     live_picture = True
+    synthetic = True
 
     def __init__(self, camera: str, config: Mapping[str, Any], work_dir: Path) -> None:
         super().__init__(camera, config, work_dir)

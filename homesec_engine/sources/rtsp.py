@@ -68,6 +68,7 @@ class RtspSource(ClipSource):
         self.analysis_width = int(c.get("analysis_width", 320))
         self.analysis_fps = float(c.get("analysis_fps", 5.0))
         self.live_fps = float(c.get("live_fps", 5.0))
+        self.live_follow_fps = float(c.get("live_follow_fps", 1.0))
         self.sensitivity = float(c.get("sensitivity", 0.5))
         self.min_motion_s = float(c.get("min_motion_s", 0.5))
         self.pre_roll_s = float(c.get("pre_roll_s", 2.0))

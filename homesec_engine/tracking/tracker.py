@@ -57,7 +57,9 @@ class Track:
     best_time: float = 0.0
     best_ref: object = None
     best_score: float = -1.0
+    last_detection: Detection | None = None  # the detection of its newest look
     ever_moved: bool = False
+    was_active: bool = False  # confirmed and moving at some point (arrived, or moved)
     _anchor: tuple[float, float] = (0.0, 0.0)
     _anchor_area: float = 0.0
     _still_since: float = 0.0
@@ -102,6 +104,8 @@ class TrackUpdate:
     started_moving: list[Track] = field(default_factory=list)  # stationary -> moving
     stopped: list[Track] = field(default_factory=list)  # moving -> stationary
     ended: list[Track] = field(default_factory=list)  # lost for good
+    # Every track (confirmed or not yet) with a look in this frame: `last_detection` is it.
+    seen: list[Track] = field(default_factory=list)
     # Tracks that count from this frame on: newly confirmed and moving, or moving again.
     became_active: list[Track] = field(default_factory=list)
 
@@ -144,15 +148,19 @@ class Tracker:
         `frame_ref` is kept with a track's best look (e.g. the frame, or its time), so the
         caller can find that picture again.
         """
-        if self._started is None:
+        if (self._started is None or self._last_time is None or timestamp < self._last_time
+                or timestamp - self._last_time > self.settings.max_missing_s):
+            # Watching (re)starts: what is in view in its first second was already there.
             self._started = timestamp
-        dt = 0.0 if self._last_time is None else max(0.0, timestamp - self._last_time)
+        previous = self._last_time
+        dt = 0.0 if previous is None else max(0.0, timestamp - previous)
         self._last_time = timestamp
         update = TrackUpdate(timestamp)
         boxed = [d for d in detections if d.box is not None]
-        matched = self._associate(boxed, dt)
+        matched = self._associate(boxed, dt, previous)
         for track, det in matched:
             self._continue(track, det, timestamp, dt, frame_ref, update)
+            update.seen.append(track)
         matched_ids = {id(d) for _, d in matched}
         for det in boxed:
             if id(det) not in matched_ids:
@@ -160,12 +168,14 @@ class Tracker:
         self._expire(timestamp, update)
         update.tracks = self.tracks
         update.active = [t for t in update.tracks if t.active]
+        for track in update.active:
+            track.was_active = True
         update.stationary = [t for t in update.tracks if t.stationary]
         update.became_active = [t for t in (*update.new, *update.started_moving)
                                 if t.active]
         return update
 
-    def _associate(self, detections: list[Detection], dt: float
+    def _associate(self, detections: list[Detection], dt: float, previous: float | None
                    ) -> list[tuple[Track, Detection]]:
         pairs: list[tuple[Track, Detection]] = []
         free_tracks = list(self._tracks)
@@ -206,6 +216,18 @@ class Tracker:
             used_t.add(i)
             used_d.add(j)
             pairs.append((free_tracks[i], free_dets[j]))
+        # Last, one fast mover: the only track of a class seen in the previous look and the
+        # only detection of that class left are one object (a runner at a low frame rate).
+        for label in {d.label for j, d in enumerate(free_dets) if j not in used_d}:
+            lone_t = [i for i, t in enumerate(free_tracks) if i not in used_t
+                      and t.label == label and t.last_seen == previous
+                      and not (t.stationary and t.confirmed)]
+            lone_d = [j for j, d in enumerate(free_dets) if j not in used_d and d.label == label]
+            if len(lone_t) == 1 and len(lone_d) == 1 and \
+                    sum(t.label == label for t in free_tracks) == 1:
+                used_t.add(lone_t[0])
+                used_d.add(lone_d[0])
+                pairs.append((free_tracks[lone_t[0]], free_dets[lone_d[0]]))
         return pairs
 
     def _open(self, det: Detection, timestamp: float, frame_ref: object,
@@ -217,7 +239,7 @@ class Tracker:
         at_start = timestamp - self._started <= FIRST_LOOK_S
         track = Track(id=next(self._ids), label=det.label, first_seen=timestamp,
                       last_seen=timestamp, box=det.box, confidence=det.confidence,
-                      present_at_start=at_start)
+                      present_at_start=at_start, last_detection=det)
         track._anchor = track.centre
         track._anchor_area = det.box[2] * det.box[3]
         track._still_since = timestamp
@@ -227,6 +249,7 @@ class Tracker:
             track.state = STATIONARY
         self._remember_best(track, det, timestamp, frame_ref)
         self._tracks.append(track)
+        update.seen.append(track)
         self._confirm(track, update)
 
     def _continue(self, track: Track, det: Detection, timestamp: float, dt: float,
@@ -236,6 +259,7 @@ class Tracker:
         track.box = det.box
         track.confidence = det.confidence
         track.last_seen = timestamp
+        track.last_detection = det
         track.hits += 1
         new = track.centre
         if dt > 0:  # smoothed velocity, to find the track again after a skipped frame

@@ -107,8 +107,9 @@ async def test_addon_image_installs_starts_alerts_stops_and_keeps_its_data(
                                           "source_config": {"interval_s": 3,
                                                             "subject": "person"}}) as response:
                 assert response.status == 201, await response.text()
-                assert (await response.json())["restart_required"] is True
-            # And the add-on is restarted (as the integration's repair offers)
+                # Then the running engine starts it at once: no restart is asked for
+                assert (await response.json())["restart_required"] is False
+            # When the add-on is restarted
             codes = await addon.stop()
             # Then both services stopped cleanly on SIGTERM
             assert codes == {"homesec": 0, "postgres": 0}, addon.log_text()

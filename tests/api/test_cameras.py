@@ -20,19 +20,21 @@ async def test_list_cameras_shows_config_and_health(api: Api) -> None:
     assert cams["front_door"]["healthy"] is False and cams["front_door"]["last_heartbeat"] is None
 
 
-async def test_create_camera_then_read_it_and_restart_is_required(api: Api) -> None:
+async def test_create_camera_then_read_it_applied_without_a_restart(api: Api) -> None:
     # When a camera is created
     status, body, _ = await api.call("POST", "/cameras", json_body=NEW_CAMERA)
-    # Then it is 201 with the new version, the camera, and a pending restart
+    # Then it is 201 with the new version and the camera, applied at once (no restart)
     assert status == 201, body
     assert_valid("ChangeResult", body)
-    assert body["restart_required"] is True and body["config_version"] == 2
+    assert body["restart_required"] is False and body["restart_fields"] == []
+    assert body["config_version"] == 2
     assert body["camera"]["name"] == "back_yard" and body["camera"]["enabled"] is True
     assert body["camera"]["source_config"]["path"] == "/media/back_yard"
     status, body, _ = await api.call("GET", "/cameras/back_yard")
     assert status == 200 and body["source_backend"] == "local_folder"
     _, status_body, _ = await api.call("GET", "/status")
-    assert status_body["restart_required"] is True and status_body["config_version"] == 2
+    assert status_body["restart_required"] is False and status_body["config_version"] == 2
+    assert "back_yard" in {c["name"] for c in status_body["cameras"]}
 
 
 async def test_creating_a_duplicate_camera_is_409(api: Api) -> None:
@@ -65,7 +67,7 @@ async def test_update_camera_disables_it(api: Api) -> None:
     # Then the change result shows it and reading it agrees
     assert status == 200, body
     assert_valid("ChangeResult", body)
-    assert body["camera"]["enabled"] is False and body["restart_required"] is True
+    assert body["camera"]["enabled"] is False and body["restart_required"] is False
     _, cam, _ = await api.call("GET", "/cameras/front_door")
     assert cam["enabled"] is False
 

@@ -50,3 +50,36 @@ async def test_a_bad_limit_is_refused_naming_the_field(api: Api) -> None:
     # Then the answer is 400 naming `limit`
     error = assert_error(status, body, 400, "VALIDATION_ERROR")
     assert any(e["path"] == "limit" for e in error["errors"]), error
+
+
+async def test_the_pictures_link_answers_from_the_events_first_message(
+    api: Api, engine: RunningEngine
+) -> None:
+    # Given a recording on which the live detector just confirmed a person (a real photo)
+    import asyncio
+
+    from homesec_engine.live.watch import Found
+    from tests import realdata
+
+    runtime = engine.runtime
+    assert runtime.live is not None
+    frame = realdata.skimage_photo("astronaut.png")
+    with runtime.events.subscribe() as sub:
+        runtime.live.recording("rec-pic", utcnow())
+        runtime.live.found("front_door", Found("rec-pic", ["person"], ["person"], [], [], [],
+                                               frame))
+        # When the event's first message arrives
+        while True:
+            message = await asyncio.wait_for(sub.get(), timeout=10)
+            if message["type"] == "event" and message["data"]["clip_id"] == "rec-pic":
+                break
+        started = message["data"]
+        # Then its picture's link answers 200 with a JPEG at once, while the clip is still
+        # being recorded (its video is not stored yet)
+        status, body, resp = await api.call("GET", started["snapshot_url"].removeprefix(
+            "/api/v1"))
+    assert started["phase"] == "started"
+    assert status == 200 and resp.headers["Content-Type"] == "image/jpeg"
+    assert body[:2] == b"\xff\xd8"
+    clip = await runtime.repository.get_clip("rec-pic")
+    assert clip is not None and clip.storage_uri is None

@@ -43,6 +43,9 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     # ... a camera switched off reads "disabled", not "offline"
     await expect(cameras.locator("[data-camera=garage] .badge")).to_have_text("disabled")
     await expect(cameras.locator("[data-camera=front_door] .badge")).to_have_text("offline")
+    # ... and a demo camera's drawn scene is labelled as such
+    await expect(cameras.locator("[data-camera=front_door] .synthetic")).to_have_text(
+        "synthetic scene")
     await expect(page.locator("#health")).to_have_text("healthy")
     clips = page.locator("#clips tbody")
     await expect(clips).to_contain_text("A courier leaves a parcel")

@@ -120,6 +120,8 @@ async def test_live_pictures_refresh_and_pause_while_the_tab_is_hidden(tmp_path:
             await expect(tile).to_have_attribute("data-live", "yes", timeout=20000)
             await expect(tile.locator("img")).to_be_visible()
             await expect(tile.locator(".placeholder")).to_be_hidden()
+            # (a real camera's picture carries no "synthetic scene" label)
+            await expect(tile.locator(".synthetic")).to_be_hidden()
             assert await tile.locator("img").evaluate("i => i.naturalWidth") > 0
             first = await tile.locator("img").get_attribute("src")
             await page.wait_for_function(

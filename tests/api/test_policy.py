@@ -24,7 +24,7 @@ async def test_replacing_the_policy_applies_it_live(api: Api, engine: RunningEng
     # Then the change needs no restart, the runtime uses it at once, and reading agrees
     assert status == 200, body
     assert_valid("ChangeResult", body)
-    assert body == {"restart_required": False, "config_version": 2}
+    assert body == {"restart_required": False, "restart_fields": [], "config_version": 2}
     assert engine.runtime.policy.min_risk_level == "high"
     _, view, _ = await api.call("GET", "/alert-policy")
     assert view["alert_policy"]["cameras"]["garage"]["enabled"] is False

@@ -1,5 +1,6 @@
 """Two engines as one installation: either one serves a clip the other recorded (from the
-object store) and pushes the other's live messages on its WebSocket (LISTEN/NOTIFY)."""
+object store), shows the other's cameras as that engine reports them, forwards their live
+picture, and pushes the other's live messages on its WebSocket (LISTEN/NOTIFY)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from pathlib import Path
 import aiohttp
 
 from tests.engine.lifecycle.conftest import S3Server
+
+from tests.faults.engine_process import http
 
 from .engines import ClusterEngine, clips, running_cluster, wait_for
 
@@ -24,9 +27,14 @@ def _held_apart(engines: list[ClusterEngine]) -> dict[str, str] | None:
     return None
 
 
-def _copied_clip(database: str, camera: str) -> str | None:
-    done = [c for c in clips(database) if c.camera == camera and c.offsite_state == "done"]
-    return done[0].id if done else None
+def _copied_clip_not_on(database: str, camera: str, engine: ClusterEngine) -> str | None:
+    """A clip of `camera` in the object store that `engine` has no file of (the other
+    engine recorded it: before the two spread the cameras, either may have recorded it)."""
+    for clip in clips(database):
+        if clip.camera == camera and clip.offsite_state == "done" and \
+                not list((engine.workdir / "data" / "clips").rglob(f"{clip.id}*")):
+            return clip.id
+    return None
 
 
 async def _message_about(url: str, camera: str, timeout: float) -> dict[str, object]:
@@ -52,10 +60,9 @@ def test_any_engine_serves_every_clip_and_every_cameras_messages(
         other_camera = next(c for c, engine in holder.items() if engine == "e2")
 
         # When a client of e1 asks for a clip e2 recorded
-        clip_id = wait_for(lambda: _copied_clip(cluster_db, other_camera), 60,
-                           f"a clip of {other_camera} in the object store")
+        clip_id = wait_for(lambda: _copied_clip_not_on(cluster_db, other_camera, e1), 60,
+                           f"a clip of {other_camera} that e2 recorded, in the object store")
         expected = next(v for k, v in s3_server.objects().items() if clip_id in k)
-        assert not list((e1.workdir / "data" / "clips").rglob(f"*{clip_id}*"))
 
         async def fetch() -> tuple[int, bytes, int, bytes]:
             async with aiohttp.ClientSession() as http:
@@ -69,6 +76,23 @@ def test_any_engine_serves_every_clip_and_every_cameras_messages(
         # Then e1 serves it from the object store, whole and by range
         assert (status, body) == (200, expected)
         assert (part_status, part) == (206, expected[:100])
+
+        # And e1 lists e2's camera as healthy, as e2 reported it
+        def listed_healthy() -> bool:
+            _status, body = http("GET", f"{e1.url}/cameras")
+            return any(c["name"] == other_camera and c["healthy"] for c in body["cameras"])
+
+        wait_for(listed_healthy, 30, f"{other_camera} listed healthy by e1")
+
+        # And e1 shows e2's camera's live picture, forwarded from e2
+        async def picture() -> tuple[int, str, bytes]:
+            async with aiohttp.ClientSession() as http_session, http_session.get(
+                    f"{e1.url}/cameras/{other_camera}/snapshot?width=64") as resp:
+                return resp.status, resp.headers["Content-Type"], await resp.read()
+
+        status, content_type, jpeg = asyncio.run(picture())
+        assert (status, content_type) == (200, "image/jpeg")
+        assert jpeg.startswith(b"\xff\xd8")
 
         # And a client of e1's WebSocket hears about the camera e2 records
         message = asyncio.run(_message_about(f"{e1.url}/events", other_camera, 60))

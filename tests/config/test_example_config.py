@@ -8,6 +8,7 @@ from pathlib import Path
 from homesec_engine.config.manager import ConfigManager
 from homesec_engine.config.provenance import yaml_lines
 from homesec_engine.schema import MODELS
+from tests.faults.engine_process import EngineProcess, http
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "homesec.yaml"
 
@@ -60,3 +61,28 @@ def test_the_example_holds_no_secret() -> None:
     assert not re.search(r"://[^/\s]*:[^/\s]*@", text)  # no user:password@ in any URL
     for key in re.findall(r"^\s*(\w*(?:password|token|key|secret)\w*):", text, re.MULTILINE):
         assert key.endswith("_env"), key
+
+
+def test_the_example_starts_as_its_header_says(tmp_path: Path, socket_enabled: None) -> None:
+    # Given the variables the header says to set (the API key) and none of the others
+    env = {name: "" for name in ("HASS_URL", "HASS_TOKEN", "SUPERVISOR_TOKEN",
+                                 "DRIVEWAY_RTSP_URL", "DRIVEWAY_RTSP_SUBSTREAM_URL")}
+    env["HOMESEC_API_KEY"] = "example-key-3f9a"
+    (tmp_path / "data" / "incoming").mkdir(parents=True)  # as the header's mkdir does
+    # When the engine starts with the example (only the port moved, 8080 may be taken here)
+    with EngineProcess(tmp_path, base=[EXAMPLE], env=env) as engine:
+        health = engine.wait_healthy()
+        key = {"Authorization": "Bearer example-key-3f9a"}
+        # Then the API answers with the key, and refuses without it
+        status, body = http("GET", f"{engine.url}/status", headers=key)
+        assert status == 200, body
+        assert http("GET", f"{engine.url}/status")[0] == 401
+        # And the cameras that can run do; the driveway, whose URL variable is unset, is
+        # named in a degraded health with the variable to set
+        assert {c["name"] for c in body["cameras"]} == {"demo", "driveway", "nvr_drop"}
+        assert health["status"] == "degraded"
+        assert set(health["cameras_down"]) == {"driveway"}
+        assert "DRIVEWAY_RTSP_URL" in health["cameras_down"]["driveway"]
+        # And the Home Assistant notifier is left out with a warning naming its variables
+        log = engine.log.read_text(errors="replace")
+        assert "notifier home_assistant is off" in log and "HASS_URL" in log

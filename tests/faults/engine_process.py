@@ -5,8 +5,9 @@
         engine.kill()            # SIGKILL, no clean-up
         engine.start()           # the same config and data again
 
-The config (YAML) is merged over the embedded default by the CLI; `nofile` lowers the child's
-descriptor limit (soft and hard) with setrlimit before it starts.
+The config (YAML) is merged over the embedded default by the CLI, or over the files given in
+`base` instead; `nofile` lowers the child's descriptor limit (soft and hard) with setrlimit
+before it starts.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 import yaml
 
 from tests.videotools import free_port
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def http(method: str, url: str, body: Any = None, timeout: float = 5.0,
@@ -47,11 +50,16 @@ def http(method: str, url: str, body: Any = None, timeout: float = 5.0,
 
 class EngineProcess:
     def __init__(self, workdir: Path, *, config: dict[str, Any] | None = None,
-                 nofile: int | None = None, env: dict[str, str] | None = None) -> None:
+                 nofile: int | None = None, env: dict[str, str] | None = None,
+                 base: list[Path] | None = None) -> None:
         self.workdir = workdir
+        self.base = base
         self.port = free_port()
         self.nofile = nofile
-        self.env = {**os.environ, **(env or {})}
+        # The engine of this checkout, not whichever one the venv has installed (editable
+        # installs point at another worktree).
+        path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+        self.env = {**os.environ, "PYTHONPATH": path, **(env or {})}
         merged = {"server": {"port": self.port}, **(config or {})}
         merged["server"] = {**(config or {}).get("server", {}), "port": self.port}
         (workdir / "fault.yaml").write_text(yaml.safe_dump(merged), encoding="utf-8")
@@ -69,8 +77,9 @@ class EngineProcess:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "homesec_engine", "run", "--embedded-default",
-                 "--config", "fault.yaml"],
+                [sys.executable, "-m", "homesec_engine", "run",
+                 *([a for p in self.base for a in ("--config", str(p))] if self.base
+                   else ["--embedded-default"]), "--config", "fault.yaml"],
                 cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                 env=self.env, preexec_fn=self._limit)
 

@@ -117,6 +117,15 @@ async def wait_for(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
     assert predicate(), "condition not reached in time"
 
 
+def stop_polling(entry: MockConfigEntry) -> None:
+    """No more polls for a test about pushes that jumps the clock with freezer: a jump fires
+    the timeouts of a poll in flight (real time never does), and the entities would go
+    unavailable for a reason no user sees."""
+    coordinator = entry.runtime_data.coordinator
+    coordinator.update_interval = None
+    coordinator._async_unsub_refresh()  # noqa: SLF001 - the poll already scheduled
+
+
 def engine_port(engine: RunningEngine) -> int:
     return int(engine.url.rsplit(":", 1)[1])
 

@@ -199,3 +199,71 @@ async def test_silencing_an_unknown_camera_is_refused_naming_it(
         )
     assert err.value.translation_key == "camera_not_found"
     assert err.value.translation_placeholders == {"name": "backyard"}
+
+
+def _live_event(camera: str, clip_id: str, phase: str, **fields: Any) -> dict[str, Any]:
+    """A LiveEvent as the engine pushes it while a camera records (phase started/ended)."""
+    event = {
+        "clip_id": clip_id, "camera": camera, "phase": phase,
+        "state": "active" if phase == "started" else "ended",
+        "started_at": "2026-01-02T03:04:05+00:00",
+        "ended_at": None if phase == "started" else "2026-01-02T03:04:15+00:00",
+        "duration_s": None if phase == "started" else 10.0,
+        "classes": ["person"], "zones": [], "objects": [], "activity_type": None,
+        "risk_level": "medium", "summary": None, "alerted": True,
+        "snapshot_url": f"/api/v1/clips/{clip_id}/snapshot",
+        "view_url": f"/api/v1/clips/{clip_id}/media",
+        "end_reason": None if phase == "started" else "clip_closed",
+    }
+    event.update(fields)
+    return event
+
+
+@pytest.mark.usefixtures("config_dir")
+async def test_a_live_event_notifies_at_its_start_not_again_at_its_end(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry,
+    phone: list[dict[str, Any]],
+) -> None:
+    # Given the blueprint without a cooldown
+    await _automation(hass, entry, cooldown=0)
+    event_entity = _event_entity(hass, entry, "front_door")
+    # When the engine sees a person at the front door live (the event starts) ...
+    engine.runtime.events.publish("event", _live_event("front_door", "live-1", "started"))
+    await wait_for(hass, lambda: _event_type(hass, event_entity) == "started")
+    # Then the phone gets the picture at once, with the buttons
+    assert [n["data"]["tag"] for n in phone] == ["homesec-live-1"]
+    assert phone[0]["title"] == "Front door: person"
+    assert phone[0]["data"]["image"].split("?")[0].endswith("/live-1/snapshot")
+    # When the event ends (summary and clip ready)
+    engine.runtime.events.publish("event", _live_event(
+        "front_door", "live-1", "ended", summary="A person walks to the door and leaves"))
+    await wait_for(hass, lambda: _event_type(hass, event_entity) == "ended")
+    # Then no second notification goes out
+    assert len(phone) == 1
+
+
+def _event_type(hass: HomeAssistant, entity_id: str) -> str | None:
+    state = hass.states.get(entity_id)
+    return None if state is None else state.attributes.get("event_type")
+
+
+@pytest.mark.usefixtures("config_dir")
+async def test_an_entity_coming_back_is_no_new_notification(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry,
+    phone: list[dict[str, Any]],
+) -> None:
+    # Given one notification sent for an alert
+    await _automation(hass, entry, cooldown=0)
+    await _alert(hass, engine, entry, "front_door", "fd-once")
+    assert len(phone) == 1
+    entity_id = _event_entity(hass, entry, "front_door")
+    last = hass.states.get(entity_id)
+    assert last is not None
+    # When the event entity goes unavailable and comes back with its last event (the engine
+    # reconnected, or HA restarted and restored it)
+    hass.states.async_set(entity_id, "unavailable", {})
+    await hass.async_block_till_done()
+    hass.states.async_set(entity_id, last.state, dict(last.attributes))
+    await hass.async_block_till_done()
+    # Then the phone is not told about the old event again
+    assert len(phone) == 1

@@ -296,8 +296,10 @@ async def test_options_flow_reloads_with_new_interval(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
-    # Then the options are stored and the reloaded coordinator polls every 60 s
-    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 60, CONF_MOTION_RESET: 5}
+    # Then the options are stored (with the sidebar panel as the form offered it: on, for an
+    # entry set up by hand) and the reloaded coordinator polls every 60 s
+    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 60, CONF_MOTION_RESET: 5,
+                                    "sidebar_panel": True}
     assert loaded_entry.runtime_data.coordinator.update_interval.total_seconds() == 60
 
 

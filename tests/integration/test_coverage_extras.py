@@ -9,7 +9,6 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -67,10 +66,7 @@ async def test_repair_submitted_after_homesec_was_unloaded_aborts(
 ) -> None:
     # Given the restart issue (a change in the engine needs a restart)
     await _load(hass, config_entry)
-    async with aiohttp.ClientSession() as session:
-        async with session.put(f"{engine.api}/cameras/garage", headers=engine.headers,
-                               json={"enabled": True}) as resp:
-            assert resp.status == 200
+    engine.leave_a_restart_pending()
     await config_entry.runtime_data.coordinator.async_refresh()
     await hass.async_block_till_done()
     issue_id = f"restart_required_{config_entry.entry_id}"

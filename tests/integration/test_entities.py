@@ -88,7 +88,9 @@ async def test_entities_snapshot(
         er.async_entries_for_config_entry(entity_registry, config_entry.entry_id),
         key=lambda e: e.entity_id,
     )
-    assert len(entries) == 9 + 2 * (9 + 5 + 1 + 1 + 1 + 1)  # hub + per camera (camera entity last)
+    # hub (no offsite backlog: offsite copies are off) + per camera (camera entity last;
+    # detection rate and delay the last two added)
+    assert len(entries) == 8 + 2 * (9 + 5 + 1 + 1 + 1 + 1 + 2)
     for entry in entries:
         assert entry_view(entry) == snapshot(name=f"{entry.entity_id}-entry")
         state = state_view(hass.states.get(entry.entity_id))

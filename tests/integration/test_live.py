@@ -21,7 +21,7 @@ from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from tests.engine_harness import RunningEngine
 
-from .conftest import alert_event, seed_last_alert, wait_for
+from .conftest import alert_event, seed_last_alert, stop_polling, wait_for
 
 
 def _state(hass: HomeAssistant, entity_id: str) -> str:
@@ -54,6 +54,7 @@ async def test_pushed_alert_turns_motion_on_then_off(
     hass: HomeAssistant, loaded_entry: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     # Given no motion at the front door
+    stop_polling(loaded_entry)
     assert _state(hass, "binary_sensor.front_door_motion") == STATE_OFF
     # When the engine pushes an alert, with its alert count after it
     _push(loaded_entry, alert_event(activity_type="delivery", risk_level="low"),

@@ -69,6 +69,15 @@ def test_hacs_json_and_brand_images() -> None:
         assert icon.size == (256, 256)
     with Image.open(INTEGRATION / "brand" / "logo.png") as logo:
         assert logo.size[1] == 256
+        # The wordmark right of the shield is letters, not a solid bar: some row through
+        # it crosses from background into ink once per letter stroke at least
+        rgba = logo.convert("RGBA")
+        width = rgba.size[0]
+
+        def strokes(y: int) -> int:
+            ink = [rgba.getpixel((x, y))[3] > 0 for x in range(260, width)]
+            return sum(1 for before, now in zip(ink, ink[1:]) if now and not before)
+        assert max(strokes(y) for y in range(60, 200)) >= 7
 
 
 def test_translations_are_complete_and_clean() -> None:

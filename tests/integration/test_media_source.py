@@ -13,11 +13,13 @@ from homeassistant.components import media_source
 from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.components.media_source import Unresolvable
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
+from custom_components.homesec.const import DOMAIN
 from custom_components.homesec.media_source import day_bounds
 from homesec_engine.records import ClipRecord
 from tests.e2e.ha_harness import engine_for_ha, homesec_entry
@@ -81,8 +83,8 @@ async def test_browse_cameras_days_and_clips_page_by_page(
     client = entry.runtime_data.client
     # When the user opens HomeSec in the media browser
     root = await media_source.async_browse_media(hass, ROOT)
-    # Then every camera is a folder
-    assert [c.title for c in root.children] == ["front_door", "garage"]
+    # Then every camera is a folder, titled with its device's name
+    assert [c.title for c in root.children] == ["Front door", "Garage"]
 
     # When they open front_door
     before = client.request_count
@@ -170,3 +172,24 @@ def test_day_bounds_follow_home_assistants_time_zone() -> None:
     assert dt_util.as_utc(end) - dt_util.as_utc(start) == timedelta(hours=23)
     pacific = dt_util.get_time_zone("US/Pacific")
     assert start.astimezone(pacific).hour == 0 and end.astimezone(pacific).hour == 0
+
+
+async def test_folders_follow_the_device_name_and_captions_stay_short(
+    hass: HomeAssistant, entry: MockConfigEntry
+) -> None:
+    # Given the user renamed the front door camera's device to "Porch"
+    registry = dr.async_get(hass)
+    device = next(d for d in dr.async_entries_for_config_entry(registry, entry.entry_id)
+                  if (DOMAIN, f"{entry.entry_id}_front_door") in d.identifiers)
+    registry.async_update_device(device.id, name_by_user="Porch")
+    # When they browse HomeSec
+    root = await media_source.async_browse_media(hass, ROOT)
+    porch = await media_source.async_browse_media(hass, root.children[0].media_content_id)
+    today = await media_source.async_browse_media(hass, porch.children[0].media_content_id)
+    # Then the folders carry the name they gave it
+    assert [c.title for c in root.children] == ["Porch", "Garage"]
+    assert porch.title == "Porch"
+    assert today.title == f"Porch {_today().isoformat()}"
+    # And a clip's caption is its time and what happened, short enough for a card
+    caption = today.children[0].title
+    assert caption.endswith(" person") and len(caption) <= 16, caption

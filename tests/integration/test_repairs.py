@@ -35,13 +35,24 @@ def _issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:
 
 
 async def _change_camera_in_engine(engine: RunningEngine) -> None:
-    """Someone changes a camera in the engine (panel, API): it needs a restart."""
+    """A change the engine cannot apply live waits for a restart."""
+    engine.leave_a_restart_pending()
+
+
+async def test_a_camera_change_applied_live_raises_no_issue(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # When a camera is enabled in the engine (panel, API) and HA polls
     async with aiohttp.ClientSession() as session:
         async with session.put(
             f"{engine.api}/cameras/garage", headers=engine.headers, json={"enabled": True}
         ) as resp:
             assert resp.status == 200
-            assert (await resp.json())["restart_required"] is True
+            assert (await resp.json())["restart_required"] is False
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    # Then there is nothing to repair: the engine applied it
+    assert _issue(hass, entry) is None
 
 
 async def test_issue_appears_when_the_engine_reports_a_pending_restart(

@@ -74,13 +74,13 @@ async def test_add_camera_creates_it_in_the_engine_and_a_device_in_ha(
         "name": "backyard", "source_backend": "demo", "source_config": {"interval_s": 600},
     })
     await hass.async_block_till_done()
-    # Then the engine has it, HA shows its device without a reload, and the pending
-    # restart shows up as a repair issue
+    # Then the engine has it, HA shows its device without a reload, and no restart is
+    # asked for (the engine applied it)
     status, camera = await _engine_get(engine, "/cameras/backyard")
     assert status == 200 and camera["source_backend"] == "demo"
     assert _camera_device(hass, entry, "backyard") is not None
     issue = ir.async_get(hass).async_get_issue(DOMAIN, f"restart_required_{entry.entry_id}")
-    assert issue is not None and issue.is_fixable
+    assert issue is None
 
 
 async def test_add_camera_with_a_taken_name_says_so(

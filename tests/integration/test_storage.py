@@ -171,3 +171,20 @@ async def test_repair_issues_for_a_full_disk_and_failing_offsite_copies(
     # Then no issue is left
     assert _issues(hass, entry) == {}
     await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_without_offsite_copies_there_is_no_offsite_backlog_sensor(
+    hass: HomeAssistant, tmp_path: Path, database_url: str,
+) -> None:
+    # Given an engine that copies nothing offsite
+    async with running_engine(tmp_path, api_key=API_KEY, database_url=database_url) as engine:
+        # When the integration is set up
+        entry = MockConfigEntry(domain=DOMAIN, title="HomeSec", unique_id="no-offsite",
+                                data=entry_data(engine))
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        # Then the disk sensors are there, but no offsite backlog reading Unknown
+        assert hass.states.get("sensor.homesec_clips_stored") is not None
+        assert hass.states.get("sensor.homesec_offsite_backlog") is None
+        await hass.config_entries.async_unload(entry.entry_id)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
@@ -179,3 +180,50 @@ async def test_links_answer_unavailable_while_homesec_is_unloaded(
     resp = await client.get(url)
     # Then it is told to come back later rather than "not found" or a crash
     assert resp.status == 503
+
+
+async def test_get_clips_links_are_signed_and_open_on_the_external_url(
+    hass: HomeAssistant, entry: MockConfigEntry, video: Path,
+    hass_client_no_auth: ClientSessionGenerator,
+) -> None:
+    # Given Home Assistant with an external URL
+    await hass.config.async_update(external_url="https://home.example.net")
+    # When an automation lists the clips
+    page = await hass.services.async_call("homesec", "get_clips", {}, blocking=True,
+                                          return_response=True)
+    # Then every clip carries absolute, signed links on the external URL (not the engine's
+    # relative view_url)
+    clip = next(c for c in page["clips"] if c["id"] == "clip-a")
+    for key in ("view_url", "clip_url", "snapshot_url"):
+        assert clip[key].startswith("https://home.example.net/api/homesec/media/"), clip[key]
+        assert "homesec_sig=" in clip[key] and "homesec_exp=" in clip[key]
+    # And a phone without a login opens them
+    client = await hass_client_no_auth()
+    opened = await client.get(on_this_server(clip["view_url"]))
+    assert opened.status == 200
+    assert await opened.read() == await asyncio.to_thread(video.read_bytes)
+
+
+async def test_a_repair_says_when_no_url_opens_on_a_phone(
+    hass: HomeAssistant, entry: MockConfigEntry,
+) -> None:
+    # Given Home Assistant whose only URL is 0.0.0.0 (no external URL, no detected address)
+    hass.config.api = None
+    await hass.config.async_update(internal_url="http://0.0.0.0:8123")
+    # When HomeSec polls
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    # Then a repair says alert links cannot open on a phone, naming what is set
+    issue = ir.async_get(hass).async_get_issue("homesec", "no_phone_url")
+    assert issue is not None and issue.translation_placeholders == {
+        "external": "-", "internal": "http://0.0.0.0:8123"}
+    # And no alert link is built on 0.0.0.0
+    assert "0.0.0.0" not in async_signed_alert_urls(hass, entry.entry_id, "clip-a")["clip_url"]
+    # When the user sets an external URL and HomeSec polls again
+    await hass.config.async_update(external_url="https://home.example.net")
+    await entry.runtime_data.coordinator.async_refresh()
+    await hass.async_block_till_done()
+    # Then the repair is gone and links use the external URL
+    assert ir.async_get(hass).async_get_issue("homesec", "no_phone_url") is None
+    assert async_signed_alert_urls(hass, entry.entry_id, "clip-a")["clip_url"].startswith(
+        "https://home.example.net/")

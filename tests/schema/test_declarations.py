@@ -21,7 +21,8 @@ def _resolve(model: str, path: list[str]) -> bool:
 @pytest.mark.parametrize("spec", ENTITY_SPECS, ids=lambda s: s["key"])
 def test_every_entity_value_path_exists_in_the_status_model(spec: dict) -> None:
     # Given an entity spec, when its value path is followed through the Status model
-    root = "Status" if spec["scope"] == "hub" else "CameraStatus"
+    root = {"hub": "Status", "camera": "CameraStatus",
+            "engine": "ClusterEngine"}[spec["scope"]]  # engine: health.cluster.engines[i]
     # Then every step exists, so the integration never reads a missing key; a spec without a
     # path computes its value with a named function instead
     if not spec["value_path"]:

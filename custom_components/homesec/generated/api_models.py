@@ -13,6 +13,7 @@ class CameraPolicy(TypedDict):
     min_risk_level: NotRequired[str | None]
     activity_types: NotRequired[list[str]]
     enabled: NotRequired[bool | None]
+    alert_classes: NotRequired[list[str]]
 
 
 class AlertPolicy(TypedDict):
@@ -20,6 +21,7 @@ class AlertPolicy(TypedDict):
 
     min_risk_level: NotRequired[str]
     activity_types: NotRequired[list[str]]
+    alert_classes: NotRequired[list[str]]
     cameras: NotRequired[dict[str, CameraPolicy]]
 
 
@@ -65,6 +67,7 @@ class Health(TypedDict):
     offsite: NotRequired[str]
     offsite_error: NotRequired[str | None]
     cameras_online: int
+    cameras_down: NotRequired[dict[str, str]]
     version: str
     cluster: NotRequired[ClusterHealth | None]
 
@@ -78,6 +81,15 @@ class ClusterHealth(TypedDict):
     cameras_held: list[str]
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
+    engines: list[ClusterEngine]
+
+
+class ClusterEngine(TypedDict):
+    """One engine of the cluster as the database last saw it."""
+
+    engine_id: str
+    url: str
+    cameras_held: int
 
 
 class Component(TypedDict):
@@ -102,6 +114,9 @@ class Component(TypedDict):
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]
     analysis_dropped: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
+    tracks: NotRequired[dict[str, Any]]
     backlog: NotRequired[int]
     max_backlog: NotRequired[int]
     warning: NotRequired[str | None]
@@ -135,8 +150,11 @@ class CameraView(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class CameraList(TypedDict):
@@ -179,6 +197,7 @@ class ChangeResult(TypedDict):
     """Result of a config change."""
 
     restart_required: bool
+    restart_fields: NotRequired[list[str]]
     config_version: int
     camera: NotRequired[CameraView | None]
 
@@ -187,6 +206,7 @@ class ChangeResult(TypedDict):
 ClipObject = TypedDict('ClipObject', {
     'class': str,
     'count': int,
+    'stationary': NotRequired[int],
     'confidence': float,
     'boxes': list[list[float]],
 })
@@ -237,12 +257,14 @@ class LiveEvent(TypedDict):
     ended_at: str | None
     duration_s: float | None
     classes: list[str]
+    active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
     activity_type: str | None
     risk_level: str | None
     summary: str | None
     alerted: bool
+    tier: NotRequired[str]
     snapshot_url: str
     view_url: str
     end_reason: str | None
@@ -323,8 +345,11 @@ class CameraStatus(TypedDict):
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
     analysis_dropped_pct: NotRequired[float | None]
+    detection_rate: NotRequired[float | None]
+    detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    synthetic: NotRequired[bool]
 
 
 class SnapshotQuery(TypedDict):
@@ -387,6 +412,7 @@ class AlertEvent(TypedDict):
     detected_objects: list[str]
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
+    last_alert: NotRequired[AlertSummary]
 
 
 class CameraHealthEvent(TypedDict):

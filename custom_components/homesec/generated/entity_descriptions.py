@@ -22,7 +22,7 @@ from homeassistant.const import EntityCategory
 class HomeSecEntityDescriptionMixin:
     """Where an entity reads its value in the /api/v1/status data."""
 
-    scope: Literal["hub", "camera"]
+    scope: Literal["hub", "camera", "engine"]
     value_path: tuple[str, ...]
     restore: bool = False  # restored after an HA restart
     push: bool = False  # driven by live alerts, not only by polls
@@ -30,6 +30,9 @@ class HomeSecEntityDescriptionMixin:
     value_fn: str | None = None
     available_fn: str | None = None
     alert_class: str | None = None  # push: on only for alerts with this class
+    # Created only once the status value at this path is true (nothing to report
+    # otherwise, e.g. the offsite backlog while offsite copies are off):
+    created_when: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -96,6 +99,13 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         options=['healthy', 'degraded', 'unhealthy'],
     ),
     HomeSecSensorEntityDescription(
+        key='cameras_held',
+        translation_key='cameras_held',
+        scope='engine',
+        value_path=('cameras_held',),
+        state_class=SensorStateClass.MEASUREMENT,
+    ),
+    HomeSecSensorEntityDescription(
         key='disk_used',
         translation_key='disk_used',
         scope='hub',
@@ -137,6 +147,7 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         scope='hub',
         value_path=('storage', 'offsite_backlog'),
         state_class=SensorStateClass.MEASUREMENT,
+        created_when=('storage', 'offsite_enabled'),
     ),
     HomeSecSensorEntityDescription(
         key='last_activity',
@@ -183,6 +194,25 @@ SENSOR_DESCRIPTIONS: tuple[HomeSecSensorEntityDescription, ...] = (
         value_path=('analysis_dropped_pct',),
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement='%',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='detection_rate',
+        translation_key='detection_rate',
+        scope='camera',
+        value_path=('detection_rate',),
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='fps',
+        entity_category=EntityCategory.DIAGNOSTIC,
+    ),
+    HomeSecSensorEntityDescription(
+        key='detection_delay',
+        translation_key='detection_delay',
+        scope='camera',
+        value_path=('detection_delay_s',),
+        device_class=SensorDeviceClass.DURATION,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement='s',
         entity_category=EntityCategory.DIAGNOSTIC,
     ),
     HomeSecSensorEntityDescription(

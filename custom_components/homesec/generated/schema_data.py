@@ -70,6 +70,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                           'type': 'str'},
                                                 'required': True,
                                                 'type': 'list'},
+                           'last_alert': {'description': "The camera's last-alert summary this "
+                                                         'alert makes (what /status shows as the '
+                                                         "camera's last_alert)",
+                                          'model': 'AlertSummary',
+                                          'required': False,
+                                          'type': 'model'},
                            'objects': {'default': [],
                                        'description': 'What the detector found, per class',
                                        'items': {'description': 'Objects of one class',
@@ -130,6 +136,24 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'type': 'str'},
                                                'required': False,
                                                'type': 'list'},
+                            'alert_classes': {'default': ['person', 'vehicle'],
+                                              'description': 'Tiers: an event of these classes is '
+                                                             'an alert (notified); one of only '
+                                                             'other trigger classes is a detection '
+                                                             '(recorded and reviewable, not '
+                                                             'notified)',
+                                              'items': {'choices': ['person',
+                                                                    'vehicle',
+                                                                    'animal',
+                                                                    'package',
+                                                                    'object',
+                                                                    'unknown'],
+                                                        'description': 'Class',
+                                                        'required': False,
+                                                        'selector': 'select',
+                                                        'type': 'str'},
+                                              'required': False,
+                                              'type': 'list'},
                             'cameras': {'default': {},
                                         'description': 'Per-camera overrides',
                                         'pattern': '^[a-z0-9_]{1,64}$',
@@ -210,9 +234,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'str'},
                                        'required': False,
                                        'type': 'list'}}},
- 'AnalyzerConfig': {'description': 'The optional vision-language model (OpenAI-compatible API).',
+ 'AnalyzerConfig': {'description': 'The optional vision-language model: an OpenAI-compatible API '
+                                   '(`openai`) or the AI provider set up in Home Assistant, '
+                                   'through its ai_task (`home_assistant`).',
                     'extra': 'forbid',
-                    'fields': {'api_key_env': {'description': 'Env var holding the API key',
+                    'fields': {'ai_task_entity': {'description': 'home_assistant: the ai_task '
+                                                                 'entity that answers (unset: Home '
+                                                                 "Assistant's preferred one)",
+                                                  'nullable': True,
+                                                  'pattern': '^ai_task\\.[a-z0-9_]+$',
+                                                  'pattern_message': 'must be an ai_task entity id',
+                                                  'required': False,
+                                                  'selector': 'text',
+                                                  'type': 'str'},
+                               'api_key_env': {'description': 'Env var holding the API key',
                                                'env_var': True,
                                                'nullable': True,
                                                'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
@@ -223,6 +258,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'text',
                                                'type': 'str'},
+                               'backend': {'backend_kind': 'analyzer',
+                                           'choices': ['openai', 'home_assistant'],
+                                           'default': 'openai',
+                                           'description': 'Analyzer backend',
+                                           'required': False,
+                                           'selector': 'select',
+                                           'type': 'str'},
                                'base_url': {'default': 'https://api.openai.com/v1',
                                             'description': 'API base URL',
                                             'required': False,
@@ -259,7 +301,31 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'min': 1.0,
                                              'required': False,
                                              'selector': 'number',
-                                             'type': 'float'}}},
+                                             'type': 'float'},
+                               'token_env': {'description': 'home_assistant: env var holding a '
+                                                            'long-lived token (standalone mode)',
+                                             'env_var': True,
+                                             'nullable': True,
+                                             'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                             'pattern_message': 'must be the name of an '
+                                                                'environment variable (e.g. '
+                                                                'HOMESEC_API_KEY) that holds the '
+                                                                'secret, not the secret itself',
+                                             'required': False,
+                                             'selector': 'text',
+                                             'type': 'str'},
+                               'url_env': {'description': "home_assistant: env var holding HA's "
+                                                          'base URL (standalone mode)',
+                                           'env_var': True,
+                                           'nullable': True,
+                                           'pattern': '^[A-Z_][A-Z0-9_]{0,127}$',
+                                           'pattern_message': 'must be the name of an environment '
+                                                              'variable (e.g. HOMESEC_API_KEY) '
+                                                              'that holds the secret, not the '
+                                                              'secret itself',
+                                           'required': False,
+                                           'selector': 'text',
+                                           'type': 'str'}}},
  'Camera': {'description': 'A camera: a named clip source.',
             'extra': 'forbid',
             'fields': {'enabled': {'default': True,
@@ -432,6 +498,20 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                           'type': 'str'},
                                                 'required': False,
                                                 'type': 'list'},
+                             'alert_classes': {'description': 'Classes whose events alert here '
+                                                              '(empty: the global alert_classes)',
+                                               'items': {'choices': ['person',
+                                                                     'vehicle',
+                                                                     'animal',
+                                                                     'package',
+                                                                     'object',
+                                                                     'unknown'],
+                                                         'description': 'Class',
+                                                         'required': False,
+                                                         'selector': 'select',
+                                                         'type': 'str'},
+                                               'required': False,
+                                               'type': 'list'},
                              'enabled': {'description': 'Whether this camera alerts at all',
                                          'nullable': True,
                                          'required': False,
@@ -461,6 +541,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'text',
                                           'type': 'str'},
+                             'detection_delay_s': {'description': "How long this camera's frames "
+                                                                  'waited for the shared detector '
+                                                                  'over the last 10 s (median); '
+                                                                  'grows when the detector cannot '
+                                                                  'keep up',
+                                                   'min': 0,
+                                                   'nullable': True,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                             'detection_rate': {'description': 'Frames a second live detection '
+                                                               'looked at over the last 10 s (0 '
+                                                               'while nothing moves); null without '
+                                                               'live detection',
+                                                'min': 0,
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
                              'enabled': {'description': 'Whether the camera is started',
                                          'required': True,
                                          'selector': 'boolean',
@@ -525,6 +624,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'select',
                                                 'type': 'str'},
+                             'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                          'camera (the demo source)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'zones': {'default': [],
                                        'description': 'Named areas of the picture; with zones, '
                                                       'only detections inside one whose classes '
@@ -604,6 +708,25 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': False,
                                         'selector': 'text',
                                         'type': 'str'},
+                           'detection_delay_s': {'description': "How long this camera's frames "
+                                                                'waited for the shared detector '
+                                                                'over the last 10 s (median); '
+                                                                'grows when the detector cannot '
+                                                                'keep up',
+                                                 'min': 0,
+                                                 'nullable': True,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                           'detection_rate': {'description': 'Frames a second live detection '
+                                                             'looked at over the last 10 s (0 '
+                                                             'while nothing moves); null without '
+                                                             'live detection',
+                                              'min': 0,
+                                              'nullable': True,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
                            'enabled': {'description': 'Whether the camera is started',
                                        'required': True,
                                        'selector': 'boolean',
@@ -675,6 +798,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                            'source_config': {'description': 'Backend-specific settings',
                                              'required': True,
                                              'type': 'object'},
+                           'synthetic': {'description': 'Shows a drawn scene, not video from a '
+                                                        'camera (the demo source)',
+                                         'required': False,
+                                         'selector': 'boolean',
+                                         'type': 'bool'},
                            'zones': {'description': 'Named areas of the picture; with zones, only '
                                                     'detections inside one whose classes include '
                                                     'theirs alert',
@@ -698,6 +826,15 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'number',
                                                 'type': 'int'},
+                             'restart_fields': {'description': 'The config sections that wait for '
+                                                               'the restart (the rest applied at '
+                                                               'once)',
+                                                'items': {'description': 'Config section',
+                                                          'required': False,
+                                                          'selector': 'text',
+                                                          'type': 'str'},
+                                                'required': False,
+                                                'type': 'list'},
                              'restart_required': {'description': 'The engine must restart to apply '
                                                                  'it',
                                                   'required': True,
@@ -835,8 +972,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                    'type': 'int'}}},
  'ClipObject': {'description': 'The detections of one class in a clip.',
                 'extra': 'allow',
-                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame, '
-                                                    'in the frame where most of them were seen',
+                'fields': {'boxes': {'description': 'Boxes [x, y, w, h] as fractions of the frame: '
+                                                    'the best look of each (of those that moved, '
+                                                    'if any)',
                                      'items': {'description': 'Box',
                                                'items': {'description': 'Fraction',
                                                          'max': 1.0,
@@ -865,11 +1003,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': True,
                                           'selector': 'number',
                                           'type': 'float'},
-                           'count': {'description': 'Most of them seen in one frame',
+                           'count': {'description': 'How many of them moved (arrived, or moved '
+                                                    'while in view)',
                                      'min': 0,
                                      'required': True,
                                      'selector': 'number',
-                                     'type': 'int'}}},
+                                     'type': 'int'},
+                           'stationary': {'description': 'How many of them stood still all along '
+                                                         '(a parked car): reported, never alerted '
+                                                         'on',
+                                          'min': 0,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'}}},
  'ClipQuery': {'description': 'Query parameters of GET /clips.',
                'extra': 'forbid',
                'fields': {'activity_type': {'choices': ['person',
@@ -938,7 +1084,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                    'fields': {'advertise_url': {'description': 'URL other engines and Home '
                                                                "Assistant reach this engine's API "
                                                                'at (unset: '
-                                                               'http://<server.host>:<server.port>)',
+                                                               'http://<server.host>:<server.port>, '
+                                                               'the host name when server.host '
+                                                               'listens everywhere)',
                                                 'nullable': True,
                                                 'required': False,
                                                 'selector': 'url',
@@ -985,6 +1133,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'required': False,
                                           'selector': 'number',
                                           'type': 'float'}}},
+ 'ClusterEngine': {'description': 'One engine of the cluster as the database last saw it.',
+                   'extra': 'forbid',
+                   'fields': {'cameras_held': {'description': 'Cameras it records',
+                                               'min': 0,
+                                               'required': True,
+                                               'selector': 'number',
+                                               'type': 'int'},
+                              'engine_id': {'description': "The engine's name in the cluster",
+                                            'required': True,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                              'url': {'description': 'Where its API answers (its '
+                                                     'cluster.advertise_url)',
+                                      'required': True,
+                                      'selector': 'text',
+                                      'type': 'str'}}},
  'ClusterHealth': {'description': "One engine's part in a cluster of engines.",
                    'extra': 'forbid',
                    'fields': {'cameras_held': {'description': 'Cameras this engine records now',
@@ -998,6 +1162,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'required': True,
                                             'selector': 'text',
                                             'type': 'str'},
+                              'engines': {'description': 'Engines seen renewing within one lease '
+                                                         'period (Home Assistant fails over to '
+                                                         "another one's URL)",
+                                          'items': {'description': 'Engines seen renewing within '
+                                                                   'one lease period (Home '
+                                                                   'Assistant fails over to '
+                                                                   "another one's URL)",
+                                                    'model': 'ClusterEngine',
+                                                    'required': False,
+                                                    'type': 'model'},
+                                          'required': True,
+                                          'type': 'list'},
                               'engines_live': {'description': 'Engines seen renewing within one '
                                                               'lease period',
                                                'min': 0,
@@ -1055,6 +1231,19 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'int'},
+                          'detection_delay_s': {'description': "Median wait of the camera's live "
+                                                               'frames for the shared detector (10 '
+                                                               's)',
+                                                'nullable': True,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                          'detection_rate': {'description': 'Live frames the detector looked at a '
+                                                            'second (10 s)',
+                                             'nullable': True,
+                                             'required': False,
+                                             'selector': 'number',
+                                             'type': 'float'},
                           'disk_critical': {'description': 'Free space below '
                                                            'retention.critical_free_percent',
                                             'required': False,
@@ -1143,6 +1332,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                      'required': True,
                                      'selector': 'select',
                                      'type': 'str'},
+                          'tracks': {'description': "The camera's tracked objects now: tracks, "
+                                                    'active, stationary, max_tracks, and '
+                                                    'dropped_detections (a crowd beyond '
+                                                    'tracking.max_tracks is counted there, not '
+                                                    'followed)',
+                                     'required': False,
+                                     'type': 'object'},
                           'uploaded': {'description': 'Offsite copies made since start',
                                        'min': 0,
                                        'required': False,
@@ -1544,7 +1740,17 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'type': 'list'}}},
  'Health': {'description': 'Liveness and component state.',
             'extra': 'allow',
-            'fields': {'cameras_online': {'description': 'Cameras streaming now',
+            'fields': {'cameras_down': {'description': 'Enabled cameras that failed to start or '
+                                                       'are offline now, each with why (no '
+                                                       'secrets); any of them makes the status '
+                                                       'degraded',
+                                        'required': False,
+                                        'type': 'map',
+                                        'values': {'description': 'Why',
+                                                   'required': False,
+                                                   'selector': 'text',
+                                                   'type': 'str'}},
+                       'cameras_online': {'description': 'Cameras streaming now',
                                           'min': 0,
                                           'required': True,
                                           'selector': 'number',
@@ -1598,7 +1804,22 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'LiveEvent': {'description': 'An event with a start and an end: one per recording, keyed by its '
                               'clip id (WebSocket `event` data adds `phase`).',
                'extra': 'forbid',
-               'fields': {'activity_type': {'description': 'What happened',
+               'fields': {'active_classes': {'description': 'Trigger classes of the objects moving '
+                                                            'in view now (a car that parked drops '
+                                                            'out)',
+                                             'items': {'choices': ['person',
+                                                                   'vehicle',
+                                                                   'animal',
+                                                                   'package',
+                                                                   'object',
+                                                                   'unknown'],
+                                                       'description': 'Class',
+                                                       'required': False,
+                                                       'selector': 'select',
+                                                       'type': 'str'},
+                                             'required': False,
+                                             'type': 'list'},
+                          'activity_type': {'description': 'What happened',
                                             'nullable': True,
                                             'required': True,
                                             'selector': 'text',
@@ -1684,6 +1905,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': True,
                                       'selector': 'text',
                                       'type': 'str'},
+                          'tier': {'choices': ['alert', 'detection'],
+                                   'description': 'alert: notified; detection: recorded and '
+                                                  'reviewable, not notified '
+                                                  '(alert_policy.alert_classes)',
+                                   'required': False,
+                                   'selector': 'select',
+                                   'type': 'str'},
                           'view_url': {'description': "Engine link to the clip's video",
                                        'required': True,
                                        'selector': 'text',
@@ -1984,7 +2212,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'min': 5,
                                           'required': False,
                                           'selector': 'number',
-                                          'type': 'int'}}},
+                                          'type': 'int'},
+                        'sidebar_panel': {'description': "Show HomeSec's panel in the sidebar",
+                                          'required': False,
+                                          'selector': 'boolean',
+                                          'type': 'bool'}}},
  'PushedStats': {'description': "The engine's figures carried by a pushed message.",
                  'extra': 'forbid',
                  'fields': {'alerts_today': {'description': 'Alerts since local midnight (absent '
@@ -2155,6 +2387,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                      'required': False,
                                                      'selector': 'number',
                                                      'type': 'int'},
+                                 'live_follow_fps': {'default': 1.0,
+                                                     'description': 'Frames per second the '
+                                                                    'detector looks at once the '
+                                                                    'event has started, to follow '
+                                                                    'it and catch a further class '
+                                                                    '(at most live_fps; a quarter '
+                                                                    'of it while all it follows '
+                                                                    'stands still). Lower spends '
+                                                                    'less of the detector shared '
+                                                                    'by all cameras',
+                                                     'max': 10.0,
+                                                     'min': 0.1,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
                                  'live_fps': {'default': 5.0,
                                               'description': 'Frames per second the detector looks '
                                                              'at from motion onset, for events '
@@ -2291,6 +2538,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                       'required': False,
                                       'selector': 'text',
                                       'type': 'str'},
+                             'max_connections_per_address': {'default': 64,
+                                                             'description': 'Connections one '
+                                                                            'address may hold open '
+                                                                            'at once; more are '
+                                                                            'answered 503 and '
+                                                                            'closed (counted, '
+                                                                            'logged once a minute)',
+                                                             'max': 10000,
+                                                             'min': 1,
+                                                             'required': False,
+                                                             'selector': 'number',
+                                                             'type': 'int'},
                              'port': {'default': 8080,
                                       'description': 'Listen port',
                                       'max': 65535,
@@ -2306,7 +2565,10 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'url_schemes': ['http', 'https']},
                              'trusted_proxies': {'default': [],
                                                  'description': 'Peers allowed without a key (the '
-                                                                "add-on's ingress proxy)",
+                                                                "add-on's ingress proxy); the "
+                                                                'per-address connection cap does '
+                                                                'not apply to them (they carry '
+                                                                "everyone's requests)",
                                                  'items': {'description': 'IP address',
                                                            'required': False,
                                                            'selector': 'text',

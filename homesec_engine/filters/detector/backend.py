@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -60,6 +61,7 @@ class DetectorFilter(ObjectFilter):
         self.region_width = int(config.get("region_width", 1920))
         self.model: LoadedModel | None = None
         self._streams = threading.local()  # per thread: the RegionPlanner of its stream
+        self._keyed: dict[str, _Stream] = {}  # per live camera (see stream())
         self.error: str | None = None
         # Decoding floor: the lowest threshold of any class, so per-class settings still work.
         self._floor = min([self.min_confidence, *self.class_min_confidence.values(),
@@ -80,18 +82,35 @@ class DetectorFilter(ObjectFilter):
         self.model = None
 
     def status(self) -> dict[str, Any]:
+        if self.model is None and self.error is None:  # not used yet: nothing loaded or wrong
+            return {"status": "ok", "error": None, "backend": self.name, "loaded": False}
         if self.model is None:
             return {"status": "degraded", "error": self.error, "backend": self.name,
                     "fallback": self.on_model_error}
         return {"status": "ok", "error": None, "backend": self.name,
                 "model": self.model.path.name, "family": self.model.family,
-                "input_size": [self.model.width, self.model.height]}
+                "input_size": [self.model.width, self.model.height], "loaded": True}
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         if self.model is None:
             return self._fallback(path)
         self._stream().reset()  # a new clip: no motion against the last clip's frames
         return super().run_sync(path, counts)
+
+    @contextmanager
+    def stream(self, key: str) -> Iterator[None]:
+        """The region planner of stream `key` for this block (the live queue's one worker
+        detects for every camera: per thread would compare one camera's frame to another's)."""
+        outer = getattr(self._streams, "state", None)
+        state = self._keyed.get(key)
+        if state is None and self.model is not None:
+            state = self._keyed[key] = _Stream(RegionPlanner(self.model.width,
+                                                             self.model.height))
+        self._streams.state = state
+        try:
+            yield
+        finally:
+            self._streams.state = outer
 
     def _stream(self) -> _Stream:
         stream: _Stream | None = getattr(self._streams, "state", None)

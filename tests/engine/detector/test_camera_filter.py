@@ -46,3 +46,34 @@ async def test_each_camera_is_judged_by_its_own_filter_backend(
     assert results["demo"] == (["person"], True)
     assert results["shed"] == (["person"], True)
     assert results["porch"] == ([], False)
+
+
+async def test_the_detector_loads_only_when_a_camera_uses_it(
+    tmp_path: Path, socket_enabled: None
+) -> None:
+    # Given an engine whose only enabled camera is the demo camera (the builtin heuristic)
+    demo_only = [CAMERAS[0], {**CAMERAS[1], "enabled": False}]
+    async with running_engine(tmp_path, cameras=demo_only) as engine:
+        # When it has started
+        status = engine.runtime.components()["filter"]
+        # Then the detector's model is not loaded, and nothing is reported wrong
+        assert engine.runtime.object_filter is not None
+        assert engine.runtime.object_filter.model is None  # type: ignore[attr-defined]
+        assert status["status"] == "ok" and status["loaded"] is False
+
+        # When a clip of a camera no longer configured is judged (a recording left behind)
+        path = tmp_path / "gone.mp4"
+        write_clip(path, render_frames("person", 320, 240, 10, 2.0), 10)
+        now = utcnow()
+        task = engine.runtime.pipeline.submit(ClipFile("gone", path, now - timedelta(seconds=2),
+                                                       now))
+        assert task is not None
+        await task
+        # Then the detector loaded for it, on first use
+        status = engine.runtime.components()["filter"]
+        assert status["loaded"] is True and status["model"].endswith(".onnx")
+
+    # Given a camera that uses the detector
+    async with running_engine(tmp_path / "b", cameras=CAMERAS) as engine:
+        # Then its model is loaded at start, before any clip
+        assert engine.runtime.components()["filter"]["loaded"] is True

@@ -260,10 +260,10 @@ async def test_a_new_class_updates_the_event_and_the_clip_judgement_raises_its_r
         try:
             assert runtime.live is not None
             runtime.live.recording("rec-1", utcnow())
-            runtime.live.found("drive", Found("rec-1", ["vehicle"], [], [], [], frame))
+            runtime.live.found("drive", Found("rec-1", ["vehicle"], ["vehicle"], [], [], [], frame))
             started = await next_message(live, phase("started"), timeout=10, seen=seen)
             # When a person is confirmed too, and the clip is then judged as an intrusion
-            runtime.live.found("drive", Found("rec-1", ["person", "vehicle"], [], [], [], frame))
+            runtime.live.found("drive", Found("rec-1", ["person", "vehicle"], ["person", "vehicle"], [], [], [], frame))
             updated = await next_message(live, phase("updated"), timeout=10, seen=seen)
             out = ClipOutcome(clip_id="rec-1", camera="drive",
                               analysis=Analysis("intrusion", "high", "Someone climbs the gate."),

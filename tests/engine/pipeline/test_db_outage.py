@@ -36,6 +36,8 @@ async def test_clips_keep_landing_while_postgres_is_down_and_are_reconciled(
         base.write_text(yaml.safe_dump({
             "state": {"url": cluster.url, "outbox_path": str(tmp_path / "outbox")},
             "storage": {"path": str(clips_dir)},
+            # Animals alert here (by default they are detections, not alerts).
+            "alert_policy": {"alert_classes": ["animal"]},
             "cameras": [{"name": "yard", "source_backend": "demo",
                          "source_config": {"interval_s": 1, "clip_s": 1, "subject": "animal"}}],
         }))

@@ -14,7 +14,7 @@ import yaml
 from homesec_engine.config import ConfigManager
 from homesec_engine.config.defaults import embedded_default
 from homesec_engine.records import ClipQuery
-from homesec_engine.runtime import EngineRuntime, StartupError
+from homesec_engine.runtime import EngineRuntime
 from tests.videotools import Segment, make_motion_video
 
 from .conftest import MQTT_HOST, MQTT_PORT, FakeHomeAssistant, mqtt_inbox
@@ -187,10 +187,11 @@ async def test_apply_alert_policy_takes_effect_without_restart(tmp_path: Path) -
         await runtime.stop()
 
 
-async def test_home_assistant_notifier_without_credentials_stops_the_start(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+async def test_home_assistant_notifier_without_credentials_is_left_out_with_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # Given a home_assistant notifier and neither SUPERVISOR_TOKEN nor its env vars
+    # Given a home_assistant notifier and neither SUPERVISOR_TOKEN nor its env vars (a
+    # standalone engine whose user has not set up Home Assistant yet)
     monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
     monkeypatch.delenv("HOMESEC_E2E_HA_URL", raising=False)
     data = tmp_path / "data"
@@ -199,10 +200,19 @@ async def test_home_assistant_notifier_without_credentials_stops_the_start(
          "token_env": "HOMESEC_E2E_HA_TOKEN"}]})
     await manager.load()
     runtime = EngineRuntime(manager)
-    # When the engine starts / Then a start-up error names what to set, nothing is left running
-    with pytest.raises(StartupError, match="HOMESEC_E2E_HA_URL"):
-        await runtime.start()
-    assert not runtime.pipeline_running and runtime.sources == {}
+    # When the engine starts
+    await runtime.start(run_sources=False)
+    try:
+        # Then it runs without that notifier, and a warning names what to set
+        assert runtime.pipeline_running and runtime.notifiers == []
+        assert any("notifier home_assistant is off" in r.getMessage() and
+                   "HOMESEC_E2E_HA_URL" in r.getMessage() for r in caplog.records
+                   if r.levelname == "WARNING")
+        # And diagnostics show it switched off, with the reason
+        component = runtime.components()["notifier:home_assistant"]
+        assert component["status"] == "disabled" and "HOMESEC_E2E_HA_URL" in component["error"]
+    finally:
+        await runtime.stop()
 
 
 async def test_a_recording_left_by_a_killed_engine_is_processed_at_the_next_start(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import shutil
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from homesec_engine.analyzers import OpenAICompatibleAnalyzer
+from homesec_engine.analyzers import HomeAssistantAnalyzer, OpenAICompatibleAnalyzer
 from homesec_engine.records import ClipFile, ClipQuery
 
 from .conftest import FakeVlm, PipelineRig, Scene
@@ -86,6 +87,33 @@ async def test_a_failing_analyzer_still_gives_the_alert_decision(
     assert "analyze_failed" in events and "analyzed" not in events
     record = await rig.repository.get_clip(out.clip_id)
     assert record.status == "done" and record.alerted
+
+
+async def test_home_assistant_analyzer_unreachable_still_gives_the_alert_decision(
+    pipeline_rig: Callable[..., Any], make_video: Callable[..., Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given the home_assistant analyzer pointed at a Home Assistant that is not running
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    monkeypatch.delenv("SUPERVISOR_TOKEN", raising=False)
+    monkeypatch.setenv("HOMESEC_TEST_HA_URL", f"http://127.0.0.1:{closed_port}")
+    monkeypatch.setenv("HOMESEC_TEST_HA_TOKEN", "t")
+    analyzer = HomeAssistantAnalyzer({"url_env": "HOMESEC_TEST_HA_URL",
+                                      "token_env": "HOMESEC_TEST_HA_TOKEN", "timeout_s": 2.0,
+                                      "max_retries": 1}, backoff_s=0.01)
+    rig = await pipeline_rig(analyzer=analyzer)
+    # When a clip with a person arrives
+    out = await rig.pipeline.process(clip_in(rig, make_video(PERSON)))
+    # Then it waited for the clip and its snapshot to be stored, asked, failed, and the alert
+    # was decided on the detections as without an analyzer (person -> medium) and sent
+    assert out.alert is not None
+    assert (out.alert.activity_type, out.alert.risk_level) == ("person", "medium")
+    events = await rig.events_of(out.clip_id)
+    assert "analyze_failed" in events and "analyzed" not in events
+    assert events.index("snapshot") < events.index("analyze_failed")
+    assert "cannot reach Home Assistant" in analyzer.status()["error"]
 
 
 async def test_the_analyzer_runs_only_when_a_trigger_class_is_seen(

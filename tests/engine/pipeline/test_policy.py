@@ -92,3 +92,29 @@ def test_without_an_analyzer_the_most_significant_class_decides(
     analysis = fallback_analysis(classes)
     # Then the activity is the most significant class and the risk follows from it
     assert (analysis.activity_type, analysis.risk_level) == (activity, risk)
+
+
+def test_tiers_person_and_vehicle_alert_an_animal_is_a_detection() -> None:
+    # Given the default policy, and one camera where animals alert too
+    from homesec_engine.policy import AlertPolicyEngine, fallback_analysis
+    from homesec_engine.schema.validate import validate
+
+    policy = AlertPolicyEngine(validate("AlertPolicy", {
+        "cameras": {"barn": {"alert_classes": ["animal", "person"]}}}))
+
+    def decide(camera: str, classes: list[str]) -> tuple[bool, str | None]:
+        decision = policy.decide(camera, fallback_analysis(classes), triggered=True,
+                                 classes=classes)
+        return decision.alert, decision.tier
+
+    # When events of each class are decided
+    # Then a person or a vehicle is an alert, an animal a detection (recorded, not notified)
+    assert decide("yard", ["person"]) == (True, "alert")
+    assert decide("yard", ["vehicle"]) == (True, "alert")
+    assert decide("yard", ["animal"]) == (False, "detection")
+    assert decide("yard", ["animal", "vehicle"]) == (True, "alert")
+    # And the camera's own rule makes its animals alerts
+    assert decide("barn", ["animal"]) == (True, "alert")
+    # And nothing triggered is neither
+    nothing = policy.decide("yard", fallback_analysis([]), triggered=False, classes=[])
+    assert (nothing.alert, nothing.tier) == (False, None)

@@ -1,0 +1,53 @@
+"""What a config change changes, by camera and by section: the running engine applies each
+part live (see EngineRuntime.apply_change) and restarts only for what it cannot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Sections the running engine applies at once; any other section changed needs a restart.
+LIVE_SECTIONS = frozenset({"cameras", "alert_policy", "removed_cameras", "config_version"})
+# Camera fields whose change means starting the camera's source again (seconds, not a
+# restart of the engine); zones and motion masks go to the running source instead.
+SOURCE_FIELDS = ("enabled", "source_backend", "source_config", "filter_backend")
+
+
+@dataclass(slots=True)
+class ConfigDiff:
+    added: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    restarted: list[dict[str, Any]] = field(default_factory=list)  # source settings changed
+    zones: list[dict[str, Any]] = field(default_factory=list)  # zones changed
+    masks: list[dict[str, Any]] = field(default_factory=list)  # motion masks changed
+    policy_changed: bool = False
+    restart_fields: list[str] = field(default_factory=list)
+
+
+def changed_sections(before: dict[str, Any], after: dict[str, Any],
+                     ignore: frozenset[str] = frozenset({"config_version"})) -> list[str]:
+    """The top-level config keys whose values differ, except `ignore`."""
+    keys = (set(before) | set(after)) - ignore
+    return sorted(k for k in keys if before.get(k) != after.get(k))
+
+
+def config_diff(before: dict[str, Any], after: dict[str, Any]) -> ConfigDiff:
+    """Compare two validated configs."""
+    diff = ConfigDiff()
+    old = {c["name"]: c for c in before.get("cameras", [])}
+    new = {c["name"]: c for c in after.get("cameras", [])}
+    diff.removed = [name for name in old if name not in new]
+    for name, camera in new.items():
+        previous = old.get(name)
+        if previous is None:
+            diff.added.append(camera)
+            continue
+        if any(previous.get(f) != camera.get(f) for f in SOURCE_FIELDS):
+            diff.restarted.append(camera)
+        if (previous.get("zones") or []) != (camera.get("zones") or []):
+            diff.zones.append(camera)
+        if (previous.get("motion_masks") or []) != (camera.get("motion_masks") or []):
+            diff.masks.append(camera)
+    diff.policy_changed = before.get("alert_policy") != after.get("alert_policy")
+    diff.restart_fields = changed_sections(before, after, LIVE_SECTIONS)
+    return diff

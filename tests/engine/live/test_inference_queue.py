@@ -1,0 +1,124 @@
+"""The detector's shared inference queue, on real footage with the shipped model: a camera whose
+person is not yet confirmed goes before another camera's follow-up frames, whoever waited longer,
+and each camera says how fast it is analysed and how long its frames wait."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
+
+from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.live.inference_queue import (  # noqa: E402
+    FIRST_SIGHT,
+    FOLLOW_UP,
+    FOLLOW_UP_DEADLINE_S,
+    InferenceQueue,
+)
+from homesec_engine.live.watch import LiveWatch  # noqa: E402
+from homesec_engine.records import utcnow  # noqa: E402
+from homesec_engine.zones import CameraZones  # noqa: E402
+from tests.engine.live.test_live_watch_onset import (  # noqa: E402
+    TRIGGERS,
+    Sink,
+    detector,  # noqa: F401  (fixture)
+    people_frames,
+    plaza,  # noqa: F401  (fixture)
+)
+from tests.livestream import PersonStream  # noqa: E402
+
+
+def wait_for(condition: object, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+        time.sleep(0.05)
+
+
+async def test_first_sight_goes_before_another_cameras_follow_ups(
+    detector: DetectorFilter, plaza: PersonStream, tmp_path: Path  # noqa: F811
+) -> None:
+    frames = people_frames(plaza, 8)
+    queue = InferenceQueue("test")
+    busy_sink, quiet_sink = Sink(), Sink()
+    zones = CameraZones([], TRIGGERS)
+    busy = LiveWatch("driveway", detector, zones, 5.0, busy_sink, queue=queue, follow_fps=5.0)
+    quiet = LiveWatch("porch", detector, zones, 5.0, quiet_sink, queue=queue)
+    try:
+        # Given a camera whose event has started: its person is confirmed and followed
+        busy.begin("busy-clip", utcnow())
+        for t, frame in frames[:4]:
+            busy.offer("busy-clip", t, frame)
+            wait_for(lambda: busy.frames_detected == busy.frames_offered)
+        assert [c for c, _ in busy_sink.calls if c == "found"] == ["found"]
+
+        # When, with the detector busy, that camera hands in a follow-up frame first and a
+        # second camera then hands in the first frame of a person it has not confirmed yet
+        quiet.begin("quiet-clip", utcnow())
+        with queue.paused():
+            assert busy.offer("busy-clip", frames[5][0], frames[5][1])
+            assert quiet.offer("quiet-clip", frames[1][0], frames[1][1])
+            # Then the second camera's first sight is served next, though it waited less
+            chosen = queue.pick()
+            assert chosen is not None and chosen[0] is quiet and chosen[2] == FIRST_SIGHT
+            assert busy.head() is not None and busy.head()[0] == FOLLOW_UP  # type: ignore[index]
+
+        # And both are served: the second camera's person is confirmed and reported too
+        for t, frame in frames[2:6]:
+            wait_for(lambda: quiet.head() is None)
+            quiet.offer("quiet-clip", t, frame)
+        wait_for(lambda: any(c == "found" for c, _ in quiet_sink.calls))
+        assert any(c == "found" for c, _ in quiet_sink.calls)
+        wait_for(lambda: busy.frames_detected == busy.frames_offered - busy.frames_replaced)
+
+        # And each camera says how fast it was analysed and how long its frames waited
+        stats = quiet.stats()
+        assert stats["detected"] >= 2 and stats["rate_fps"] > 0 and stats["delay_s"] >= 0
+        assert busy.stats()["detected"] == 5 and busy.stats()["saturated"] is False
+    finally:
+        busy.end("busy-clip", interrupted=False)
+        quiet.end("quiet-clip", interrupted=False)
+        busy.stop()
+        quiet.stop()
+        queue.stop()
+    # And each clip's close was reported once its frames were done
+    assert busy_sink.calls[-1] == ("closed", "busy-clip")
+    assert quiet_sink.calls[-1] == ("closed", "quiet-clip")
+
+
+async def test_a_follow_up_that_waited_past_the_deadline_is_dropped_and_shown(
+    detector: DetectorFilter, plaza: PersonStream, tmp_path: Path  # noqa: F811
+) -> None:
+    frames = people_frames(plaza, 6)
+    sink = Sink()
+    watch = LiveWatch("driveway", detector, CameraZones([], TRIGGERS), 5.0, sink,
+                      follow_fps=5.0)
+    try:
+        # Given a camera whose event has started
+        watch.begin("clip", utcnow())
+        for t, frame in frames[:4]:
+            watch.offer("clip", t, frame)
+            wait_for(lambda: watch.head() is None)
+        wait_for(lambda: watch.frames_detected == watch.frames_offered - watch.frames_replaced)
+        assert any(c == "found" for c, _ in sink.calls)
+        assert watch.stats()["saturated"] is False
+        detected = watch.stats()["detected"]
+
+        # When a follow-up frame waits longer than the queue's deadline (the detector is busy)
+        with watch.queue.paused():
+            assert watch.offer("clip", frames[5][0], frames[5][1])
+            time.sleep(FOLLOW_UP_DEADLINE_S + 0.2)
+            # Then while it waits, the camera's delay shows the wait
+            assert watch.stats()["delay_s"] > FOLLOW_UP_DEADLINE_S
+        wait_for(lambda: watch.head() is None)
+
+        # And it is dropped rather than detected late, and the camera says it is saturated
+        stats = watch.stats()
+        assert stats["detected"] == detected
+        assert stats["follow_ups_stale"] == 1 and stats["dropped"] >= 1
+        assert stats["saturated"] is True
+    finally:
+        watch.end("clip", interrupted=False)
+        watch.stop()

@@ -1,0 +1,114 @@
+"""One Home Assistant entry over a cluster of engines (real HA core, two real engine
+processes sharing one PostgreSQL database and moto's S3 server): the entry shows every
+camera of the installation and each engine as a device of its own, and when its engine is
+killed it carries on through the other engine's URL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.homesec.const import (
+    CONF_API_KEY,
+    CONF_SCAN_INTERVAL,
+    CONF_SSL,
+    CONF_VERIFY_SSL,
+    DOMAIN,
+)
+from custom_components.homesec.coordinator import camera_device_identifier
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from tests.cluster.engines import ClusterEngine, running_cluster, wait_for
+from tests.engine.lifecycle.conftest import S3Server, s3_env, s3_port, s3_server  # noqa: F401
+
+from .conftest import ENTRY_ID, find_device
+
+CAMS = ["back", "front"]
+
+
+@pytest.fixture
+def engines(tmp_path: Path, database_url: str, s3_server: S3Server,  # noqa: F811
+            s3_env: dict[str, str]) -> Iterator[list[ClusterEngine]]:  # noqa: F811
+    """e1 and e2, one camera each."""
+    with running_cluster(tmp_path, ["e1", "e2"], database=database_url.rsplit("/", 1)[1],
+                         cameras=CAMS, s3_endpoint=s3_server.endpoint,
+                         bucket=s3_server.bucket, credentials=s3_env) as running:
+        wait_for(lambda: all(len(e.held()) == 1 for e in running), 60, "one camera each")
+        yield running
+
+
+def _held_state(hass: HomeAssistant, engine_id: str) -> str | None:
+    """The state of engine `engine_id`'s "Cameras held" sensor."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{ENTRY_ID}-engine-{engine_id}_cameras_held")
+    state = hass.states.get(entity_id) if entity_id else None
+    return state.state if state else None
+
+
+def _healthy(entry: MockConfigEntry) -> set[str]:
+    data = entry.runtime_data.coordinator.current
+    return {c["name"] for c in data["cameras"] if c["healthy"]} if data else set()
+
+
+async def test_one_entry_shows_every_camera_and_survives_its_engine(
+        hass: HomeAssistant, engines: list[ClusterEngine]) -> None:
+    e1, e2 = engines
+    # Given an entry added for engine e1 of a two-engine cluster
+    entry = MockConfigEntry(domain=DOMAIN, title="HomeSec", entry_id=ENTRY_ID,
+                            unique_id=f"127.0.0.1:{e1.port}",
+                            data={CONF_HOST: "127.0.0.1", CONF_PORT: e1.port,
+                                  CONF_API_KEY: "", CONF_SSL: False, CONF_VERIFY_SSL: True},
+                            options={CONF_SCAN_INTERVAL: 30})
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    coordinator = entry.runtime_data.coordinator
+
+    # Then it shows both cameras as devices, healthy, though e1 records only one of them
+    for camera in CAMS:
+        _domain, identifier = camera_device_identifier(entry.entry_id, camera)
+        assert find_device(hass, entry.entry_id, identifier) is not None
+    for _ in range(100):
+        if _healthy(entry) == set(CAMS):
+            break
+        await coordinator.async_refresh()
+        await asyncio.sleep(0.2)
+    assert _healthy(entry) == set(CAMS)
+    # And each engine is a device of its own, holding one camera
+    for engine_id in ("e1", "e2"):
+        assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-{engine_id}") is not None
+        assert _held_state(hass, engine_id) == "1"
+
+    # When e1 is killed
+    await hass.async_add_executor_job(e1.kill)
+    await coordinator.async_refresh()
+
+    # Then the entry carries on through e2: the poll succeeds and both cameras stay
+    assert coordinator.last_update_success
+    assert coordinator.client.base_url == f"http://127.0.0.1:{e2.port}"
+    assert {c["name"] for c in coordinator.current["cameras"]} == set(CAMS)
+    # And once e1's lease ran out, e2 records both and the entry shows them healthy
+    for _ in range(150):
+        await coordinator.async_refresh()
+        if _healthy(entry) == set(CAMS) and len(e2.held()) == 2:
+            break
+        await asyncio.sleep(0.2)
+    assert _healthy(entry) == set(CAMS)
+    await hass.async_block_till_done()
+    # And e2's device holds both cameras, while the dead engine's device shows unavailable
+    for _ in range(100):
+        if _held_state(hass, "e1") == "unavailable":
+            break
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        await asyncio.sleep(0.2)
+    assert (_held_state(hass, "e1"), _held_state(hass, "e2")) == ("unavailable", "2")
+    assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()

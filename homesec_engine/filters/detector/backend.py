@@ -82,7 +82,7 @@ class DetectorFilter(ObjectFilter):
         self.model = None
 
     def status(self) -> dict[str, Any]:
-        if not self.started:  # no camera has used it yet: nothing loaded, nothing wrong
+        if self.model is None and self.error is None:  # not used yet: nothing loaded or wrong
             return {"status": "ok", "error": None, "backend": self.name, "loaded": False}
         if self.model is None:
             return {"status": "degraded", "error": self.error, "backend": self.name,

@@ -64,6 +64,10 @@ def load_model(setting: str | None, family: str | None, input_size: list[int] | 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads  # 0: onnxruntime's default (one per core)
     options.inter_op_num_threads = 1
+    # No busy-waiting between an inference's parallel parts: with cameras decoding on the same
+    # cores, spinning threads doubled the CPU per inference (109 -> 52 ms of CPU, 409 -> 215 ms
+    # wall, shipped model on a 640x360 frame, 2 cores under other load: README).
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3
     try:
         session = ort.InferenceSession(str(path), sess_options=options,

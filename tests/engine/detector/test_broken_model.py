@@ -15,7 +15,7 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 from homesec_engine.filters import DetectorFilter  # noqa: E402
 from homesec_engine.records import ClipFile, utcnow  # noqa: E402
 from tests import realdata  # noqa: E402
-from tests.engine_harness import running_engine  # noqa: E402
+from tests.engine_harness import DEFAULT_CAMERAS, running_engine  # noqa: E402
 
 from . import graphs  # noqa: E402
 
@@ -64,8 +64,11 @@ async def test_an_unusable_model_is_reported_naming_the_field(
 async def test_clips_go_on_being_stored_and_judged_by_the_fallback(
     tmp_path: Path, fallback: str, alerted: bool, socket_enabled: None
 ) -> None:
-    # Given an engine whose model file is missing, with on_model_error = motion or hold
-    async with running_engine(tmp_path, config={"filter": {
+    # Given an engine whose model file is missing, with on_model_error = motion or hold, and
+    # a camera that uses the detector (so it is loaded at start)
+    porch = {"name": "porch", "source_backend": "local_folder",
+             "source_config": {"path": str(tmp_path / "incoming")}}
+    async with running_engine(tmp_path, cameras=[*DEFAULT_CAMERAS, porch], config={"filter": {
             "model_path": str(tmp_path / "missing.onnx"), "on_model_error": fallback}}) as engine:
         async with aiohttp.ClientSession() as http:
             # Then health is degraded and diagnostics name the field

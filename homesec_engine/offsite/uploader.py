@@ -36,14 +36,22 @@ def describe(err: BaseException) -> str:
         return "timeout: the upload did not finish in offsite.timeout_s"
     text = str(err).strip()
     lines = text.splitlines()
-    parts = [lines[0][:200]] if lines else [type(err).__name__]
+    parts = [_shortened(lines[0])] if lines else [type(err).__name__]
     if status := _HTTP_STATUS.search(text):
         parts.append(f"HTTP {status.group(1)}")
     if "Source:" in lines:
         cause = lines[lines.index("Source:") + 1:][:1]
         if cause and cause[0].strip():
-            parts.append(cause[0].strip()[:200])
+            parts.append(_shortened(cause[0].strip()))
     return f"{type(err).__name__}: " + "; ".join(parts)
+
+
+def _shortened(line: str, limit: int = 200) -> str:
+    """At most `limit` characters, cut between words (marked with an ellipsis)."""
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0] if " " in line[:limit] else line[:limit]
+    return cut.rstrip(" ,;:") + "…"
 
 
 class OffsiteUploader:

@@ -188,6 +188,7 @@ API_MODELS: dict[str, Decl] = {
         "uploads_waiting": int_field("Recordings waiting to be stored again", min=0),
         "model": str_field("The detector's model file"),
         "fallback": str_field("How clips are judged while the detector is unavailable"),
+        "loaded": bool_field("The detector's model is loaded (false until a camera uses it)"),
         "family": str_field("The detector's model family"),
         "input_size": list_field("The model's input width and height", int_field("Pixels")),
         "lag_s": float_field("How far behind live the camera is processed", nullable=True),

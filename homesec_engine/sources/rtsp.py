@@ -205,7 +205,7 @@ class RtspSource(ClipSource):
                 if not self._stopping.is_set():
                     _LOGGER.warning("camera %s: %s ended", self.camera, label)
             except Exception as err:  # network, demux, decoder: all mean "reconnect"
-                message = self._scrub(str(err))
+                message = self._scrub(error_text(err))
                 _LOGGER.warning("camera %s: %s error: %s", self.camera, label, message)
                 self._set_error(f"{label} error: {message}")
             finally:
@@ -413,6 +413,16 @@ class RtspSource(ClipSource):
         # DEBUG: the pipeline logs the one INFO line per clip (with its id and decision).
         _LOGGER.debug("camera %s: clip %s (%.1f s)", self.camera, path.name, writer.duration_s)
         self._emit_clip(ClipFile(self.camera, path, started, ended, clip_id=clip_id))
+
+
+def error_text(err: BaseException) -> str:
+    """An FFmpeg or socket error in words: its message and what it failed on, without the
+    errno number FFmpeg's codes make meaningless (``[Errno 825242872]``)."""
+    reason = getattr(err, "strerror", None)
+    if not reason:
+        return str(err)
+    filename = getattr(err, "filename", None)
+    return f"{reason}: '{filename}'" if filename else str(reason)
 
 
 def _packet_time(packet: Any, time_base: Any) -> float:

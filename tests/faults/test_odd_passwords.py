@@ -72,9 +72,11 @@ async def test_a_refused_password_is_shown_as_the_error_and_retried(
         try:
             # When the camera refuses it, again and again
             await _wait(lambda: caplog.text.count("stream error") >= 2)
-            # Then the camera shows why (401), without the password, and keeps retrying
+            # Then the camera shows why (401, in words: no FFmpeg errno number), without
+            # the password, and keeps retrying
             error = source.last_error() or ""
             assert "401" in error and "s3cret" not in error, error
+            assert "Errno" not in error, error
             assert not source.is_healthy()
             assert any(t.is_alive() for t in source._threads)
         finally:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aiohttp
 
+from homesec_engine.offsite.uploader import describe
 from homesec_engine.records import ClipRecord, utcnow
 from tests.api.conftest import API_KEY, Api, assert_error
 from tests.engine_harness import running_engine
@@ -43,3 +44,14 @@ async def test_a_deleted_clip_is_not_found(tmp_path: Path) -> None:
                              ("DELETE", "/clips/gone")):
             status, body, _ = await api.call(method, path)
             assert_error(status, body, 404, "NOT_FOUND")
+
+
+def test_a_long_offsite_error_is_shortened_between_words() -> None:
+    # Given an upload error whose first line is far longer than what is shown
+    err = RuntimeError("Unexpected (permanent) at write, context: { " + "service: s3, " * 40)
+    # When it is described for the health and the log
+    text = describe(err)
+    # Then it ends on a whole word, marked as shortened, never mid-word
+    assert text.endswith("…") and len(text) < 260
+    assert text[:-1].rstrip().endswith(("s3", "service:", "{"))
+

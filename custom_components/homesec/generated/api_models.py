@@ -110,6 +110,7 @@ class Component(TypedDict):
     uploads_waiting: NotRequired[int]
     model: NotRequired[str]
     fallback: NotRequired[str]
+    loaded: NotRequired[bool]
     family: NotRequired[str]
     input_size: NotRequired[list[int]]
     lag_s: NotRequired[float | None]

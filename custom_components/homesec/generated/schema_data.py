@@ -1297,6 +1297,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'number',
                                          'type': 'float'},
+                          'loaded': {'description': "The detector's model is loaded (false until a "
+                                                    'camera uses it)',
+                                     'required': False,
+                                     'selector': 'boolean',
+                                     'type': 'bool'},
                           'max_backlog': {'description': 'offsite.max_backlog',
                                           'min': 1,
                                           'required': False,

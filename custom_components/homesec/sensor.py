@@ -12,6 +12,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 from homeassistant.util import dt as dt_util
 
+from .alert_objects import alert_stationary
 from .coordinator import HomeSecConfigEntry, HomeSecCoordinator
 from .entity import HomeSecEntity, async_add_homesec_entities
 from .generated.entity_descriptions import (
@@ -61,6 +62,17 @@ class HomeSecSensor(HomeSecEntity, RestoreSensor):
             # otherwise: an engine restart forgets its last alert, the user should not.
             return self._restored
         return value
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """A class count also says how many of the class stood still in the alert's clip (a
+        parked car): counted apart, never what alerted."""
+        detected_class = getattr(self.entity_description, "alert_class", None)
+        camera = self.camera_data if detected_class else None
+        alert = camera.get("last_alert") if camera else None
+        if detected_class is None or alert is None:
+            return None
+        return {"stationary": alert_stationary(alert, detected_class)}
 
     def _engine_value(self) -> StateType | datetime:
         value: Any = self.value

@@ -45,13 +45,16 @@ except ImportError:  # pragma: no cover - not on Linux
 _LOGGER = logging.getLogger(__name__)
 
 
+DEFAULT_MAX_PER_PEER = 64  # server.max_connections_per_address's default
+
+
 @dataclass(frozen=True, slots=True)
 class ServerLimits:
     header_timeout_s: float = 10.0
     keepalive_timeout_s: float = 10.0  # aiohttp's own idle timer, the same bound
     body_timeout_s: float = 30.0
     max_connections: int = 512
-    max_per_peer: int = 64
+    max_per_peer: int = DEFAULT_MAX_PER_PEER
     fd_reserve: int = 64  # descriptors never taken by API connections
     # Listen queue: asyncio accepts up to this many at once before any can be refused, so
     # the cap leaves room for a full queue too.
@@ -64,7 +67,7 @@ def server_limits(server_config: Mapping[str, Any]) -> ServerLimits:
     """The limits the `server` config section sets (the rest are built in)."""
     return ServerLimits(
         max_per_peer=int(server_config.get("max_connections_per_address")
-                         or ServerLimits.max_per_peer),
+                         or DEFAULT_MAX_PER_PEER),
         exempt_peers=frozenset(normalise_ip(p)
                                for p in server_config.get("trusted_proxies") or []))
 

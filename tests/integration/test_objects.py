@@ -243,3 +243,27 @@ async def test_camera_services_refuse_a_bad_polygon_naming_the_field(
     assert "motion_masks" in str(outside.value)
     # And the engine saw no change
     assert (await _engine_camera(engine, "garage"))["zones"] == []
+
+
+async def test_parked_vehicles_are_counted_apart_and_raise_no_vehicle_sensor(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # Given an alert as the engine judges a plaza clip: three people walked across, two
+    # vehicles stood there all along
+    _publish_alert(engine, alert_payload(
+        "front_door", "clip-plaza", activity_type="person", detected_objects=["person", "vehicle"],
+        objects=[{"class": "person", "count": 3, "stationary": 0, "confidence": 0.8,
+                  "boxes": [[0.3, 0.4, 0.05, 0.15]]},
+                 {**cars(0), "stationary": 2, "boxes": [[0.85, 0.08, 0.1, 0.1]]}]))
+    coordinator = entry.runtime_data.coordinator
+    # When it reaches Home Assistant
+    await wait_for(hass, lambda: coordinator.alerts_applied >= 1)
+    await hass.async_block_till_done()
+    # Then the person sensor is on with 3 people; the vehicle sensor stays off, its count is 0
+    # and says that 2 stood still
+    assert state(hass, "binary_sensor.front_door_person") == STATE_ON
+    assert state(hass, "sensor.front_door_person_count") == "3"
+    assert state(hass, "binary_sensor.front_door_vehicle") == STATE_OFF
+    assert state(hass, "sensor.front_door_vehicle_count") == "0"
+    vehicles = hass.states.get("sensor.front_door_vehicle_count")
+    assert vehicles is not None and vehicles.attributes["stationary"] == 2

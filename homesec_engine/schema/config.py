@@ -53,7 +53,8 @@ def _area_name() -> Decl:
                      pattern_message="must not contain control characters")
 
 
-DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd"]
+DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd", "centernet",
+                     "movenet"]
 # Live events (one per recording): their states, message phases and why they end.
 LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
 LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]

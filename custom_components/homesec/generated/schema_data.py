@@ -1631,7 +1631,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                     'yolov5',
                                                     'yolov8',
                                                     'yolox',
-                                                    'ssd'],
+                                                    'ssd',
+                                                    'centernet',
+                                                    'movenet'],
                                         'description': 'Model family (unset: recognised from the '
                                                        "model's outputs)",
                                         'nullable': True,

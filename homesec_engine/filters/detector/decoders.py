@@ -135,6 +135,22 @@ def decode_ssd(outputs: list[np.ndarray], layout: OutputLayout, height: int, wid
     return xyxy, scores[keep], classes[keep]
 
 
+def decode_centernet(outputs: list[np.ndarray], layout: OutputLayout, height: int, width: int,
+                     floor: float) -> Candidates:
+    rows = outputs[layout.single].reshape(-1, 6).astype(np.float32)
+    keep = rows[:, 4] >= floor
+    return rows[keep, :4], rows[keep, 4], rows[keep, 5].astype(np.int64)
+
+
+def decode_movenet(outputs: list[np.ndarray], layout: OutputLayout, height: int, width: int,
+                   floor: float) -> Candidates:
+    people = outputs[layout.single].reshape(-1, 56).astype(np.float32)
+    people = people[people[:, 55] >= floor]
+    ymin, xmin, ymax, xmax = (people[:, 51 + i] for i in range(4))
+    xyxy = np.stack([xmin * width, ymin * height, xmax * width, ymax * height], axis=1)
+    return xyxy, people[:, 55], np.zeros(len(people), dtype=np.int64)  # COCO 0: person
+
+
 Decoder = Callable[[list[np.ndarray], OutputLayout, int, int, float], Candidates]
 DECODERS: dict[str, Decoder] = {
     "nanodet": decode_nanodet,
@@ -143,4 +159,6 @@ DECODERS: dict[str, Decoder] = {
     "yolov8": decode_yolov8,
     "yolox": decode_yolox,
     "ssd": decode_ssd,
+    "centernet": decode_centernet,
+    "movenet": decode_movenet,
 }

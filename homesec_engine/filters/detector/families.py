@@ -11,6 +11,10 @@ ceil(H/s) * ceil(W/s), summed over the strides):
 - `yolox`: one [1, cells, 5 + C], raw grid offsets (the export's default, no decoding in graph).
 - `ssd`: boxes [1, K, 4] (ymin, xmin, ymax, xmax fractions), scores [1, K], classes [1, K]
   (COCO ids 1..90), optionally num_detections [1] (TensorFlow Object Detection API exports).
+- `centernet` (CenterNet with its top-K in the graph): detections [1, K, 6] (x1, y1, x2, y2 in
+  input pixels, score, COCO-80 index), beside its heat-map outputs.
+- `movenet` (MoveNet multipose, people only): [1, P, 56] per person 17 keypoints (y, x, score)
+  then ymin, xmin, ymax, xmax (fractions) and the person's score.
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-FAMILIES = ("nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd")
+FAMILIES = ("nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ssd", "centernet",
+            "movenet")
 NUM_CLASSES = 80
 
 
@@ -112,6 +117,16 @@ def _ssd(names: list[str], shapes: list[tuple[int, ...]]) -> OutputLayout | None
     return OutputLayout("ssd", ssd=roles)
 
 
+def _top_k(names: list[str], shapes: list[tuple[int, ...]]) -> OutputLayout | None:
+    """CenterNet's [1, K, 6] detections or MoveNet multipose's [1, P, 56] people."""
+    for i, (name, shape) in enumerate(zip(names, shapes, strict=True)):
+        if len(shape) == 3 and shape[0] == 1 and shape[2] == 6 and "detection" in name.lower():
+            return OutputLayout("centernet", single=i)
+        if len(names) == 1 and len(shape) == 3 and shape[0] == 1 and shape[2] == 56:
+            return OutputLayout("movenet", single=i)
+    return None
+
+
 def recognise(names: list[str], shapes: list[Shape], height: int, width: int,
               family: str | None = None) -> OutputLayout:
     """The layout of the outputs; `family` (from config) is checked instead of guessed.
@@ -127,6 +142,7 @@ def recognise(names: list[str], shapes: list[Shape], height: int, width: int,
             candidates.append(_single(full[0], height, width))
     ssd_shapes = [tuple(d if isinstance(d, int) else -1 for d in s) for s in shapes]
     candidates.append(_ssd(names, ssd_shapes))
+    candidates.append(_top_k(names, ssd_shapes))
     found = [c for c in candidates if c is not None]
     if family is not None:
         found = [c for c in found if c.family == family]

@@ -19,7 +19,7 @@ from .families import FamilyMismatch, OutputLayout, recognise
 # The model shipped with the engine (package data; converted by scripts/models/).
 SHIPPED_MODEL = "nanodet-m-416.onnx"
 _ONNX_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16",
-                "tensor(uint8)": "uint8"}
+                "tensor(uint8)": "uint8", "tensor(int32)": "int32"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,7 @@ class LoadedModel:
     width: int
     height: int
     nhwc: bool
-    dtype: str  # float32, float16 or uint8
+    dtype: str  # float32, float16, uint8 or int32
     layout: OutputLayout
     path: Path
 

@@ -13,7 +13,8 @@ import numpy as np
 # NanoDet is trained on BGR frames with ImageNet statistics in 0..255 units.
 _NANODET_MEAN = np.array([103.53, 116.28, 123.675], dtype=np.float32)
 _NANODET_STD = np.array([57.375, 57.12, 58.395], dtype=np.float32)
-_PAD = {"nanodet": 0, "nanodet_plus": 0, "yolox": 114, "yolov5": 114, "yolov8": 114, "ssd": 0}
+_PAD = {"nanodet": 0, "nanodet_plus": 0, "yolox": 114, "yolov5": 114, "yolov8": 114, "ssd": 0,
+        "centernet": 0, "movenet": 0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,12 +72,14 @@ def letterbox(rgb: np.ndarray, width: int, height: int, family: str
 
 def to_tensor(canvas: np.ndarray, family: str, nhwc: bool, dtype: str) -> np.ndarray:
     """The letterboxed RGB canvas as the batch-of-one input tensor the family expects."""
-    if dtype == "uint8":  # e.g. TF Object Detection API SSDs normalise inside the graph
-        data: np.ndarray = canvas
+    if dtype in ("uint8", "int32"):  # e.g. TF OD API SSDs, MoveNet: normalised in the graph
+        data: np.ndarray = canvas.astype(dtype)
     elif family in ("nanodet", "nanodet_plus"):
         data = (canvas[..., ::-1].astype(np.float32) - _NANODET_MEAN) / _NANODET_STD
     elif family in ("yolox",):  # YOLOX takes 0..255 BGR, unnormalised
         data = canvas[..., ::-1].astype(np.float32)
+    elif family == "centernet":  # RGB 0..255, normalised inside the graph
+        data = canvas.astype(np.float32)
     elif family == "ssd":
         data = canvas.astype(np.float32) / 127.5 - 1.0
     else:  # YOLOv5/v8: RGB scaled to 0..1

@@ -122,7 +122,7 @@ def _union(a: Box, b: Box) -> Box:
 
 
 def plan_regions(boxes: Iterable[Box], frame_w: int, frame_h: int, model_w: int, model_h: int,
-                 limit: int = 1, margin: float = 0.5) -> list[Box]:
+                 limit: int = 1, margin: float = 0.25) -> list[Box]:
     """Crops (x, y, w, h in frame pixels) to run the model on, at most `limit`, merged."""
     # The crop keeps the model's aspect, so it fills the input without letterbox bars.
     aspect = model_w / model_h

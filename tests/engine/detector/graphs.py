@@ -1,7 +1,8 @@
 """Small real ONNX graphs with each family's output shapes, built with the `onnx` package.
 
 No YOLO, YOLOX, NanoDet-Plus or SSD model installs from the registries here, so these graphs
-stand in for them: each takes a real image input and returns fixed raw outputs (plus 0 x the
+stand in for them (CenterNet and MoveNet do, see bench/detect.py; their graphs check the
+decoding here without a conversion): each takes a real image input and returns fixed raw outputs (plus 0 x the
 input's mean, so the input is really read) that encode one known box, exactly as that family's
 export lays it out. The detector must decode them to the right place and class.
 """
@@ -142,3 +143,19 @@ def ssd(path: Path, coco_id: int = 3) -> Path:
     return save_graph(path, {"detection_boxes": boxes, "detection_scores": scores,
                              "detection_classes": classes, "num_detections": np.array([3.0])},
                       nhwc=True, input_type=TensorProto.UINT8)
+
+
+def centernet(path: Path, cls: int = 2) -> Path:
+    detections = np.zeros((1, 100, 6))
+    detections[0, :, 4] = 0.01  # the graph's top-K always returns K rows
+    detections[0, 0] = [*BOX, 0.9, cls]  # x1, y1, x2, y2 (input pixels), score, COCO-80 index
+    detections[0, 1] = [*BOX, 0.3, 15]  # an unsure cat on the same place: dropped
+    return save_graph(path, {"tower_0/detections": detections,
+                             "tower_0/wh": np.zeros((1, H // 4, W // 4, 4))}, nhwc=True)
+
+
+def movenet(path: Path) -> Path:
+    people = np.zeros((1, 6, 56))
+    people[0, :, 55] = 0.02
+    people[0, 0, 51:] = [BOX[1] / H, BOX[0] / W, BOX[3] / H, BOX[2] / W, 0.9]
+    return save_graph(path, {"output_0": people}, nhwc=True, input_type=TensorProto.INT32)

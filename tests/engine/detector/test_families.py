@@ -38,6 +38,8 @@ async def started(path: Path, **config: object) -> DetectorFilter:
     ("yolov8", graphs.yolov8, "vehicle"),
     ("yolox", graphs.yolox, "person"),
     ("ssd", graphs.ssd, "vehicle"),
+    ("centernet", graphs.centernet, "vehicle"),
+    ("movenet", graphs.movenet, "person"),
 ])
 async def test_each_family_is_recognised_and_its_box_decoded(
     tmp_path: Path, family: str, build: Callable[[Path], Path], label: str

@@ -5,6 +5,11 @@ real config flow over HA's REST API; the engine runs for real with a looping RTS
 real footage (people walking through a plaza, again and again), so there is activity all the
 time. Over several 5 s poll intervals: polled sensors move, the camera's Enabled switch stops
 and restarts the engine's recording, and a repair clears once its cause is gone.
+
+Not covered yet: the device page and media browser in Chromium. With `hass --skip-pip` here the
+frontend stays on "Loading..." because the integrations HA loads with it cannot all be
+imported (assist_pipeline needs pymicro-vad, which has no Python 3.14 wheel), so the
+frontend's request for every service description fails.
 """
 
 from __future__ import annotations

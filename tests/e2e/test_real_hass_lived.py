@@ -1,0 +1,211 @@
+"""Home Assistant as a user lives it (issue 21, item 6), bounded to a few minutes.
+
+A real `hass` process, onboarded through its onboarding API, with HomeSec added through the
+real config flow over HA's REST API; the engine runs for real with a looping RTSP camera of
+real footage (people walking through a plaza, again and again), so there is activity all the
+time. Over several 5 s poll intervals: polled sensors move, the camera's Enabled switch stops
+and restarts the engine's recording, and a repair clears once its cause is gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from tests.e2e.ha_harness import engine_for_ha, entry_data
+from tests.e2e.real_hass import RealHass, running_hass, until
+from tests.engine_harness import RunningEngine
+from tests.livestream import PersonStream, person_stream
+from tests.videotools import RtspTestServer
+
+SCAN_INTERVAL_S = 5
+CAMERA = "plaza"
+API_KEY = "e2e-engine-key-5c1d"
+
+
+@pytest.fixture(autouse=True)
+def _loopback(socket_enabled: None) -> None:
+    """HA's pytest plugin blocks sockets; here everything talks over loopback TCP."""
+
+
+@pytest.fixture(autouse=True)
+def _frontend_installed() -> None:
+    """Without its frontend package a real `hass` starts in recovery mode, which loads no
+    custom integration; the lanes pin it in requirements/ha-<lane>.txt."""
+    if importlib.util.find_spec("hass_frontend") is None:
+        pytest.skip("this lane has no home-assistant-frontend: a real hass would start in "
+                    "recovery mode, without custom integrations")
+
+
+@pytest.fixture(scope="module")
+def plaza(tmp_path_factory: pytest.TempPathFactory) -> PersonStream:
+    # A short period: an empty plaza, people walking, the empty plaza again.
+    return person_stream(tmp_path_factory.mktemp("plaza"), empty_s=2.0, person_s=4.0,
+                         after_s=4.0)
+
+
+@pytest.fixture
+def camera(plaza: PersonStream) -> Iterator[RtspTestServer]:
+    with RtspTestServer(plaza.path, loop=True) as server:
+        yield server
+
+
+@pytest.fixture
+async def engine(tmp_path: Path, camera: RtspTestServer) -> AsyncIterator[RunningEngine]:
+    cameras = [{"name": CAMERA, "enabled": True, "source_backend": "rtsp",
+                "source_config": {"url": camera.url, "pre_roll_s": 0.5, "post_roll_s": 1.0,
+                                  "min_motion_s": 0.3, "max_clip_s": 8}}]
+    async with engine_for_ha(tmp_path, cameras=cameras, run_sources=True,
+                             api_key=API_KEY) as running:
+        yield running
+
+
+class EngineApi:
+    """What the engine itself says, over its REST API."""
+
+    def __init__(self, session: aiohttp.ClientSession, engine: RunningEngine) -> None:
+        self.session, self.engine = session, engine
+
+    async def get(self, path: str) -> Any:
+        async with self.session.get(f"{self.engine.api}{path}",
+                                    headers=self.engine.headers) as resp:
+            assert resp.status == 200, f"engine {path}: {resp.status}"
+            return await resp.json()
+
+    async def clips(self) -> int:
+        return int((await self.get(f"/clips?camera={CAMERA}&page_size=1"))["total"])
+
+    async def camera(self) -> dict[str, Any]:
+        cameras = (await self.get("/status"))["cameras"]
+        return next(c for c in cameras if c["name"] == CAMERA)
+
+
+async def _add_homesec(hass: RealHass, engine: RunningEngine) -> str:
+    """The config flow and the options flow, as the UI drives them over REST; the entry id."""
+    form = await hass.rest("POST", "/api/config/config_entries/flow", {"handler": "homesec"})
+    assert form["type"] == "form", form
+    done = await hass.rest("POST", f"/api/config/config_entries/flow/{form['flow_id']}",
+                           entry_data(engine))
+    assert done["type"] == "create_entry", done
+    entry_id = str(done["result"]["entry_id"])
+    options = await hass.rest("POST", "/api/config/config_entries/options/flow",
+                              {"handler": entry_id})
+    saved = await hass.rest(
+        "POST", f"/api/config/config_entries/options/flow/{options['flow_id']}",
+        {"scan_interval": SCAN_INTERVAL_S, "motion_reset_s": 30, "sidebar_panel": False})
+    assert saved["type"] == "create_entry", saved
+    return entry_id
+
+
+async def _number(hass: RealHass, entity_id: str) -> float:
+    state = (await hass.state(entity_id))["state"]
+    try:
+        return float(state)
+    except ValueError:
+        return -1.0  # unknown/unavailable while the entry (re)loads
+
+
+async def _restart_issues(hass: RealHass) -> list[dict[str, Any]]:
+    issues = (await hass.ws({"type": "repairs/list_issues"}))["issues"]
+    return [i for i in issues if i["domain"] == "homesec"
+            and i["issue_id"].startswith("restart_required")]
+
+
+async def test_a_user_sees_fresh_sensors_a_switch_that_acts_and_repairs_that_clear(
+    tmp_path: Path, engine: RunningEngine, plaza: PersonStream
+) -> None:
+    # Given a real Home Assistant, onboarded, with HomeSec added through its config flow and
+    # polling every 5 s, and the engine recording a camera where people keep walking by
+    async with running_hass(tmp_path) as hass, aiohttp.ClientSession() as session:
+        eng = EngineApi(session, engine)
+        await _add_homesec(hass, engine)
+
+        async def entity(domain: str, name: str, contains: str = "") -> str:
+            found: list[str] = []
+
+            async def listed() -> bool:
+                try:
+                    found.append(await hass.entity_named(domain, name, contains=contains))
+                except AssertionError:
+                    return False
+                return True
+
+            await until(f"{domain} '{name}' in HA", listed, 30, hass)
+            return found[-1]
+
+        clips_today = await entity("sensor", "Clips today")
+        switch = await entity("switch", "Enabled", CAMERA)
+
+        # When the camera records clip after clip over several poll intervals
+        start = await _number(hass, clips_today)
+
+        async def moved_twice() -> bool:
+            return await _number(hass, clips_today) >= max(start, 0) + 2
+
+        # Then "Clips today" keeps moving in HA, as the engine counts
+        await until("'Clips today' rose by 2 clips in HA", moved_twice, 90, hass)
+        engine_today = int((await eng.get("/status"))["stats"]["clips_today"])
+
+        async def caught_up() -> bool:
+            return await _number(hass, clips_today) >= engine_today
+
+        await until(f"'Clips today' caught up with the engine's {engine_today}", caught_up,
+                    3 * SCAN_INTERVAL_S, hass)
+
+        # When a change waits for an engine restart, the "needs a restart" repair is listed
+        engine.leave_a_restart_pending()
+
+        async def listed() -> bool:
+            return bool(await _restart_issues(hass))
+
+        await until("the restart repair is listed after a poll", listed,
+                    3 * SCAN_INTERVAL_S, hass)
+        # And when the engine no longer waits for one (as after its restart)
+        engine.runtime.config_manager.restart_pending = False
+
+        async def cleared() -> bool:
+            return not await _restart_issues(hass)
+
+        # Then the repair clears by itself within a poll or two
+        await until("the restart repair clears after the next poll", cleared,
+                    3 * SCAN_INTERVAL_S, hass)
+
+        # When the user turns the camera's Enabled switch off through HA's REST API
+        await hass.rest("POST", "/api/services/switch/turn_off", {"entity_id": switch})
+
+        async def stopped() -> bool:
+            camera = await eng.camera()
+            return camera["enabled"] is False and camera["healthy"] is False
+
+        # Then the engine stops the camera within seconds
+        await until("the engine stopped the camera after switch-off", stopped, 15, hass)
+        assert (await hass.state(switch))["state"] == "off"
+        # And records nothing more though people keep walking by (two loops of the footage)
+        await until("clips in flight finished", _pipeline_idle(eng), 30, hass)
+        clips_off = await eng.clips()
+        await asyncio.sleep(2 * plaza.period_s)
+        assert await eng.clips() == clips_off, "the camera recorded while switched off"
+
+        # When the user turns it on again
+        await hass.rest("POST", "/api/services/switch/turn_on", {"entity_id": switch})
+
+        async def recording_again() -> bool:
+            return await eng.clips() > clips_off
+
+        # Then the engine records again
+        await until("a new clip after switch-on", recording_again, 60, hass)
+        assert (await hass.state(switch))["state"] == "on"
+
+
+def _pipeline_idle(eng: EngineApi) -> Any:
+    """A check: every clip of the camera has left the pipeline (done, or failed)."""
+    async def idle() -> bool:
+        body = await eng.get(f"/clips?camera={CAMERA}&page_size=100")
+        return all(c["status"] in ("done", "error") for c in body["clips"])
+    return idle

@@ -10,7 +10,8 @@ Each picture becomes 3-second clips (10 fps, H.264) in five treatments:
   still   fixed camera, sensor noise            pan     slow pan and zoom (PTZ)
   night   greyscale, dark, heavy noise          small   150 px tall, walking across a 1080p scene
   hidden  the lower 40 % behind a brick wall
-plus real video: consecutive 4-second pieces of vtest.avi (people); empty footage: the empty
+plus real video: consecutive 4-second pieces of vtest.avi (people, a parked van and car);
+empty footage: the empty
 pictures in the same treatments (in `small`, an empty patch moves: motion without a subject),
 night-time noise, synthetic textures and the tree-in-wind video.
 
@@ -151,7 +152,8 @@ def make_clips(work: Path, quick: bool) -> list[Clip]:
             add(f"{name}/{kind}", kind, classes,
                 treat(kind, image, seed, backdrops[seed % len(backdrops)], wall))
     for i, piece in enumerate(video_pieces(samples / "vtest.avi", 40, 6 if quick else 19)):
-        add(f"vtest.avi#{i}", "video", frozenset({"person"}), piece)
+        # The plaza: people walking, a van and a car parked at the top right all along.
+        add(f"vtest.avi#{i}", "video", frozenset({"person", "vehicle"}), piece)
     for i in range(3 if quick else 10):
         add(f"night-noise#{i}", "night", frozenset(),
             realdata.noise_frames(640, 360, CLIP_FRAMES, seed=i))

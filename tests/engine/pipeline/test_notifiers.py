@@ -59,7 +59,8 @@ async def test_standalone_mode_fires_homesec_alert_with_the_spec_payload(
         await notifier.notify(event)
     finally:
         await notifier.close()
-    # Then HA's events API got homesec_alert with the SPEC §7 payload and the bearer token
+    # Then HA's events API got homesec_alert with the SPEC §7 payload (plus the camera's
+    # last-alert summary the alert makes, none here) and the bearer token
     (request,) = fake_ha.requests
     assert request.path == "/api/events/homesec_alert"
     assert request.authorization == f"Bearer {TOKEN}"
@@ -68,7 +69,7 @@ async def test_standalone_mode_fires_homesec_alert_with_the_spec_payload(
         "risk_level": "medium", "summary": "Someone at the door.",
         "view_url": "/api/v1/clips/x/media", "storage_uri": "local://x.mp4",
         "timestamp": "2026-01-02T03:04:05Z", "detected_objects": ["person"],
-        "objects": [], "zones": [],
+        "objects": [], "zones": [], "last_alert": None,
     }
     assert notifier.mode == "standalone"
 

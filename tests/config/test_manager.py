@@ -174,8 +174,10 @@ alert_policy:
     await mgr.load()
     # When the user replaces the policy with "every activity, no per-camera override"
     await mgr.set_alert_policy({"min_risk_level": "low", "activity_types": [], "cameras": {}})
-    # Then the config says exactly that (the base file's list and override are gone)
-    expected = {"min_risk_level": "low", "activity_types": [], "cameras": {}}
+    # Then the config says exactly that (the base file's list and override are gone), with
+    # the fields the user left out at their defaults
+    expected = {"min_risk_level": "low", "activity_types": [], "cameras": {},
+                "alert_classes": ["person", "vehicle"]}
     assert mgr.get_config()["alert_policy"] == expected
     # And so does the engine after a restart (a fresh manager reading the same files)
     again = ConfigManager([base], tmp_path / "overrides.yaml")

@@ -4,7 +4,7 @@ for the built-in Assist API, called as an agent calls them, answering from the r
 from __future__ import annotations
 
 import importlib.util
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,8 +24,6 @@ from tests.engine_harness import RunningEngine
 HAS_LLM_PLATFORM = importlib.util.find_spec("homeassistant.components.llm") is not None
 API_ID = llm.LLM_API_ASSIST if HAS_LLM_PLATFORM else "homesec"
 
-NOW = dt_util.utcnow()
-
 
 def _person(count: int = 1) -> dict[str, Any]:
     return {"class": "person", "count": count, "confidence": 0.9, "boxes": []}
@@ -35,31 +33,39 @@ def _vehicle() -> dict[str, Any]:
     return {"class": "vehicle", "count": 1, "confidence": 0.8, "boxes": []}
 
 
-CLIPS = [
-    ClipRecord(id="fd-old", camera="front_door", status="done",
-               created_at=NOW - timedelta(hours=30), activity_type="delivery",
-               summary="A courier leaves a parcel on the step", alerted=True,
-               objects=[_person()], zones=["porch"]),
-    ClipRecord(id="fd-new", camera="front_door", status="done",
-               created_at=NOW - timedelta(minutes=12), activity_type="person",
-               risk_level="medium", summary="Two people ring the bell and wait",
-               alerted=True, objects=[_person(2)], zones=["porch"]),
-    ClipRecord(id="fd-car", camera="front_door", status="done",
-               created_at=NOW - timedelta(hours=3), activity_type="vehicle",
-               summary="A car parks in the driveway", objects=[_vehicle()],
-               zones=["driveway"]),
-    ClipRecord(id="garage-1", camera="garage", status="done",
-               created_at=NOW - timedelta(minutes=5), activity_type="animal",
-               summary="A cat crosses the floor"),
-]
+def _clips(now: datetime) -> list[ClipRecord]:
+    """Three front-door clips and one garage clip, aged relative to `now` (the test's own
+    start, so a slow collection does not age them)."""
+    return [
+        ClipRecord(id="fd-old", camera="front_door", status="done",
+                   created_at=now - timedelta(hours=30), activity_type="delivery",
+                   summary="A courier leaves a parcel on the step", alerted=True,
+                   objects=[_person()], zones=["porch"]),
+        ClipRecord(id="fd-new", camera="front_door", status="done",
+                   created_at=now - timedelta(minutes=12), activity_type="person",
+                   risk_level="medium", summary="Two people ring the bell and wait",
+                   alerted=True, objects=[_person(2)], zones=["porch"]),
+        ClipRecord(id="fd-car", camera="front_door", status="done",
+                   created_at=now - timedelta(hours=3), activity_type="vehicle",
+                   summary="A car parks in the driveway", objects=[_vehicle()],
+                   zones=["driveway"]),
+        ClipRecord(id="garage-1", camera="garage", status="done",
+                   created_at=now - timedelta(minutes=5), activity_type="animal",
+                   summary="A cat crosses the floor"),
+    ]
+
+
+@pytest.fixture
+def now() -> datetime:
+    return dt_util.utcnow()
 
 
 @pytest.fixture
 async def entry(
-    hass: HomeAssistant, engine: RunningEngine, loaded_entry: MockConfigEntry
+    hass: HomeAssistant, engine: RunningEngine, loaded_entry: MockConfigEntry, now: datetime
 ) -> MockConfigEntry:
-    """HomeSec loaded against the engine holding CLIPS, next to HA's llm integration."""
-    for clip in CLIPS:
+    """HomeSec loaded against the engine holding the clips, next to HA's llm integration."""
+    for clip in _clips(now):
         await engine.runtime.repository.upsert_clip(clip)
     if HAS_LLM_PLATFORM:
         assert await async_setup_component(hass, "llm", {})
@@ -122,9 +128,9 @@ async def test_what_happened_at_the_front_door(hass: HomeAssistant) -> None:
 
 
 @pytest.mark.usefixtures("entry")
-async def test_find_clips_by_class_zone_and_time(hass: HomeAssistant) -> None:
+async def test_find_clips_by_class_zone_and_time(hass: HomeAssistant, now: datetime) -> None:
     # When Assist looks for vehicles in the driveway today
-    since = (NOW - timedelta(hours=6)).isoformat()
+    since = (now - timedelta(hours=6)).isoformat()
     cars = await _call(hass, "homesec__find_clips", detected_class="vehicle",
                        zone="driveway", since=since)
     # Then it finds the one car

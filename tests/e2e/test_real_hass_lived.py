@@ -196,7 +196,7 @@ async def test_a_user_sees_fresh_sensors_a_switch_that_acts_and_repairs_that_cle
         await until("the engine stopped the camera after switch-off", stopped, 15, hass)
         assert (await hass.state(switch))["state"] == "off"
         # And records nothing more though people keep walking by (two loops of the footage)
-        await until("clips in flight finished", _pipeline_idle(eng), 30, hass)
+        await until("clips in flight finished", _pipeline_idle(eng), 60, hass)
         clips_off = await eng.clips()
         await asyncio.sleep(2 * plaza.period_s)
         assert await eng.clips() == clips_off, "the camera recorded while switched off"

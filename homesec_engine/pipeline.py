@@ -471,6 +471,7 @@ class Pipeline:
                 self._storage_works()
             finally:
                 await asyncio.to_thread(tmp.unlink, True)
+            await self._share_snapshot(out.clip_id, out.snapshot_uri)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
             _LOGGER.warning("clip %s: snapshot failed: %s", out.clip_id, err)
             return
@@ -570,9 +571,21 @@ class Pipeline:
     async def store_snapshot(self, clip_id: str, jpeg: bytes) -> str:
         tmp = await asyncio.to_thread(_write_temp, jpeg, clip_id)
         try:
-            return str(await self.storage.put(tmp, snapshot_key(clip_id)))
+            uri = str(await self.storage.put(tmp, snapshot_key(clip_id)))
         finally:
             await asyncio.to_thread(tmp.unlink, True)
+        await self._share_snapshot(clip_id, uri)
+        return uri
+
+    async def _share_snapshot(self, clip_id: str, uri: str) -> None:
+        """Cluster mode: queue the snapshot's copy in the object store every engine serves
+        from (a full backlog keeps it local, with the backlog's warning)."""
+        if self.offsite is None or not self.offsite.shared:
+            return
+        try:
+            await self.offsite.enqueue(clip_id, uri, snapshot_key(clip_id), what="snapshot")
+        except OSError as err:  # the backlog folder cannot be written
+            _LOGGER.error("clip %s: snapshot not queued for the object store: %s", clip_id, err)
 
     async def _cleanup(self, out: ClipOutcome, clip: ClipFile) -> None:
         """The source's file is a working copy: drop it once storage holds the clip."""

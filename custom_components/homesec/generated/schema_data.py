@@ -2531,6 +2531,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'required': False,
                                                  'selector': 'number',
                                                  'type': 'float'},
+                                 'undecodable_timeout_s': {'default': 15.0,
+                                                           'description': 'A connected stream that '
+                                                                          'yields no picture this '
+                                                                          'long (data no decoder '
+                                                                          'can use, a frame that '
+                                                                          'never completes) counts '
+                                                                          'as lost: the camera is '
+                                                                          'unhealthy with the '
+                                                                          'reason and is '
+                                                                          'reconnected',
+                                                           'max': 300.0,
+                                                           'min': 2.0,
+                                                           'required': False,
+                                                           'selector': 'number',
+                                                           'type': 'float'},
                                  'url': {'description': 'Stream URL without credentials',
                                          'env_field': 'url_env',
                                          'nullable': True,

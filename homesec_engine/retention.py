@@ -94,6 +94,7 @@ class Retention:
         self.figures = StorageFigures()
         self.last_error: str | None = None
         self._stop = asyncio.Event()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._catching_up = False
 
@@ -104,6 +105,11 @@ class Retention:
         if free is None or not total:
             return False
         return free * 100 / total < float(self.config["critical_free_percent"])
+
+    def reconfigure(self, config: Mapping[str, Any]) -> None:
+        """New settings (a run-time change): the next pass, started at once, uses them."""
+        self.config = config
+        self._wake.set()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="homesec-retention")
@@ -129,10 +135,18 @@ class Retention:
                 _LOGGER.info("retention pass skipped: %s", self.last_error)
                 result = PassResult(skipped=self.last_error)
             delay = 0.0 if result.full else float(self.config["interval_s"])
-            try:
-                await asyncio.wait_for(self._stop.wait(), delay)
-            except TimeoutError:
-                pass
+            await self._sleep(delay)
+
+    async def _sleep(self, delay: float) -> None:
+        """Wait `delay` seconds, less when the engine stops or the settings change."""
+        waits = [asyncio.ensure_future(self._stop.wait()),
+                 asyncio.ensure_future(self._wake.wait())]
+        try:
+            await asyncio.wait(waits, timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for wait in waits:
+                wait.cancel()
+        self._wake.clear()
 
     async def measure(self) -> StorageFigures:
         """Count the clips kept and their bytes in the database, and read the disk's space."""

@@ -567,7 +567,8 @@ class EngineRuntime:
 
         Added and enabled cameras start, removed and disabled ones stop, a camera whose
         source settings changed starts again with them; zones and motion masks go to the
-        running camera (next frame, next clip); a new policy judges the next clip. In a
+        running camera (next frame, next clip); a new policy judges the next clip, new filter
+        thresholds the next frame and clip, and a new retention runs a pass at once. In a
         cluster the leases decide where a camera starts: its next beat reads the new list.
         """
         diff = config_diff(before, after)
@@ -609,6 +610,13 @@ class EngineRuntime:
                 await self.start_camera(name)
         if diff.policy_changed:
             self.apply_alert_policy(after["alert_policy"])
+        if diff.filter_changed:
+            for object_filter in {id(f): f for f in (self.object_filter,
+                                                     *self._camera_filters.values())
+                                  if f is not None}.values():
+                object_filter.apply_thresholds(after["filter"])
+        if diff.retention_changed and self.retention is not None:
+            self.retention.reconfigure(after["retention"])
         if diff.added or diff.removed or diff.restarted:
             _LOGGER.info("cameras applied live: %d added, %d removed, %d restarted",
                          len(diff.added), len(diff.removed), len(diff.restarted))

@@ -7,7 +7,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Sections the running engine applies at once; any other section changed needs a restart.
-LIVE_SECTIONS = frozenset({"cameras", "alert_policy", "removed_cameras", "config_version"})
+# Retention is read by every pass; of the filter, only the thresholds below are live (its
+# model, input size and threads are loaded once: `filter.<field>` waits for the restart).
+LIVE_SECTIONS = frozenset({"cameras", "alert_policy", "removed_cameras", "config_version",
+                           "retention", "filter"})
+LIVE_FILTER_FIELDS = frozenset({"min_confidence", "class_min_confidence", "min_box_size",
+                                "nms_iou", "min_hits", "sample_fps", "on_model_error"})
 # Camera fields whose change means starting the camera's source again (seconds, not a
 # restart of the engine); zones and motion masks go to the running source instead.
 SOURCE_FIELDS = ("enabled", "source_backend", "source_config", "filter_backend")
@@ -21,6 +26,8 @@ class ConfigDiff:
     zones: list[dict[str, Any]] = field(default_factory=list)  # zones changed
     masks: list[dict[str, Any]] = field(default_factory=list)  # motion masks changed
     policy_changed: bool = False
+    retention_changed: bool = False
+    filter_changed: bool = False  # a threshold (LIVE_FILTER_FIELDS)
     restart_fields: list[str] = field(default_factory=list)
 
 
@@ -49,5 +56,12 @@ def config_diff(before: dict[str, Any], after: dict[str, Any]) -> ConfigDiff:
         if (previous.get("motion_masks") or []) != (camera.get("motion_masks") or []):
             diff.masks.append(camera)
     diff.policy_changed = before.get("alert_policy") != after.get("alert_policy")
-    diff.restart_fields = changed_sections(before, after, LIVE_SECTIONS)
+    diff.retention_changed = before.get("retention") != after.get("retention")
+    filter_before, filter_after = before.get("filter") or {}, after.get("filter") or {}
+    diff.filter_changed = any(filter_before.get(f) != filter_after.get(f)
+                              for f in LIVE_FILTER_FIELDS)
+    diff.restart_fields = sorted([
+        *changed_sections(before, after, LIVE_SECTIONS),
+        *(f"filter.{name}" for name in changed_sections(filter_before, filter_after,
+                                                         LIVE_FILTER_FIELDS))])
     return diff

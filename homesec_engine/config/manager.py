@@ -96,6 +96,9 @@ def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | N
     fsync_dir(path.parent)
 
 
+# The sections PATCH /settings changes field by field.
+SETTINGS_SECTIONS = ("retention", "filter")
+
 # Keys a run-time change sets as a whole: the override file's value replaces the base
 # files' (a deep merge would keep the base's list items and per-camera entries, so a new
 # policy could never drop them).
@@ -228,6 +231,20 @@ class ConfigManager:
 
         # The runtime applies a new policy live: no restart needed.
         return await self._mutate(change, expected_version, restart_required=False)
+
+    async def update_settings(self, settings: dict[str, Any],
+                              expected_version: int | None = None) -> ChangeResult:
+        """Change fields of `retention` and `filter` (what is not sent stays): the running
+        engine applies retention and the filter's thresholds at once; the change result
+        names the fields that wait for a restart (`filter.model_path`, ...)."""
+        sections = {name: dict(values) for name, values in settings.items()
+                    if name in SETTINGS_SECTIONS and values}
+
+        def change(overrides: dict[str, Any]) -> None:
+            for name, values in sections.items():
+                overrides[name] = {**(overrides.get(name) or {}), **values}
+
+        return await self._mutate(change, expected_version, restart_required=True)
 
     # -- internals ---------------------------------------------------------------------
 

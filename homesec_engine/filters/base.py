@@ -57,17 +57,22 @@ class ObjectFilter(ABC):
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
-        self.sample_fps = float(config.get("sample_fps", 2.0))
-        self.min_confidence = float(config.get("min_confidence", 0.5))
         self.trigger_classes = frozenset(config.get("trigger_classes") or ())
-        self.class_min_confidence: dict[str, float] = {
-            str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
-        self.min_hits = max(1, int(config.get("min_hits", 1)))
+        self.apply_thresholds(config)
         self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
         self.started = False
         self._starting: asyncio.Future[None] | None = None
         # The `tracking` section (the runtime passes it in); refused here naming the field.
         self.tracking = TrackerSettings.from_config(config.get("tracking"))
+
+    def apply_thresholds(self, config: dict[str, Any]) -> None:
+        """Take the thresholds of a FilterConfig (config.diff.LIVE_FILTER_FIELDS): the next
+        frame and clip are judged with them, without starting the filter again."""
+        self.sample_fps = float(config.get("sample_fps", 2.0))
+        self.min_confidence = float(config.get("min_confidence", 0.5))
+        self.class_min_confidence: dict[str, float] = {
+            str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
+        self.min_hits = max(1, int(config.get("min_hits", 1)))
 
     def tracker(self) -> Tracker:
         """A new tracker with this filter's `min_hits` (one per clip, or per live camera)."""

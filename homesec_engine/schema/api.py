@@ -244,10 +244,25 @@ API_MODELS: dict[str, Decl] = {
     "VersionOnly": model("Optional body of DELETE requests.", {
         "config_version": _version_field(),
     }),
+    "RetentionUpdate": derive(CONFIG_MODELS["RetentionConfig"], "Retention fields to change "
+                              "(what is not sent stays); the next pass uses them, at once. "
+                              "Per-camera rules are changed in the config file.",
+                              drop=["cameras"], optional=True),
+    "FilterUpdate": derive(CONFIG_MODELS["FilterConfig"], "Object-filter fields to change "
+                           "(what is not sent stays). Its thresholds (min_confidence, "
+                           "class_min_confidence, min_box_size, nms_iou, min_hits, sample_fps, "
+                           "on_model_error) judge the next frame and clip; the others wait "
+                           "for a restart and are named in restart_fields.", optional=True),
+    "SettingsUpdate": model("Body of PATCH /settings: retention and object-filter fields.", {
+        "config_version": _version_field(),
+        "retention": model_field("Retention fields to change", "RetentionUpdate"),
+        "filter": model_field("Object-filter fields to change", "FilterUpdate"),
+    }),
     "ChangeResult": model("Result of a config change.", {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
-        "restart_fields": list_field("The config sections that wait for the restart (the rest "
-                                     "applied at once)", str_field("Config section")),
+        "restart_fields": list_field("The config sections (or section.field) that wait for "
+                                     "the restart (the rest applied at once)",
+                                     str_field("Config section")),
         "config_version": int_field("The new config_version", required=True, min=1),
         "camera": model_field("The camera after the change", "CameraView", nullable=True),
     }, extra="allow"),
@@ -474,6 +489,10 @@ ROUTES: list[Decl] = [
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
     {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,
      "summary": "Replace the alert policy", "body": "AlertPolicyView",
+     "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
+    {"method": "PATCH", "path": "/settings", "operation_id": "update_settings", "state": False,
+     "summary": "Change retention and object-filter fields (applied at once where the engine "
+                "can; restart_fields names the rest)", "body": "SettingsUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
      "summary": "List clips", "responses": {"200": "ClipList"}, "errors": ["400"]},

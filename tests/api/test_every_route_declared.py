@@ -16,6 +16,7 @@ BODIES: dict[str, Any] = {
     "create_camera": {"name": "porch", "source_backend": "demo", "source_config": {}},
     "update_camera": {"enabled": False},
     "set_alert_policy": {"alert_policy": {"min_risk_level": "high"}},
+    "update_settings": {"retention": {"keep_days": 20.0}, "filter": {"min_confidence": 0.6}},
     "offer_camera_webrtc": {"type": "offer", "sdp": (
         "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
         "a=rtpmap:96 H264/90000\r\na=recvonly\r\n")},

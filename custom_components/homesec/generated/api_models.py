@@ -196,6 +196,46 @@ class VersionOnly(TypedDict):
     config_version: NotRequired[int | None]
 
 
+class RetentionUpdate(TypedDict):
+    """Retention fields to change (what is not sent stays); the next pass uses them, at once. Per-camera rules are changed in the config file."""
+
+    enabled: NotRequired[bool]
+    keep_days: NotRequired[float]
+    alerted_keep_days: NotRequired[float]
+    max_gb: NotRequired[float | None]
+    min_free_percent: NotRequired[float | None]
+    critical_free_percent: NotRequired[float]
+    interval_s: NotRequired[float]
+    batch: NotRequired[int]
+
+
+class FilterUpdate(TypedDict):
+    """Object-filter fields to change (what is not sent stays). Its thresholds (min_confidence, class_min_confidence, min_box_size, nms_iou, min_hits, sample_fps, on_model_error) judge the next frame and clip; the others wait for a restart and are named in restart_fields."""
+
+    backend: NotRequired[str]
+    model_path: NotRequired[str | None]
+    family: NotRequired[str | None]
+    input_size: NotRequired[list[int]]
+    threads: NotRequired[int]
+    min_hits: NotRequired[int]
+    min_box_size: NotRequired[float]
+    region_width: NotRequired[int]
+    class_min_confidence: NotRequired[dict[str, float]]
+    nms_iou: NotRequired[float]
+    on_model_error: NotRequired[str]
+    sample_fps: NotRequired[float]
+    min_confidence: NotRequired[float]
+    trigger_classes: NotRequired[list[str]]
+
+
+class SettingsUpdate(TypedDict):
+    """Body of PATCH /settings: retention and object-filter fields."""
+
+    config_version: NotRequired[int | None]
+    retention: NotRequired[RetentionUpdate]
+    filter: NotRequired[FilterUpdate]
+
+
 class ChangeResult(TypedDict):
     """Result of a config change."""
 

@@ -40,7 +40,8 @@ ROUTES: Final[dict[str, tuple[str, str]]] = {'create_camera': ('POST', '/api/v1/
  'offer_camera_webrtc': ('POST', '/api/v1/cameras/{name}/webrtc'),
  'restart': ('POST', '/api/v1/system/restart'),
  'set_alert_policy': ('PUT', '/api/v1/alert-policy'),
- 'update_camera': ('PUT', '/api/v1/cameras/{name}')}
+ 'update_camera': ('PUT', '/api/v1/cameras/{name}'),
+ 'update_settings': ('PATCH', '/api/v1/settings')}
 SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'delete_clip': 'ServiceDeleteClip',
  'get_clips': 'ServiceGetClips',
@@ -841,9 +842,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': True,
                                                 'selector': 'number',
                                                 'type': 'int'},
-                             'restart_fields': {'description': 'The config sections that wait for '
-                                                               'the restart (the rest applied at '
-                                                               'once)',
+                             'restart_fields': {'description': 'The config sections (or '
+                                                               'section.field) that wait for the '
+                                                               'restart (the rest applied at once)',
                                                 'items': {'description': 'Config section',
                                                           'required': False,
                                                           'selector': 'text',
@@ -1770,6 +1771,135 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                            'type': 'str'},
                                                  'required': False,
                                                  'type': 'list'}}},
+ 'FilterUpdate': {'description': 'Object-filter fields to change (what is not sent stays). Its '
+                                 'thresholds (min_confidence, class_min_confidence, min_box_size, '
+                                 'nms_iou, min_hits, sample_fps, on_model_error) judge the next '
+                                 'frame and clip; the others wait for a restart and are named in '
+                                 'restart_fields.',
+                  'extra': 'forbid',
+                  'fields': {'backend': {'backend_kind': 'filter',
+                                         'choices': ['detector', 'builtin', 'model_file'],
+                                         'description': 'Detector: a trained COCO model (detector) '
+                                                        'or the classical blob heuristic (builtin)',
+                                         'required': False,
+                                         'selector': 'select',
+                                         'type': 'str'},
+                             'class_min_confidence': {'description': 'Lowest confidence kept per '
+                                                                     'class (others: '
+                                                                     'min_confidence)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Confidence',
+                                                                 'max': 1.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                             'family': {'choices': ['nanodet',
+                                                    'nanodet_plus',
+                                                    'yolov5',
+                                                    'yolov8',
+                                                    'yolox',
+                                                    'ssd',
+                                                    'centernet',
+                                                    'movenet'],
+                                        'description': 'Model family (unset: recognised from the '
+                                                       "model's outputs)",
+                                        'nullable': True,
+                                        'required': False,
+                                        'selector': 'select',
+                                        'type': 'str'},
+                             'input_size': {'description': 'Model input [width, height], only for '
+                                                           'models with a dynamic input size',
+                                            'items': {'description': 'Pixels',
+                                                      'max': 4096,
+                                                      'min': 32,
+                                                      'required': False,
+                                                      'selector': 'number',
+                                                      'type': 'int'},
+                                            'max_len': 2,
+                                            'required': False,
+                                            'type': 'list'},
+                             'min_box_size': {'description': 'Smallest box side kept, as a '
+                                                             'fraction of the picture the model '
+                                                             'saw (the frame, or a region around '
+                                                             'motion)',
+                                              'max': 1.0,
+                                              'min': 0.0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
+                             'min_confidence': {'description': 'Lowest confidence kept',
+                                                'max': 1.0,
+                                                'min': 0.0,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                             'min_hits': {'description': 'Consecutive sampled frames a class must '
+                                                         'be seen in',
+                                          'max': 30,
+                                          'min': 1,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'},
+                             'model_path': {'description': 'ONNX model file (unset: the shipped '
+                                                           'NanoDet-m 416)',
+                                            'nullable': True,
+                                            'required': False,
+                                            'selector': 'text',
+                                            'type': 'str'},
+                             'nms_iou': {'description': 'Overlap above which boxes of a class are '
+                                                        'merged',
+                                         'max': 0.95,
+                                         'min': 0.05,
+                                         'required': False,
+                                         'selector': 'number',
+                                         'type': 'float'},
+                             'on_model_error': {'choices': ['motion', 'hold'],
+                                                'description': 'What clips do while the model '
+                                                               'cannot be used: alert as motion, '
+                                                               'or hold (record and store, no '
+                                                               'alert)',
+                                                'required': False,
+                                                'selector': 'select',
+                                                'type': 'str'},
+                             'region_width': {'description': 'Frames are decoded up to this width '
+                                                             'and the model also looks at a region '
+                                                             'around motion and unsure boxes at '
+                                                             'its own resolution, so distant '
+                                                             'subjects are seen (0: whole frame '
+                                                             'only)',
+                                              'max': 7680,
+                                              'min': 0,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
+                             'sample_fps': {'description': 'Frames analysed per second',
+                                            'max': 30.0,
+                                            'min': 0.1,
+                                            'required': False,
+                                            'selector': 'number',
+                                            'type': 'float'},
+                             'threads': {'description': 'Inference threads (0: one per core)',
+                                         'max': 64,
+                                         'min': 0,
+                                         'required': False,
+                                         'selector': 'number',
+                                         'type': 'int'},
+                             'trigger_classes': {'description': 'Classes that trigger the analyzer',
+                                                 'items': {'choices': ['person',
+                                                                       'vehicle',
+                                                                       'animal',
+                                                                       'package',
+                                                                       'object',
+                                                                       'unknown'],
+                                                           'description': 'Class',
+                                                           'required': False,
+                                                           'selector': 'select',
+                                                           'type': 'str'},
+                                                 'required': False,
+                                                 'type': 'list'}}},
  'Health': {'description': 'Liveness and component state.',
             'extra': 'allow',
             'fields': {'cameras_down': {'description': 'Enabled cameras that failed to start or '
@@ -2370,6 +2500,70 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'number',
                                              'type': 'float'}}},
+ 'RetentionUpdate': {'description': 'Retention fields to change (what is not sent stays); the next '
+                                    'pass uses them, at once. Per-camera rules are changed in the '
+                                    'config file.',
+                     'extra': 'forbid',
+                     'fields': {'alerted_keep_days': {'description': 'Days an alerted clip is kept',
+                                                      'max': 3650.0,
+                                                      'min': 0.01,
+                                                      'min_message': 'must be more than 0 (0 would '
+                                                                     'delete every clip at once)',
+                                                      'required': False,
+                                                      'selector': 'number',
+                                                      'type': 'float'},
+                                'batch': {'description': 'Most clips deleted per pass (bounds each '
+                                                         "pass's work)",
+                                          'max': 10000,
+                                          'min': 1,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'int'},
+                                'critical_free_percent': {'description': 'Free space below which '
+                                                                         'Home Assistant shows a '
+                                                                         'repair issue',
+                                                          'max': 50.0,
+                                                          'min': 0.0,
+                                                          'required': False,
+                                                          'selector': 'number',
+                                                          'type': 'float'},
+                                'enabled': {'description': 'Whether clips are ever deleted',
+                                            'required': False,
+                                            'selector': 'boolean',
+                                            'type': 'bool'},
+                                'interval_s': {'description': 'Seconds between retention passes',
+                                               'max': 86400.0,
+                                               'min': 1.0,
+                                               'required': False,
+                                               'selector': 'number',
+                                               'type': 'float'},
+                                'keep_days': {'description': 'Days a clip without an alert is kept',
+                                              'max': 3650.0,
+                                              'min': 0.01,
+                                              'min_message': 'must be more than 0 (0 would delete '
+                                                             'every clip at once)',
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'float'},
+                                'max_gb': {'description': 'Most gigabytes the stored clips may '
+                                                          'take (unset: no limit)',
+                                           'min': 0.001,
+                                           'min_message': 'must be more than 0 (0 would delete '
+                                                          'every clip at once); leave it unset for '
+                                                          'no limit',
+                                           'nullable': True,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'float'},
+                                'min_free_percent': {'description': "Free space kept on the clips' "
+                                                                    'disk, in percent (unset: no '
+                                                                    'limit)',
+                                                     'max': 90.0,
+                                                     'min': 0.0,
+                                                     'nullable': True,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'}}},
  'RtspSourceConfig': {'description': 'An RTSP camera decoded with PyAV; motion triggers a '
                                      'recording.',
                       'extra': 'forbid',
@@ -2881,6 +3075,23 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'required': False,
                                               'type': 'list',
                                               'unique_by': 'name'}}},
+ 'SettingsUpdate': {'description': 'Body of PATCH /settings: retention and object-filter fields.',
+                    'extra': 'forbid',
+                    'fields': {'config_version': {'description': 'The config_version this change '
+                                                                 'was made against; stale -> 409',
+                                                  'min': 1,
+                                                  'nullable': True,
+                                                  'required': False,
+                                                  'selector': 'number',
+                                                  'type': 'int'},
+                               'filter': {'description': 'Object-filter fields to change',
+                                          'model': 'FilterUpdate',
+                                          'required': False,
+                                          'type': 'model'},
+                               'retention': {'description': 'Retention fields to change',
+                                             'model': 'RetentionUpdate',
+                                             'required': False,
+                                             'type': 'model'}}},
  'SnapshotQuery': {'description': 'Query parameters of GET /cameras/{name}/snapshot.',
                    'extra': 'forbid',
                    'fields': {'height': {'description': 'Height of the JPEG in pixels (alone: the '

@@ -54,15 +54,18 @@ class DetectorFilter(ObjectFilter):
         self.family: str | None = config.get("family")
         self.input_size: list[int] | None = config.get("input_size")
         self.threads = int(config.get("threads", 0))
-        self.min_box_size = float(config.get("min_box_size", 0.0))
-        self.nms_iou = float(config.get("nms_iou", 0.5))
-        self.on_model_error: str = config.get("on_model_error", "motion")
-        self.min_hits = max(1, int(config.get("min_hits", 2)))
         self.region_width = int(config.get("region_width", 1920))
         self.model: LoadedModel | None = None
         self._streams = threading.local()  # per thread: the RegionPlanner of its stream
         self._keyed: dict[str, _Stream] = {}  # per live camera (see stream())
         self.error: str | None = None
+
+    def apply_thresholds(self, config: dict[str, Any]) -> None:
+        super().apply_thresholds(config)
+        self.min_box_size = float(config.get("min_box_size", 0.0))
+        self.nms_iou = float(config.get("nms_iou", 0.5))
+        self.on_model_error: str = config.get("on_model_error", "motion")
+        self.min_hits = max(1, int(config.get("min_hits", 2)))
         # Decoding floor: the lowest threshold of any class, so per-class settings still work.
         self._floor = min([self.min_confidence, *self.class_min_confidence.values(),
                            LOOK_AGAIN])

@@ -1,0 +1,130 @@
+"""Retention and the object filter's thresholds changed through PATCH /settings take effect in
+the running engine without a restart, seen in what it does: the next clip of real footage is
+judged with the new threshold, and a retention pass with the new keep time runs at once. What
+cannot apply live (the model's threads) is named in the change's `restart_fields`."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from homesec_engine.records import ClipFile, ClipQuery
+from tests.engine_harness import RunningEngine, running_engine
+from tests.livestream import PersonStream, person_stream
+
+CAMERA = "plaza"
+
+
+@pytest.fixture(scope="module")
+def plaza(tmp_path_factory: pytest.TempPathFactory) -> PersonStream:
+    # Real footage: people walking across the plaza for 3 s.
+    return person_stream(tmp_path_factory.mktemp("plaza"), empty_s=0.5, person_s=3.0,
+                         after_s=0.5)
+
+
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[RunningEngine]:
+    # A camera judged by the shipped detector; retention's own passes an hour apart, so a
+    # pass seen in the test is the one the change started.
+    cameras = [{"name": CAMERA, "enabled": False, "source_backend": "demo",
+                "source_config": {"interval_s": 3600}, "filter_backend": "detector"}]
+    async with running_engine(tmp_path, cameras=cameras,
+                              config={"retention": {"interval_s": 3600}}) as running:
+        yield running
+
+
+async def _patch(engine: RunningEngine, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async with aiohttp.ClientSession() as session:
+        async with session.patch(f"{engine.api}/settings", json=body) as resp:
+            return resp.status, await resp.json()
+
+
+async def _judge(engine: RunningEngine, plaza: PersonStream, tmp_path: Path, name: str,
+                 started: datetime) -> list[str]:
+    """A recording of the plaza through the engine's pipeline; the classes it kept."""
+    pipeline = engine.runtime.pipeline
+    assert pipeline is not None
+    work = tmp_path / f"{name}.mp4"
+    shutil.copy(plaza.path, work)
+    out = await pipeline.process(ClipFile(CAMERA, work, started,
+                                          started + timedelta(seconds=plaza.period_s)))
+    clip = await engine.runtime.started_repository().get_clip(out.clip_id)
+    assert clip is not None
+    return list(clip.detected_objects or [])
+
+
+async def test_a_raised_confidence_threshold_judges_the_next_clip_without_a_restart(
+    engine: RunningEngine, plaza: PersonStream, tmp_path: Path
+) -> None:
+    # Given the engine sees the people walking across the plaza at its default threshold
+    now = datetime.now(UTC)
+    assert "person" in await _judge(engine, plaza, tmp_path, "before", now)
+    # When the person threshold is raised above anything the detector gives, through the API
+    status, result = await _patch(engine, {"filter": {"class_min_confidence": {"person": 1.0}}})
+    # Then the change is applied at once, nothing waits for a restart
+    assert status == 200, result
+    assert result["restart_required"] is False and result["restart_fields"] == []
+    # And the next recording of the same footage keeps no person
+    assert "person" not in await _judge(engine, plaza, tmp_path, "after", now)
+    # When it is lowered again, the next one keeps the people again
+    status, result = await _patch(engine, {"filter": {"class_min_confidence": {"person": 0.5}}})
+    assert status == 200 and result["restart_fields"] == []
+    assert "person" in await _judge(engine, plaza, tmp_path, "again", now)
+
+
+async def test_a_shorter_keep_time_deletes_old_clips_at_once_without_a_restart(
+    engine: RunningEngine, plaza: PersonStream, tmp_path: Path
+) -> None:
+    # Given clips recorded three days ago and one today, kept 30 days (the default)
+    now = datetime.now(UTC)
+    for n in range(2):
+        await _judge(engine, plaza, tmp_path, f"old{n}", now - timedelta(days=3, minutes=n))
+    await _judge(engine, plaza, tmp_path, "today", now - timedelta(minutes=5))
+    repository = engine.runtime.started_repository()
+    clips, _ = await repository.list_clips(ClipQuery(camera=CAMERA, limit=10))
+    assert len(clips) == 3
+    # When every clip is to be kept one day only, through the API
+    status, result = await _patch(engine, {"retention": {"keep_days": 1.0,
+                                                         "alerted_keep_days": 1.0}})
+    assert status == 200, result
+    assert result["restart_required"] is False and result["restart_fields"] == []
+
+    # Then a retention pass with the new keep time runs at once (the next regular one is an
+    # hour away): the old clips go, today's stays
+    async def kept() -> list[str]:
+        found, _ = await repository.list_clips(ClipQuery(camera=CAMERA, limit=10))
+        return [c.created_at.date().isoformat() for c in found]
+
+    for _ in range(100):
+        if len(await kept()) == 1:
+            break
+        await asyncio.sleep(0.1)
+    assert await kept() == [(now - timedelta(minutes=5)).date().isoformat()]
+    assert engine.runtime.retention is not None
+    assert engine.runtime.retention.config["keep_days"] == 1.0
+
+
+async def test_what_waits_for_a_restart_is_named_and_bad_values_are_refused(
+    engine: RunningEngine,
+) -> None:
+    # When the model's inference threads and a threshold change together
+    status, result = await _patch(engine, {"filter": {"threads": 1, "min_confidence": 0.6}})
+    # Then only the threads wait for a restart (the model is loaded once), the threshold is
+    # in use at once
+    assert status == 200, result
+    assert result["restart_required"] is True
+    assert result["restart_fields"] == ["filter.threads"]
+    assert engine.runtime.filter_for(CAMERA).min_confidence == 0.6
+    # When a threshold is out of range, the answer names the field and nothing changes
+    status, result = await _patch(engine, {"filter": {"min_confidence": 2}})
+    assert status == 400
+    assert "filter.min_confidence" in str(result)
+    assert engine.runtime.filter_for(CAMERA).min_confidence == 0.6
+

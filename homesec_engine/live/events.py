@@ -13,7 +13,9 @@ which queue onto one consumer task, so an event's messages are handled in order.
   policy's risk, raised to the clip's judgement. An alert already sent is never sent again.
 - `interrupted`: the stream was lost in the middle of the event; it is over. The clip's
   judgement later completes the stored event but is not pushed again.
-- events a killed engine left open are ended (`engine_restart`) by `recover` at the next start.
+- events a killed engine left open are ended (`engine_restart`) by `recover` at the next start
+  (kept for the WebSocket clients that connect in the next 300 s); the judgement of the
+  recording salvaged for one completes its stored event without pushing it again.
 
 Every message is stored in the clip's history (clip_events `event_<phase>`), the event itself
 on the clip (`event`, `event_state`), published on the EventHub as `event` and handed to the
@@ -125,6 +127,13 @@ class LiveEvents:
             event.update(state=ENDED, end_reason="engine_restart", ended_at=_iso(utcnow()))
             # Published before any client can connect: kept for those that do.
             await self._emit(record.id, event, "ended", retain_s=RESTART_END_RETAIN_S)
+            self._events[record.id] = event  # its salvaged recording's judgement completes it
+
+    def keep_recovered(self, resumed: set[str]) -> None:
+        """Forget the recovered events whose recording is not processed again (at start)."""
+        for clip_id in [k for k, e in self._events.items()
+                        if e.get("end_reason") == "engine_restart" and k not in resumed]:
+            del self._events[clip_id]
 
     # --- the consumer ------------------------------------------------------------------------
     async def _consume(self) -> None:

@@ -64,6 +64,15 @@ def _recording_since(database: str, since: datetime, cameras: set[str]) -> bool:
     return cameras <= recent
 
 
+def _settled(engines: list[ClusterEngine], database: str) -> datetime:
+    """When the cameras were spread 2, 1, 1 (every one of them recording since)."""
+    wait_for(lambda: _spread(engines), START_S, "cameras spread 2, 1, 1")
+    settled = datetime.now(UTC)
+    wait_for(lambda: _recording_since(database, settled, set(CAMERAS)), START_S,
+             "every camera recording")
+    return settled
+
+
 def _finished_recordings(engine: ClusterEngine) -> dict[str, str]:
     """{clip id: camera} of the recordings left in a (killed) engine's work folders."""
     out = {}
@@ -133,10 +142,7 @@ def test_partitioned_engine_stops_after_its_lease(
     engines, proxy = cluster
     cut_off = engines[2]
     # Given three engines sharing four cameras, e3 holding one
-    wait_for(lambda: _spread(engines), START_S, "cameras spread 2, 1, 1")
-    settled = datetime.now(UTC)
-    wait_for(lambda: _recording_since(cluster_db, settled, set(CAMERAS)), START_S,
-             "every camera recording")
+    settled = _settled(engines, cluster_db)
 
     # When e3's link to PostgreSQL goes dead
     mine = cut_off.held()  # as the cut finds it
@@ -182,10 +188,7 @@ def test_paused_engine_writes_no_clip_as_holder_when_it_wakes(
     engines, _proxy = cluster
     paused = engines[2]
     # Given three engines sharing four cameras, e3 holding one
-    wait_for(lambda: _spread(engines), START_S, "cameras spread 2, 1, 1")
-    settled = datetime.now(UTC)
-    wait_for(lambda: _recording_since(cluster_db, settled, set(CAMERAS)), START_S,
-             "every camera recording")
+    settled = _settled(engines, cluster_db)
     mine = paused.held()
     assert mine
 

@@ -7,13 +7,45 @@ after the deletion (state/repository.py drops such writes and names what they st
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
 
-from .pipeline import SNAPSHOT_SUFFIX, snapshot_key
+from .schema.api import route_path
 from .storage.base import Storage, StorageError
 
 _LOGGER = logging.getLogger(__name__)
+
+SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
+def snapshot_key(clip_id: str) -> str:
+    return f"{clip_id}{SNAPSHOT_SUFFIX}"
+
+
+def view_url(clip_id: str, public_url: str | None, what: str = "media") -> str:
+    """The engine's link to a clip's `media` (video) or `snapshot`."""
+    path = route_path(f"get_clip_{what}", clip_id=clip_id)
+    return f"{public_url.rstrip('/')}{path}" if public_url else path
+
+
+def write_temp(data: bytes, clip_id: str) -> Path:
+    """`data` in a temporary JPEG file (blocking: run in a thread)."""
+    fd, name = tempfile.mkstemp(prefix=f"homesec-{clip_id}-", suffix=SNAPSHOT_SUFFIX)
+    with open(fd, "wb") as handle:
+        handle.write(data)
+    return Path(name)
+
+
+async def store_snapshot(storage: Storage, clip_id: str, jpeg: bytes) -> str:
+    """Store `jpeg` as the clip's snapshot (by key: servable before the video is stored)."""
+    tmp = await asyncio.to_thread(write_temp, jpeg, clip_id)
+    try:
+        return str(await storage.put(tmp, snapshot_key(clip_id)))
+    finally:
+        await asyncio.to_thread(tmp.unlink, True)
 
 
 def snapshot_uri(storage: Storage, clip_uri: str | None) -> str | None:

@@ -193,9 +193,8 @@ def _attach_live_event(
     def _on_event(event_camera: str, event: dict[str, Any]) -> None:
         if event_camera != camera or event.get("phase") not in wanted:
             return
-        # Read like an alert: its classes, objects and zones so far.
-        seen = {**event, "detected_objects": list(event.get("classes") or [])}
-        if not alert_matches(config, seen):
+        # Read like an alert (the same field names): its classes, objects and zones so far.
+        if not alert_matches(config, event):
             return
         urls = async_signed_alert_urls(hass, entry_id, str(event.get("clip_id")))
         hass.async_run_hass_job(
@@ -210,7 +209,7 @@ def _attach_live_event(
                     "camera": camera,
                     "event": dict(event),
                     "clip_id": event.get("clip_id"),
-                    "classes": list(event.get("classes") or []),
+                    "detected_objects": list(event.get("detected_objects") or []),
                     "zones": list(event.get("zones") or []),
                     "risk_level": event.get("risk_level"),
                     "summary": event.get("summary"),

@@ -14,7 +14,7 @@ import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body(
 from .. import plugins
 from ..records import ClipRecord
 from ..runtime import CameraState
-from ..pipeline import view_url
+from ..clipfiles import view_url
 
 
 def iso(value: datetime | None) -> str | None:

@@ -303,9 +303,11 @@ API_MODELS: dict[str, Decl] = {
         "ended_at": datetime_field("When it ended", required=True, nullable=True),
         "duration_s": float_field("Length of the clip (once judged)", required=True,
                                   nullable=True, min=0),
-        "classes": list_field("Trigger classes confirmed so far",
-                              str_field("Class", choices=DETECTION_CLASSES), required=True),
-        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "detected_objects": list_field("Trigger classes confirmed so far (the same field as "
+                                       "the alert's)",
+                                       str_field("Class", choices=DETECTION_CLASSES),
+                                       required=True),
+        # Not required: an engine from before tracked objects sends none.
         "active_classes": list_field(
             "Trigger classes of the objects moving in view now (a car that parked drops out)",
             str_field("Class", choices=DETECTION_CLASSES)),
@@ -326,6 +328,9 @@ API_MODELS: dict[str, Decl] = {
                                 choices=LIVE_END_REASONS),
         "phase": str_field("The message's phase (WebSocket and homesec_event only)",
                            choices=LIVE_EVENT_PHASES),
+        "last_alert": model_field("The camera's last-alert summary an event that alerted "
+                                  "leaves (ended and interrupted messages only)",
+                                  "AlertSummary"),
     }),
     "LiveEventQuery": model("Query parameters of GET /live-events.", {
         "camera": str_field("Camera name"),

@@ -64,7 +64,7 @@ async def _automations(hass: HomeAssistant, device_id: str) -> None:
         {"alias": "phone picture", "triggers": [trigger("event_started")],
          "actions": [{"event": NOTIFIED, "event_data": {
              "clip_id": "{{ trigger.clip_id }}", "image": "{{ trigger.snapshot_url }}",
-             "classes": "{{ trigger.classes | join(',') }}"}}]},
+             "detected_objects": "{{ trigger.detected_objects | join(',') }}"}}]},
         {"alias": "clip link", "triggers": [trigger("event_ended")],
          "actions": [{"event": ENDED, "event_data": {
              "clip_id": "{{ trigger.clip_id }}", "summary": "{{ trigger.summary }}",
@@ -92,7 +92,7 @@ async def test_person_sensor_follows_the_event_and_one_notification_is_sent(
     # Then the person sensor turns on while they are there (the bench measures how fast)
     await wait_for(hass, lambda: _state(hass, "binary_sensor.plaza_person") == STATE_ON,
                    timeout=60)
-    assert len(notified) == 1 and "person" in notified[0].data["classes"]
+    assert len(notified) == 1 and "person" in notified[0].data["detected_objects"]
     image = notified[0].data["image"]
     assert "/api/homesec/media/" in image and "homesec_sig=" in image  # signed, expiring
     # And it turns off when the clip is closed and judged, well before the 30 s reset time

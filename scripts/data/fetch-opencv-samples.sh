@@ -9,6 +9,9 @@ DEST="$CACHE/opencv-doc"
 SAMPLES="$DEST/root/usr/share/doc/opencv-doc/examples/data"
 SUITE="${HOMESEC_OPENCV_DOC_SUITE:-bookworm}"
 if [ -f "$DEST/.complete" ]; then echo "$SAMPLES"; exit 0; fi
+# One builder at a time (concurrent test runs and benches); the others wait for its result.
+mkdir -p "$CACHE" && exec 9>"$DEST.lock" && flock 9
+if [ -f "$DEST/.complete" ]; then echo "$SAMPLES"; exit 0; fi
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/../lib/apt-private.sh"
 rm -rf "$DEST"

@@ -12,6 +12,9 @@ CACHE="${1:-${HOMESEC_CACHE:-$HOME/.cache/homesec}}"
 DEST="$CACHE/pypi-photos"
 PY="${HOMESEC_FETCH_PYTHON:-python3}"
 if [ -f "$DEST/.complete" ]; then echo "$DEST"; exit 0; fi
+# One builder at a time (concurrent test runs and benches); the others wait for its result.
+mkdir -p "$CACHE" && exec 9>"$DEST.lock" && flock 9
+if [ -f "$DEST/.complete" ]; then echo "$DEST"; exit 0; fi
 rm -rf "$DEST"
 mkdir -p "$DEST/wheels"
 # Pure-data use: the x86_64/CPython 3.11 wheels are fetched on every machine (only pictures are read).

@@ -22,7 +22,16 @@ log() { printf 'private-debs: %s\n' "$*" >&2; }
 if [ -f "$DEST/.complete" ]; then echo "$DEST"; exit 0; fi
 if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then log "needs apt-get and dpkg"; exit 1; fi
 
-rm -rf "$DEST"
+# Two runs asking for the same tree at once (a test run and a bench, two lanes) must not unpack
+# into each other: one builds under a lock, into a side folder moved into place when complete,
+# and the other waits and takes the finished tree.
+mkdir -p "$CACHE"
+exec 9>"$DEST.lock"
+flock 9
+if [ -f "$DEST/.complete" ]; then echo "$DEST"; exit 0; fi
+FINAL="$DEST"
+DEST="$FINAL.partial"
+rm -rf "$DEST" "$FINAL"
 # shellcheck source-path=SCRIPTDIR
 source "$(dirname "$0")/apt-private.sh"
 mkdir -p "$DEST/debs"
@@ -47,5 +56,6 @@ mkdir -p "$DEST/root"
 for deb in "$DEST"/debs/*.deb; do [ -e "$deb" ] && dpkg -x "$deb" "$DEST/root"; done
 rm -rf "$DEST/debs" "$DEST/apt/cache/archives"
 touch "$DEST/.complete"
-log "$WHAT: ready under $DEST/root"
-echo "$DEST"
+mv "$DEST" "$FINAL"
+log "$WHAT: ready under $FINAL/root"
+echo "$FINAL"

@@ -25,6 +25,9 @@ fix_headers() {
 
 if [ -x "$PY" ] && [ -f "$DEST/.complete" ]; then fix_headers; echo "$PY"; exit 0; fi
 if ! command -v apt-get >/dev/null || ! command -v dpkg >/dev/null; then log "needs apt-get and dpkg"; exit 1; fi
+# One builder at a time (concurrent test runs); the others wait for its result.
+mkdir -p "$CACHE" && exec 9>"$DEST.lock" && flock 9
+if [ -x "$PY" ] && [ -f "$DEST/.complete" ]; then fix_headers; echo "$PY"; exit 0; fi
 
 rm -rf "$DEST"
 # shellcheck source-path=SCRIPTDIR

@@ -10,6 +10,7 @@ AlertEvent and LiveEvent).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,18 @@ ACTIVE, ENDED, INTERRUPTED = "active", "ended", "interrupted"
 
 def iso(when: datetime) -> str:
     return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def clip_tier(alerted: bool | None, event: Mapping[str, Any] | None,
+              objects: Iterable[Mapping[str, Any]]) -> str | None:
+    """A clip's tier: `alert` when it alerted (or its live event is one), `detection` when a
+    trigger class moved in it (an event, or a counted object that moved) but it was not
+    notified, else none."""
+    if alerted:
+        return "alert"
+    if event:
+        return "alert" if event.get("tier") == "alert" else "detection"
+    return "detection" if any(int(o.get("count") or 0) > 0 for o in objects) else None
 
 
 def _parse(when: str | None) -> datetime | None:
@@ -117,11 +130,11 @@ class CameraEvent:
             "view_url": self.view_url, "end_reason": self.end_reason,
         }
 
-    def message(self, phase: str) -> dict[str, Any]:
+    def message(self, phase: str, leaves_last_alert: bool = False) -> dict[str, Any]:
         """The live-event message (WebSocket `event`, homesec_event): LiveEvent + phase; an
-        ended event that alerted carries the camera's last-alert summary it leaves."""
+        event that ends as its camera's last alert carries that summary."""
         message = {"phase": phase, **self.stored()}
-        if self.alerted and self.state != ACTIVE:
+        if leaves_last_alert and self.alerted and self.state != ACTIVE:
             message["last_alert"] = self.last_alert()
         return message
 

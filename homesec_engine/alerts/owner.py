@@ -320,7 +320,9 @@ class CameraEvents:
         return alert
 
     async def _emit(self, event: CameraEvent, phase: str, retain_s: float = 0.0) -> None:
-        message = event.message(phase)
+        last = self.last_alerts.get(event.camera)
+        message = event.message(phase, leaves_last_alert=bool(
+            last and last.get("clip_id") == event.clip_id))
         await self._write(self.repository.update_clip, event.clip_id,
                           event=event.stored(), event_state=event.state)
         await self._write(self.repository.add_event, ClipEventRecord(

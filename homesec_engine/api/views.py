@@ -14,6 +14,7 @@ import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body(
 from .. import plugins
 from ..records import ClipRecord
 from ..runtime import CameraState
+from ..alerts.event import clip_tier
 from ..clipfiles import view_url
 
 
@@ -110,4 +111,5 @@ def clip_view(clip: ClipRecord, public_url: str | None = None, *,
         "objects": list(clip.objects),
         "zones": list(clip.zones),
         "event": dict(clip.event) if clip.event else None,
+        "tier": clip_tier(clip.alerted, clip.event, clip.objects),
     }

@@ -284,6 +284,10 @@ API_MODELS: dict[str, Decl] = {
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "event": model_field("The recording's live event (none when no trigger class was "
                              "confirmed while it was recorded)", "LiveEvent", nullable=True),
+        # Not required: an engine from before tiers sends none.
+        "tier": str_field("alert: it was notified; detection: a trigger class moved in it, "
+                          "recorded and reviewable, not notified; null: neither",
+                          nullable=True, choices=["alert", "detection"]),
         "files": model_field("Where the clip's files are on the engine's host (GET "
                              "/clips/{clip_id} only)", "ClipFiles", nullable=True),
     }, extra="allow"),

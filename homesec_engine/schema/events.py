@@ -40,7 +40,7 @@ EVENT_MODELS: dict[str, Decl] = {
         "tier": str_field("Always alert (a detection is recorded, not sent)",
                           choices=["alert", "detection"]),
         "snapshot_url": str_field("Engine link to the event's snapshot (the same field as "
-                                  "the live event's)"),
+                                  "the live event's)", nullable=True),
         "last_alert": model_field("The camera's last-alert summary this alert makes (what "
                                   "/status shows as the camera's last_alert)",
                                   "AlertSummary", required=True),

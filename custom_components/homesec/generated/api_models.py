@@ -245,6 +245,7 @@ class Clip(TypedDict):
     zones: list[str]
     duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
+    tier: NotRequired[str | None]
     files: NotRequired[ClipFiles | None]
 
 
@@ -422,7 +423,7 @@ class AlertEvent(TypedDict):
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
     tier: NotRequired[str]
-    snapshot_url: NotRequired[str]
+    snapshot_url: NotRequired[str | None]
     last_alert: AlertSummary
 
 

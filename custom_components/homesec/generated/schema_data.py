@@ -92,6 +92,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'type': 'str'},
                            'snapshot_url': {'description': "Engine link to the event's snapshot "
                                                            "(the same field as the live event's)",
+                                            'nullable': True,
                                             'required': False,
                                             'selector': 'text',
                                             'type': 'str'},
@@ -944,6 +945,14 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                  'required': False,
                                  'selector': 'text',
                                  'type': 'str'},
+                     'tier': {'choices': ['alert', 'detection'],
+                              'description': 'alert: it was notified; detection: a trigger class '
+                                             'moved in it, recorded and reviewable, not notified; '
+                                             'null: neither',
+                              'nullable': True,
+                              'required': False,
+                              'selector': 'select',
+                              'type': 'str'},
                      'view_url': {'description': 'API path of the video',
                                   'nullable': True,
                                   'required': False,

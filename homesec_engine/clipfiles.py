@@ -12,9 +12,13 @@ import logging
 import tempfile
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .schema.api import route_path
 from .storage.base import Storage, StorageError
+
+if TYPE_CHECKING:
+    from .offsite.uploader import OffsiteUploader
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -39,13 +43,23 @@ def write_temp(data: bytes, clip_id: str) -> Path:
     return Path(name)
 
 
-async def store_snapshot(storage: Storage, clip_id: str, jpeg: bytes) -> str:
-    """Store `jpeg` as the clip's snapshot (by key: servable before the video is stored)."""
+async def store_snapshot(storage: Storage, clip_id: str, jpeg: bytes,
+                         offsite: OffsiteUploader | None = None) -> str:
+    """Store `jpeg` as the clip's snapshot (by key: servable before the video is stored).
+
+    Cluster mode (`offsite.shared`): its copy is queued for the object store every engine
+    serves from (a full backlog keeps it local, with the backlog's warning)."""
     tmp = await asyncio.to_thread(write_temp, jpeg, clip_id)
     try:
-        return str(await storage.put(tmp, snapshot_key(clip_id)))
+        uri = str(await storage.put(tmp, snapshot_key(clip_id)))
     finally:
         await asyncio.to_thread(tmp.unlink, True)
+    if offsite is not None and offsite.shared:
+        try:
+            await offsite.enqueue(clip_id, uri, snapshot_key(clip_id), what="snapshot")
+        except OSError as err:  # the backlog folder cannot be written
+            _LOGGER.error("clip %s: snapshot not queued for the object store: %s", clip_id, err)
+    return uri
 
 
 def snapshot_uri(storage: Storage, clip_uri: str | None) -> str | None:

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analyzers.base import Analyzer
-from .clipfiles import snapshot_key, write_temp
+from .clipfiles import store_snapshot
 from .filters.base import FilterOutput, ObjectFilter
 from .policy import AlertPolicyEngine, fallback_analysis
 from .records import (
@@ -434,12 +434,9 @@ class Pipeline:
             shown = [d for d in out.counted if best is not None
                      and d.frame_index == best.frame_index]
             jpeg = await asyncio.to_thread(render_snapshot, clip.path, filtered, shown)
-            tmp = await asyncio.to_thread(write_temp, jpeg, out.clip_id)
-            try:
-                out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
-                self._storage_works()
-            finally:
-                await asyncio.to_thread(tmp.unlink, True)
+            out.snapshot_uri = await store_snapshot(self.storage, out.clip_id, jpeg,
+                                                    self.offsite)
+            self._storage_works()
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
             _LOGGER.warning("clip %s: snapshot failed: %s", out.clip_id, err)
             return

@@ -218,11 +218,18 @@ class EngineRuntime:
                 for name, source in self.sources.items()}
 
     async def shared_copy(self, clip: ClipRecord) -> Path | None:
-        """Cluster mode: a local copy of a clip another engine recorded (from the object
-        store); None otherwise."""
+        """Cluster mode: a local copy of a clip's video from the object store (recorded by
+        another engine, or spooled out of this one's disk); None otherwise."""
         if self._shared_copies is None:
             return None
         return await self._shared_copies.path(clip)
+
+    async def shared_snapshot(self, clip_id: str) -> Path | None:
+        """Cluster mode: a local copy of a clip's snapshot from the object store; None
+        otherwise or when the store has none (yet)."""
+        if self._shared_copies is None:
+            return None
+        return await self._shared_copies.snapshot(clip_id)
 
     def storage_error(self) -> str | None:
         """Why clips cannot be stored right now (retried meanwhile); None while storage works."""
@@ -364,6 +371,8 @@ class EngineRuntime:
             raise StartupError(f"state.url: {err}") from err
         # Before start(): a replay of kept writes may already meet a deleted clip.
         repository.on_write_after_delete = self._remove_files_of_deleted
+        if self.cluster is not None:  # new clip rows carry, and are checked by, its tokens
+            repository.fence = self.cluster.fence
         await repository.start()
 
         filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
@@ -409,7 +418,8 @@ class EngineRuntime:
 
             # Beside the state outbox: both must outlive a restart, neither needs the database.
             self.offsite = OffsiteUploader(offsite_cfg, self.data_dir / "offsite-queue",
-                                           storage=storage, repository=repository)
+                                           storage=storage, repository=repository,
+                                           shared=self.cluster is not None)
             await self.offsite.start()
         from .retention import Retention
 
@@ -421,7 +431,8 @@ class EngineRuntime:
         self.live = CameraEvents(
             repository=repository, hub=self.events, fanout=self.fanout,
             policy=lambda: self._policy, storage=storage, last_alerts=self.last_alerts,
-            public_url=cfg["server"].get("public_url"), on_message=self.fanout.live_event)
+            public_url=cfg["server"].get("public_url"), on_message=self.fanout.live_event,
+            offsite=self.offsite)
         await self.live.start()
         self.pipeline = Pipeline(
             repository=repository, storage=storage, offsite=self.offsite,
@@ -461,7 +472,8 @@ class EngineRuntime:
             settings, create_engine(database, timeout=timeout_s),
             schema_version=MIGRATIONS[-1].version, cameras=self._enabled_cameras,
             start_camera=self.start_camera, stop_camera=self.stop_camera,
-            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s),
+            relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s,
+                             last_alerts=self.last_alerts),
             camera_report=self._camera_report)
 
     def _enabled_cameras(self) -> list[str]:

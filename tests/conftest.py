@@ -9,6 +9,10 @@ import os
 # Every engine a test starts checks its responses against the OpenAPI document (undeclared
 # keys or status codes answer 500): see homesec_engine/api/shapes.py.
 os.environ.setdefault("HOMESEC_STRICT_RESPONSES", "1")
+# onnxruntime (its device-id file) and Chromium keep files under XDG_CACHE_HOME: into the
+# project's cache folder as ./scripts/test does, also when pytest is run directly.
+os.environ.setdefault("XDG_CACHE_HOME", os.path.join(
+    os.environ.get("HOMESEC_CACHE_DIR") or os.path.expanduser("~/.cache/homesec"), "xdg"))
 
 import logging
 import re

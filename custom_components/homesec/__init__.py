@@ -18,7 +18,13 @@ from .const import (
     DOMAIN,
     PLATFORMS,
 )
-from .coordinator import HomeSecConfigEntry, HomeSecCoordinator, HomeSecData
+from .coordinator import (
+    HomeSecConfigEntry,
+    HomeSecCoordinator,
+    HomeSecData,
+    camera_device_identifier,
+    engine_device_identifier,
+)
 from .entity import hub_device_info
 from .llm import async_register_fallback_api
 from .panel import async_register_panel_views, async_setup_sidebar_panel
@@ -73,10 +79,12 @@ async def async_unload_entry(hass: HomeAssistant, entry: HomeSecConfigEntry) -> 
 async def async_remove_config_entry_device(
     hass: HomeAssistant, entry: HomeSecConfigEntry, device: dr.DeviceEntry
 ) -> bool:
-    """Allow removing a camera device the engine no longer has; never the hub."""
+    """Allow removing a camera device the installation no longer has, or the device of an
+    engine that is not running now (cluster mode); never the hub."""
     entry_id = entry.entry_id
     if (DOMAIN, entry_id) in device.identifiers:
         return False
     coordinator = entry.runtime_data.coordinator
-    present = {(DOMAIN, f"{entry_id}_{name}") for name in coordinator.camera_names}
+    present = {camera_device_identifier(entry_id, name) for name in coordinator.camera_names}
+    present |= {engine_device_identifier(entry_id, engine) for engine in coordinator.engine_ids}
     return not device.identifiers & present

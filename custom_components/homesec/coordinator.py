@@ -254,21 +254,40 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
 
     def _remove_stale_devices(self, status: Status) -> None:
-        """Cameras gone from the engine take their device (and its entities) with them.
+        """Cameras gone from the installation, and engines that left it (cluster mode),
+        take their device (and its entities) with them.
 
-        An engine's device (cluster mode) stays: a dead engine shows as unavailable."""
+        An engine that stopped renewing without leaving (killed, cut off) keeps its device,
+        shown unavailable: it may come back (the user may remove it by hand)."""
         registry = dr.async_get(self.hass)
         entry_id = self.config_entry.entry_id
         wanted = {camera_device_identifier(entry_id, c["name"]) for c in status["cameras"]}
+        kept_engines = self._kept_engines(status)
         hub = (DOMAIN, entry_id)
         engine_prefix = engine_device_identifier(entry_id, "")[1]
         for device in dr.async_entries_for_config_entry(registry, entry_id):
             ours = {i for i in device.identifiers if i[0] == DOMAIN}
             if any(i[1].startswith(engine_prefix) for i in ours):
+                engines = {i[1].removeprefix(engine_prefix) for i in ours}
+                if kept_engines is not None and not engines & kept_engines:
+                    LOGGER.debug("Removing the device of an engine that left: %s", ours)
+                    registry.async_remove_device(device.id)
                 continue
             if ours and hub not in ours and not ours & wanted:
                 LOGGER.debug("Removing the device of a camera gone from the engine: %s", ours)
                 registry.async_remove_device(device.id)
+
+    @staticmethod
+    def _kept_engines(status: Status) -> set[str] | None:
+        """The engines whose devices stay: live ones and those that may come back; None
+        when the engine cannot tell (one from before `engines_down`): all stay."""
+        cluster = status["health"].get("cluster")
+        if cluster is None:
+            return set()  # cluster mode is off: no engine devices
+        if "engines_down" not in cluster:
+            return None
+        return {e["engine_id"] for e in cluster.get("engines", [])} | set(
+            cluster["engines_down"])
 
     def _remember(self, clip_id: str) -> bool:
         """True when the clip id is new (and now remembered)."""

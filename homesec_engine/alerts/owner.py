@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from ..filters.base import FilterOutput
     from ..live.watch import Found
     from ..notifiers.fanout import NotifierFanout
+    from ..offsite.uploader import OffsiteUploader
     from ..policy import AlertPolicyEngine
     from ..records import AlertDecision, Analysis, ClipFile
     from ..state.repository import ClipRepository
@@ -82,7 +83,8 @@ class CameraEvents:
     def __init__(self, *, repository: ClipRepository, hub: EventHub, fanout: NotifierFanout,
                  policy: Callable[[], AlertPolicyEngine], storage: Storage,
                  last_alerts: dict[str, dict[str, Any]], public_url: str | None = None,
-                 on_message: Callable[[dict[str, Any]], object] | None = None) -> None:
+                 on_message: Callable[[dict[str, Any]], object] | None = None,
+                 offsite: OffsiteUploader | None = None) -> None:
         self.repository = repository
         self.hub = hub
         self.fanout = fanout
@@ -91,6 +93,7 @@ class CameraEvents:
         self.last_alerts = last_alerts  # {camera: AlertSummary}, served by /status
         self.public_url = public_url
         self.on_message = on_message  # e.g. the notifiers (homesec_event)
+        self.offsite = offsite  # cluster mode: snapshots are shared through the object store
         self._events: dict[str, CameraEvent] = {}  # open (or not yet judged) live events
         self._started_at: dict[str, datetime] = {}  # clip id -> recording start (wall time)
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -338,7 +341,7 @@ class CameraEvents:
         try:
             jpeg = await asyncio.to_thread(
                 lambda: encode_jpeg(annotate(found.rgb, found.detections)))
-            await store_snapshot(self.storage, found.clip_id, jpeg)
+            await store_snapshot(self.storage, found.clip_id, jpeg, self.offsite)
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
             _LOGGER.warning("clip %s: live snapshot failed: %s", found.clip_id, err)
 

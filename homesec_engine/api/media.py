@@ -93,11 +93,15 @@ def _check_range(request: web.Request, size: int) -> None:
 
 
 async def _serve(request: web.Request, uri: str | None, content_type: str,
-                 what: str, clip: ClipRecord | None = None) -> web.StreamResponse:
+                 what: str, clip: ClipRecord | None = None,
+                 snapshot_of: str | None = None) -> web.StreamResponse:
     runtime = context(request).runtime
     path = await asyncio.to_thread(_confined_file, runtime.storage, uri) if uri else None
-    if path is None and clip is not None:  # cluster mode: recorded by another engine
+    # Cluster mode: recorded by another engine, or spooled out of this one's disk.
+    if path is None and clip is not None:
         path = await runtime.shared_copy(clip)
+    if path is None and snapshot_of is not None:
+        path = await runtime.shared_snapshot(snapshot_of)
     if path is None:
         raise not_found(f"the clip's {what} is not available")
     size = (await asyncio.to_thread(path.stat)).st_size
@@ -120,7 +124,7 @@ async def get_clip_snapshot(request: web.Request) -> web.StreamResponse:
             _confined_file, storage, uri) is None):
         # Still recording: the live event's picture, stored by key before its first message.
         uri = live_snapshot_uri(storage, clip.id) or uri
-    return await _serve(request, uri, "image/jpeg", "snapshot")
+    return await _serve(request, uri, "image/jpeg", "snapshot", snapshot_of=clip.id)
 
 
 HANDLERS = {

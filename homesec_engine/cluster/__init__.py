@@ -3,6 +3,8 @@
 settings.py   the `cluster` config section checked against the rest (PostgreSQL, offsite)
 spread.py     the spread rule: each engine's share of the cameras by declared capacity
 store.py      engines and camera leases in PostgreSQL (heartbeat, expiry, fencing token)
+fence.py      the fencing token checked on every new clip row, in the write's transaction
+shared_copies.py clips and snapshots fetched from the object store, for any engine to serve
 coordinator.py one engine's loop: renew, compare versions, take or give up cameras, and stop
               recording a camera before its lease can run out when the database is gone
 """

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .fence import ClipFence
 from .relay import EventRelay
 from .settings import ClusterSettings
 from .spread import shares
@@ -63,6 +64,8 @@ class ClusterCoordinator:
         self._camera_report = camera_report
         self._elsewhere: dict[str, Holder] = {}  # cameras other live engines record
         self._held: dict[str, _Held] = {}
+        self._tokens: dict[str, int] = {}  # the last token this engine took, per camera
+        self.fence = ClipFence(settings.engine_id, self._tokens.get)  # for the repository
         self._lock = asyncio.Lock()  # one start/stop decision at a time
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -73,6 +76,7 @@ class ClusterCoordinator:
         self._expired: list[str] = []  # cameras stopped because their lease ran out
         self._engines_live = 0
         self._engines: list[EngineRow] = []  # live ones, as of the last beat
+        self._engines_down: list[str] = []  # silent without leaving, as of the last beat
         self._joined = False  # this engine's row was written
 
     # -- what health reads ---------------------------------------------------------------
@@ -109,7 +113,8 @@ class ClusterCoordinator:
                              "cameras_held": len(self._held) if e.engine_id == s.engine_id
                              else sum(h.engine_id == e.engine_id
                                       for h in self._elsewhere.values())}
-                            for e in self._engines]}
+                            for e in self._engines],
+                "engines_down": list(self._engines_down)}
 
     # -- life cycle ----------------------------------------------------------------------
 
@@ -192,6 +197,7 @@ class ClusterCoordinator:
                 await self._give_up(camera, release=False)
 
         engines = await self.store.live_engines()
+        self._engines_down = await self.store.silent_engines()
         self._engines_live = len(engines)
         self._engines = engines
         leases = [lease for lease in await self.store.leases() if lease.live]
@@ -224,6 +230,7 @@ class ClusterCoordinator:
             if token is None:
                 continue  # another engine was quicker
             self._held[camera] = _Held(token, sent + s.lease_s - s.stop_margin_s)
+            self._tokens[camera] = token
             _LOGGER.info("cluster: holding %s (token %d)", camera, token)
             if not await self._start_camera(camera):
                 _LOGGER.warning("cluster: %s did not start; giving it up", camera)

@@ -29,8 +29,11 @@ MAX_PAYLOAD = 7900  # PostgreSQL's limit is 8000 bytes
 
 class EventRelay:
     def __init__(self, engine_id: str, url: URL, events: EventHub, *,
-                 timeout_s: float = 5.0, retry_s: float = 1.0) -> None:
+                 timeout_s: float = 5.0, retry_s: float = 1.0,
+                 last_alerts: dict[str, dict[str, Any]] | None = None) -> None:
         self.engine_id = engine_id
+        # The runtime's {camera: last alert}: another engine's alert is its camera's last too.
+        self._last_alerts = last_alerts
         self._dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._events = events
         self._timeout_s, self._retry_s = timeout_s, retry_s
@@ -100,6 +103,9 @@ class EventRelay:
         if len(self._received) > 4096:  # our subscription dropped some: forget them
             self._received.clear()
         self._received[id(data)] = data  # kept alive until our own subscription skips it
+        if message["type"] == "alert" and self._last_alerts is not None and \
+                isinstance(data.get("camera"), str) and isinstance(data.get("last_alert"), dict):
+            self._last_alerts[data["camera"]] = data["last_alert"]
         self._events.publish(message["type"], data)
 
     async def _listen(self) -> None:

@@ -58,6 +58,9 @@ leases_table = Table(
     Column("engine_id", String(64), nullable=False),
     Column("token", BigInteger, nullable=False),
     Column("expires_at", DateTime(timezone=True), nullable=False),
+    # When the current token was taken: clips its earlier holders recorded before then are
+    # theirs to write (fence.py); added to tables from before it by create_tables.
+    Column("taken_at", DateTime(timezone=True), nullable=True),
 )
 
 
@@ -96,6 +99,8 @@ class LeaseStore:
         async with self._engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
             await conn.run_sync(metadata.create_all)
+            await conn.execute(text("ALTER TABLE cluster_leases ADD COLUMN IF NOT EXISTS "
+                                    "taken_at TIMESTAMP WITH TIME ZONE"))
 
     async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
         """This engine's row, renewed: it counts as live for one lease period; `cameras`
@@ -119,6 +124,15 @@ class LeaseStore:
         return [EngineRow(r["engine_id"], r["url"], r["capacity"], r["schema_version"],
                           r["config_version"], r["config_digest"], dict(r["cameras"] or {}))
                 for r in rows]
+
+    async def silent_engines(self) -> list[str]:
+        """Engines that stopped renewing without leaving (killed, cut off), by id: a clean
+        stop deletes its row (leave), so those are gone from both lists."""
+        query = select(engines_table.c.engine_id).where(
+            engines_table.c.heartbeat_at <= func.now() - self._lease
+        ).order_by(engines_table.c.engine_id)
+        async with self._engine.connect() as conn:
+            return list((await conn.execute(query)).scalars())
 
     async def leases(self) -> list[LeaseRow]:
         query = select(leases_table.c.camera, leases_table.c.engine_id, leases_table.c.token,
@@ -146,11 +160,11 @@ class LeaseStore:
         """Take `camera` if nobody holds a live lease on it; its new fencing token or None."""
         table = leases_table
         new = insert(table).values(camera=camera, engine_id=self._settings.engine_id, token=1,
-                                   expires_at=func.now() + self._lease)
+                                   expires_at=func.now() + self._lease, taken_at=func.now())
         stmt = new.on_conflict_do_update(
             index_elements=["camera"],
             set_={"engine_id": self._settings.engine_id, "token": table.c.token + 1,
-                  "expires_at": func.now() + self._lease},
+                  "expires_at": func.now() + self._lease, "taken_at": func.now()},
             where=table.c.expires_at <= func.now(),
         ).returning(table.c.token)
         async with self._engine.begin() as conn:

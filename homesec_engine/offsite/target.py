@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import opendal
+import opendal.exceptions
 
 CHUNK = 8 * 1024 * 1024  # S3's multipart uploads need parts of at least 5 MiB
 
@@ -104,6 +105,15 @@ class OffsiteTarget:
         finally:
             await asyncio.to_thread(sink.close)
         await asyncio.to_thread(part.replace, dest)
+
+    async def version(self, key: str) -> str | None:
+        """What changes when `key` is written again (its ETag, else size and time); None
+        when the store has no such object."""
+        try:
+            meta = await self._operator.stat(key)
+        except opendal.exceptions.NotFound:
+            return None
+        return str(meta.etag or f"{meta.content_length}-{meta.last_modified}")
 
     async def upload(self, local_path: Path, key: str) -> str:
         """Copy `local_path` to `key`, streamed; the copy's URI once its size is checked.

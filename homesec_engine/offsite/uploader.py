@@ -6,13 +6,20 @@ clip's record is marked `offsite_state="done"` only after the copy was checked, 
 job file is removed: a kill in between uploads the clip again on the next start (uploads
 overwrite, so that is harmless). State writes go through the repository, which keeps them
 while the database is down: uploads do not wait for it.
+
+Shared (cluster mode): the object store is the installation's clip storage, which every
+engine serves from. Snapshots are copied too (under `<clip id>.jpg`), and a local file is
+only a spool: it is removed once its copy was checked, unless it changed meanwhile (a newer
+snapshot, whose own job copies it).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import re
+import stat
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,8 +63,10 @@ def _shortened(line: str, limit: int = 200) -> str:
 
 class OffsiteUploader:
     def __init__(self, config: Mapping[str, Any], queue_dir: Path, *, storage: Any,
-                 repository: Any, environ: Mapping[str, str] | None = None) -> None:
+                 repository: Any, environ: Mapping[str, str] | None = None,
+                 shared: bool = False) -> None:
         self.config = config
+        self.shared = shared  # cluster mode: snapshots too, and local files only a spool
         self.queue = UploadQueue(queue_dir)
         self.storage = storage
         self.repository = repository
@@ -108,15 +117,17 @@ class OffsiteUploader:
             await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
-    async def enqueue(self, clip_id: str, storage_uri: str, key: str) -> bool:
-        """Queue a copy of a stored clip; False (with a warning) when the backlog is full."""
+    async def enqueue(self, clip_id: str, storage_uri: str, key: str,
+                      what: str = "clip") -> bool:
+        """Queue a copy of a stored clip (`what`: its "clip" video or its "snapshot"); False
+        (with a warning) when the backlog is full."""
         if self.backlog_full:
             self.skipped += 1
             _LOGGER.warning("Offsite backlog is full (%d uploads waiting): clip %s is kept "
                             "locally only", len(self.queue), clip_id)
             return False
         await self.queue.add(UploadJob(clip_id=clip_id, storage_uri=storage_uri, key=key,
-                                       queued_at=utcnow().isoformat()))
+                                       queued_at=utcnow().isoformat(), what=what))
         self._wake.set()
         return True
 
@@ -170,17 +181,22 @@ class OffsiteUploader:
     async def _upload(self, job: UploadJob) -> bool:
         assert self.target is not None
         path = await asyncio.to_thread(self.storage.resolve, job.storage_uri)
-        if not await asyncio.to_thread(path.is_file):
+        spooled = await asyncio.to_thread(_identity, path)
+        if spooled is None:
             # Deleted locally before it could be copied (by hand or by the user).
             _LOGGER.warning("clip %s: %s is gone, not copied offsite", job.clip_id, path)
-            await self._record(job.clip_id, "skipped", None, "offsite_skipped",
-                               reason="the local copy is gone")
-            await self.queue.remove(job.clip_id)
+            if job.what == "clip":
+                await self._record(job.clip_id, "skipped", None, "offsite_skipped",
+                                   reason="the local copy is gone")
+            await self.queue.remove(job)
             return False
         timeout = float(self.config["timeout_s"])
         uri = await asyncio.wait_for(self.target.upload(path, job.key), timeout)
-        await self._record(job.clip_id, "done", uri, "offsite_uploaded", offsite_uri=uri)
-        await self.queue.remove(job.clip_id)
+        if job.what == "clip":
+            await self._record(job.clip_id, "done", uri, "offsite_uploaded", offsite_uri=uri)
+        if self.shared and self.queue.current(job):
+            await asyncio.to_thread(_drop_if_unchanged, path, spooled)
+        await self.queue.remove(job)
         self.uploaded += 1
         self.last_upload = utcnow()
         if self.last_error is not None:
@@ -205,6 +221,21 @@ class OffsiteUploader:
                                                             data=data))
         except Exception as err:  # the database refused the write itself (not an outage)
             _LOGGER.error("clip %s: offsite state not recorded: %s", clip_id, err)
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """What tells a file from its replacement (inode, size, mtime); None when it is gone."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns) if stat.S_ISREG(st.st_mode) else None
+
+
+def _drop_if_unchanged(path: Path, spooled: tuple[int, int, int]) -> None:
+    """Remove a spooled file now copied, unless it was replaced since (blocking)."""
+    if _identity(path) == spooled:
+        path.unlink(missing_ok=True)
 
 
 def _iso(value: datetime | None) -> str | None:

@@ -164,6 +164,10 @@ API_MODELS: dict[str, Decl] = {
                              int_field("Token", min=0), default={}),
         "engines": _list_of("ClusterEngine", "Engines seen renewing within one lease period "
                             "(Home Assistant fails over to another one's URL)"),
+        "engines_down": list_field("Engines that stopped renewing without leaving (killed, "
+                                   "cut off): they may come back. An engine that left the "
+                                   "installation (stopped cleanly) is in neither list",
+                                   str_field("Engine id"), default=[]),
     }),
     "ClusterEngine": model("One engine of the cluster as the database last saw it.", {
         "engine_id": str_field("The engine's name in the cluster", required=True),

@@ -35,7 +35,7 @@ import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -79,6 +79,15 @@ Dropped = dict[str, set[str]]
 
 REPLAY_BATCH = 100  # outbox entries applied per transaction during a replay
 REPLAY_ATTEMPTS = 3  # tries of an entry the database rejects before it is dropped
+
+
+class WriteFence(Protocol):
+    """Cluster mode's check of every new clip row (cluster/fence.py's ClipFence)."""
+
+    def stamp(self, camera: str) -> dict[str, Any] | None: ...
+
+    async def refusal(self, session: AsyncConnection, camera: str, stamp: Mapping[str, Any],
+                      created_at: datetime) -> str | None: ...
 
 
 class ClipRepository:
@@ -130,6 +139,11 @@ class ClipRepository:
         # Told of writes to deleted clips dropped while applying (clip id, the storage URIs
         # they named) once their transaction is over.
         self.on_write_after_delete: Callable[[str, list[str]], Awaitable[None]] | None = None
+        # Cluster mode: new clip rows carry this engine's fencing token for their camera and
+        # are written only if it still may (cluster/fence.py); later writes to a refused clip
+        # are dropped like writes to a deleted one.
+        self.fence: WriteFence | None = None
+        self._fenced: set[str] = set()
 
     # -- life cycle -------------------------------------------------------------------------
 
@@ -240,7 +254,10 @@ class ClipRepository:
         """Insert the clip, or update every field of an existing clip with the same id."""
         _check_status(clip.status)
         values = {name: _encode(name, getattr(clip, name)) for name in _CLIP_FIELDS}
-        await self._write({"op": "upsert_clip", "at": _encode("at", utcnow()), "clip": values})
+        entry: Entry = {"op": "upsert_clip", "at": _encode("at", utcnow()), "clip": values}
+        if self.fence is not None and (stamp := self.fence.stamp(clip.camera)) is not None:
+            entry["fence"] = stamp
+        await self._write(entry)
 
     async def update_clip(self, clip_id: str, **fields: Any) -> None:
         """Set some fields of a clip (unknown ids change nothing)."""
@@ -536,6 +553,8 @@ class ClipRepository:
                 _LOGGER.exception("files of deleted clip %s not removed", clip_id)
 
     async def _deleted(self, session: AsyncConnection, clip_id: str) -> bool:
+        if clip_id in self._fenced:  # refused by the fence: never to be written
+            return True
         status = await session.scalar(select(clips.c.status).where(clips.c.id == clip_id))
         return status == ClipStatus.DELETED.value
 
@@ -552,6 +571,9 @@ class ClipRepository:
         if op == "upsert_clip":
             values = _decode(entry["clip"])
             values["updated_at"] = _decode_at(entry)
+            if await self._fenced_off(session, entry, values):
+                drop(values["id"], values.get("storage_uri"))
+                return
             insert = self._insert(clips).values(values)
             result = await session.execute(
                 insert.on_conflict_do_update(
@@ -601,6 +623,24 @@ class ClipRepository:
                 await session.execute(statement, events)
         else:
             raise ValueError(f"unknown outbox operation {op!r}")
+
+    async def _fenced_off(self, session: AsyncConnection, entry: Entry,
+                          values: Mapping[str, Any]) -> bool:
+        """Whether the fence refuses this new clip row (an engine recorded it under a lease
+        another engine had taken by then); remembered, so its later writes are dropped."""
+        stamp = entry.get("fence")
+        if stamp is None or self.fence is None:
+            return values["id"] in self._fenced
+        started = values.get("created_at") or _decode_at(entry)
+        if started.tzinfo is None:
+            started = started.replace(tzinfo=UTC)
+        reason = await self.fence.refusal(session, values["camera"], stamp, started)
+        if reason is None:
+            return False
+        if values["id"] not in self._fenced:
+            _LOGGER.warning("clip %s not written: %s", values["id"], reason)
+        self._fenced.add(values["id"])
+        return True
 
     def _ensure_recovery(self) -> None:
         if self._closing:

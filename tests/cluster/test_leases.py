@@ -1,17 +1,21 @@
 """Leases in a real PostgreSQL database, driven beat by beat (no engine process): engines
 with other versions refuse to hold cameras and say why; an engine that was paused past its
-lease is fenced off by the newer holder's token."""
+lease is fenced off by the newer holder's token, in its renewals and in its clip writes."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
 from homesec_engine.cluster.settings import camera_digest
+from homesec_engine.records import ClipEventRecord, ClipRecord, ClipStatus, utcnow
+from homesec_engine.state import ClipRepository
 from homesec_engine.state.db import create_engine, normalize_url
 from tests.services import pg_url
 
@@ -141,3 +145,61 @@ async def test_leaving_engine_hands_its_cameras_over_at_once(coordinators: Facto
     # Then b takes its cameras on its next beat, without waiting for the leases to run out
     await b.beat()
     assert b_cams.running == set(CAMS)
+
+
+async def test_paused_engine_cannot_write_clips_as_the_holder(
+        coordinators: Factory, cluster_db: str, tmp_path: Path) -> None:
+    # Given engine a holding every camera on short leases, writing clips through its
+    # repository (the outbox kept beside it, as an engine does)
+    a, _a_cams = coordinators("a", lease_s=2.0)
+    await a.store.create_tables()
+    await a.beat()
+    repo_a = ClipRepository(pg_url(cluster_db), tmp_path / "a-outbox")
+    repo_a.fence = a.fence
+    await repo_a.start()
+    repo_b = ClipRepository(pg_url(cluster_db), tmp_path / "b-outbox")
+    try:
+        recorded_while_holding = _clip("front", "held")
+        await repo_a.upsert_clip(recorded_while_holding)
+
+        # When a is paused past its leases and b takes the cameras over
+        await asyncio.sleep(2.2)
+        b, b_cams = coordinators("b", lease_s=2.0)
+        await b.beat()
+        assert "front" in b_cams.running
+        repo_b.fence = b.fence
+        await repo_b.start()
+        await asyncio.sleep(0.05)  # the clips below start after b's take, on any clock
+
+        # And a wakes up and writes a clip it recorded since, as if it still held the camera
+        woke = _clip("front", "woke")
+        await repo_a.upsert_clip(woke)
+        await repo_a.update_clip(woke.id, status=ClipStatus.DONE.value,
+                                 storage_uri="local://woke.mp4")
+        await repo_a.add_event(ClipEventRecord(clip_id=woke.id, type="uploaded", data={}))
+        # While b records the camera as its holder
+        by_b = _clip("front", "b")
+        await repo_b.upsert_clip(by_b)
+
+        # Then a's clip is refused in the database, with every later write to it
+        assert await repo_b.get_clip(woke.id) is None
+        assert (await repo_b.list_events(woke.id))[1] == 0
+        # And b's clip and the clip a recorded while it held the camera are both kept
+        assert await repo_b.get_clip(by_b.id) is not None
+        assert await repo_b.get_clip(recorded_while_holding.id) is not None
+
+        # When a clip a recorded before b's take reaches the database only now (kept in
+        # a's outbox through an outage, say)
+        late = _clip("front", "late", started=recorded_while_holding.created_at)
+        await repo_a.upsert_clip(late)
+        # Then it is written: a clip recorded under a lease is never lost
+        assert await repo_b.get_clip(late.id) is not None
+    finally:
+        await repo_a.close()
+        await repo_b.close()
+
+
+def _clip(camera: str, name: str, started: datetime | None = None) -> ClipRecord:
+    return ClipRecord(id=f"20261207T000000-{name}", camera=camera,
+                      status=ClipStatus.QUEUED_LOCAL, created_at=started or utcnow(),
+                      duration_s=1.0)

@@ -1,13 +1,15 @@
 """One Home Assistant entry over a cluster of engines (real HA core, two real engine
 processes sharing one PostgreSQL database and moto's S3 server): the entry shows every
 camera of the installation and each engine as a device of its own, and when its engine is
-killed it carries on through the other engine's URL."""
+killed it carries on through the other engine's URL (the dead engine's device stays,
+unavailable); an engine that leaves the installation takes its device with it."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -23,7 +25,9 @@ from custom_components.homesec.coordinator import camera_device_identifier
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from tests.cluster.engines import ClusterEngine, running_cluster, wait_for
 from tests.engine.lifecycle.conftest import S3Server, s3_env, s3_port, s3_server  # noqa: F401
 
@@ -56,18 +60,24 @@ def _healthy(entry: MockConfigEntry) -> set[str]:
     return {c["name"] for c in data["cameras"] if c["healthy"]} if data else set()
 
 
-async def test_one_entry_shows_every_camera_and_survives_its_engine(
-        hass: HomeAssistant, engines: list[ClusterEngine]) -> None:
-    e1, e2 = engines
-    # Given an entry added for engine e1 of a two-engine cluster
+async def _entry_on(hass: HomeAssistant, engine: ClusterEngine) -> MockConfigEntry:
+    """An entry added and set up for `engine`'s URL."""
     entry = MockConfigEntry(domain=DOMAIN, title="HomeSec", entry_id=ENTRY_ID,
-                            unique_id=f"127.0.0.1:{e1.port}",
-                            data={CONF_HOST: "127.0.0.1", CONF_PORT: e1.port,
+                            unique_id=f"127.0.0.1:{engine.port}",
+                            data={CONF_HOST: "127.0.0.1", CONF_PORT: engine.port,
                                   CONF_API_KEY: "", CONF_SSL: False, CONF_VERIFY_SSL: True},
                             options={CONF_SCAN_INTERVAL: 30})
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+    return entry
+
+
+async def test_one_entry_shows_every_camera_and_survives_its_engine(
+        hass: HomeAssistant, engines: list[ClusterEngine]) -> None:
+    e1, e2 = engines
+    # Given an entry added for engine e1 of a two-engine cluster
+    entry = await _entry_on(hass, e1)
     coordinator = entry.runtime_data.coordinator
 
     # Then it shows both cameras as devices, healthy, though e1 records only one of them
@@ -110,5 +120,48 @@ async def test_one_entry_shows_every_camera_and_survives_its_engine(
         await asyncio.sleep(0.2)
     assert (_held_state(hass, "e1"), _held_state(hass, "e2")) == ("unavailable", "2")
     assert entry.state is ConfigEntryState.LOADED
+    await hass.config_entries.async_unload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_an_engine_that_leaves_takes_its_device_with_it(
+        hass: HomeAssistant, engines: list[ClusterEngine], hass_ws_client: Any) -> None:
+    e1, e2 = engines
+    # Given an entry added for engine e1 of a two-engine cluster, each engine a device
+    entry = await _entry_on(hass, e1)
+    coordinator = entry.runtime_data.coordinator
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+
+    async def remove(device_id: str) -> bool:
+        await client.send_json_auto_id({"type": "config/device_registry/remove_config_entry",
+                                        "config_entry_id": entry.entry_id,
+                                        "device_id": device_id})
+        return bool((await client.receive_json())["success"])
+
+    e2_device = find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2")
+    assert e2_device is not None
+    # Then the user cannot remove a running engine's device
+    assert not await remove(e2_device.id)
+    assert dr.async_get(hass).async_get(e2_device.id) is not None
+
+    # When e2 leaves the installation (stopped cleanly: its cameras go to e1)
+    await hass.async_add_executor_job(e2.stop)
+    for _ in range(100):
+        await coordinator.async_refresh()
+        await hass.async_block_till_done()
+        if find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2") is None:
+            break
+        await asyncio.sleep(0.2)
+
+    # Then e2's device and its entities are gone from HA, e1's and both cameras' stay
+    assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2") is None
+    assert _held_state(hass, "e2") is None
+    assert er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{ENTRY_ID}-engine-e2_cameras_held") is None
+    assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e1") is not None
+    for camera in CAMS:
+        _domain, identifier = camera_device_identifier(entry.entry_id, camera)
+        assert find_device(hass, entry.entry_id, identifier) is not None
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

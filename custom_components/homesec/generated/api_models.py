@@ -89,6 +89,7 @@ class ClusterHealth(TypedDict):
     engines_live: NotRequired[int]
     fencing: NotRequired[dict[str, int]]
     engines: list[ClusterEngine]
+    engines_down: NotRequired[list[str]]
 
 
 class ClusterEngine(TypedDict):

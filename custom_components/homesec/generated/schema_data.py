@@ -1207,6 +1207,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                     'type': 'model'},
                                           'required': True,
                                           'type': 'list'},
+                              'engines_down': {'default': [],
+                                               'description': 'Engines that stopped renewing '
+                                                              'without leaving (killed, cut off): '
+                                                              'they may come back. An engine that '
+                                                              'left the installation (stopped '
+                                                              'cleanly) is in neither list',
+                                               'items': {'description': 'Engine id',
+                                                         'required': False,
+                                                         'selector': 'text',
+                                                         'type': 'str'},
+                                               'required': False,
+                                               'type': 'list'},
                               'engines_live': {'description': 'Engines seen renewing within one '
                                                               'lease period',
                                                'min': 0,

@@ -23,7 +23,7 @@ RUN apt-get update \
 COPY pyproject.toml README.md LICENSE /src/
 COPY homesec_engine /src/homesec_engine
 RUN python3 -m venv /opt/homesec \
-    && /opt/homesec/bin/pip install --no-cache-dir --only-binary=onnxruntime "/src[detector]" \
+    && /opt/homesec/bin/pip install --no-cache-dir --only-binary=onnxruntime "/src[detector,webrtc]" \
     && /opt/homesec/bin/python3 -c "import homesec_engine.__main__, onnxruntime" \
     && rm -rf /src
 

@@ -11,6 +11,9 @@ moto's S3 server on loopback. Per run:
   (recording again);
 - rebalance: the killed engine starts again; the time from its API answering until the
   cameras are spread 2, 1, 1 again.
+- serving from the object store: for a few clips, the time another engine than the one
+  recording the camera takes to answer the clip's snapshot and video, first (fetched from
+  the store) and again (from its cache).
 
 Overhead: one engine in cluster mode holding no camera (beats and the event relay only)
 against the same engine without cluster mode, CPU seconds over the same window (from
@@ -28,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -40,6 +44,7 @@ import asyncpg  # noqa: E402
 from tests.cluster.engines import (  # noqa: E402
     CAMERAS,
     PG_PORT,
+    Clip,
     ClusterEngine,
     clips,
     engine_config,
@@ -71,8 +76,37 @@ def _cpu_s(engine: ClusterEngine) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _timed_get(url: str) -> float:
+    """Milliseconds to GET `url` whole (it must answer 200)."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as resp:
+        resp.read()
+    return (time.perf_counter() - started) * 1000
+
+
+def serving(engines: list[ClusterEngine], s3: S3Server, database: str, count: int = 5
+            ) -> list[float]:
+    """Per clip: ms for another engine to serve its snapshot first and again, its video
+    first and again (medians over `count` clips in the store)."""
+    holders = {camera: e for e in engines for camera in e.held()}
+
+    def in_store() -> list[Clip]:
+        pages = s3.client().get_paginator("list_objects_v2").paginate(Bucket=s3.bucket)
+        keys = {o["Key"] for page in pages for o in page.get("Contents", [])}
+        return [c for c in clips(database) if c.offsite_state == "done"
+                and f"homesec/{c.id}.jpg" in keys][:count]
+
+    found = wait_for(in_store, 60, "clips and snapshots in the store")
+    times: list[list[float]] = [[], [], [], []]
+    for clip in found:
+        other = next(e for e in engines if e is not holders.get(clip.camera))
+        for index, what in enumerate(("snapshot", "snapshot", "media", "media")):
+            times[index].append(_timed_get(f"{other.url}/clips/{clip.id}/{what}"))
+    return [statistics.median(t) for t in times]
+
+
 def one_run(workdir: Path, s3: S3Server, lease_s: float, heartbeat_s: float
-            ) -> tuple[float, float, float]:
+            ) -> tuple[float, ...]:
     database = f"homesec_bench_{uuid.uuid4().hex[:10]}"
     asyncio.run(_admin(f'CREATE DATABASE "{database}"'))
     try:
@@ -81,6 +115,7 @@ def one_run(workdir: Path, s3: S3Server, lease_s: float, heartbeat_s: float
                              credentials=CREDENTIALS, lease_s=lease_s,
                              heartbeat_s=heartbeat_s) as engines:
             wait_for(lambda: _shares(engines) == [2, 1, 1], 120, "spread 2, 1, 1")
+            served = serving(engines, s3, database)
             victim, survivors = engines[0], engines[1:]
             moved = victim.held()
             victim.kill()
@@ -99,7 +134,7 @@ def one_run(workdir: Path, s3: S3Server, lease_s: float, heartbeat_s: float
             rebalance_s = time.monotonic() - back
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
-    return held_s, recording_s, rebalance_s
+    return held_s, recording_s, rebalance_s, *served
 
 
 def overhead(workdir: Path, s3: S3Server, lease_s: float, heartbeat_s: float,
@@ -162,6 +197,13 @@ def main() -> None:
         values = [r[index] for r in results]
         print(f"{name:42s} median {statistics.median(values):5.1f} s  "
               f"max {max(values):5.1f} s")
+    for name, index in (("snapshot by another engine, from the store", 3),
+                        ("snapshot by another engine, cached", 4),
+                        ("video by another engine, from the store", 5),
+                        ("video by another engine, cached", 6)):
+        values = [r[index] for r in results]
+        print(f"{name:42s} median {statistics.median(values):5.0f} ms "
+              f"max {max(values):5.0f} ms")
     print(f"{'idle engine CPU, cluster mode off':42s} {single:.2f} s per minute")
     print(f"{'idle engine CPU, cluster mode on':42s} {clustered:.2f} s per minute "
           f"(+{clustered - single:.2f} s: beats and the event relay)")

@@ -54,6 +54,7 @@ from .sources.local_folder import probe_duration
 from .fsutil import is_partial, remove_partial_files
 from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
 from .sources.base import ClipSource
+from .sources.recording import clip_id_of, salvage_recording
 from .storage.base import Storage
 
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
@@ -637,21 +638,28 @@ class EngineRuntime:
     async def _recover_leftover_clips(self) -> None:
         """Finish what a killed engine left: P0, no clip is lost and none is kept twice.
 
-        Partial files (cut-off recordings and copies) are removed. Every finished recording
-        left in a work folder goes through the pipeline again under the clip id it had
-        (stable_clip_id), so its row moves on and its stored object is overwritten; one whose
-        clip is already done only loses its working copy. Rows left half-way with no file to
-        finish them end in `error` with an `interrupted` event.
+        A recording cut off mid-way is salvaged: what its fragments hold becomes the
+        finished recording. Other partial files (copies) are removed. Every finished recording
+        left in a work folder goes through the pipeline again under the clip id it had (the
+        one in its name, else stable_clip_id), so its row (and live event) moves on and its
+        stored object is overwritten; one whose clip is already done only loses its working
+        copy. Rows left half-way with no file to finish them end in `error` with an
+        `interrupted` event.
         """
-        assert self.pipeline is not None and self.storage is not None
+        assert self.pipeline is not None and self.storage is not None and self.live is not None
         removed = await asyncio.to_thread(self.storage.remove_partial_files)
         resumed: set[str] = set()
         for name in self._camera_states:
             work_dir = self.data_dir / "work" / name
+            for path in await asyncio.to_thread(salvage_recordings, work_dir):
+                _LOGGER.info("camera %s: salvaged the recording cut off by a stop: %s",
+                             name, path.name)
             removed += await asyncio.to_thread(remove_partial_files, work_dir)
             leftovers = await asyncio.to_thread(leftover_clips, work_dir, name)
             for clip in leftovers:
-                clip_id = await asyncio.to_thread(stable_clip_id, name, clip.path)
+                clip_id = clip.clip_id
+                if clip_id is None:
+                    clip_id = await asyncio.to_thread(stable_clip_id, name, clip.path)
                 if await self._already_done(clip_id):
                     await asyncio.to_thread(clip.path.unlink, True)
                     continue
@@ -661,6 +669,7 @@ class EngineRuntime:
                 self.pipeline.submit(clip)
         if removed:
             _LOGGER.info("removed %d partial file(s) left by an interrupted run", removed)
+        self.live.keep_recovered(resumed)
         await self._close_unfinished(resumed)
 
     async def _already_done(self, clip_id: str) -> bool:
@@ -852,5 +861,16 @@ def leftover_clips(work_dir: Path, camera: str) -> list[ClipFile]:
                             camera, path.name, err)
             continue
         found.append(ClipFile(camera=camera, path=path,
-                              started_at=ended - timedelta(seconds=duration), ended_at=ended))
+                              started_at=ended - timedelta(seconds=duration), ended_at=ended,
+                              clip_id=clip_id_of(path)))
     return found
+
+
+def salvage_recordings(work_dir: Path) -> list[Path]:
+    """The recordings a kill cut off in a camera's work folder, made finished files
+    (blocking: run in a thread)."""
+    if not work_dir.is_dir():
+        return []
+    parts = sorted(p for p in work_dir.iterdir()
+                   if p.name.endswith(".part") and p.name.removesuffix(".part").endswith(".mp4"))
+    return [final for part in parts if (final := salvage_recording(part)) is not None]

@@ -41,7 +41,7 @@ def standalone_recipe() -> Recipe:
     base = next(s.text for s in steps if s.kind == "FROM")
     # The checkout is the build context: COPY brings the working tree, nothing to replace.
     return Recipe(dockerfile=REPO / "Dockerfile", context=REPO, args={}, base_image=base,
-                  engine_marker='"/src[detector]"', engine_source='"/src[detector]"')
+                  engine_marker='"/src[detector,webrtc]"', engine_source='"/src[detector,webrtc]"')
 
 
 def test_image_config_is_a_valid_engine_config_without_secrets() -> None:

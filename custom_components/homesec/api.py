@@ -451,6 +451,15 @@ class HomeSecClient:
         )
         return cast(bytes, data)
 
+    async def offer_camera_webrtc(self, name: str, offer_sdp: str) -> str:
+        """The engine's SDP answer (ICE candidates included) to a WebRTC viewer's offer."""
+        data = await self._request(
+            "offer_camera_webrtc",
+            path={"name": name},
+            body={"type": "offer", "sdp": offer_sdp},
+        )
+        return str(data["sdp"])
+
     async def open_clip_media(
         self, clip_id: str, range_header: str | None = None
     ) -> aiohttp.ClientResponse:

@@ -3,6 +3,7 @@
 The picture is the engine's snapshot route (its newest decoded frame); the stream source is a
 signed, expiring URL of HA's own stream view (views.py), which relays the engine's restream,
 so HA's stream worker needs neither the engine's API key nor a second camera connection.
+Where the engine can, the frontend also gets WebRTC (webrtc.py), with HLS as its fallback.
 The URL is renewed halfway through its life: a stream worker that reconnects (after the
 camera dropped) uses the newest one. On/off is the camera's `enabled` flag in the engine.
 """
@@ -25,7 +26,8 @@ from .generated.entity_descriptions import (
     CAMERA_DESCRIPTIONS,
     HomeSecCameraEntityDescription,
 )
-from .views import STREAM_URL_TTL, async_signed_stream_url
+from .views import STREAM_URL_TTL, async_signed_stream_url, stream_base
+from .webrtc import async_setup_webrtc
 
 PARALLEL_UPDATES = 0  # pictures are read-only and cheap for the engine
 
@@ -35,7 +37,8 @@ async def async_setup_entry(
     entry: HomeSecConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Set up HomeSec camera entities."""
+    """Set up HomeSec camera entities (and their WebRTC live view, where the engine has it)."""
+    async_setup_webrtc(hass, entry)
     async_add_homesec_entities(entry, async_add_entities, CAMERA_DESCRIPTIONS, HomeSecCamera)
 
 
@@ -106,9 +109,11 @@ class HomeSecCamera(HomeSecEntity, Camera):
     async def stream_source(self) -> str | None:
         if not self._has_stream:
             return None
-        if self._stream_url is None:
-            self._stream_url = self._sign_stream_url()
-        return self._stream_url
+        url = self._stream_url
+        if url is None or not url.startswith(stream_base(self.hass) + "/"):
+            # First use, or HA's internal URL changed since it was signed.
+            self._stream_url = url = self._sign_stream_url()
+        return url
 
     @callback
     def _sign_stream_url(self) -> str:

@@ -101,11 +101,16 @@ def async_signed_stream_url(
     hass: HomeAssistant, entry_id: str, camera: str, expires_in: timedelta = STREAM_URL_TTL
 ) -> str:
     """A signed stream URL for HA's own stream worker: on HA's internal URL."""
+    return stream_base(hass) + async_sign_url(hass, stream_path(entry_id, camera), expires_in)
+
+
+@callback
+def stream_base(hass: HomeAssistant) -> str:
+    """HA's internal URL (where its own stream worker reaches the stream view)."""
     try:
-        base = get_url(hass, allow_external=False, allow_cloud=False)
+        return get_url(hass, allow_external=False, allow_cloud=False)
     except NoURLAvailableError:
-        base = get_url(hass)
-    return base + async_sign_url(hass, stream_path(entry_id, camera), expires_in)
+        return get_url(hass)
 
 
 @callback

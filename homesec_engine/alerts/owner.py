@@ -25,7 +25,9 @@ From the clip pipeline:
 - `judged`: the clip is finished: its live event ends (`ended`: duration, the clip's summary
   and risk, and the camera's last-alert summary it leaves when it alerted).
 
-Events a killed engine left open are ended (`engine_restart`) by `recover` at the next start.
+Events a killed engine left open are ended (`engine_restart`) by `recover` at the next start
+(kept for the WebSocket clients that connect in the next 300 s); the judgement of the
+recording salvaged for one completes its stored event without pushing it again.
 
 Every live message is stored in the clip's history (clip_events `event_<phase>`), the event
 itself on the clip (`event`, `event_state`), published on the EventHub as `event` and handed to
@@ -175,6 +177,13 @@ class CameraEvents:
             event.end(ENDED, "engine_restart", utcnow())
             # Published before any client can connect: kept for those that do.
             await self._emit(event, "ended", retain_s=RESTART_END_RETAIN_S)
+            self._events[record.id] = event  # its salvaged recording's judgement completes it
+
+    def keep_recovered(self, resumed: set[str]) -> None:
+        """Forget the recovered events whose recording is not processed again (at start)."""
+        for clip_id in [k for k, e in self._events.items()
+                        if e.end_reason == "engine_restart" and k not in resumed]:
+            del self._events[clip_id]
 
     # --- the consumer ------------------------------------------------------------------------
     async def _consume(self) -> None:

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..runtime import EngineRuntime
 from ..sources.live import SnapshotCache
+from ..sources.webrtc import WebRtcSessions
 from .auth import AuthSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class ApiContext:
     sockets: set[web.WebSocketResponse] = field(default_factory=set)
     snapshot_caches: dict[str, SnapshotCache] = field(default_factory=dict)
     snapshot_slots: asyncio.Semaphore | None = None
+    webrtc: WebRtcSessions = field(default_factory=WebRtcSessions)
     _stats: _StatsCache = field(default_factory=_StatsCache)
     _stats_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _config: tuple[int, dict[str, Any]] | None = None
@@ -127,6 +129,7 @@ class ApiContext:
         self.route_specs.clear()
 
     async def close(self) -> None:
+        await self.webrtc.close()
         if self._refresh is not None:
             self._refresh.cancel()
             await asyncio.gather(self._refresh, return_exceptions=True)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from ..clipfiles import live_snapshot_uri, snapshot_uri
 from ..records import ClipRecord, ClipStatus
@@ -25,8 +26,10 @@ from .inputs import clip_id
 
 _LOGGER = logging.getLogger(__name__)
 
-# At most 18 digits: more is no file's size, and int() refuses numbers over 4300 digits.
-_RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$", re.ASCII)
+# One byte range (the only form served); a number of more than 18 digits is no file's size
+# (and int() refuses numbers over 4300 digits).
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)
+_MAX_DIGITS = 18
 
 
 def _storage_root(storage: Any) -> Path | None:
@@ -72,24 +75,42 @@ async def _clip(ctx: ApiContext, request: web.Request) -> ClipRecord:
     return clip
 
 
-def _check_range(request: web.Request, size: int) -> None:
-    """416 (JSON) for a Range header that cannot be served; aiohttp serves the valid ones."""
+def _serves_range(request: web.Request, size: int) -> bool:
+    """Whether the request's Range is served (by aiohttp); 416 (JSON) for a byte range that
+    cannot be, False for a Range header to ignore (the whole file is sent, 200).
+
+    As HTTP says (RFC 9110, 14.2): a Range that is not one valid byte range (empty,
+    `bytes=`, another unit, several ranges, the last byte before the first) is ignored.
+    """
     header = request.headers.get("Range")
     if header is None:
-        return
+        return True
     match = _RANGE.fullmatch(header.strip())
-    satisfiable = False
-    if match is not None and (match.group(1) or match.group(2)):
-        start, end = match.group(1), match.group(2)
-        if start:
-            satisfiable = int(start) < size and (not end or int(end) >= int(start))
-        else:
-            satisfiable = int(end) > 0 and size > 0
+    start, end = (match.group(1), match.group(2)) if match is not None else ("", "")
+    if not (start or end) or (len(start) <= _MAX_DIGITS and len(end) <= _MAX_DIGITS
+                              and start and end and int(end) < int(start)):
+        return False
+    if len(start) > _MAX_DIGITS or len(end) > _MAX_DIGITS:
+        satisfiable = False
+    elif start:
+        satisfiable = int(start) < size
+    else:
+        satisfiable = int(end) > 0 and size > 0
     if not satisfiable:
         raise ApiError(416, "RANGE_NOT_SATISFIABLE",
                        f"Range not satisfiable (the file has {size} bytes)",
                        headers={"Content-Range": f"bytes */{size}"},
                        errors=[{"path": "Range", "message": "not a satisfiable byte range"}])
+    return True
+
+
+class _WholeFile(web.FileResponse):
+    """The whole file (200), whatever Range the request carries: one to ignore."""
+
+    async def prepare(self, request: web.BaseRequest) -> AbstractStreamWriter | None:
+        headers = request.headers.copy()
+        headers.popall("Range", None)
+        return await super().prepare(request.clone(headers=headers))
 
 
 async def _serve(request: web.Request, uri: str | None, content_type: str,
@@ -105,9 +126,9 @@ async def _serve(request: web.Request, uri: str | None, content_type: str,
     if path is None:
         raise not_found(f"the clip's {what} is not available")
     size = (await asyncio.to_thread(path.stat)).st_size
-    _check_range(request, size)
-    return web.FileResponse(path, headers={"Content-Type": content_type,
-                                           "Cache-Control": "private, max-age=3600"})
+    response = web.FileResponse if _serves_range(request, size) else _WholeFile
+    return response(path, headers={"Content-Type": content_type,
+                                   "Cache-Control": "private, max-age=3600"})
 
 
 async def get_clip_media(request: web.Request) -> web.StreamResponse:

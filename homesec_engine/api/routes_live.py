@@ -1,6 +1,6 @@
-"""The live camera: its newest picture as a JPEG and its restream (MPEG-TS).
+"""The live camera: its newest picture as a JPEG, its restream (MPEG-TS) and WebRTC.
 
-Both come from the source's one camera connection (sources/live.py, sources/restream.py):
+All come from the source's one camera connection (sources/live.py, sources/restream.py):
 a request never opens the camera itself. A camera that cannot show anything now answers 503
 with the reason (disabled, not started, offline, no picture yet); a source that never has a
 live picture (a watched folder) answers 404 saying so.
@@ -16,11 +16,13 @@ from typing import Any
 from aiohttp import web
 
 from ..sources.live import SnapshotCache
+from ..schema import validate
+from ..sources import webrtc
 from ..sources.restream import CONTENT_TYPE, TooManyViewers
 from .cluster_proxy import to_holder
 from .context import ApiContext, context
-from .errors import ApiError, not_found
-from .inputs import camera_name, read_query
+from .errors import ApiError, not_found, validation_error
+from .inputs import camera_name, read_json, read_query
 from .views import backend_capabilities
 
 _LOGGER = logging.getLogger(__name__)
@@ -118,7 +120,34 @@ async def get_camera_stream(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def offer_camera_webrtc(request: web.Request) -> web.StreamResponse:
+    ctx = context(request)
+    name = camera_name(request)
+    body = validate("WebRtcOffer", await read_json(request))
+    try:
+        webrtc.check_offer(body["sdp"])
+    except webrtc.OfferError as err:
+        raise validation_error([{"path": "sdp", "message": str(err)}], "Bad SDP offer") from err
+    if (forwarded := await to_holder(request, name)) is not None:
+        return forwarded
+    source = _running_source(ctx, name, "live_stream", "live stream")
+    if not webrtc.available():
+        raise unavailable("WebRTC live view needs the engine's webrtc extra "
+                          "(pip install 'homesec-engine[webrtc]'); the HLS stream still works")
+    try:
+        sdp = await ctx.webrtc.answer(source.restream, body["sdp"])
+    except webrtc.OfferError as err:
+        raise validation_error([{"path": "sdp", "message": str(err)}], "Bad SDP offer") from err
+    except TooManyViewers as err:
+        raise unavailable(str(err)) from err
+    except ConnectionError as err:
+        raise unavailable(f"camera {name!r} is not streaming") from err
+    return web.json_response({"type": "answer", "sdp": sdp},
+                             headers={"Cache-Control": "no-store"})
+
+
 HANDLERS = {
     "get_camera_snapshot": get_camera_snapshot,
     "get_camera_stream": get_camera_stream,
+    "offer_camera_webrtc": offer_camera_webrtc,
 }

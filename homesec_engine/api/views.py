@@ -13,6 +13,7 @@ import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body(
 
 from .. import plugins
 from ..records import ClipRecord
+from ..sources import webrtc
 from ..runtime import CameraState
 from ..alerts.event import clip_tier
 from ..clipfiles import view_url
@@ -58,13 +59,16 @@ def clips_response(body: bytes) -> web.Response:
 
 
 def backend_capabilities(backend: str) -> dict[str, bool]:
-    """What a source backend can show live: a picture, a restream; and whether it is drawn."""
+    """What a source backend can show live: a picture, a restream (also over WebRTC where the
+    engine has aiortc); and whether it is drawn."""
     try:
         cls: Any = plugins.get("source", backend)
     except Exception:  # noqa: BLE001 - an unknown backend shows nothing live
-        return {"live_picture": False, "live_stream": False, "synthetic": False}
-    return {key: bool(getattr(cls, key, False))
-            for key in ("live_picture", "live_stream", "synthetic")}
+        return {"live_picture": False, "live_stream": False, "live_webrtc": False,
+                "synthetic": False}
+    found = {key: bool(getattr(cls, key, False))
+             for key in ("live_picture", "live_stream", "synthetic")}
+    return {**found, "live_webrtc": found["live_stream"] and webrtc.available()}
 
 
 def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:

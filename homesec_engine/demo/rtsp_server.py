@@ -235,7 +235,12 @@ class _Connection:
 
 
 class RtspServer:
-    """Serve `path` at ``rtsp://127.0.0.1:<port>/cam`` from threads of this process."""
+    """Serve `path` at ``rtsp://127.0.0.1:<port>/cam`` from threads of this process.
+
+    A subclass may serve its clients through another `connection` (a `_Connection` whose
+    `stream` sends something else: the fault tests' broken cameras)."""
+
+    connection = _Connection
 
     def __init__(self, path: Path, port: int = 0, *, speed: float = 1.0, loop: bool = True) -> None:
         self._media = _read_access_units(Path(path))
@@ -264,7 +269,7 @@ class RtspServer:
             except OSError:
                 return  # closed by stop()
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            conn = _Connection(sock, self._media, self.port, self.speed, self.loop)
+            conn = self.connection(sock, self._media, self.port, self.speed, self.loop)
             self._connections = [c for c in self._connections if not c.closed.is_set()] + [conn]
             threading.Thread(target=conn.serve, name="homesec-demo-rtsp-client",
                              daemon=True).start()

@@ -118,6 +118,8 @@ def _version_field() -> Decl:
 _LIVE_FIELDS: dict[str, Decl] = {
     "live_picture": bool_field("Has a live picture (GET /cameras/{name}/snapshot)"),
     "live_stream": bool_field("Has a live restream (GET /cameras/{name}/stream)"),
+    "live_webrtc": bool_field("Has WebRTC live view (POST /cameras/{name}/webrtc): a live "
+                              "restream, and the engine has its webrtc extra (aiortc)"),
     "synthetic": bool_field("Shows a drawn scene, not video from a camera (the demo source)"),
 }
 
@@ -390,6 +392,15 @@ API_MODELS: dict[str, Decl] = {
         "height": int_field("Height of the JPEG in pixels (alone: the width keeps the aspect)",
                             min=16, max=2160),
     }),
+    "WebRtcOffer": model("A WebRTC viewer's SDP offer (WHEP-style: the whole offer at once).", {
+        "type": str_field("Always offer", required=True, choices=["offer"]),
+        "sdp": str_field("The browser's SDP offer, with a video section and H.264 among its "
+                         "codecs", required=True, min_len=1, max_len=65536),
+    }),
+    "WebRtcAnswer": model("The engine's SDP answer, its ICE candidates included (no trickle).", {
+        "type": str_field("Always answer", required=True, choices=["answer"]),
+        "sdp": str_field("The SDP answer", required=True),
+    }),
     "StorageStatus": model("Disk, clip and offsite figures in /status (measured by the "
                            "retention pass; null until the first pass).", {
         "disk_used_bytes": int_field("Bytes the stored clips take", nullable=True, min=0),
@@ -460,6 +471,14 @@ ROUTES: list[Decl] = [
                 "transcoding); ends when the camera drops. Home Assistant hands it to its "
                 "stream worker behind a signed, expiring URL",
      "responses": {"200": None}, "errors": ["404", "503"]},
+    {"method": "POST", "path": "/cameras/{name}/webrtc", "operation_id": "offer_camera_webrtc",
+     "state": False, "body": "WebRtcOffer",
+     "summary": "WebRTC live view, sub-second: an SDP offer in, the SDP answer out (ICE "
+                "candidates included). The camera's own H.264 packets are sent as they are, "
+                "from the connection the engine already holds; a viewer takes one of the "
+                "camera's restream viewer slots (503 when none is free, the camera is not "
+                "streaming, or the engine lacks its webrtc extra)",
+     "responses": {"200": "WebRtcAnswer"}, "errors": ["400", "404", "503"]},
     {"method": "GET", "path": "/alert-policy", "operation_id": "get_alert_policy", "state": False,
      "summary": "Read the alert policy", "responses": {"200": "AlertPolicyView"}},
     {"method": "PUT", "path": "/alert-policy", "operation_id": "set_alert_policy", "state": False,

@@ -111,6 +111,11 @@ CONFIG_MODELS: dict[str, Decl] = {
                                           min=1.0, max=120.0),
             "read_timeout_s": float_field("A stream silent this long counts as lost",
                                           default=5.0, min=1.0, max=120.0),
+            "undecodable_timeout_s": float_field(
+                "A connected stream that yields no picture this long (data no decoder can "
+                "use, a frame that never completes) counts as lost: the camera is unhealthy "
+                "with the reason and is reconnected",
+                default=15.0, min=2.0, max=300.0),
             "decoder_threads": int_field("Decoder threads", default=1, min=1, max=16),
             "restream_max_viewers": int_field(
                 "Live stream viewers at once (they share the camera connection)",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from statistics import median
 from typing import Any, cast
 
@@ -143,6 +144,8 @@ class AnalysisDecoder:
         self._skipping = False
         self._synced = True  # the decoder has every reference the next packet may need
         self.decoded = 0  # pictures the decoder produced (skipped ones are not counted)
+        self.intact = 0  # of them, those the decoder did not have to conceal errors in
+        self.last_error: str | None = None  # why the last packet could not be decoded
         # Recent due frames: True when dropped to keep up (about the last 10 s at 5 fps).
         self._recent: deque[bool] = deque(maxlen=50)
 
@@ -170,9 +173,11 @@ class AnalysisDecoder:
             self._skipping = skip
         try:
             frames = self._ctx.decode(packet)
-        except av.error.InvalidDataError:
+        except av.error.InvalidDataError as err:
             frames = []  # a damaged packet: skip its picture, keep the stream
+            self.last_error = err.strerror or str(err)
         self.decoded += len(frames)
+        self.intact += sum(not frame.is_corrupt for frame in frames)
         if frames and self._latest is not None:
             self._latest.put(frames[-1])
         due = []
@@ -182,6 +187,60 @@ class AnalysisDecoder:
                 due.append((ft, frame))
                 self._recent.append(False)
         return due
+
+
+class StreamUnusable(RuntimeError):
+    """The camera sends data, but no picture can be made of it."""
+
+
+class PictureWatch:
+    """Whether a connected stream still yields pictures (one watch per connection).
+
+    A camera can keep a connection busy with what no decoder can use: random payloads, a
+    frame whose last fragment never comes. The read timeout never fires then, so progress is
+    counted instead: an intact decoded picture on the stream that is decoded, a timestamped
+    packet on one that is only recorded. `check` raises StreamUnusable, with what was seen,
+    once there was none for `timeout_s` (the source then logs it, shows it as the camera's
+    error and reconnects).
+    """
+
+    def __init__(self, timeout_s: float, decoder: Callable[[], AnalysisDecoder | None] | None,
+                 now: float | None = None) -> None:
+        self.timeout_s = timeout_s
+        self._decoder = decoder  # None: the stream is only demuxed (recorded, not decoded)
+        self._last = time.monotonic() if now is None else now
+        self._seen = 0
+        self._packets = self._untimed = 0  # since the last progress
+
+    def packet(self, usable: bool, now: float | None = None) -> bool:
+        """Count a demuxed packet (`usable`: it has a timestamp and data); True when the
+        stream made progress since the last call (a picture, or a usable recorded packet)."""
+        now = time.monotonic() if now is None else now
+        if usable:
+            self._packets += 1
+        else:
+            self._untimed += 1
+        if self._decoder is None:
+            progress = usable
+        else:
+            decoder = self._decoder()
+            intact = decoder.intact if decoder is not None else 0
+            progress, self._seen = intact > self._seen, intact
+        if progress:
+            self._last, self._packets, self._untimed = now, 0, 0
+        elif now - self._last > self.timeout_s:
+            raise StreamUnusable(self._reason(now))
+        return progress
+
+    def _reason(self, now: float) -> str:
+        waited = f"no picture for {now - self._last:.0f} s"
+        if not self._packets:
+            return (f"{waited}: the camera sends data but no complete video frame "
+                    f"({self._untimed} unusable packets)")
+        decoder = self._decoder() if self._decoder is not None else None
+        why = decoder.last_error if decoder is not None else None
+        return (f"{waited}: the video cannot be decoded ({self._packets} packets"
+                f"{f', {why}' if why else ''})")
 
 
 class MotionLink:

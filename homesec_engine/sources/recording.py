@@ -2,12 +2,19 @@
 
 No re-encoding: the ring keeps compressed packets back to a keyframe, and a clip starts at a
 keyframe so it plays from its first frame. Used from the rtsp source's worker thread only.
+
+A recording is written as fragmented MP4 under a ``.part`` name (a fragment at least every
+second), so what a killed engine leaves is readable up to its last fragment:
+`salvage_recording` makes it a clip at the next start. A finished recording is remuxed into
+an ordinary MP4 (index first, for streaming). The clip id is in the file name
+(`clip_id_of`), so a recording found again after a restart keeps the id its live event has.
 """
 
 from __future__ import annotations
 
+import logging
 import os
-import uuid
+import re
 from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,6 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import av
+
+_LOGGER = logging.getLogger(__name__)
+
+# Fragmented while written: a kill loses at most the last fragment's second.
+PART_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof",
+                "frag_duration": "1000000"}
+FINAL_OPTIONS = {"movflags": "+faststart"}
+_CLIP_ID_IN_NAME = re.compile(r"--(\d{8}T\d{6}-[0-9a-f]{12})\.mp4$")
 
 
 @dataclass(slots=True)
@@ -69,18 +84,16 @@ class PacketRing:
 
 
 class ClipWriter:
-    """Remuxes packets of one video stream into ``<work_dir>/<name>.mp4``.
+    """Remuxes packets of one video stream into ``<work_dir>/<prefix>--<clip_id>.mp4``.
 
-    Written under a ``.part`` name and renamed when closed, so a consumer never sees a
-    half-written clip.
+    Written under a ``.part`` name (fragmented MP4) and made the final file when closed, so a
+    consumer never sees a half-written clip.
     """
 
-    def __init__(self, work_dir: Path, prefix: str, template_stream: Any, wall_start: datetime):
-        self.final_path = work_dir / f"{prefix}-{wall_start:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}.mp4"
-        self._part = self.final_path.with_name(self.final_path.name + ".part")
-        self._out = av.open(
-            str(self._part), "w", format="mp4", options={"movflags": "+faststart"}
-        )
+    def __init__(self, work_dir: Path, prefix: str, template_stream: Any, clip_id: str):
+        self.final_path = work_dir / f"{prefix}--{clip_id}.mp4"
+        self._part = part_path(self.final_path)
+        self._out = av.open(str(self._part), "w", format="mp4", options=PART_OPTIONS)
         self._stream = self._out.add_stream_from_template(template_stream)
         self._base: int | None = None
         self._base_tb: Fraction | None = None
@@ -117,14 +130,13 @@ class ClipWriter:
         wrote = self._base is not None
         try:
             self._out.close()
+            if wrote:
+                wrote = finish_recording(self._part, self.final_path) > 0
         except Exception:
             self._part.unlink(missing_ok=True)
             raise
-        if not wrote:
-            self._part.unlink(missing_ok=True)
-            return None
-        os.replace(self._part, self.final_path)
-        return self.final_path
+        self._part.unlink(missing_ok=True)
+        return self.final_path if wrote else None
 
     def abort(self) -> None:
         try:
@@ -132,6 +144,69 @@ class ClipWriter:
         except Exception:  # already broken; the part file goes anyway
             pass
         self._part.unlink(missing_ok=True)
+
+
+def part_path(final: Path) -> Path:
+    """Where the recording of `final` is written until it is finished."""
+    return final.with_name(final.name + ".part")
+
+
+def clip_id_of(path: Path) -> str | None:
+    """The clip id a recording's file name carries (None for other files)."""
+    match = _CLIP_ID_IN_NAME.search(path.name)
+    return match.group(1) if match else None
+
+
+def finish_recording(part: Path, final: Path) -> int:
+    """Remux the fragmented recording `part` into `final` (an ordinary MP4, index first),
+    through a hidden temp file; returns how many packets it holds (0: nothing was written).
+
+    A recording cut off by a kill ends in a damaged fragment: what can be read before it is
+    kept. Blocking.
+    """
+    tmp = final.with_name(f".{final.name}.tmp")
+    packets = 0
+    try:
+        with av.open(str(part)) as src, \
+                av.open(str(tmp), "w", format="mp4", options=FINAL_OPTIONS) as out:
+            stream_in = src.streams.video[0]
+            stream_out = out.add_stream_from_template(stream_in)
+            try:
+                for packet in src.demux(stream_in):
+                    if packet.is_corrupt:  # cut short by the end of the file
+                        break
+                    if packet.dts is None or packet.size == 0:
+                        continue
+                    packet.stream = stream_out
+                    out.mux(packet)
+                    packets += 1
+            except (av.error.FFmpegError, OSError) as err:  # the kill's cut-off fragment
+                _LOGGER.info("%s: read up to a damaged end (%s)", part.name, err)
+        if packets:
+            os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return packets
+
+
+def salvage_recording(part: Path) -> Path | None:
+    """The clip a killed engine's cut-off recording `part` still holds (blocking).
+
+    Returns the finished file (with the time of the last write the kill left), or None when
+    nothing in it could be read; the `.part` file goes either way.
+    """
+    final = part.with_name(part.name.removesuffix(".part"))
+    try:
+        mtime = part.stat().st_mtime
+        if not final.exists() and finish_recording(part, final) == 0:
+            return None
+        os.utime(final, (mtime, mtime))
+        return final
+    except Exception as err:  # unreadable: nothing to salvage
+        _LOGGER.warning("%s left by a killed engine could not be read: %s", part.name, err)
+        return None
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def wall_time(anchor_wall: datetime, anchor_t: float, t: float) -> datetime:

@@ -14,6 +14,10 @@ viewers; the source thread never waits for a viewer. A viewer whose queue lags m
 ``max_lag_s`` behind the camera (it stopped reading) is dropped: its connection is aborted.
 When the camera's session ends (drop, reconnect, stop) every viewer's stream ends: the next
 session may have other codec parameters, and a player reconnects anyway.
+
+A packet viewer (WebRTC, sources/webrtc.py) gets the same packets unmuxed: each H.264 access
+unit as Annex B bytes with its timestamps, the camera's SPS/PPS put before each keyframe that
+lacks them, from the next keyframe on. It takes one of the same ``max_viewers`` slots.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any, Generic, TypeVar
 
 import av
 
@@ -40,6 +46,49 @@ MAX_GOP_BYTES = 16 * 1024 * 1024
 
 class TooManyViewers(Exception):
     """The camera already has its maximum number of restream viewers."""
+
+
+@dataclass(frozen=True, slots=True)
+class RawPacket:
+    """One access unit of the camera's stream, as a packet viewer gets it (Annex B)."""
+
+    data: bytes
+    pts: int
+    time_base: Fraction
+    keyframe: bool
+
+
+_START = b"\x00\x00\x00\x01"
+
+
+def annexb_parameter_sets(extradata: bytes | None) -> bytes:
+    """The SPS/PPS of H.264 extradata as Annex B bytes (from Annex B or avcC extradata)."""
+    if not extradata:
+        return b""
+    if extradata[0] != 1:  # already Annex B (RTSP's sprop-parameter-sets)
+        return bytes(extradata)
+    # avcC: 5 header bytes, the SPS count (low 5 bits) and SPSs, the PPS count and PPSs, each
+    # parameter set behind its 2-byte length.
+    out, pos = bytearray(), 5
+    for mask in (0x1F, 0xFF):
+        if pos >= len(extradata):
+            break
+        count, pos = extradata[pos] & mask, pos + 1
+        for _ in range(count):
+            size = int.from_bytes(extradata[pos:pos + 2], "big")
+            out += _START + extradata[pos + 2:pos + 2 + size]
+            pos += 2 + size
+    return bytes(out)
+
+
+def _has_sps(data: bytes) -> bool:
+    """Whether an Annex B access unit carries a sequence parameter set (NAL type 7)."""
+    at = data.find(b"\x00\x00\x01")
+    while at != -1 and at + 3 < len(data):
+        if data[at + 3] & 0x1F == 7:
+            return True
+        at = data.find(b"\x00\x00\x01", at + 3)
+    return False
 
 
 class _Sink:
@@ -85,8 +134,11 @@ class _TsMuxer:
             pass
 
 
-class Viewer:
-    """One HTTP client's queue of TS chunks (event loop only)."""
+T = TypeVar("T")
+
+
+class Viewer(Generic[T]):
+    """One client's queue of TS chunks or raw packets (event loop only)."""
 
     def __init__(self, max_lag_s: float, on_drop: Callable[[], None] | None = None) -> None:
         self.max_lag_s = max_lag_s
@@ -94,10 +146,10 @@ class Viewer:
         self.dropped = False
         self.ended = False
         self._started = False
-        self._queue: deque[tuple[float, bytes]] = deque()
+        self._queue: deque[tuple[float, T]] = deque()
         self._ready = asyncio.Event()
 
-    def offer(self, chunk: bytes, keyframe: bool, at: float) -> None:
+    def offer(self, chunk: T, keyframe: bool, at: float) -> None:
         if self.ended:
             return
         if not self._started:
@@ -119,7 +171,7 @@ class Viewer:
         self.ended = True
         self._ready.set()
 
-    async def next_chunk(self) -> bytes | None:
+    async def next_chunk(self) -> T | None:
         """The next bytes to send; None once the stream has ended (or the viewer was dropped)."""
         while not self._queue:
             if self.ended:
@@ -143,7 +195,10 @@ class RestreamHub:
         self.max_lag_s = max_lag_s
         self.chunks_sent = 0  # chunks handed to the loop (for tests and the bench)
         self._lock = threading.Lock()
-        self._viewers: set[Viewer] = set()
+        self._viewers: set[Viewer[bytes]] = set()
+        self._packet_viewers: set[Viewer[RawPacket]] = set()
+        self._parameter_sets = b""
+        self.codec: str | None = None  # the session's codec name (e.g. "h264")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._muxer: _TsMuxer | None = None
         self._template: Any = None
@@ -156,27 +211,37 @@ class RestreamHub:
     # --- event loop side -------------------------------------------------------------------
     @property
     def viewers(self) -> int:
-        return len(self._viewers)
+        return len(self._viewers) + len(self._packet_viewers)
 
-    def join(self, on_drop: Callable[[], None] | None = None) -> Viewer:
+    def _add(self, viewers: set[Viewer[T]], on_drop: Callable[[], None] | None) -> Viewer[T]:
         if not self._live:
             raise ConnectionError("the camera is not streaming")
         with self._lock:
-            if len(self._viewers) >= self.max_viewers:
+            if self.viewers >= self.max_viewers:
                 raise TooManyViewers(
                     f"camera {self.camera} already has {self.max_viewers} live viewers")
             self._loop = asyncio.get_running_loop()
-            viewer = Viewer(self.max_lag_s, on_drop)
-            self._viewers.add(viewer)
+            viewer: Viewer[T] = Viewer(self.max_lag_s, on_drop)
+            viewers.add(viewer)
+        return viewer
+
+    def join(self, on_drop: Callable[[], None] | None = None) -> Viewer[bytes]:
+        """A viewer of the MPEG-TS restream, starting at the latest keyframe."""
+        viewer = self._add(self._viewers, on_drop)
         now = time.monotonic()
         for i, chunk in enumerate(self._gop or []):  # start at the latest keyframe, now
             viewer.offer(chunk, i == 0, now)
         return viewer
 
-    def leave(self, viewer: Viewer) -> None:
+    def join_packets(self, on_drop: Callable[[], None] | None = None) -> Viewer[RawPacket]:
+        """A viewer of the raw packets (``RawPacket``), from the next keyframe on."""
+        return self._add(self._packet_viewers, on_drop)
+
+    def leave(self, viewer: Viewer[Any]) -> None:
         viewer.end()
         with self._lock:
             self._viewers.discard(viewer)
+            self._packet_viewers.discard(viewer)
 
     def _deliver(self, chunk: bytes, keyframe: bool, at: float) -> None:
         if keyframe:
@@ -189,9 +254,14 @@ class RestreamHub:
         for viewer in list(self._viewers):
             viewer.offer(chunk, keyframe, at)
 
+    def _deliver_packet(self, packet: RawPacket, at: float) -> None:
+        for viewer in list(self._packet_viewers):
+            viewer.offer(packet, packet.keyframe, at)
+
     def _end_all(self) -> None:
         self._gop = None
-        for viewer in list(self._viewers):
+        every: list[Viewer[Any]] = [*self._viewers, *self._packet_viewers]
+        for viewer in every:
             viewer.end()
 
     # --- source thread side ----------------------------------------------------------------
@@ -204,6 +274,10 @@ class RestreamHub:
         self._close_muxer()
         self._template = template_stream
         self._backlog = backlog
+        context = template_stream.codec_context
+        self.codec = context.name
+        self._parameter_sets = (annexb_parameter_sets(context.extradata)
+                                if self.codec == "h264" else b"")
         self._live = True
 
     def session_ended(self) -> None:
@@ -215,6 +289,8 @@ class RestreamHub:
 
     def feed(self, item: BufferedPacket) -> None:
         """Mux one packet for the viewers (nothing to do while nobody watches)."""
+        if self._packet_viewers:
+            self._post(self._deliver_packet, self._raw(item), time.monotonic())
         if not self._viewers:
             self._close_muxer()
             return
@@ -235,6 +311,12 @@ class RestreamHub:
         if chunk:
             self.chunks_sent += 1
             self._post(self._deliver, chunk, items[0].keyframe, time.monotonic())
+
+    def _raw(self, item: BufferedPacket) -> RawPacket:
+        data = bytes(item.packet)  # a copy: the packet goes on to the muxer and the clip
+        if item.keyframe and self._parameter_sets and not _has_sps(data):
+            data = self._parameter_sets + data
+        return RawPacket(data, item.pts, item.time_base, item.keyframe)
 
     def _forget_gop(self) -> None:
         self._gop = None  # a new muxer: the old one's bytes do not continue into its stream

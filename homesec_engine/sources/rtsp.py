@@ -6,7 +6,10 @@ stream's packets go into a ring for pre-roll and are remuxed (never re-encoded) 
 analysis decode (analysis.py) of either the main stream itself or, when ``analysis_url`` /
 ``analysis_url_env`` is set, a low-resolution substream of the same camera, as NVRs do: then the
 main stream is only demuxed, and a second thread decodes the substream and hands motion over
-through a :class:`MotionLink`. The camera is healthy while every configured stream delivers.
+through a :class:`MotionLink`. The camera is healthy while every configured stream delivers
+pictures (:class:`PictureWatch`): one that stays connected with none for
+``undecodable_timeout_s`` (garbage, a frame that never completes) is logged, shown as the
+camera's error and reconnected.
 The newest frame of that analysis decode is the live picture (``live_frame()``), and the main
 stream's packets also feed the restream (restream.py) while anyone watches: snapshots, viewers,
 recording and analysis all share the one connection per stream.
@@ -19,6 +22,7 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -26,7 +30,7 @@ from typing import Any
 import av
 
 from ..records import ClipFile, new_clip_id, utcnow
-from .analysis import AnalysisDecoder, LagMeter, MotionLink, analysis_gray
+from .analysis import AnalysisDecoder, LagMeter, MotionLink, PictureWatch, analysis_gray
 from .base import ClipSource, safe_name
 from .credentials import Scrubber, parse_camera_url
 from .live import LatestFrame, LiveFrame
@@ -55,7 +59,8 @@ class RtspSource(ClipSource):
     ``analysis_width`` (320), ``analysis_fps`` (5), ``sensitivity`` 0..1 (0.5),
     ``min_motion_s`` (0.5), ``pre_roll_s`` (2), ``post_roll_s`` (3), ``max_clip_s`` (60),
     ``reconnect_max_backoff_s`` (30), ``rtsp_transport`` tcp|udp (tcp); advanced:
-    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``decoder_threads`` (1),
+    ``open_timeout_s`` (10), ``read_timeout_s`` (5), ``undecodable_timeout_s`` (15),
+    ``decoder_threads`` (1),
     ``restream_max_viewers`` (4), ``restream_max_lag_s`` (5).
     """
 
@@ -80,6 +85,9 @@ class RtspSource(ClipSource):
         # How long a silent connection is tolerated; also bounds stop() on a frozen stream.
         self.read_timeout_s = float(c.get("read_timeout_s", 5.0))
         self.decoder_threads = int(c.get("decoder_threads", 1))
+        # Connected but no picture this long (garbage, a frame never completed): reconnect.
+        self.undecodable_timeout_s = float(c.get("undecodable_timeout_s", 15.0))
+        self._connected: dict[str, float] = {}  # role -> when its connection was opened
         self._threads: list[threading.Thread] = []
         self._stopping = threading.Event()
         self._urls: dict[str, str] = {}
@@ -201,6 +209,7 @@ class RtspSource(ClipSource):
         while not self._stopping.is_set():
             got_packets = False
             try:
+                self._connected[role] = time.monotonic()
                 got_packets = session(url)
                 if not self._stopping.is_set():
                     _LOGGER.warning("camera %s: %s ended", self.camera, label)
@@ -227,21 +236,30 @@ class RtspSource(ClipSource):
         }
         return av.open(url, options=options, timeout=(self.open_timeout_s, self.read_timeout_s))
 
-    def _packets(self, container: Any, role: str) -> Any:
-        """The video stream and a generator of its usable packets (stops when stopping)."""
+    def _packets(self, container: Any, role: str, connected: float) -> Any:
+        """The video stream and a generator of its usable packets (stops when stopping).
+
+        The stream is up while it yields pictures (PictureWatch); one that stays connected
+        without any for `undecodable_timeout_s` since `connected` raises StreamUnusable.
+        """
         if not container.streams.video:
             raise RuntimeError("no video stream")
         stream = container.streams.video[0]
         lag = self._lags[role]
         lag.reset()
+        decoded = role == ANALYSIS or not self.uses_substream
+        watch = PictureWatch(self.undecodable_timeout_s,
+                             (lambda: self._decoder) if decoded else None, connected)
 
         def gen() -> Any:
             for packet in container.demux(stream):
                 if self._stopping.is_set():
                     break
-                if packet.size == 0 or (packet.pts is None and packet.dts is None):
+                usable = packet.size > 0 and (packet.pts is not None or packet.dts is not None)
+                if watch.packet(usable):
+                    self._stream_up(role, True)
+                if not usable:
                     continue
-                self._stream_up(role, True)
                 lag.update(_packet_time(packet, stream.time_base))
                 yield packet
 
@@ -290,7 +308,7 @@ class RtspSource(ClipSource):
         """One connection to the main stream: demux (and, without substream, analyse)."""
         got = False
         with self._open(url) as container:
-            stream, packets = self._packets(container, MAIN)
+            stream, packets = self._packets(container, MAIN, self._connected[MAIN])
             if not self.uses_substream:
                 self._start_analysis(stream)
             self._template = stream
@@ -308,7 +326,7 @@ class RtspSource(ClipSource):
         """One connection to the analysis substream: decode for motion, hand it to the main."""
         got = False
         with self._open(url) as container:
-            stream, packets = self._packets(container, ANALYSIS)
+            stream, packets = self._packets(container, ANALYSIS, self._connected[ANALYSIS])
             self._start_analysis(stream)
             self._link.analysis_restarted()
             for packet in packets:
@@ -387,10 +405,11 @@ class RtspSource(ClipSource):
                 self.live.discard(clip_id)
             return
         start = wall_time(self._anchor[0], self._anchor[1], items[0].t)
-        self._writer = ClipWriter(self.work_dir, safe_name(self.camera), self._template, start)
+        clip_id = clip_id or new_clip_id()
+        self._writer = ClipWriter(self.work_dir, safe_name(self.camera), self._template, clip_id)
         for item in items:
             self._writer.write(item)
-        self._clip_id = clip_id or new_clip_id()
+        self._clip_id = clip_id
         if self.live is not None:
             self.live.begin(self._clip_id, start)
 

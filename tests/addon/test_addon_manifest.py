@@ -164,7 +164,7 @@ def test_dockerfile_builds_on_build_from_with_apt() -> None:
     # detector runtime
     assert "apk " not in text and "apt-get install -y --no-install-recommends" in text
     for package in ("ffmpeg", '"postgresql-${POSTGRES_MAJOR}"', "python3-venv",
-                    "homesec-engine[detector] @"):
+                    "homesec-engine[detector,webrtc] @"):
         assert package in text, package
     # And every build argument the Dockerfile declares is given by build.yaml
     declared = {m.group(1) for m in re.finditer(r"^ARG (\w+)", text, re.M)} - {"BUILD_FROM"}

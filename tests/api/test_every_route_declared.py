@@ -16,10 +16,13 @@ BODIES: dict[str, Any] = {
     "create_camera": {"name": "porch", "source_backend": "demo", "source_config": {}},
     "update_camera": {"enabled": False},
     "set_alert_policy": {"alert_policy": {"min_risk_level": "high"}},
+    "offer_camera_webrtc": {"type": "offer", "sdp": (
+        "v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\nm=video 9 UDP/TLS/RTP/SAVPF 96\r\n"
+        "a=rtpmap:96 H264/90000\r\na=recvonly\r\n")},
 }
 SKIP = {"events", "restart"}  # a WebSocket upgrade; a restart ends the engine under test
 # The fixture's cameras are configured but not running: these answer 503 with the reason.
-NOT_RUNNING = {"get_camera_snapshot", "get_camera_stream"}
+NOT_RUNNING = {"get_camera_snapshot", "get_camera_stream", "offer_camera_webrtc"}
 
 
 def _path(route: dict[str, Any], clip: ClipRecord) -> str:

@@ -24,7 +24,6 @@ WRITER = textwrap.dedent(
         root = Path(sys.argv[1])
         manager = ConfigManager([root / "config.yaml"], root / "overrides.yaml")
         await manager.load()
-        print("ready", flush=True)
         n = 0
         while True:
             n += 1
@@ -34,6 +33,11 @@ WRITER = textwrap.dedent(
             else:
                 await manager.add_camera({"name": name, "source_backend": "demo",
                                           "source_config": {"interval_s": n % 50 + 1}})
+            if n == 2:
+                # Two changes are on disk (the second kept the first as .bak): from here a
+                # kill lands amid writes (on a loaded machine the first writes alone can take
+                # longer than the test waits).
+                print("ready", flush=True)
 
     asyncio.run(main())
     """

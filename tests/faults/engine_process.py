@@ -81,7 +81,9 @@ class EngineProcess:
                  *([a for p in self.base for a in ("--config", str(p))] if self.base
                    else ["--embedded-default"]), "--config", "fault.yaml"],
                 cwd=self.workdir, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                env=self.env, preexec_fn=self._limit)
+                env=self.env,
+                # Only when needed: a fork running Python code can hang in a threaded test.
+                preexec_fn=self._limit if self.nofile else None)
 
     def wait_healthy(self, timeout: float = 60.0) -> dict[str, Any]:
         deadline = time.monotonic() + timeout

@@ -55,3 +55,32 @@ def test_a_long_offsite_error_is_shortened_between_words() -> None:
     assert text.endswith("…") and len(text) < 260
     assert text[:-1].rstrip().endswith(("s3", "service:", "{"))
 
+
+
+async def test_a_range_header_that_is_no_byte_range_is_ignored_and_the_whole_clip_sent(
+        tmp_path: Path) -> None:
+    async with running_engine(tmp_path, api_key=API_KEY) as engine, \
+            aiohttp.ClientSession() as http:
+        api = Api(http, engine)
+        # Given a stored clip
+        video = bytes(range(256)) * 40
+        (tmp_path / "ranged.mp4").write_bytes(video)
+        uri = await engine.runtime.storage.put(tmp_path / "ranged.mp4", "front_door/ranged.mp4")
+        await engine.runtime.started_repository().upsert_clip(ClipRecord(
+            id="ranged", camera="front_door", status="done", created_at=utcnow(),
+            storage_uri=uri))
+        # When a player sends a Range header that is not one byte range: empty, `bytes=`
+        # with no numbers, another unit, several ranges, or the last byte before the first
+        for header in ("", "bytes=", "bytes=-", "pages=1-2", "bytes=0-1,5-6", "bytes=50-10"):
+            status, body, resp = await api.call("GET", "/clips/ranged/media",
+                                                headers={"Range": header})
+            # Then it is ignored, as HTTP says: the whole clip, 200 (not 416)
+            assert status == 200 and body == video, (header, status)
+            assert "Content-Range" not in resp.headers
+        # And a byte range is still served, and one past the end is still 416
+        status, body, _ = await api.call("GET", "/clips/ranged/media",
+                                         headers={"Range": "bytes=10-19"})
+        assert status == 206 and body == video[10:20]
+        status, body, _ = await api.call("GET", "/clips/ranged/media",
+                                         headers={"Range": f"bytes={len(video)}-"})
+        assert_error(status, body, 416, "RANGE_NOT_SATISFIABLE")

@@ -2,12 +2,13 @@
 processes sharing one PostgreSQL database and moto's S3 server): the entry shows every
 camera of the installation and each engine as a device of its own, and when its engine is
 killed it carries on through the other engine's URL (the dead engine's device stays,
-unavailable); an engine that leaves the installation takes its device with it."""
+unavailable, for the user to remove); an engine that leaves the installation takes its
+device with it."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -73,8 +74,22 @@ async def _entry_on(hass: HomeAssistant, engine: ClusterEngine) -> MockConfigEnt
     return entry
 
 
+async def _device_remover(hass: HomeAssistant, hass_ws_client: Any, entry: MockConfigEntry
+                          ) -> Callable[[str], Awaitable[bool]]:
+    """Removes a device from the entry as the user does in the UI; whether HA allowed it."""
+    assert await async_setup_component(hass, "config", {})
+    client = await hass_ws_client(hass)
+
+    async def remove(device_id: str) -> bool:
+        await client.send_json_auto_id({"type": "config/device_registry/remove_config_entry",
+                                        "config_entry_id": entry.entry_id,
+                                        "device_id": device_id})
+        return bool((await client.receive_json())["success"])
+    return remove
+
+
 async def test_one_entry_shows_every_camera_and_survives_its_engine(
-        hass: HomeAssistant, engines: list[ClusterEngine]) -> None:
+        hass: HomeAssistant, engines: list[ClusterEngine], hass_ws_client: Any) -> None:
     e1, e2 = engines
     # Given an entry added for engine e1 of a two-engine cluster
     entry = await _entry_on(hass, e1)
@@ -113,12 +128,23 @@ async def test_one_entry_shows_every_camera_and_survives_its_engine(
     await hass.async_block_till_done()
     # And e2's device holds both cameras, while the dead engine's device shows unavailable
     for _ in range(100):
-        if _held_state(hass, "e1") == "unavailable":
+        if (_held_state(hass, "e1"), _held_state(hass, "e2")) == ("unavailable", "2"):
             break
         await coordinator.async_refresh()
         await hass.async_block_till_done()
         await asyncio.sleep(0.2)
     assert (_held_state(hass, "e1"), _held_state(hass, "e2")) == ("unavailable", "2")
+    # And the user may remove the dead engine's device by hand, never the live one's
+    remove = await _device_remover(hass, hass_ws_client, entry)
+    e1_device = find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e1")
+    e2_device = find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2")
+    assert e1_device is not None and e2_device is not None
+    assert not await remove(e2_device.id)
+    assert await remove(e1_device.id)
+    await coordinator.async_refresh()
+    await hass.async_block_till_done()
+    assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e1") is None
+    assert find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2") is not None
     assert entry.state is ConfigEntryState.LOADED
     await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()
@@ -130,14 +156,7 @@ async def test_an_engine_that_leaves_takes_its_device_with_it(
     # Given an entry added for engine e1 of a two-engine cluster, each engine a device
     entry = await _entry_on(hass, e1)
     coordinator = entry.runtime_data.coordinator
-    assert await async_setup_component(hass, "config", {})
-    client = await hass_ws_client(hass)
-
-    async def remove(device_id: str) -> bool:
-        await client.send_json_auto_id({"type": "config/device_registry/remove_config_entry",
-                                        "config_entry_id": entry.entry_id,
-                                        "device_id": device_id})
-        return bool((await client.receive_json())["success"])
+    remove = await _device_remover(hass, hass_ws_client, entry)
 
     e2_device = find_device(hass, entry.entry_id, f"{ENTRY_ID}-engine-e2")
     assert e2_device is not None

@@ -163,6 +163,7 @@ class CameraView(TypedDict):
     detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    live_webrtc: NotRequired[bool]
     synthetic: NotRequired[bool]
 
 
@@ -360,6 +361,7 @@ class CameraStatus(TypedDict):
     detection_delay_s: NotRequired[float | None]
     live_picture: NotRequired[bool]
     live_stream: NotRequired[bool]
+    live_webrtc: NotRequired[bool]
     synthetic: NotRequired[bool]
 
 
@@ -368,6 +370,20 @@ class SnapshotQuery(TypedDict):
 
     width: NotRequired[int]
     height: NotRequired[int]
+
+
+class WebRtcOffer(TypedDict):
+    """A WebRTC viewer's SDP offer (WHEP-style: the whole offer at once)."""
+
+    type: str
+    sdp: str
+
+
+class WebRtcAnswer(TypedDict):
+    """The engine's SDP answer, its ICE candidates included (no trickle)."""
+
+    type: str
+    sdp: str
 
 
 class StorageStatus(TypedDict):

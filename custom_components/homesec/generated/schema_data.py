@@ -37,6 +37,7 @@ ROUTES: Final[dict[str, tuple[str, str]]] = {'create_camera': ('POST', '/api/v1/
  'list_cameras': ('GET', '/api/v1/cameras'),
  'list_clips': ('GET', '/api/v1/clips'),
  'list_live_events': ('GET', '/api/v1/live-events'),
+ 'offer_camera_webrtc': ('POST', '/api/v1/cameras/{name}/webrtc'),
  'restart': ('POST', '/api/v1/system/restart'),
  'set_alert_policy': ('PUT', '/api/v1/alert-policy'),
  'update_camera': ('PUT', '/api/v1/cameras/{name}')}
@@ -625,6 +626,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                              'required': False,
                                              'selector': 'boolean',
                                              'type': 'bool'},
+                             'live_webrtc': {'description': 'Has WebRTC live view (POST '
+                                                            '/cameras/{name}/webrtc): a live '
+                                                            'restream, and the engine has its '
+                                                            'webrtc extra (aiortc)',
+                                             'required': False,
+                                             'selector': 'boolean',
+                                             'type': 'bool'},
                              'motion_masks': {'default': [],
                                               'description': 'Areas motion detection ignores (a '
                                                              'tree in the wind, a timestamp)',
@@ -794,6 +802,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'type': 'bool'},
                            'live_stream': {'description': 'Has a live restream (GET '
                                                           '/cameras/{name}/stream)',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
+                           'live_webrtc': {'description': 'Has WebRTC live view (POST '
+                                                          '/cameras/{name}/webrtc): a live '
+                                                          'restream, and the engine has its webrtc '
+                                                          'extra (aiortc)',
                                            'required': False,
                                            'selector': 'boolean',
                                            'type': 'bool'},
@@ -2556,6 +2571,21 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                  'required': False,
                                                  'selector': 'number',
                                                  'type': 'float'},
+                                 'undecodable_timeout_s': {'default': 15.0,
+                                                           'description': 'A connected stream that '
+                                                                          'yields no picture this '
+                                                                          'long (data no decoder '
+                                                                          'can use, a frame that '
+                                                                          'never completes) counts '
+                                                                          'as lost: the camera is '
+                                                                          'unhealthy with the '
+                                                                          'reason and is '
+                                                                          'reconnected',
+                                                           'max': 300.0,
+                                                           'min': 2.0,
+                                                           'required': False,
+                                                           'selector': 'number',
+                                                           'type': 'float'},
                                  'url': {'description': 'Stream URL without credentials',
                                          'env_field': 'url_env',
                                          'nullable': True,
@@ -3178,6 +3208,33 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                'required': False,
                                                'selector': 'number',
                                                'type': 'int'}}},
+ 'WebRtcAnswer': {'description': "The engine's SDP answer, its ICE candidates included (no "
+                                 'trickle).',
+                  'extra': 'forbid',
+                  'fields': {'sdp': {'description': 'The SDP answer',
+                                     'required': True,
+                                     'selector': 'text',
+                                     'type': 'str'},
+                             'type': {'choices': ['answer'],
+                                      'description': 'Always answer',
+                                      'required': True,
+                                      'selector': 'select',
+                                      'type': 'str'}}},
+ 'WebRtcOffer': {'description': "A WebRTC viewer's SDP offer (WHEP-style: the whole offer at "
+                                'once).',
+                 'extra': 'forbid',
+                 'fields': {'sdp': {'description': "The browser's SDP offer, with a video section "
+                                                   'and H.264 among its codecs',
+                                    'max_len': 65536,
+                                    'min_len': 1,
+                                    'required': True,
+                                    'selector': 'text',
+                                    'type': 'str'},
+                            'type': {'choices': ['offer'],
+                                     'description': 'Always offer',
+                                     'required': True,
+                                     'selector': 'select',
+                                     'type': 'str'}}},
  'WsMessage': {'description': 'One WebSocket message from /api/v1/events.',
                'extra': 'allow',
                'fields': {'data': {'description': 'AlertEvent, LiveEvent (with phase), '

@@ -27,8 +27,11 @@ from tests.videotools import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 HASS = Path(sys.executable).with_name("hass")
-# Only what the test drives: the REST API, onboarding, config flows over REST and repairs.
-CONFIGURATION = "homeassistant:\n  name: HomeSec e2e\napi:\nonboarding:\nconfig:\nrepairs:\n"
+# What the test drives, listed instead of `default_config` (which needs go2rtc's binary and
+# more requirements): the REST API, onboarding, config flows, repairs, and the frontend with
+# the camera, image and media-source components its device page and media browser show.
+CONFIGURATION = ("homeassistant:\n  name: HomeSec e2e\napi:\nonboarding:\nconfig:\nrepairs:\n"
+                 "frontend:\ncamera:\nimage:\nmedia_source:\n")
 START_TIMEOUT_S = 90.0
 
 
@@ -67,6 +70,14 @@ class RealHass:
             reply = await sock.receive_json()
         assert reply.get("success"), f"{command['type']}: {reply}"
         return reply["result"]
+
+    def browser_tokens(self) -> str:
+        """A script that logs the frontend in as the owner (HA's frontend reads its tokens
+        from localStorage.hassTokens), run before the page's own scripts."""
+        tokens = {"access_token": self.token, "token_type": "Bearer", "expires_in": 1800,
+                  "hassUrl": self.url, "clientId": f"{self.url}/", "refresh_token": "",
+                  "expires": int((datetime.now(UTC).timestamp() + 1800) * 1000)}
+        return f"localStorage.hassTokens = {json.dumps(json.dumps(tokens))};"
 
     async def state(self, entity_id: str) -> dict[str, Any]:
         return dict(await self.rest("GET", f"/api/states/{entity_id}"))

@@ -4,17 +4,15 @@ A real `hass` process, onboarded through its onboarding API, with HomeSec added 
 real config flow over HA's REST API; the engine runs for real with a looping RTSP camera of
 real footage (people walking through a plaza, again and again), so there is activity all the
 time. Over several 5 s poll intervals: polled sensors move, the camera's Enabled switch stops
-and restarts the engine's recording, and a repair clears once its cause is gone.
-
-Not covered yet: the device page and media browser in Chromium. With `hass --skip-pip` here the
-frontend stays on "Loading..." because the integrations HA loads with it cannot all be
-imported (assist_pipeline needs pymicro-vad, which has no Python 3.14 wheel), so the
-frontend's request for every service description fails.
+and restarts the engine's recording, and a repair clears once its cause is gone. In headless
+Chromium, logged in as the owner, HA's own frontend shows the camera's device page with its
+live picture and last-alert snapshot, and the media browser lists its clips with thumbnails.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import importlib.util
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -23,6 +21,10 @@ from typing import Any
 import aiohttp
 import pytest
 
+from playwright.async_api import Page
+
+from custom_components.homesec.coordinator import camera_device_identifier
+from tests.api.panel_rig import chromium, open_page, shoot
 from tests.e2e.ha_harness import engine_for_ha, entry_data
 from tests.e2e.real_hass import RealHass, running_hass, until
 from tests.engine_harness import RunningEngine
@@ -108,6 +110,21 @@ async def _add_homesec(hass: RealHass, engine: RunningEngine) -> str:
     return entry_id
 
 
+async def _entity(hass: RealHass, domain: str, name: str, contains: str = "") -> str:
+    """The entity id, once HA lists it (the entry's platforms load after the flow ends)."""
+    found: list[str] = []
+
+    async def listed() -> bool:
+        try:
+            found.append(await hass.entity_named(domain, name, contains=contains))
+        except AssertionError:
+            return False
+        return True
+
+    await until(f"{domain} '{name}' in HA", listed, 30, hass)
+    return found[-1]
+
+
 async def _number(hass: RealHass, entity_id: str) -> float:
     state = (await hass.state(entity_id))["state"]
     try:
@@ -131,21 +148,8 @@ async def test_a_user_sees_fresh_sensors_a_switch_that_acts_and_repairs_that_cle
         eng = EngineApi(session, engine)
         await _add_homesec(hass, engine)
 
-        async def entity(domain: str, name: str, contains: str = "") -> str:
-            found: list[str] = []
-
-            async def listed() -> bool:
-                try:
-                    found.append(await hass.entity_named(domain, name, contains=contains))
-                except AssertionError:
-                    return False
-                return True
-
-            await until(f"{domain} '{name}' in HA", listed, 30, hass)
-            return found[-1]
-
-        clips_today = await entity("sensor", "Clips today")
-        switch = await entity("switch", "Enabled", CAMERA)
+        clips_today = await _entity(hass, "sensor", "Clips today")
+        switch = await _entity(hass, "switch", "Enabled", CAMERA)
 
         # When the camera records clip after clip over several poll intervals
         start = await _number(hass, clips_today)
@@ -192,7 +196,7 @@ async def test_a_user_sees_fresh_sensors_a_switch_that_acts_and_repairs_that_cle
         await until("the engine stopped the camera after switch-off", stopped, 15, hass)
         assert (await hass.state(switch))["state"] == "off"
         # And records nothing more though people keep walking by (two loops of the footage)
-        await until("clips in flight finished", _pipeline_idle(eng), 30, hass)
+        await until("clips in flight finished", _pipeline_idle(eng), 60, hass)
         clips_off = await eng.clips()
         await asyncio.sleep(2 * plaza.period_s)
         assert await eng.clips() == clips_off, "the camera recorded while switched off"
@@ -214,3 +218,95 @@ def _pipeline_idle(eng: EngineApi) -> Any:
         body = await eng.get(f"/clips?camera={CAMERA}&page_size=100")
         return all(c["status"] in ("done", "error") for c in body["clips"])
     return idle
+
+
+async def test_a_user_sees_the_live_picture_the_last_alert_and_the_clips_in_has_frontend(
+    tmp_path: Path, engine: RunningEngine
+) -> None:
+    # Given a real Home Assistant with HomeSec added through its config flow, and the engine
+    # recording people walking through the plaza until one of them raised an alert
+    async with running_hass(tmp_path) as hass:
+        entry_id = await _add_homesec(hass, engine)
+        snapshot = await _entity(hass, "image", "Last alert snapshot", CAMERA)
+        live = await _entity(hass, "camera", "Live view", CAMERA)
+
+        async def alerted() -> bool:
+            return (await hass.state(snapshot))["state"] not in ("unknown", "unavailable")
+
+        await until("a last alert in HA", alerted, 120, hass)
+        wanted = list(camera_device_identifier(entry_id, CAMERA))
+        devices = await hass.ws({"type": "config/device_registry/list"})
+        device = next(d for d in devices if wanted in d["identifiers"])
+        async with chromium() as browser:
+            page = await open_page(browser, [])
+            await page.context.add_init_script(hass.browser_tokens())
+            # When the owner opens the camera's device page in HA's own frontend
+            await page.goto(f"{hass.url}/config/devices/device/{device['id']}")
+            shown: dict[str, int] = {}
+
+            async def both_pictures_loaded() -> bool:
+                shown.update({p["src"]: p["width"] for p in await _pictures(page)})
+                return (_loaded(shown, f"/api/camera_proxy/{live}?")
+                        and _loaded(shown, f"/api/image_proxy/{snapshot}?"))
+
+            # Then it shows the live picture and the last alert's snapshot, both loaded
+            # (a broken picture has no width)
+            await until(f"the device page's live picture and last alert loaded: {shown}",
+                        both_pictures_loaded, 45, hass)
+            await shoot(page, "ha-device-page")
+
+            # When the owner opens HomeSec in the media browser, then the camera, then today
+            await page.goto(f"{hass.url}/media-browser/browser")
+            await page.locator("div.title", has_text="HomeSec").first.click()
+            await page.locator("div.title", has_text="Plaza").first.click()
+            today = page.locator("div.title", has_text=re.compile(r"\d{4}-\d\d-\d\d \(\d+\)"))
+            await today.first.click()
+            # Then the day lists the camera's clips, each judged one (titled by its time and
+            # what was seen; the one still recording has no snapshot yet) with a thumbnail
+            # that loads
+            clips = page.locator("div.title", has_text=re.compile(r"^\s*\d\d:\d\d:\d\d \w"))
+            thumbnails: list[dict[str, Any]] = []
+
+            async def thumbnails_loaded() -> bool:
+                thumbnails[:] = [p for p in await _pictures(page) if p["width"] > 0
+                                 and "/api/brands/" not in p["src"]]
+                return await clips.count() > 0 and len(thumbnails) >= await clips.count()
+
+            await until("every clip listed with a thumbnail that loads", thumbnails_loaded,
+                        45, hass)
+            await shoot(page, "ha-media-browser")
+
+
+def _loaded(pictures: dict[str, int], part: str) -> bool:
+    """A picture whose address holds `part` is on the page and has loaded."""
+    return any(part in src and width > 0 for src, width in pictures.items())
+
+
+# Every picture the page shows, through the frontend's shadow roots: <img> elements and the
+# background images HA's state badges and media tiles use (one entry per element: clips of
+# looping footage can have byte-identical thumbnails), each loaded again in the page to see
+# whether it loads (a broken picture has naturalWidth 0).
+PICTURES_JS = """async () => {
+  const found = [];
+  const walk = root => {
+    for (const el of root.querySelectorAll('*')) {
+      if (el.tagName === 'IMG' && el.src) found.push(el.src);
+      const bg = el.style && el.style.backgroundImage;
+      const m = bg && bg.match(/url\\(["']?([^"')]+)["']?\\)/);
+      if (m) found.push(new URL(m[1], location.href).href);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  const width = src => new Promise(done => {
+    const img = new Image();
+    img.onload = () => done(img.naturalWidth);
+    img.onerror = () => done(0);
+    img.src = src;
+  });
+  return Promise.all(found.map(async src => ({src, width: await width(src)})));
+}"""
+
+
+async def _pictures(page: Page) -> list[dict[str, Any]]:
+    return list(await page.evaluate(PICTURES_JS))

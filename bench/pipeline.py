@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from homesec_engine.events import EventHub  # noqa: E402
 from homesec_engine.filters import BuiltinDetector  # noqa: E402
 from homesec_engine.notifiers import NotifierFanout  # noqa: E402
+from homesec_engine.alerts.owner import CameraEvents  # noqa: E402
 from homesec_engine.pipeline import Pipeline  # noqa: E402
 from homesec_engine.policy import AlertPolicyEngine  # noqa: E402
 from homesec_engine.records import ClipFile  # noqa: E402
@@ -81,11 +82,15 @@ async def pipeline_latency(tmp: Path, video: Path, clips: int) -> list[float]:
     events = EventHub()
     fanout = NotifierFanout([])
     policy = AlertPolicyEngine({})
+    storage = LocalStorage({"path": str(tmp / "clips")})
+    camera_events = CameraEvents(repository=repo, hub=events, fanout=fanout,
+                                 policy=lambda: policy, storage=storage, last_alerts={})
+    await camera_events.start()
     pipeline = Pipeline(
-        repository=repo, storage=LocalStorage({"path": str(tmp / "clips")}),
+        repository=repo, storage=storage,
         object_filter=BuiltinDetector({"sample_fps": 2.0, "min_confidence": 0.5,
                                        "trigger_classes": TRIGGERS}),
-        analyzer=None, policy=lambda: policy, fanout=fanout, events=events, last_alerts={})
+        analyzer=None, policy=lambda: policy, camera_events=camera_events)
     latencies = []
     work = tmp / "work"
     work.mkdir()
@@ -101,6 +106,7 @@ async def pipeline_latency(tmp: Path, video: Path, clips: int) -> list[float]:
                 latencies.append((time.perf_counter() - started) * 1000)
         await pipeline.drain(30)
     finally:
+        await camera_events.close()
         await repo.close()
     return latencies
 

@@ -7,13 +7,59 @@ after the deletion (state/repository.py drops such writes and names what they st
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
 from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .pipeline import SNAPSHOT_SUFFIX, snapshot_key
+from .schema.api import route_path
 from .storage.base import Storage, StorageError
 
+if TYPE_CHECKING:
+    from .offsite.uploader import OffsiteUploader
+
 _LOGGER = logging.getLogger(__name__)
+
+SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
+def snapshot_key(clip_id: str) -> str:
+    return f"{clip_id}{SNAPSHOT_SUFFIX}"
+
+
+def view_url(clip_id: str, public_url: str | None, what: str = "media") -> str:
+    """The engine's link to a clip's `media` (video) or `snapshot`."""
+    path = route_path(f"get_clip_{what}", clip_id=clip_id)
+    return f"{public_url.rstrip('/')}{path}" if public_url else path
+
+
+def write_temp(data: bytes, clip_id: str) -> Path:
+    """`data` in a temporary JPEG file (blocking: run in a thread)."""
+    fd, name = tempfile.mkstemp(prefix=f"homesec-{clip_id}-", suffix=SNAPSHOT_SUFFIX)
+    with open(fd, "wb") as handle:
+        handle.write(data)
+    return Path(name)
+
+
+async def store_snapshot(storage: Storage, clip_id: str, jpeg: bytes,
+                         offsite: OffsiteUploader | None = None) -> str:
+    """Store `jpeg` as the clip's snapshot (by key: servable before the video is stored).
+
+    Cluster mode (`offsite.shared`): its copy is queued for the object store every engine
+    serves from (a full backlog keeps it local, with the backlog's warning)."""
+    tmp = await asyncio.to_thread(write_temp, jpeg, clip_id)
+    try:
+        uri = str(await storage.put(tmp, snapshot_key(clip_id)))
+    finally:
+        await asyncio.to_thread(tmp.unlink, True)
+    if offsite is not None and offsite.shared:
+        try:
+            await offsite.enqueue(clip_id, uri, snapshot_key(clip_id), what="snapshot")
+        except OSError as err:  # the backlog folder cannot be written
+            _LOGGER.error("clip %s: snapshot not queued for the object store: %s", clip_id, err)
+    return uri
 
 
 def snapshot_uri(storage: Storage, clip_uri: str | None) -> str | None:

@@ -16,11 +16,9 @@ Per clip, as one task (several clips run at once, up to `max_concurrent`):
    stored snapshot waits, bounded, for the clip and snapshot to be stored); when it fails (`analyze_failed`)
    the clip is judged as if there were no analyzer (policy.fallback_analysis);
 5. the policy decides (`analyzed` + event `alert_decided`);
-6. an alert goes to the EventHub (`alert`), `last_alerts`, and every notifier as background
-   tasks (event `notified` / `notify_failed` per notifier); the clip is `done`.
-
-With live detection (live/), the clip's event may have started, and alerted, while it was
-recorded: the pipeline then never alerts again for it, and ends the event with its judgement.
+6. the judgement goes to the camera events' owner (alerts/owner.py), which alone decides
+   whether an alert goes out (one per event: an event that alerted live never alerts again)
+   and writes the clip's event columns; the clip is `done`, and its live event ends.
 
 A clip cut off by a stop (the drain timed out) ends in `error` with event `interrupted`.
 
@@ -35,16 +33,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
-from .events import EventHub
+from .clipfiles import store_snapshot
 from .filters.base import FilterOutput, ObjectFilter
-from .notifiers.fanout import NotifierFanout
 from .policy import AlertPolicyEngine, fallback_analysis
-from .schema.api import route_path
 from .records import (
     AlertDecision,
     AlertEvent,
@@ -61,7 +55,7 @@ from .snapshots import render_snapshot
 from .zones import CameraZones, summarize_objects
 
 if TYPE_CHECKING:  # the repository module is heavy (SQLAlchemy); the runtime imports it late
-    from .live.events import LiveEvents
+    from .alerts.owner import CameraEvents
     from .offsite.uploader import OffsiteUploader
     from .state.repository import ClipRepository
     from .storage.base import Storage
@@ -70,19 +64,6 @@ _LOGGER = logging.getLogger(__name__)
 
 _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED: 2,
          ClipStatus.DONE: 3, ClipStatus.ERROR: 3}
-
-
-def view_url(clip_id: str, public_url: str | None, what: str = "media") -> str:
-    """The engine's link to a clip's `media` (video) or `snapshot`."""
-    path = route_path(f"get_clip_{what}", clip_id=clip_id)
-    return f"{public_url.rstrip('/')}{path}" if public_url else path
-
-
-SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
-
-
-def snapshot_key(clip_id: str) -> str:
-    return f"{clip_id}{SNAPSHOT_SUFFIX}"
 
 
 def clip_key(clip_id: str, path: Path) -> str:
@@ -120,10 +101,7 @@ class Pipeline:
         object_filter: ObjectFilter,
         analyzer: Analyzer | None,
         policy: Callable[[], AlertPolicyEngine],
-        fanout: NotifierFanout,
-        events: EventHub,
-        last_alerts: dict[str, dict[str, Any]],
-        public_url: str | None = None,
+        camera_events: CameraEvents,
         max_concurrent: int = 2,
         upload_attempts: int = 3,
         upload_backoff_s: float = 1.0,
@@ -142,10 +120,7 @@ class Pipeline:
         self.filter_for = filter_for or (lambda camera: object_filter)
         self.analyzer = analyzer
         self.policy = policy
-        self.fanout = fanout
-        self.events = events
-        self.last_alerts = last_alerts
-        self.public_url = public_url
+        self.camera_events = camera_events  # the one owner of events and alerts
         self.upload_attempts = max(1, upload_attempts)
         self.upload_backoff_s = upload_backoff_s
         self.alert_upload_wait_s = alert_upload_wait_s
@@ -164,7 +139,6 @@ class Pipeline:
         self.clips_failed = 0
         self.last_error: str | None = None
         self.accepting = True
-        self.live: LiveEvents | None = None  # set by the runtime when cameras detect live
 
     # -- entry points -----------------------------------------------------------------------
 
@@ -242,8 +216,7 @@ class Pipeline:
             await self._interrupted(out)
             raise
         finally:
-            if self.live is not None:
-                await self.live.judged(out, clip)
+            await self.camera_events.judged(out, clip)
         _log_clip(out, clip)
         return out
 
@@ -255,10 +228,9 @@ class Pipeline:
         await self._event(out, "interrupted", stage=str(out.status))
 
     async def _run(self, out: ClipOutcome, clip: ClipFile) -> None:
-        await self._write(self.repository.upsert_clip, ClipRecord(
+        await self.camera_events.store_clip(ClipRecord(
             id=out.clip_id, camera=clip.camera, status=ClipStatus.QUEUED_LOCAL,
-            created_at=clip.started_at, duration_s=round(clip.duration_s, 3),
-            **(self.live.record_fields(out.clip_id) if self.live else {})))
+            created_at=clip.started_at, duration_s=round(clip.duration_s, 3)))
         await self._event(out, "clip_recorded", camera=clip.camera, file=clip.path.name,
                           started_at=clip.started_at.isoformat(),
                           ended_at=clip.ended_at.isoformat())
@@ -271,8 +243,8 @@ class Pipeline:
                 await upload
                 await self._status(out, ClipStatus.ERROR)
                 return
-            snapshot = asyncio.create_task(self._snapshot(out, clip, filtered),
-                                           name="homesec-snap")
+            snapshot = shot = asyncio.create_task(self._snapshot(out, clip, filtered),
+                                                  name="homesec-snap")
             # Without a usable model, `on_model_error: motion` lets every clip through as motion.
             triggers = self.filter_for(clip.camera).trigger_classes
             triggered = any(c in triggers for c in out.moving_classes) \
@@ -286,26 +258,23 @@ class Pipeline:
             # The tier from the classes that moved (a detector fallback has none to go by).
             decision = self.policy().decide(
                 clip.camera, analysis, triggered=triggered,
-                classes=out.moving_classes if out.moving_classes else None)
+                classes=out.moving_classes if out.moving_classes else None, zones=out.zones)
             out.decision = decision
-            # Alerted live already: one alert per event; the clip's judgement ends the event.
-            alerted_live = self.live is not None and self.live.alerted(out.clip_id)
             await self._status(out, ClipStatus.ANALYZED, activity_type=analysis.activity_type,
-                               risk_level=analysis.risk_level, summary=analysis.summary,
-                               alerted=decision.alert or alerted_live)
+                               risk_level=analysis.risk_level, summary=analysis.summary)
             await self._event(out, "alert_decided", alert=decision.alert, reason=decision.reason,
                               tier=decision.tier,
                               risk_level=decision.risk_level,
                               activity_type=decision.activity_type,
                               by="analyzer" if out.analyzer_used else "filter")
-            if decision.alert and not alerted_live:
+
+            async def ready() -> None:
                 # Bounded waits: the alert should carry the storage URI, and its snapshot
                 # (a full-size decode) should be there when a phone opens the link.
                 await self._wait_bounded(upload)
-                await self._wait_bounded(snapshot)
-                await self._alert(out, clip, analysis, filtered)
-            elif alerted_live:
-                self._refresh_last_alert(out, clip.camera, analysis)
+                await self._wait_bounded(shot)
+
+            out.alert = await self.camera_events.decided(out, clip, ready)
             await upload
             await snapshot
         finally:
@@ -465,13 +434,9 @@ class Pipeline:
             shown = [d for d in out.counted if best is not None
                      and d.frame_index == best.frame_index]
             jpeg = await asyncio.to_thread(render_snapshot, clip.path, filtered, shown)
-            tmp = await asyncio.to_thread(_write_temp, jpeg, out.clip_id)
-            try:
-                out.snapshot_uri = await self.storage.put(tmp, snapshot_key(out.clip_id))
-                self._storage_works()
-            finally:
-                await asyncio.to_thread(tmp.unlink, True)
-            await self._share_snapshot(out.clip_id, out.snapshot_uri)
+            out.snapshot_uri = await store_snapshot(self.storage, out.clip_id, jpeg,
+                                                    self.offsite)
+            self._storage_works()
         except Exception as err:  # a missing snapshot costs a thumbnail, nothing more
             _LOGGER.warning("clip %s: snapshot failed: %s", out.clip_id, err)
             return
@@ -517,76 +482,6 @@ class Pipeline:
             return
         await asyncio.wait({task}, timeout=self.alert_upload_wait_s)
 
-    async def _alert(self, out: ClipOutcome, clip: ClipFile, analysis: Analysis,
-                     filtered: FilterOutput) -> None:
-        out.alert = self.announce(
-            camera=clip.camera, clip_id=out.clip_id, analysis=analysis,
-            classes=filtered.classes, objects=out.objects, zones=out.zones,
-            timestamp=clip.started_at, storage_uri=out.storage_uri)
-
-    def announce(self, *, camera: str, clip_id: str, analysis: Analysis, classes: list[str],
-                 objects: list[dict[str, Any]], zones: list[str], timestamp: datetime,
-                 storage_uri: str | None) -> AlertEvent:
-        """Send one alert: EventHub, `last_alerts`, every notifier (results in the history)."""
-        event = AlertEvent(
-            camera=camera, clip_id=clip_id, activity_type=analysis.activity_type,
-            risk_level=analysis.risk_level, summary=analysis.summary,
-            view_url=view_url(clip_id, self.public_url), storage_uri=storage_uri,
-            timestamp=timestamp, detected_objects=list(classes),
-            objects=objects, zones=zones)
-        # Names, ids and labels only: never a URL (it could carry a host's credentials).
-        _LOGGER.info("alert: camera=%s clip=%s risk=%s activity=%s detections=%s",
-                     camera, clip_id, analysis.risk_level, analysis.activity_type,
-                     ",".join(classes) or "none")
-        payload = event.payload()
-        # The camera's last alert, built once: /status serves it and the alert carries it,
-        # so the integration applies it as it is.
-        self.last_alerts[camera] = payload["last_alert"] = alert_summary(
-            clip_id=clip_id, activity_type=analysis.activity_type,
-            risk_level=analysis.risk_level, summary=analysis.summary,
-            detected_objects=classes, timestamp=payload["timestamp"], objects=objects,
-            zones=zones)
-        event.last_alert = payload["last_alert"]
-        self.events.publish("alert", payload)
-
-        async def record(notifier: str, ok: bool, error: str | None) -> None:
-            await self.write(self.repository.add_event, ClipEventRecord(
-                clip_id=clip_id, type="notified" if ok else "notify_failed",
-                data={"notifier": notifier, "error": error}))
-
-        self.fanout.alert(event, on_result=record)
-        return event
-
-    def _refresh_last_alert(self, out: ClipOutcome, camera: str, analysis: Analysis) -> None:
-        """The live alert's summary, once the clip is judged (no new alert is sent)."""
-        current = self.last_alerts.get(camera)
-        if current is not None and current.get("clip_id") == out.clip_id:
-            current.update(summary=analysis.summary, activity_type=analysis.activity_type,
-                           objects=out.objects or current.get("objects", []),
-                           zones=out.zones or current.get("zones", []))
-
-    def media_url(self, clip_id: str, what: str) -> str:
-        return view_url(clip_id, self.public_url, what)
-
-    async def store_snapshot(self, clip_id: str, jpeg: bytes) -> str:
-        tmp = await asyncio.to_thread(_write_temp, jpeg, clip_id)
-        try:
-            uri = str(await self.storage.put(tmp, snapshot_key(clip_id)))
-        finally:
-            await asyncio.to_thread(tmp.unlink, True)
-        await self._share_snapshot(clip_id, uri)
-        return uri
-
-    async def _share_snapshot(self, clip_id: str, uri: str) -> None:
-        """Cluster mode: queue the snapshot's copy in the object store every engine serves
-        from (a full backlog keeps it local, with the backlog's warning)."""
-        if self.offsite is None or not self.offsite.shared:
-            return
-        try:
-            await self.offsite.enqueue(clip_id, uri, snapshot_key(clip_id), what="snapshot")
-        except OSError as err:  # the backlog folder cannot be written
-            _LOGGER.error("clip %s: snapshot not queued for the object store: %s", clip_id, err)
-
     async def _cleanup(self, out: ClipOutcome, clip: ClipFile) -> None:
         """The source's file is a working copy: drop it once storage holds the clip."""
         if not (self.delete_local_after_upload and out.storage_uri):
@@ -617,9 +512,6 @@ class Pipeline:
         await self._write(self.repository.add_event,
                           ClipEventRecord(clip_id=out.clip_id, type=event_type, data=data))
 
-    async def write(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
-        await self._write(method, *args, **kwargs)
-
     async def _write(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:
             await method(*args, **kwargs)
@@ -633,6 +525,8 @@ def _file_size(path: Path) -> int | None:
         return path.stat().st_size
     except OSError:  # the source removed it already: the stored copy has the same size
         return None
+
+
 def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
     """The one INFO line a user reads to follow clips: what came in and what was decided."""
     detections = out.filtered.result.detections if out.filtered else []
@@ -644,12 +538,3 @@ def _log_clip(out: ClipOutcome, clip: ClipFile) -> None:
     _LOGGER.info("clip: camera=%s clip=%s duration=%.1fs detections=%d%s decision=%s status=%s",
                  clip.camera, out.clip_id, clip.duration_s, len(detections),
                  f" ({labels})" if labels else "", decision, out.status)
-
-
-def _write_temp(data: bytes, clip_id: str) -> Path:
-    import tempfile
-
-    fd, name = tempfile.mkstemp(prefix=f"homesec-{clip_id}-", suffix=".jpg")
-    with open(fd, "wb") as handle:
-        handle.write(data)
-    return Path(name)

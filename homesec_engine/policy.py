@@ -8,6 +8,8 @@ value it sets; unset or empty values inherit the global ones):
 3. the risk level is below `min_risk_level`               -> no alert
 4. `activity_types` is non-empty and lacks the activity   -> no alert
 5. none of the event's classes is in `alert_classes`      -> no alert: a detection
+   (an event in zones that `cameras[C].zones` names takes those zones' alert_classes
+   instead, any of them when in several; an empty list there: nothing in that zone alerts)
 6. otherwise                                              -> alert
 
 The tier: an event that alerts is an `alert`; one that was triggered but does not alert is a
@@ -75,12 +77,26 @@ class AlertPolicyEngine:
             "min_risk_level": override.get("min_risk_level") or self.min_risk_level,
             "activity_types": list(override.get("activity_types") or self.activity_types),
             "alert_classes": list(override.get("alert_classes") or self.alert_classes),
+            "zones": {name: list(rule.get("alert_classes") or [])
+                      for name, rule in (override.get("zones") or {}).items()},
         }
 
+    @staticmethod
+    def tier_classes(rules: dict[str, Any], zones: Iterable[str] | None) -> tuple[list[str], str]:
+        """The classes that alert for an event in `zones`, and where that rule comes from."""
+        ruled = sorted({z for z in zones or () if z in rules["zones"]})
+        if not ruled:
+            return rules["alert_classes"], "alert_classes"
+        classes = sorted({c for z in ruled for c in rules["zones"][z]})
+        return classes, f"zone {', '.join(ruled)} alert_classes"
+
     def decide(self, camera: str, analysis: Analysis, *, triggered: bool,
-               classes: Iterable[str] | None = None) -> AlertDecision:
-        """`classes`: the event's classes that moved, for the tier (None: not known)."""
+               classes: Iterable[str] | None = None,
+               zones: Iterable[str] | None = None) -> AlertDecision:
+        """`classes`: the event's classes that moved, for the tier (None: not known);
+        `zones`: the zones they were in (a zone may have its own tier rule)."""
         rules = self.effective(camera)
+        alert_classes, rule = self.tier_classes(rules, zones)
         decision = AlertDecision(alert=False, reason="", risk_level=analysis.risk_level,
                                  activity_type=analysis.activity_type)
         if not triggered:
@@ -92,9 +108,9 @@ class AlertPolicyEngine:
                                f"{rules['min_risk_level']}")
         elif rules["activity_types"] and analysis.activity_type not in rules["activity_types"]:
             decision.reason = f"activity {analysis.activity_type} is not one that alerts"
-        elif classes is not None and not set(classes) & set(rules["alert_classes"]):
+        elif classes is not None and not set(classes) & set(alert_classes):
             decision.reason = (f"{', '.join(sorted(set(classes)))} is a detection, not an "
-                               f"alert (alert_classes: {', '.join(rules['alert_classes'])})")
+                               f"alert ({rule}: {', '.join(alert_classes) or 'none'})")
         else:
             decision.alert = True
             decision.reason = f"{analysis.activity_type} at risk {analysis.risk_level}"

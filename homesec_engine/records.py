@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 # Declared once, in the schema package (the API, the config and the integration use them too).
+from .alerts.summary import alert_summary
 from .schema.api import ClipStatus
 from .schema.config import DETECTION_CLASSES, RISK_LEVELS
 
@@ -168,8 +169,17 @@ class AlertEvent:
     detected_objects: list[str]
     objects: list[dict[str, Any]] = field(default_factory=list)
     zones: list[str] = field(default_factory=list)
+    tier: str = "alert"  # an alert is always of the `alert` tier (a detection is not sent)
+    snapshot_url: str | None = None  # the engine's link to the event's snapshot
     # The camera's last-alert summary this alert makes (alerts/summary.py), for the integration.
-    last_alert: dict[str, Any] | None = None
+    last_alert: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.last_alert = alert_summary(
+            clip_id=self.clip_id, activity_type=self.activity_type,
+            risk_level=self.risk_level, summary=self.summary,
+            detected_objects=self.detected_objects, timestamp=self.timestamp,
+            objects=self.objects, zones=self.zones)
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)

@@ -42,7 +42,7 @@ from .config.diff import config_diff
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
-from .live.events import LiveEvents
+from .alerts.owner import CameraEvents
 from .live.inference_queue import InferenceQueue
 from .live.watch import LiveWatch
 from .notifiers.base import Notifier, NotifierConfigError
@@ -139,7 +139,7 @@ class EngineRuntime:
         self.offsite: OffsiteUploader | None = None  # when offsite copies are enabled
         self.retention: Retention | None = None  # (also measures the storage figures)
         self.sources: dict[str, ClipSource] = {}
-        self.live: LiveEvents | None = None
+        self.live: CameraEvents | None = None  # the one owner of camera events
         self.cluster: ClusterCoordinator | None = None  # cluster mode: leases pick the cameras
         self._shared_copies: SharedCopies | None = None  # cluster mode: other engines' clips
         self._policy = AlertPolicyEngine({})
@@ -429,16 +429,18 @@ class EngineRuntime:
             storage_root=Path(str(storage_cfg.get("path") or ".")).expanduser().absolute(),
             offsite=self.offsite, on_deleted=self._on_clip_deleted)
 
+        self.live = CameraEvents(
+            repository=repository, hub=self.events, fanout=self.fanout,
+            policy=lambda: self._policy, storage=storage, last_alerts=self.last_alerts,
+            public_url=cfg["server"].get("public_url"), on_message=self.fanout.live_event,
+            offsite=self.offsite)
+        await self.live.start()
         self.pipeline = Pipeline(
             repository=repository, storage=storage, offsite=self.offsite,
             object_filter=self.object_filter, analyzer=self.analyzer, filter_for=self.filter_for,
-            policy=lambda: self._policy, fanout=self.fanout, events=self.events,
-            last_alerts=self.last_alerts, public_url=cfg["server"].get("public_url"),
+            policy=lambda: self._policy, camera_events=self.live,
             camera_zones={c["name"]: c.get("zones") or [] for c in cfg["cameras"]},
         )
-        self.live = LiveEvents(self.pipeline, on_message=self.fanout.live_event)
-        self.pipeline.live = self.live
-        await self.live.start()
         for camera in cfg["cameras"]:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),

@@ -11,8 +11,11 @@ import os
 os.environ.setdefault("HOMESEC_STRICT_RESPONSES", "1")
 # onnxruntime (its device-id file) and Chromium keep files under XDG_CACHE_HOME: into the
 # project's cache folder as ./scripts/test does, also when pytest is run directly.
-os.environ.setdefault("XDG_CACHE_HOME", os.path.join(
-    os.environ.get("HOMESEC_CACHE_DIR") or os.path.expanduser("~/.cache/homesec"), "xdg"))
+# The cache folder is pinned first (as ./scripts/test does) so the scripts the tests run do not
+# derive a second one from the moved XDG_CACHE_HOME.
+os.environ.setdefault("HOMESEC_CACHE_DIR", os.path.join(
+    os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "homesec"))
+os.environ.setdefault("XDG_CACHE_HOME", os.path.join(os.environ["HOMESEC_CACHE_DIR"], "xdg"))
 
 import logging
 import re

@@ -99,4 +99,4 @@ def test_a_cycle_would_be_found() -> None:
     # When cycles are sought / Then that one is named
     assert cycles(graph) == [["homesec_engine.live.events", "homesec_engine.pipeline"]]
     # And the real graph does see the event owner's imports
-    assert "homesec_engine.alerts.ports" in import_graph()["homesec_engine.live.events"]
+    assert "homesec_engine.alerts.event" in import_graph()["homesec_engine.alerts.owner"]

@@ -89,7 +89,7 @@ class HomeSecBinarySensor(HomeSecEntity, BinarySensorEntity):
         if event.get("phase") in ("started", "updated"):
             # The classes of the objects moving now: a car that parked drops out, and its
             # class sensor goes off while the event goes on (older engines: every class).
-            active = event.get("active_classes", event.get("classes")) or []
+            active = event.get("active_classes", event.get("detected_objects")) or []
             if not alert_matches(self.entity_description.alert_class,
                                  {"detected_objects": active}):
                 if clip_id != self._event_clip:

@@ -343,14 +343,11 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             return False
         camera = str(payload["camera"])
         alert = dict(payload)
-        summary = _summary_of(alert)
         known = self.camera(camera) is not None
         status = copy.deepcopy(data)
         _apply_stats(status, stats)
-        for cam in status["cameras"]:
-            if cam["name"] == camera:
-                cam["last_alert"] = summary
-        self._pushed_while_polling[camera] = summary
+        # The camera's last-alert summary as the engine built it (never rebuilt here).
+        self._set_last_alert(status, camera, cast(AlertSummary, dict(alert["last_alert"])))
         self._async_apply_push(status)
         self.alerts_applied += 1
         async_dispatcher_send(self.hass, self.signal_alert, camera, alert)
@@ -358,6 +355,12 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
             # A camera this integration has not polled yet: fetch it now.
             self.hass.async_create_task(self.async_request_refresh(), eager_start=False)
         return True
+
+    def _set_last_alert(self, status: Status, camera: str, summary: AlertSummary) -> None:
+        for cam in status["cameras"]:
+            if cam["name"] == camera:
+                cam["last_alert"] = summary
+        self._pushed_while_polling[camera] = summary
 
     @callback
     def async_handle_live_event(
@@ -369,9 +372,13 @@ class HomeSecCoordinator(DataUpdateCoordinator[Status]):
         except vol.Invalid:
             LOGGER.debug("Ignoring a malformed live event: %s", payload)
             return
-        if (data := self.current) is not None and stats:
+        summary = payload.get("last_alert")
+        if (data := self.current) is not None and (stats or summary):
             status = copy.deepcopy(data)
             _apply_stats(status, stats)
+            if isinstance(summary, Mapping):  # an alerted event ended: the clip's judgement
+                self._set_last_alert(status, str(payload["camera"]),
+                                     cast(AlertSummary, dict(summary)))
             self._async_apply_push(status)
         async_dispatcher_send(self.hass, self.signal_live_event, str(payload["camera"]),
                               dict(payload))
@@ -485,21 +492,3 @@ def _status_from_health(health: Health) -> Status:
             "restart_required": False,
         },
     )
-
-
-def _summary_of(alert: Mapping[str, Any]) -> AlertSummary:
-    """The camera's last-alert summary the engine built and sent with the alert; an engine
-    from before that sends none, and the alert's own fields stand in."""
-    if isinstance(built := alert.get("last_alert"), Mapping):
-        return cast(AlertSummary, dict(built))
-    summary: AlertSummary = {
-        "clip_id": alert["clip_id"],
-        "activity_type": alert.get("activity_type"),
-        "risk_level": alert.get("risk_level"),
-        "summary": alert.get("summary"),
-        "detected_objects": list(alert.get("detected_objects") or []),
-        "timestamp": alert["timestamp"],
-        "objects": list(alert.get("objects") or []),
-        "zones": list(alert.get("zones") or []),
-    }
-    return summary

@@ -1,5 +1,5 @@
 """Device triggers: "a camera raised an alert", optionally by activity type, risk level,
-detected class and zone.
+detected class and zone; "activity started / ended" also by tier (alert or detection).
 
 They listen to the coordinator's SIGNAL_ALERT, which fires exactly once per clip however
 the alert arrived (Events API bus event and/or the engine's WebSocket), so an automation
@@ -38,6 +38,8 @@ CONF_ACTIVITY_TYPE: Final = "activity_type"
 CONF_MIN_RISK_LEVEL: Final = "min_risk_level"
 CONF_DETECTED_CLASS: Final = "detected_class"
 CONF_ZONE: Final = "zone"
+CONF_TIER: Final = "tier"
+TIERS: Final = ("alert", "detection")
 
 TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
     {
@@ -47,6 +49,8 @@ TRIGGER_SCHEMA: Final = DEVICE_TRIGGER_BASE_SCHEMA.extend(
         vol.Optional(CONF_DETECTED_CLASS): vol.In(DETECTION_CLASSES),
         # Any name: a zone may be added to the camera after the automation was written.
         vol.Optional(CONF_ZONE): str,
+        # An event's tier: an alert (notified) or a detection (recorded, not notified).
+        vol.Optional(CONF_TIER): vol.In(TIERS),
     }
 )
 
@@ -92,6 +96,8 @@ async def async_get_trigger_capabilities(
         vol.Optional(CONF_MIN_RISK_LEVEL): vol.In(RISK_LEVELS),
         vol.Optional(CONF_DETECTED_CLASS): vol.In(DETECTION_CLASSES),
     }
+    if config.get(CONF_TYPE) in (TRIGGER_TYPE_STARTED, TRIGGER_TYPE_ENDED):
+        fields[vol.Optional(CONF_TIER)] = vol.In(TIERS)  # an alert is always of tier alert
     if zones := _camera_zones(hass, config[CONF_DEVICE_ID]):
         fields[vol.Optional(CONF_ZONE)] = vol.In(zones)
     return {"extra_fields": vol.Schema(fields)}
@@ -123,6 +129,9 @@ def alert_matches(config: ConfigType, alert: dict[str, Any]) -> bool:
     if (wanted := config.get(CONF_DETECTED_CLASS)) and wanted not in alert_classes(alert):
         return False
     if (zone := config.get(CONF_ZONE)) and zone not in alert_zones(alert):
+        return False
+    # An engine from before tiers sends none: everything was an alert.
+    if (tier := config.get(CONF_TIER)) and (alert.get("tier") or "alert") != tier:
         return False
     return True
 
@@ -193,9 +202,8 @@ def _attach_live_event(
     def _on_event(event_camera: str, event: dict[str, Any]) -> None:
         if event_camera != camera or event.get("phase") not in wanted:
             return
-        # Read like an alert: its classes, objects and zones so far.
-        seen = {**event, "detected_objects": list(event.get("classes") or [])}
-        if not alert_matches(config, seen):
+        # Read like an alert (the same field names): its classes, objects and zones so far.
+        if not alert_matches(config, event):
             return
         urls = async_signed_alert_urls(hass, entry_id, str(event.get("clip_id")))
         hass.async_run_hass_job(
@@ -210,8 +218,9 @@ def _attach_live_event(
                     "camera": camera,
                     "event": dict(event),
                     "clip_id": event.get("clip_id"),
-                    "classes": list(event.get("classes") or []),
+                    "detected_objects": list(event.get("detected_objects") or []),
                     "zones": list(event.get("zones") or []),
+                    "tier": event.get("tier"),
                     "risk_level": event.get("risk_level"),
                     "summary": event.get("summary"),
                     "end_reason": event.get("end_reason"),

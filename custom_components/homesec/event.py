@@ -24,8 +24,8 @@ PARALLEL_UPDATES = 0  # push only
 # The camera's name is there for service calls (homesec.silence_camera) made from automations.
 _EVENT_FIELDS = ("camera", "clip_id", "risk_level", "summary", "detected_objects", "zones",
                  "timestamp", "tier")
-_LIVE_FIELDS = ("camera", "clip_id", "risk_level", "summary", "classes", "zones", "started_at",
-                "ended_at", "duration_s", "end_reason", "activity_type", "tier")
+_LIVE_FIELDS = ("camera", "clip_id", "risk_level", "summary", "detected_objects", "zones",
+                "started_at", "ended_at", "duration_s", "end_reason", "activity_type", "tier")
 
 
 async def async_setup_entry(

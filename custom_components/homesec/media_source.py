@@ -228,9 +228,13 @@ class HomeSecMediaSource(MediaSource):
     def _clip(self, entry: HomeSecConfigEntry, clip: Clip) -> BrowseMediaSource:
         created = dt_util.parse_datetime(clip["created_at"])
         when = dt_util.as_local(created).strftime("%H:%M:%S") if created else clip["id"]
-        # Short enough for a media-browser card: time and what happened (the risk is in the
-        # clip's sensors and notifications).
-        details = [d for d in (clip.get("activity_type"),) if d]
+        # Short enough for a media-browser card: time, what happened and its tier (alert:
+        # notified; detection: recorded, not notified); a clip still being recorded says so.
+        # The risk is in the clip's sensors and notifications.
+        tier = clip.get("tier")
+        details = [d for d in (clip.get("activity_type") or _live_activity(clip),
+                               f"({tier})" if tier else None,
+                               "· recording" if _recording(clip) else None) if d]
         thumbnail = async_sign_url(
             self.hass, media_path(entry.entry_id, clip["id"], "snapshot"), PLAYBACK_URL_TTL
         )
@@ -244,6 +248,18 @@ class HomeSecMediaSource(MediaSource):
             can_expand=False,
             thumbnail=thumbnail,
         )
+
+
+def _recording(clip: Clip) -> bool:
+    """The clip's event is still going on (its video is not stored yet)."""
+    event = clip.get("event")
+    return bool(event and event.get("state") == "active")
+
+
+def _live_activity(clip: Clip) -> str | None:
+    """What the live event saw so far, while the clip is not judged yet."""
+    event = clip.get("event")
+    return str(event["activity_type"]) if event and event.get("activity_type") else None
 
 
 def _folder(identifier: str, title: str, media_class: MediaClass) -> BrowseMediaSource:

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from ..schema import validate
-from ..schema.fields import SLUG_MESSAGE, SLUG_PATTERN
+from ..schema.fields import MAX_BODY_DEPTH, SLUG_MESSAGE, SLUG_PATTERN
 from .errors import ApiError, validation_error
 from .server import BODY_TIMEOUT_KEY, ServerLimits
 
@@ -31,7 +31,7 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-MAX_DEPTH = 32  # config bodies nest a few levels; deeper is hostile or a mistake
+MAX_DEPTH = MAX_BODY_DEPTH
 
 
 def _bad_strings(value: Any, path: str = "") -> list[dict[str, str]]:

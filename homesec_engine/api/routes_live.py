@@ -109,7 +109,11 @@ async def get_camera_stream(request: web.Request) -> web.StreamResponse:
         if sock is not None:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, STREAM_SNDBUF)
         await response.prepare(request)
-        while (chunk := await viewer.next_chunk()) is not None:
+
+        def connected() -> bool:
+            return request.transport is not None and not request.transport.is_closing()
+
+        while (chunk := await viewer.next_chunk(connected)) is not None:
             await response.write(chunk)
         if not viewer.dropped:
             await response.write_eof()  # the camera's session ended: a clean end of stream

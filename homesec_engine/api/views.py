@@ -15,7 +15,8 @@ from .. import plugins
 from ..records import ClipRecord
 from ..sources import webrtc
 from ..runtime import CameraState
-from ..pipeline import view_url
+from ..alerts.event import clip_tier
+from ..clipfiles import view_url
 
 
 def iso(value: datetime | None) -> str | None:
@@ -114,4 +115,5 @@ def clip_view(clip: ClipRecord, public_url: str | None = None, *,
         "objects": list(clip.objects),
         "zones": list(clip.zones),
         "event": dict(clip.event) if clip.event else None,
+        "tier": clip_tier(clip.alerted, clip.event, clip.objects),
     }

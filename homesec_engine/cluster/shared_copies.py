@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..offsite.target import OffsiteTarget
-from ..pipeline import snapshot_key
+from ..clipfiles import snapshot_key
 from ..records import ClipRecord
 
 _LOGGER = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ The detector's InferenceQueue (inference_queue.py, one worker for every camera) 
 camera's items in order and runs them here: it converts the frame, runs the camera's filter
 backend on it with the clip filter's thresholds and zones, follows what it finds with the
 camera's tracker (tracking/: confirmed over `min_hits` looks, moving or stationary), and reports
-to its sink (LiveEvents) whenever the trigger classes of the *active* tracks change: a new
+to its sink (alerts.owner.CameraEvents) whenever the trigger classes of the *active* tracks change: a new
 class (the event starts or grows), or one whose objects all stood still or left (a car that
 parked goes quiet). A stationary object (a parked car) never starts an event. Then the clip's
 close. The tracker is the camera's, not the clip's: a car parked during one clip is still
@@ -75,7 +75,7 @@ class _Clip:
 
 
 class LiveSink(Protocol):
-    """Where a watch reports (LiveEvents); called from the watch's threads."""
+    """Where a watch reports (CameraEvents); called from the watch's threads."""
 
     def recording(self, clip_id: str, started_at: datetime) -> None: ...
     def found(self, camera: str, found: Found) -> None: ...

@@ -170,6 +170,13 @@ function forgetThumbs(keep) {
 
 // -- the list ------------------------------------------------------------------------------
 
+// alert: notified; detection: recorded and reviewable, not notified (an engine from before
+// tiers sends none: its alerted flag stands in).
+function tierText(clip) {
+  const tier = clip.tier === undefined ? (clip.alerted ? "alert" : null) : clip.tier;
+  return tier ? el("span", tier, { class: `tier tier-${tier}` }) : "–";
+}
+
 function renderClips(list, pages) {
   const body = $("clips").querySelector("tbody");
   forgetThumbs(new Set(list.clips.map((c) => c.id)));
@@ -180,7 +187,7 @@ function renderClips(list, pages) {
     button.addEventListener("click", () => play(clip).catch((e) => showError(e.message)));
     const tr = row([thumbnail(clip), when(clip.created_at), clip.camera, clip.status,
                     clip.activity_type, clip.risk_level ? badge(clip.risk_level) : "–",
-                    objectsText(clip), clip.summary, clip.alerted ? "yes" : "no", button]);
+                    objectsText(clip), clip.summary, tierText(clip), button]);
     tr.dataset.clip = clip.id;
     if (clip.id === view.playing) tr.setAttribute("aria-current", "true");
     return tr;

@@ -305,6 +305,10 @@ API_MODELS: dict[str, Decl] = {
         "duration_s": float_field("Length of the recording in seconds", nullable=True, min=0),
         "event": model_field("The recording's live event (none when no trigger class was "
                              "confirmed while it was recorded)", "LiveEvent", nullable=True),
+        # Not required: an engine from before tiers sends none.
+        "tier": str_field("alert: it was notified; detection: a trigger class moved in it, "
+                          "recorded and reviewable, not notified; null: neither",
+                          nullable=True, choices=["alert", "detection"]),
         "files": model_field("Where the clip's files are on the engine's host (GET "
                              "/clips/{clip_id} only)", "ClipFiles", nullable=True),
     }, extra="allow"),
@@ -324,9 +328,11 @@ API_MODELS: dict[str, Decl] = {
         "ended_at": datetime_field("When it ended", required=True, nullable=True),
         "duration_s": float_field("Length of the clip (once judged)", required=True,
                                   nullable=True, min=0),
-        "classes": list_field("Trigger classes confirmed so far",
-                              str_field("Class", choices=DETECTION_CLASSES), required=True),
-        # Not required: an engine from before tracked objects sends none (classes stand in).
+        "detected_objects": list_field("Trigger classes confirmed so far (the same field as "
+                                       "the alert's)",
+                                       str_field("Class", choices=DETECTION_CLASSES),
+                                       required=True),
+        # Not required: an engine from before tracked objects sends none.
         "active_classes": list_field(
             "Trigger classes of the objects moving in view now (a car that parked drops out)",
             str_field("Class", choices=DETECTION_CLASSES)),
@@ -347,6 +353,9 @@ API_MODELS: dict[str, Decl] = {
                                 choices=LIVE_END_REASONS),
         "phase": str_field("The message's phase (WebSocket and homesec_event only)",
                            choices=LIVE_EVENT_PHASES),
+        "last_alert": model_field("The camera's last-alert summary an event that alerted "
+                                  "leaves (ended and interrupted messages only)",
+                                  "AlertSummary"),
     }),
     "LiveEventQuery": model("Query parameters of GET /live-events.", {
         "camera": str_field("Camera name"),

@@ -197,6 +197,22 @@ CONFIG_MODELS: dict[str, Decl] = {
             "alert_classes": list_field(
                 "Classes whose events alert here (empty: the global alert_classes)",
                 str_field("Class", choices=DETECTION_CLASSES)),
+            "zones": map_field(
+                "Tiers by zone (keys: the camera's zone names): an event in a zone named "
+                "here alerts only on that zone's alert_classes (in several: any of theirs); "
+                "an event in no zone named here follows the camera's alert_classes",
+                {"type": "model", "model": "ZonePolicy", "required": False,
+                 "description": "The zone's rule"},
+                key_pattern=r"^[^\x00-\x1f]{1,64}$"),
+        },
+    ),
+    "ZonePolicy": model(
+        "The tier rule of one zone of a camera.",
+        {
+            "alert_classes": list_field(
+                "Classes whose events in this zone alert (empty: nothing here alerts; every "
+                "event in it is a detection)",
+                str_field("Class", choices=DETECTION_CLASSES), required=True),
         },
     ),
     "AlertPolicy": model(

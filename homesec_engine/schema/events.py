@@ -37,10 +37,13 @@ EVENT_MODELS: dict[str, Decl] = {
         # Not required: an engine from before per-object results sends neither.
         "objects": objects_field(required=False),
         "zones": alert_zones_field(required=False),
-        # Not required: an engine from before it sends none (the integration builds it).
+        "tier": str_field("Always alert (a detection is recorded, not sent)",
+                          choices=["alert", "detection"]),
+        "snapshot_url": str_field("Engine link to the event's snapshot (the same field as "
+                                  "the live event's)", nullable=True),
         "last_alert": model_field("The camera's last-alert summary this alert makes (what "
                                   "/status shows as the camera's last_alert)",
-                                  "AlertSummary"),
+                                  "AlertSummary", required=True),
     }, extra="allow"),
     "CameraHealthEvent": model("WebSocket `camera_health` data.", {
         "camera": str_field("Camera name", required=True),

@@ -27,6 +27,8 @@ ENV_VAR_MESSAGE = (
 )
 SLUG_PATTERN = r"^[a-z0-9_]{1,64}$"
 SLUG_MESSAGE = "must be 1-64 characters of lowercase letters, digits and underscores"
+# JSON bodies nest at most this deep (config bodies nest a few levels; deeper is hostile).
+MAX_BODY_DEPTH = 32
 
 
 def _decl(type_: str, description: str, required: bool, extra: dict[str, Any]) -> Decl:

@@ -7,7 +7,8 @@ from typing import Any
 
 from . import MODELS
 from .api import API_BASE, ROUTES
-from .vol_render import Decl
+from .fields import MAX_BODY_DEPTH
+from .vol_render import MIN_POLYGON_AREA, Decl
 
 
 def json_schema(decl: Decl) -> dict[str, Any]:
@@ -51,6 +52,7 @@ def json_schema(decl: Decl) -> dict[str, Any]:
                  "minItems": 2, "maxItems": 2}
         out = {"type": "array", "items": point, "minItems": 3,
                "maxItems": decl.get("max_len", 64)}
+        decl = {**decl, "description": f"{decl.get('description', '')}. {POLYGON_RULE}"}
     elif kind == "model":
         out = {"$ref": f"#/components/schemas/{decl['model']}"}
     else:  # pragma: no cover
@@ -76,11 +78,54 @@ def model_schema(decl: Decl) -> dict[str, Any]:
     return schema
 
 
-def _error_response(code: str) -> dict[str, Any]:
+# What the validator refuses in a polygon beyond its JSON schema (400 naming the field).
+POLYGON_RULE = (f"The points must enclose at least {MIN_POLYGON_AREA:g} of the frame: points "
+                "on a line or coinciding are refused (400)")
+
+
+def _error_response(code: str, description: str | None = None) -> dict[str, Any]:
     return {
-        "description": f"Error {code}",
+        "description": description or f"Error {code}",
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
     }
+
+
+def _has_polygon(model_name: str, seen: frozenset[str] = frozenset()) -> bool:
+    """Whether a model (through nested models and lists) holds a polygon field."""
+    stack = list(MODELS[model_name]["fields"].values())
+    while stack:
+        decl = stack.pop()
+        if decl["type"] == "polygon":
+            return True
+        if decl["type"] == "list":
+            stack.append(decl["items"])
+        elif decl["type"] == "map":
+            stack.append(decl["values"])
+        elif decl["type"] == "model" and decl["model"] not in seen:
+            if _has_polygon(decl["model"], seen | {model_name}):
+                return True
+    return False
+
+
+def _bad_request(route: Decl) -> str:
+    """What a 400 of this operation means: everything the API refuses before the handler."""
+    causes = []
+    if "{" in route["path"]:
+        causes.append("a path parameter outside ^[A-Za-z0-9_-]{1,128}$")
+    if "query" in route:
+        causes.append("a query parameter invalid for its schema (numbers in ASCII digits "
+                      "only), given more than once, or holding a NUL character or invalid "
+                      "Unicode")
+    if "body" in route:
+        body = ("a body that is not a JSON object sent as application/json, a field invalid "
+                "for its schema, a string holding a NUL character or invalid Unicode, JSON "
+                f"nested deeper than {MAX_BODY_DEPTH} levels")
+        if _has_polygon(route["body"]):
+            body += ", a zone or mask polygon whose points enclose no area (on a line or " \
+                    "coinciding)"
+        causes.append(body)
+    return ("Validation failed (error_code VALIDATION_ERROR, each problem named in "
+            "errors[].path): " + "; ".join(causes))
 
 
 def _parameters(route: Decl) -> list[dict[str, Any]]:
@@ -130,7 +175,8 @@ def _operation(route: Decl) -> dict[str, Any]:
     if "body" in route:
         codes |= {"408", "413"}  # a body that trickles in too slowly, or is too large
     for code in sorted(codes):
-        op["responses"].setdefault(code, _error_response(code))
+        op["responses"].setdefault(
+            code, _error_response(code, _bad_request(route) if code == "400" else None))
     if not route.get("public"):
         op["security"] = [{"bearer": []}, {}]
     return op

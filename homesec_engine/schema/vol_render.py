@@ -163,7 +163,7 @@ def _object(value: Any) -> dict[str, Any]:
 
 # A polygon must enclose at least this share of the frame: three points on a line (or a
 # sliver no detection's foot point could ever land in) is a mistake, not a zone.
-_MIN_POLYGON_AREA = 1e-4
+MIN_POLYGON_AREA = 1e-4
 
 
 def _polygon(decl: Decl) -> Callable[[Any], Any]:
@@ -193,7 +193,7 @@ def _polygon(decl: Decl) -> Callable[[Any], Any]:
         area = 0.0
         for (x0, y0), (x1, y1) in zip(points, points[1:] + points[:1]):
             area += x0 * y1 - x1 * y0
-        if abs(area) / 2 < _MIN_POLYGON_AREA:
+        if abs(area) / 2 < MIN_POLYGON_AREA:
             raise vol.Invalid("the points enclose no area (they lie on a line or coincide)")
         return points
 

@@ -42,6 +42,9 @@ CONTENT_TYPE = "video/mp2t"
 # The current GOP's bytes are kept for joining viewers up to this size (a camera without
 # keyframes for a long time must not grow memory); beyond it viewers wait for a keyframe.
 MAX_GOP_BYTES = 16 * 1024 * 1024
+# How often a waiting viewer checks that its client is still connected (a camera may send
+# nothing for seconds: a low frame rate, a paused stream).
+DISCONNECT_CHECK_S = 0.2
 
 
 class TooManyViewers(Exception):
@@ -171,13 +174,19 @@ class Viewer(Generic[T]):
         self.ended = True
         self._ready.set()
 
-    async def next_chunk(self) -> T | None:
-        """The next bytes to send; None once the stream has ended (or the viewer was dropped)."""
+    async def next_chunk(self, connected: Callable[[], bool] | None = None) -> T | None:
+        """The next bytes to send; None once the stream has ended (or the viewer was dropped,
+        or `connected` says its client went away: checked every DISCONNECT_CHECK_S while no
+        bytes come, so a gone viewer's slot is freed before the camera's next packet)."""
         while not self._queue:
-            if self.ended:
+            if self.ended or (connected is not None and not connected()):
                 return None
             self._ready.clear()
-            await self._ready.wait()
+            try:
+                await asyncio.wait_for(self._ready.wait(),
+                                       DISCONNECT_CHECK_S if connected is not None else None)
+            except TimeoutError:
+                pass
         if self.dropped:
             return None
         return self._queue.popleft()[1]

@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, func, insert, inspect, select, text
+from sqlalchemy import Connection, func, insert, inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateSchema
 
@@ -160,6 +160,17 @@ def _clip_objects_and_zones(conn: Connection) -> None:
         conn.exec_driver_sql(f"ALTER TABLE {prefix}clips ADD COLUMN {column} {json_type}")
 
 
+def _live_event_detected_objects(conn: Connection) -> None:
+    """A stored live event names its classes `detected_objects`, as the alert does (it said
+    `classes`)."""
+    rows = conn.execute(select(clips.c.id, clips.c.event).where(clips.c.event.is_not(None)))
+    for clip_id, event in list(rows):
+        if not isinstance(event, dict) or "classes" not in event:
+            continue
+        renamed = {("detected_objects" if k == "classes" else k): v for k, v in event.items()}
+        conn.execute(update(clips).where(clips.c.id == clip_id).values(event=renamed))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1, "clips, clip_events, clip_tallies and the list/counter indexes", _create_latest_schema
@@ -179,6 +190,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _clip_objects_and_zones),
     Migration(5, "clips.event and clips.event_state: live events with a start and an end",
               _clip_events_live),
+    Migration(6, "clips.event names its classes detected_objects, as alerts do",
+              _live_event_detected_objects),
 )
 
 

@@ -34,7 +34,7 @@ import logging
 import os
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import (
@@ -87,7 +87,7 @@ class WriteFence(Protocol):
     def stamp(self, camera: str) -> dict[str, Any] | None: ...
 
     async def refusal(self, session: AsyncConnection, camera: str, stamp: Mapping[str, Any],
-                      created_at: datetime) -> str | None: ...
+                      ended_at: datetime) -> str | None: ...
 
 
 class ClipRepository:
@@ -631,10 +631,11 @@ class ClipRepository:
         stamp = entry.get("fence")
         if stamp is None or self.fence is None:
             return values["id"] in self._fenced
-        started = values.get("created_at") or _decode_at(entry)
-        if started.tzinfo is None:
-            started = started.replace(tzinfo=UTC)
-        reason = await self.fence.refusal(session, values["camera"], stamp, started)
+        ended = values.get("created_at") or _decode_at(entry)
+        if ended.tzinfo is None:
+            ended = ended.replace(tzinfo=UTC)
+        ended += timedelta(seconds=float(values.get("duration_s") or 0))
+        reason = await self.fence.refusal(session, values["camera"], stamp, ended)
         if reason is None:
             return False
         if values["id"] not in self._fenced:

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from homesec_engine.api.context import ApiSettings
+from homesec_engine.records import AlertEvent
 from homesec_engine.schema import validate
 from tests.engine_harness import running_engine
 
 from .conftest import API_KEY, Api, assert_error
 
-ALERT = {"camera": "front_door", "clip_id": "20250101T000000-abc", "activity_type": "person",
-         "risk_level": "high", "summary": "Someone at the door", "view_url": None,
-         "storage_uri": None, "timestamp": "2025-01-01T00:00:00Z", "detected_objects": ["person"]}
+# An alert as the engine builds it (with the camera's last-alert summary it makes).
+ALERT = AlertEvent(
+    camera="front_door", clip_id="20250101T000000-abc", activity_type="person",
+    risk_level="high", summary="Someone at the door", view_url=None, storage_uri=None,
+    timestamp=datetime(2025, 1, 1, tzinfo=UTC), detected_objects=["person"]).payload()
 
 
 async def _next_non_heartbeat(ws: aiohttp.ClientWebSocketResponse) -> dict:

@@ -13,7 +13,7 @@ from .conftest import Api, assert_error, assert_valid
 def _event(clip_id: str, camera: str, state: str) -> dict[str, object]:
     return {"clip_id": clip_id, "camera": camera, "state": state,
             "started_at": "2026-01-02T03:04:05Z", "ended_at": None, "duration_s": None,
-            "classes": ["person"], "zones": [], "objects": [], "activity_type": "person",
+            "detected_objects": ["person"], "zones": [], "objects": [], "activity_type": "person",
             "risk_level": "medium", "summary": None, "alerted": True,
             "snapshot_url": f"/api/v1/clips/{clip_id}/snapshot",
             "view_url": f"/api/v1/clips/{clip_id}/media", "end_reason": None}

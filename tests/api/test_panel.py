@@ -5,6 +5,7 @@ Served from a real engine, through an ingress-style reverse proxy (tests/api/pan
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
@@ -35,6 +36,12 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
                        panel_url: str) -> None:
     requests: list[str] = []
     page.on("request", lambda req: requests.append(req.url))
+    # (and an hour earlier a fox crossed: a detection, recorded, not notified)
+    await engine.runtime.repository.upsert_clip(ClipRecord(
+        id=new_clip_id(), camera="front_door", status="done",
+        created_at=utcnow() - timedelta(hours=1), activity_type="animal", risk_level="low",
+        summary="A fox crosses", detected_objects=["animal"], alerted=False,
+        objects=[{"class": "animal", "count": 1, "confidence": 0.8, "boxes": []}]))
     await page.goto(panel_url)
     # Then the cameras with their health, and the clip with its analysis, are shown
     cameras = page.locator("#cameras")
@@ -50,6 +57,11 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
     clips = page.locator("#clips tbody")
     await expect(clips).to_contain_text("A courier leaves a parcel")
     await expect(clips).to_contain_text("person, package")
+    # ... each with its tier: the courier an alert, the fox a detection
+    await expect(clips.locator("tr", has_text="A courier").locator(".tier")).to_have_text(
+        "alert")
+    await expect(clips.locator("tr", has_text="A fox").locator(".tier")).to_have_text(
+        "detection")
     await expect(page.locator("#config-version")).to_have_text("1")
     # And the clip plays from the media route
     await page.locator("#clips button.play").first.click()

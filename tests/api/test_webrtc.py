@@ -125,3 +125,21 @@ async def test_a_bad_offer_is_refused_naming_the_field(
     async with http.post(f"{engine.api}/cameras/porch/webrtc",
                          json={"type": "offer", "sdp": "v=0"}) as resp:
         assert resp.status == 401
+
+
+async def test_without_the_webrtc_extra_the_camera_says_so_and_keeps_its_restream(
+        engine: RunningEngine, http: aiohttp.ClientSession,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given an engine installed without its webrtc extra (aiortc not importable)
+    from homesec_engine.sources import webrtc
+
+    monkeypatch.setattr(webrtc, "available", lambda: False)
+    # Then the camera says it has no WebRTC live view (HA then offers HLS alone)
+    async with http.get(f"{engine.api}/cameras/porch", headers=engine.headers) as resp:
+        camera = await resp.json()
+    assert camera["live_stream"] is True and camera["live_webrtc"] is False
+    # And an offer is refused with 503 naming the extra to install
+    offer = ("v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n"
+             "m=video 9 UDP/TLS/RTP/SAVPF 96\r\na=rtpmap:96 H264/90000\r\na=recvonly\r\n")
+    status, body = await post_offer(http, engine, {"type": "offer", "sdp": offer})
+    assert "webrtc extra" in assert_error(status, body, 503, "CAMERA_UNAVAILABLE")["detail"]

@@ -7,6 +7,7 @@ clip is lost and no camera is recorded by two engines at once.
 
 from __future__ import annotations
 
+import signal
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -61,6 +62,15 @@ def _spread(engines: list[ClusterEngine]) -> dict[str, set[str]] | None:
 def _recording_since(database: str, since: datetime, cameras: set[str]) -> bool:
     recent = {c.camera for c in clips(database) if c.started >= since}
     return cameras <= recent
+
+
+def _settled(engines: list[ClusterEngine], database: str) -> datetime:
+    """When the cameras were spread 2, 1, 1 (every one of them recording since)."""
+    wait_for(lambda: _spread(engines), START_S, "cameras spread 2, 1, 1")
+    settled = datetime.now(UTC)
+    wait_for(lambda: _recording_since(database, settled, set(CAMERAS)), START_S,
+             "every camera recording")
+    return settled
 
 
 def _finished_recordings(engine: ClusterEngine) -> dict[str, str]:
@@ -132,10 +142,7 @@ def test_partitioned_engine_stops_after_its_lease(
     engines, proxy = cluster
     cut_off = engines[2]
     # Given three engines sharing four cameras, e3 holding one
-    wait_for(lambda: _spread(engines), START_S, "cameras spread 2, 1, 1")
-    settled = datetime.now(UTC)
-    wait_for(lambda: _recording_since(cluster_db, settled, set(CAMERAS)), START_S,
-             "every camera recording")
+    settled = _settled(engines, cluster_db)
 
     # When e3's link to PostgreSQL goes dead
     mine = cut_off.held()  # as the cut finds it
@@ -174,3 +181,38 @@ def test_partitioned_engine_stops_after_its_lease(
     # And no camera was recorded twice at once, though e3 never heard it lost its lease
     window = [c for c in clips(cluster_db) if settled <= c.started <= until]
     assert overlapping(window) == []
+
+
+def test_paused_engine_writes_no_clip_as_holder_when_it_wakes(
+        cluster: tuple[list[ClusterEngine], TcpProxy], cluster_db: str) -> None:
+    engines, _proxy = cluster
+    paused = engines[2]
+    # Given three engines sharing four cameras, e3 holding one
+    settled = _settled(engines, cluster_db)
+    mine = paused.held()
+    assert mine
+
+    # When e3 is paused (SIGSTOP) past its leases and the others take its cameras
+    assert paused.proc is not None
+    paused.proc.send_signal(signal.SIGSTOP)
+    paused_at = datetime.now(UTC)
+    others = engines[:2]
+    try:
+        wait_for(lambda: set().union(*(e.held() for e in others)) == set(CAMERAS), MOVE_S,
+                 "e3's cameras held by the others")
+        wait_for(lambda: _recording_since(cluster_db, paused_at, mine), MOVE_S,
+                 "e3's cameras recording elsewhere")
+    finally:
+        # And e3 wakes up, its recordings and writes going on where they stopped
+        paused.proc.send_signal(signal.SIGCONT)
+        woke = datetime.now(UTC)
+
+    # Then the cameras spread over three engines again
+    wait_for(lambda: _spread(engines), MOVE_S, "the cameras spread over three engines again")
+    time.sleep(2)  # what e3 wrote as it woke has reached the database
+    # And no camera was recorded twice at once up to the wake (the clip e3 was making when
+    # paused, finished as it woke under the token it had lost, was refused by the database:
+    # its log names each one). Not after: a demo clip is stamped from the second before it
+    # was made, which a quick handover in the rebalance that follows does not cover.
+    window = [c for c in clips(cluster_db) if settled <= c.started <= woke]
+    assert overlapping(window) == [], paused.tail()

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from homesec_engine.alerts.summary import alert_summary
+
 from tests.engine_harness import RunningEngine, running_engine
 from tests.services import PG_URL
 
@@ -78,6 +80,12 @@ def alert_payload(camera: str, clip_id: str, **fields: Any) -> dict[str, Any]:
         "detected_objects": ["person"],
     }
     payload.update(fields)
+    # The camera's last-alert summary the alert makes, by the engine's one builder.
+    payload.setdefault("last_alert", alert_summary(
+        clip_id=payload["clip_id"], activity_type=payload["activity_type"],
+        risk_level=payload["risk_level"], summary=payload["summary"],
+        detected_objects=payload["detected_objects"], timestamp=payload["timestamp"],
+        objects=payload.get("objects") or [], zones=payload.get("zones") or []))
     return payload
 
 

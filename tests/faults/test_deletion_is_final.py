@@ -103,14 +103,14 @@ async def test_the_live_event_and_the_offsite_copy_never_bring_a_deleted_clip_ba
     repo.on_write_after_delete = files_stored_after_deletion
     async with repo:
         # Given a clip whose live event is running, deleted by the user
-        event = {"clip_id": "c1", "state": "active", "classes": ["person"]}
+        event = {"clip_id": "c1", "state": "active", "detected_objects": ["person"]}
         await repo.upsert_clip(ClipRecord(id="c1", camera="porch", status="queued_local",
                                           created_at=utcnow(), event=event,
                                           event_state="active"))
         await repo.delete_clip("c1")
         # When the live event goes on writing, the pipeline upserts and stores it, and the
         # offsite uploader records its copy
-        await repo.update_clip("c1", event={**event, "classes": ["person", "car"]})
+        await repo.update_clip("c1", event={**event, "detected_objects": ["person", "car"]})
         await repo.upsert_clip(ClipRecord(id="c1", camera="porch", status="queued_local",
                                           created_at=utcnow(), event=event,
                                           event_state="active"))

@@ -25,7 +25,7 @@ async def test_an_event_left_open_by_a_kill_is_ended_for_clients_that_connect_af
     async with running_engine(tmp_path, api_key=API_KEY) as engine:
         event = {"clip_id": "open1", "camera": "front_door", "state": "active",
                  "started_at": "2026-01-01T00:00:00Z", "ended_at": None, "duration_s": None,
-                 "classes": ["person"], "zones": [], "objects": [], "activity_type": None,
+                 "detected_objects": ["person"], "zones": [], "objects": [], "activity_type": None,
                  "risk_level": "low", "summary": None, "alerted": True,
                  "snapshot_url": None, "view_url": None, "end_reason": None}
         await engine.runtime.started_repository().upsert_clip(ClipRecord(

@@ -84,3 +84,29 @@ async def test_a_range_header_that_is_no_byte_range_is_ignored_and_the_whole_cli
         status, body, _ = await api.call("GET", "/clips/ranged/media",
                                          headers={"Range": f"bytes={len(video)}-"})
         assert_error(status, body, 416, "RANGE_NOT_SATISFIABLE")
+
+
+async def test_the_openapi_document_says_what_the_400s_are_for(tmp_path: Path) -> None:
+    async with running_engine(tmp_path, api_key=API_KEY) as engine, \
+            aiohttp.ClientSession() as http:
+        api = Api(http, engine)
+        # Given the refusals a client generator must know of: a NUL in a query filter and a
+        # zone whose points lie on a line
+        status, body, _ = await api.call("GET", "/clips", params={"camera": "front\x00door"})
+        assert_error(status, body, 400, "VALIDATION_ERROR")
+        flat = {"name": "yard", "source_backend": "demo", "source_config": {},
+                "zones": [{"name": "path", "points": [[0.1, 0.1], [0.5, 0.5], [0.9, 0.9]]}]}
+        status, body, _ = await api.call("POST", "/cameras", json_body=flat)
+        error = assert_error(status, body, 400, "VALIDATION_ERROR")
+        assert [e["path"] for e in error["errors"]] == ["zones[0].points"]
+        # When the engine's OpenAPI document is read
+        status, document, _ = await api.call("GET", "/openapi.json")
+        assert status == 200
+        paths = document["paths"]
+        # Then it documents both: the list's 400 names NUL characters in query parameters,
+        # the camera body's 400 and its polygon schema name polygons that enclose no area
+        assert "NUL" in paths["/api/v1/clips"]["get"]["responses"]["400"]["description"]
+        create = paths["/api/v1/cameras"]["post"]["responses"]["400"]["description"]
+        assert "enclose no area" in create and "NUL" in create
+        points = document["components"]["schemas"]["Zone"]["properties"]["points"]
+        assert "on a line" in points["description"]

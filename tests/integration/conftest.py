@@ -31,6 +31,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import device_registry as dr
+from homesec_engine.alerts.summary import alert_summary
 from tests.engine_harness import RunningEngine, running_engine
 from tests.services import PG_URL
 
@@ -184,6 +185,12 @@ def alert_event(camera: str = "front_door", clip_id: str = "clip-live-1", **fiel
         "detected_objects": ["person"],
     }
     payload.update(fields)
+    # The camera's last-alert summary the alert makes, by the engine's one builder.
+    payload.setdefault("last_alert", alert_summary(
+        clip_id=payload["clip_id"], activity_type=payload["activity_type"],
+        risk_level=payload["risk_level"], summary=payload["summary"],
+        detected_objects=payload["detected_objects"], timestamp=payload["timestamp"],
+        objects=payload.get("objects") or [], zones=payload.get("zones") or []))
     return payload
 
 

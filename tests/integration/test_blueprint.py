@@ -209,7 +209,7 @@ def _live_event(camera: str, clip_id: str, phase: str, **fields: Any) -> dict[st
         "started_at": "2026-01-02T03:04:05+00:00",
         "ended_at": None if phase == "started" else "2026-01-02T03:04:15+00:00",
         "duration_s": None if phase == "started" else 10.0,
-        "classes": ["person"], "zones": [], "objects": [], "activity_type": None,
+        "detected_objects": ["person"], "zones": [], "objects": [], "activity_type": None,
         "risk_level": "medium", "summary": None, "alerted": True,
         "snapshot_url": f"/api/v1/clips/{clip_id}/snapshot",
         "view_url": f"/api/v1/clips/{clip_id}/media",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from homeassistant.components.device_automation import DeviceAutomationType
@@ -26,6 +27,8 @@ from tests.e2e.ha_harness import (
     wait_for,
     wait_ws_connected,
 )
+from homesec_engine.live.watch import Found
+from homesec_engine.records import Detection
 from tests.engine_harness import RunningEngine
 
 from .conftest import find_device
@@ -149,3 +152,52 @@ async def test_an_unfiltered_trigger_runs_for_every_alert_of_its_camera(
     await wait_for(hass, lambda: coordinator.alerts_applied >= 3)
     # Then it ran for each garage alert, and only for those
     assert [e.data["clip_id"] for e in ran] == ["g-1", "g-2"]
+
+
+async def test_activity_triggers_filter_by_tier(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # Given two automations on front_door's "activity started": one for alerts, one for
+    # detections (recorded, not notified), and the tier offered by the automation editor
+    device_id = _device_id(hass, entry, f"{entry.entry_id}_front_door")
+    started = {"trigger": "device", "domain": DOMAIN, "device_id": device_id,
+               "type": "event_started"}
+    caps = await async_get_device_automation_capabilities(
+        hass, DeviceAutomationType.TRIGGER, started)
+    tier_field = next(f for f in caps["extra_fields"] if f["name"] == "tier")
+    assert [tuple(o) for o in tier_field["options"]] == [("alert", "alert"),
+                                                          ("detection", "detection")]
+    assert await async_setup_component(hass, "automation", {"automation": [
+        {"alias": f"homesec {tier}", "triggers": [{**started, "tier": tier}],
+         "actions": [{"event": RAN, "event_data": {
+             "automation": tier, "clip_id": "{{ trigger.clip_id }}",
+             "tier": "{{ trigger.tier }}",
+             "classes": "{{ trigger.detected_objects | join(',') }}"}}]}
+        for tier in ("alert", "detection")]})
+    await hass.async_block_till_done()
+    ran = async_capture_events(hass, RAN)
+    changes = async_capture_events(hass, "state_changed")
+    # When the engine's event owner confirms a fox on one recording and a person on another
+    # (the default policy: a person alerts, an animal is a detection)
+    frame = np.zeros((120, 160, 3), dtype=np.uint8)
+    events = engine.runtime.live
+    assert events is not None
+    for clip_id, label in (("fox-clip", "animal"), ("person-clip", "person")):
+        events.found("front_door", Found(
+            clip_id=clip_id, classes=[label], active=[label], zones=[],
+            objects=[{"class": label, "count": 1, "confidence": 0.9, "boxes": []}],
+            detections=[Detection(label, 0.9, 0, (0.4, 0.3, 0.2, 0.5))], rgb=frame))
+    await wait_for(hass, lambda: len(ran) >= 2, timeout=20)
+    await hass.async_block_till_done()
+    # Then each automation ran once, for the event of its tier, with the tier and classes
+    got = sorted((e.data["automation"], e.data["clip_id"], e.data["tier"], e.data["classes"])
+                 for e in ran)
+    assert got == [("alert", "person-clip", "alert", "person"),
+                   ("detection", "fox-clip", "detection", "animal")]
+    # And the camera's event entity showed each start with its tier
+    shown = [(c.data["new_state"].attributes.get("clip_id"),
+              c.data["new_state"].attributes.get("tier")) for c in changes
+             if c.data["entity_id"] == "event.front_door_alert"
+             and c.data["new_state"] is not None
+             and c.data["new_state"].attributes.get("event_type") == "started"]
+    assert sorted(shown) == [("fox-clip", "detection"), ("person-clip", "alert")]

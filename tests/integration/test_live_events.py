@@ -64,7 +64,7 @@ async def _automations(hass: HomeAssistant, device_id: str) -> None:
         {"alias": "phone picture", "triggers": [trigger("event_started")],
          "actions": [{"event": NOTIFIED, "event_data": {
              "clip_id": "{{ trigger.clip_id }}", "image": "{{ trigger.snapshot_url }}",
-             "classes": "{{ trigger.classes | join(',') }}"}}]},
+             "detected_objects": "{{ trigger.detected_objects | join(',') }}"}}]},
         {"alias": "clip link", "triggers": [trigger("event_ended")],
          "actions": [{"event": ENDED, "event_data": {
              "clip_id": "{{ trigger.clip_id }}", "summary": "{{ trigger.summary }}",
@@ -79,7 +79,7 @@ def _state(hass: HomeAssistant, entity_id: str) -> str | None:
 
 
 async def test_person_sensor_follows_the_event_and_one_notification_is_sent(
-    hass: HomeAssistant, entry: MockConfigEntry
+    hass: HomeAssistant, entry: MockConfigEntry, engine: RunningEngine
 ) -> None:
     # Given automations on the plaza camera's event triggers, and nobody in the plaza
     device = find_device(hass, entry.entry_id, f"{entry.entry_id}_plaza")
@@ -92,7 +92,7 @@ async def test_person_sensor_follows_the_event_and_one_notification_is_sent(
     # Then the person sensor turns on while they are there (the bench measures how fast)
     await wait_for(hass, lambda: _state(hass, "binary_sensor.plaza_person") == STATE_ON,
                    timeout=60)
-    assert len(notified) == 1 and "person" in notified[0].data["classes"]
+    assert len(notified) == 1 and "person" in notified[0].data["detected_objects"]
     image = notified[0].data["image"]
     assert "/api/homesec/media/" in image and "homesec_sig=" in image  # signed, expiring
     # And it turns off when the clip is closed and judged, well before the 30 s reset time
@@ -104,6 +104,13 @@ async def test_person_sensor_follows_the_event_and_one_notification_is_sent(
     assert end["clip_id"] == notified[0].data["clip_id"]
     assert end["summary"] and end["summary"] != "None"
     assert "homesec_sig=" in end["clip_url"] and end["end_reason"] == "clip_closed"
+    # And the camera's last alert in HA is the summary the engine built for the judged clip,
+    # pushed with the end (no poll in between), exactly what the engine's /status serves
+    coordinator = entry.runtime_data.coordinator
+    (plaza,) = [c for c in coordinator.data["cameras"] if c["name"] == "plaza"]
+    assert plaza["last_alert"] == engine.runtime.last_alerts["plaza"]
+    assert plaza["last_alert"]["clip_id"] == end["clip_id"]
+    assert plaza["last_alert"]["summary"] == end["summary"]
     # And the camera's event entity fired `started`, then `ended` with the summary
     kinds = [c.data["new_state"].attributes.get("event_type") for c in fired
              if c.data["entity_id"] == "event.plaza_alert" and c.data["new_state"] is not None]

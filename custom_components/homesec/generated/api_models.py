@@ -7,6 +7,12 @@ Do not edit: change homesec_engine/schema/ and run the generator.
 from typing import Any, NotRequired, TypedDict
 
 
+class ZonePolicy(TypedDict):
+    """The tier rule of one zone of a camera."""
+
+    alert_classes: list[str]
+
+
 class CameraPolicy(TypedDict):
     """Per-camera alert-policy override; unset fields inherit the global policy."""
 
@@ -14,6 +20,7 @@ class CameraPolicy(TypedDict):
     activity_types: NotRequired[list[str]]
     enabled: NotRequired[bool | None]
     alert_classes: NotRequired[list[str]]
+    zones: NotRequired[dict[str, ZonePolicy]]
 
 
 class AlertPolicy(TypedDict):
@@ -280,6 +287,7 @@ class Clip(TypedDict):
     zones: list[str]
     duration_s: NotRequired[float | None]
     event: NotRequired[LiveEvent | None]
+    tier: NotRequired[str | None]
     files: NotRequired[ClipFiles | None]
 
 
@@ -299,7 +307,7 @@ class LiveEvent(TypedDict):
     started_at: str
     ended_at: str | None
     duration_s: float | None
-    classes: list[str]
+    detected_objects: list[str]
     active_classes: NotRequired[list[str]]
     zones: list[str]
     objects: list[ClipObject]
@@ -312,6 +320,7 @@ class LiveEvent(TypedDict):
     view_url: str
     end_reason: str | None
     phase: NotRequired[str]
+    last_alert: NotRequired[AlertSummary]
 
 
 class LiveEventQuery(TypedDict):
@@ -470,7 +479,9 @@ class AlertEvent(TypedDict):
     detected_objects: list[str]
     objects: NotRequired[list[ClipObject]]
     zones: NotRequired[list[str]]
-    last_alert: NotRequired[AlertSummary]
+    tier: NotRequired[str]
+    snapshot_url: NotRequired[str | None]
+    last_alert: AlertSummary
 
 
 class CameraHealthEvent(TypedDict):

@@ -87,7 +87,7 @@ async def test_an_event_starts_while_people_are_seen_and_ends_with_the_clip_judg
                 await runtime.stop()
     # Then the event started while the clip was recorded, with a person, a snapshot link
     event = started["data"]
-    assert event["camera"] == "plaza" and "person" in event["classes"]
+    assert event["camera"] == "plaza" and "person" in event["detected_objects"]
     assert event["state"] == "active" and event["summary"] is None
     assert event["snapshot_url"] == f"/api/v1/clips/{clip_id}/snapshot"
     # And it ended, for the same clip, with the clip's duration, link and judgement
@@ -154,7 +154,7 @@ async def test_an_event_left_open_by_a_kill_is_ended_at_the_next_start(tmp_path:
     await first.start(run_sources=False)
     event = {"clip_id": "killed-1", "camera": "plaza", "state": "active",
              "started_at": "2026-01-02T03:04:05Z", "ended_at": None, "duration_s": None,
-             "classes": ["person"], "zones": [], "objects": [], "activity_type": "person",
+             "detected_objects": ["person"], "zones": [], "objects": [], "activity_type": "person",
              "risk_level": "medium", "summary": None, "alerted": True,
              "snapshot_url": "/api/v1/clips/killed-1/snapshot",
              "view_url": "/api/v1/clips/killed-1/media", "end_reason": None}
@@ -277,10 +277,10 @@ async def test_a_new_class_updates_the_event_and_the_clip_judgement_raises_its_r
         finally:
             await runtime.stop()
     # Then the event started with the vehicle at the risk known then, and alerted once then
-    assert started["data"]["classes"] == ["vehicle"] and started["data"]["risk_level"] == "low"
+    assert started["data"]["detected_objects"] == ["vehicle"] and started["data"]["risk_level"] == "low"
     alerts = [m for m in seen if m["type"] == "alert" and m["data"]["clip_id"] == "rec-1"]
     # And the person updated it (the policy had already alerted: no second alert)
-    assert updated["data"]["classes"] == ["person", "vehicle"]
+    assert updated["data"]["detected_objects"] == ["person", "vehicle"]
     assert updated["data"]["risk_level"] == "medium"
     assert len(alerts) == 1
     # And its end carries the judgement: summary, a risk raised to high, the clip's length

@@ -270,6 +270,7 @@ class PipelineRig:
     events: Any
     last_alerts: dict[str, dict[str, Any]]
     work_dir: Path
+    camera_events: Any = None
 
     async def events_of(self, clip_id: str) -> list[str]:
         events, _ = await self.repository.list_events(clip_id)
@@ -279,6 +280,7 @@ class PipelineRig:
 @pytest.fixture
 async def pipeline_rig(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """Factory: `await pipeline_rig(notifiers=[...], analyzer=..., storage_path=...)`."""
+    from homesec_engine.alerts.owner import CameraEvents
     from homesec_engine.events import EventHub
     from homesec_engine.filters import BuiltinDetector
     from homesec_engine.notifiers import NotifierFanout
@@ -306,13 +308,18 @@ async def pipeline_rig(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
         rig = PipelineRig(
             pipeline=None, repository=repository, storage=storage, fanout=fanout,
             events=EventHub(), last_alerts={}, work_dir=tmp_path / f"work{index}")
+        rig.camera_events = CameraEvents(
+            repository=repository, hub=rig.events, fanout=fanout, policy=lambda: engine,
+            storage=storage, last_alerts=rig.last_alerts,
+            public_url=options.pop("public_url", None))
+        await rig.camera_events.start()
         rig.pipeline = Pipeline(
             repository=repository, storage=storage,
             object_filter=BuiltinDetector({"sample_fps": 2.0, "min_confidence": 0.5,
                                            "trigger_classes": ["person", "vehicle", "animal",
                                                                "package"]}),
-            analyzer=analyzer, policy=lambda: engine, fanout=fanout, events=rig.events,
-            last_alerts=rig.last_alerts, **{"upload_backoff_s": 0.01, **options})
+            analyzer=analyzer, policy=lambda: engine, camera_events=rig.camera_events,
+            **{"upload_backoff_s": 0.01, **options})
         rig.work_dir.mkdir()
         made.append(rig)
         return rig
@@ -320,6 +327,7 @@ async def pipeline_rig(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     yield make
     for rig in made:
         await rig.pipeline.drain(5)
+        await rig.camera_events.close()
         await rig.fanout.drain(5)
         await rig.fanout.close()
         if rig.pipeline.analyzer is not None:

@@ -59,8 +59,9 @@ async def test_standalone_mode_fires_homesec_alert_with_the_spec_payload(
         await notifier.notify(event)
     finally:
         await notifier.close()
-    # Then HA's events API got homesec_alert with the SPEC §7 payload (plus the camera's
-    # last-alert summary the alert makes, none here) and the bearer token
+    # Then HA's events API got homesec_alert with the SPEC §7 payload (plus its tier, its
+    # snapshot link and the camera's last-alert summary the alert makes) and the
+    # bearer token
     (request,) = fake_ha.requests
     assert request.path == "/api/events/homesec_alert"
     assert request.authorization == f"Bearer {TOKEN}"
@@ -69,7 +70,11 @@ async def test_standalone_mode_fires_homesec_alert_with_the_spec_payload(
         "risk_level": "medium", "summary": "Someone at the door.",
         "view_url": "/api/v1/clips/x/media", "storage_uri": "local://x.mp4",
         "timestamp": "2026-01-02T03:04:05Z", "detected_objects": ["person"],
-        "objects": [], "zones": [], "last_alert": None,
+        "objects": [], "zones": [], "tier": "alert", "snapshot_url": None,
+        "last_alert": {"clip_id": event.clip_id, "activity_type": "person",
+                       "risk_level": "medium", "summary": "Someone at the door.",
+                       "detected_objects": ["person"], "timestamp": "2026-01-02T03:04:05Z",
+                       "objects": [], "zones": []},
     }
     assert notifier.mode == "standalone"
 

@@ -13,11 +13,12 @@ from .conftest import FakeVlm, Scene
 from .test_pipeline import ANSWER, PERSON, clip_in, vlm_analyzer
 
 LOGGER = "homesec_engine.pipeline"
+ALERT_LOGGER = "homesec_engine.alerts.owner"  # the camera events' owner sends the alert
 
 
-def _info(caplog: pytest.LogCaptureFixture, prefix: str) -> list[str]:
+def _info(caplog: pytest.LogCaptureFixture, prefix: str, logger: str = LOGGER) -> list[str]:
     return [r.getMessage() for r in caplog.records
-            if r.name == LOGGER and r.levelno == logging.INFO and r.getMessage().startswith(prefix)]
+            if r.name == logger and r.levelno == logging.INFO and r.getMessage().startswith(prefix)]
 
 
 async def test_an_alerted_clip_logs_one_clip_line_and_one_alert_line(
@@ -28,6 +29,7 @@ async def test_an_alerted_clip_logs_one_clip_line_and_one_alert_line(
     fake_vlm.script = [("json", ANSWER)]
     rig = await pipeline_rig(analyzer=vlm_analyzer(fake_vlm))
     caplog.set_level(logging.INFO, logger=LOGGER)
+    caplog.set_level(logging.INFO, logger=ALERT_LOGGER)
     # When a 4 s clip with a person arrives
     out = await rig.pipeline.process(clip_in(rig, make_video(PERSON)))
     # Then exactly one INFO line tells the clip's camera, id, duration, detections, decision
@@ -36,7 +38,7 @@ async def test_an_alerted_clip_logs_one_clip_line_and_one_alert_line(
     assert "detections=" in clip_line and "(person)" in clip_line
     assert "decision=alert (loitering at risk high)" in clip_line
     # And exactly one INFO line tells the alert
-    (alert_line,) = _info(caplog, "alert:")
+    (alert_line,) = _info(caplog, "alert:", ALERT_LOGGER)
     assert f"camera=gate clip={out.clip_id} risk=high activity=loitering" in alert_line
     # And neither carries the VLM's address, the summary text or any URL
     for line in (clip_line, alert_line):
@@ -51,6 +53,7 @@ async def test_a_quiet_clip_logs_its_line_and_no_alert(
     # Given a pipeline and a clip where nothing moves
     rig = await pipeline_rig()
     caplog.set_level(logging.INFO, logger=LOGGER)
+    caplog.set_level(logging.INFO, logger=ALERT_LOGGER)
     # When it is processed
     out = await rig.pipeline.process(clip_in(rig, make_video(Scene(subject=None)), "yard"))
     # Then one clip line says why there was no alert, and there is no alert line
@@ -58,4 +61,4 @@ async def test_a_quiet_clip_logs_its_line_and_no_alert(
     assert f"camera=yard clip={out.clip_id}" in clip_line
     assert "detections=0" in clip_line
     assert "decision=no alert (no trigger class detected)" in clip_line
-    assert _info(caplog, "alert:") == []
+    assert _info(caplog, "alert:", ALERT_LOGGER) == []

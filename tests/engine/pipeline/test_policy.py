@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from homesec_engine.policy import AlertPolicyEngine, fallback_analysis
 from homesec_engine.records import Analysis
-from homesec_engine.schema import validate
+from homesec_engine.schema import SchemaValidationError, validate
 
 
 def policy(raw: dict[str, object]) -> AlertPolicyEngine:
@@ -118,3 +120,49 @@ def test_tiers_person_and_vehicle_alert_an_animal_is_a_detection() -> None:
     # And nothing triggered is neither
     nothing = policy.decide("yard", fallback_analysis([]), triggered=False, classes=[])
     assert (nothing.alert, nothing.tier) == (False, None)
+
+
+def test_tiers_by_zone_a_zone_rule_decides_for_events_in_that_zone() -> None:
+    # Given a camera whose driveway alerts on people and vehicles, whose pavement alerts on
+    # nothing, and whose own rule (outside those zones) is the default
+    engine = AlertPolicyEngine(validate("AlertPolicy", {"cameras": {"front": {"zones": {
+        "driveway": {"alert_classes": ["person", "vehicle"]},
+        "pavement": {"alert_classes": []},
+        "lawn": {"alert_classes": ["animal"]}}}}}))
+
+    def decide(classes: list[str], zones: list[str]) -> tuple[str | None, str]:
+        decision = engine.decide("front", fallback_analysis(classes), triggered=True,
+                                 classes=classes, zones=zones)
+        return decision.tier, decision.reason
+
+    # When events of each class are decided in each zone
+    # Then a person on the driveway alerts, one on the pavement is a detection (and says why)
+    assert decide(["person"], ["driveway"])[0] == "alert"
+    tier, reason = decide(["person"], ["pavement"])
+    assert tier == "detection" and "zone pavement alert_classes: none" in reason
+    # And the lawn's own rule makes a fox an alert there (a detection anywhere else)
+    assert decide(["animal"], ["lawn"])[0] == "alert"
+    assert decide(["animal"], [])[0] == "detection"
+    # And an event in two ruled zones alerts when any of them alerts on its classes
+    assert decide(["person"], ["pavement", "driveway"])[0] == "alert"
+    # And zones without a rule follow the camera's (default) alert_classes
+    assert decide(["vehicle"], ["garden_path"])[0] == "alert"
+
+
+@pytest.mark.parametrize(("zones", "path", "message"), [
+    ({"driveway": {"alert_classes": ["dragon"]}},
+     "alert_policy.cameras.front.zones.driveway.alert_classes[0]", "must be one of"),
+    ({"driveway": {}}, "alert_policy.cameras.front.zones.driveway.alert_classes",
+     "is required"),
+    ({"driveway": ["person"]}, "alert_policy.cameras.front.zones.driveway", ""),
+])
+def test_a_wrong_zone_tier_rule_is_refused_naming_the_field(
+    zones: Any, path: str, message: str
+) -> None:
+    # Given an alert policy with a bad zone rule, When the engine validates it
+    with pytest.raises(SchemaValidationError) as err:
+        validate("AlertPolicy", {"cameras": {"front": {"zones": zones}}},
+                 prefix="alert_policy")
+    # Then the error names the field and says what is wrong
+    assert any(e["path"] == path and message in e["message"] for e in err.value.errors), \
+        err.value.errors

@@ -90,6 +90,33 @@ async def test_a_zone_only_alerts_for_its_own_classes(
     assert out.objects == []
 
 
+async def test_a_zone_tier_rule_makes_a_person_there_a_detection_and_elsewhere_an_alert(
+    pipeline_rig: Callable[..., Any], make_video: Callable[..., Path]
+) -> None:
+    # Given the person walking along the path zone, where the alert policy's zone rule alerts
+    # on nothing (the pavement in front of a house: recorded, not notified)
+    policy = {"cameras": {"gate": {"zones": {"path": {"alert_classes": []}}}}}
+    rig = await pipeline_rig(camera_zones={"gate": [SKY, PATH]}, policy=policy)
+    with rig.events.subscribe() as sub:
+        # When the clip goes through the pipeline
+        out = await rig.pipeline.process(clip_in(rig, make_video(PERSON), "gate"))
+        # Then no alert goes out: it is a detection, and the decision says by which rule
+        assert sub.queue.empty()
+    assert out.decision is not None and out.decision.tier == "detection"
+    assert "zone path alert_classes: none" in out.decision.reason
+    record = await rig.repository.get_clip(out.clip_id)
+    assert record.zones == ["path"] and not record.alerted and "gate" not in rig.last_alerts
+    # And with a rule that takes people on the path, the same clip alerts, tier alert
+    other = await pipeline_rig(camera_zones={"gate": [SKY, PATH]}, policy={
+        "cameras": {"gate": {"zones": {"path": {"alert_classes": ["person"]}}}}})
+    with other.events.subscribe() as sub:
+        alerted = await other.pipeline.process(clip_in(other, make_video(PERSON), "gate"))
+        message = await sub.get()
+    assert alerted.decision is not None and alerted.decision.tier == "alert"
+    assert message["type"] == "alert" and message["data"]["tier"] == "alert"
+    assert message["data"]["zones"] == ["path"]
+
+
 async def test_a_camera_without_zones_alerts_on_the_whole_picture(
     pipeline_rig: Callable[..., Any], make_video: Callable[..., Path]
 ) -> None:

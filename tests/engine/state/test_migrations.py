@@ -150,9 +150,9 @@ async def test_clips_from_version_3_gain_objects_and_zones(
         await conn.execute(schema_version.delete().where(schema_version.c.version >= 4))
     # When the engine starts (and migrates)
     assert await migrate(engine) == MIGRATIONS[-1].version
-    # Then steps 4 and 5 are recorded, and the old clip reads with empty objects and zones
+    # Then steps 4 and on are recorded, and the old clip reads with empty objects and zones
     # and no live event
-    assert [v for v, *_ in await recorded(engine)][-2:] == [4, 5]
+    assert [v for v, *_ in await recorded(engine)][-3:] == [4, 5, 6]
     repo = await make_repo()
     clip = await repo.get_clip("old-clip")
     assert clip is not None and clip.detected_objects == ["person"]
@@ -163,3 +163,33 @@ async def test_clips_from_version_3_gain_objects_and_zones(
     await repo.update_clip("old-clip", objects=objects, zones=["path"])
     clip = await repo.get_clip("old-clip")
     assert clip is not None and (clip.objects, clip.zones) == (objects, ["path"])
+
+
+async def test_a_live_event_stored_before_version_6_names_its_classes_like_an_alert(
+    engine: AsyncEngine, make_repo: RepoFactory
+) -> None:
+    # Given a clip whose live event was stored by version 5 (its classes under `classes`)
+    from homesec_engine.records import ClipRecord
+
+    repo = await make_repo()
+    old = {"clip_id": "old-event", "camera": "door", "state": "ended",
+           "classes": ["person", "vehicle"], "zones": ["path"], "alerted": True}
+    await repo.upsert_clip(ClipRecord(id="old-event", camera="door", event=old,
+                                      event_state="ended"))
+    await repo.upsert_clip(ClipRecord(id="no-event", camera="door"))
+    await repo.close()
+    async with engine.begin() as conn:
+        await conn.execute(schema_version.delete().where(schema_version.c.version >= 6))
+    # When the engine starts (and migrates)
+    assert await migrate(engine) == MIGRATIONS[-1].version
+    # Then the stored event says detected_objects, as alerts and new events do, and keeps
+    # everything else
+    repo = await make_repo()
+    clip = await repo.get_clip("old-event")
+    assert clip is not None and clip.event is not None
+    assert clip.event["detected_objects"] == ["person", "vehicle"]
+    assert "classes" not in clip.event
+    assert clip.event["zones"] == ["path"] and clip.event["alerted"] is True
+    # And a clip without an event is left as it was
+    plain = await repo.get_clip("no-event")
+    assert plain is not None and plain.event is None

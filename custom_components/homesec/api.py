@@ -30,6 +30,7 @@ from .generated.api_models import (
     Diagnostics,
     Health,
     RestartAccepted,
+    SettingsUpdate,
     Stats,
     Status,
     WsMessage,
@@ -413,6 +414,11 @@ class HomeSecClient:
     async def set_alert_policy(self, view: AlertPolicyView) -> ChangeResult:
         """Replace the policy: the body is what get_alert_policy returned, edited."""
         data = await self._request("set_alert_policy", body=dict(view))
+        return cast(ChangeResult, _CHANGE(data))
+
+    async def update_settings(self, update: SettingsUpdate) -> ChangeResult:
+        """Change retention and object-filter fields (what is not sent stays)."""
+        data = await self._request("update_settings", body=dict(update))
         return cast(ChangeResult, _CHANGE(data))
 
     async def list_clips(self, query: ClipQuery | None = None) -> ClipList:

@@ -33,7 +33,13 @@ from .api import (
 )
 from .const import DOMAIN
 from .coordinator import HomeSecConfigEntry
-from .generated.api_models import AlertPolicyView, CameraCreate, CameraUpdate, ClipQuery
+from .generated.api_models import (
+    AlertPolicyView,
+    CameraCreate,
+    CameraUpdate,
+    ClipQuery,
+    SettingsUpdate,
+)
 from .generated.schema_data import MODELS, SERVICES
 from .generated.vol_render import model_validator
 from .repairs import async_update_restart_issue
@@ -43,6 +49,7 @@ SERVICE_ADD_CAMERA: Final = "add_camera"
 SERVICE_UPDATE_CAMERA: Final = "update_camera"
 SERVICE_REMOVE_CAMERA: Final = "remove_camera"
 SERVICE_SET_ALERT_POLICY: Final = "set_alert_policy"
+SERVICE_UPDATE_SETTINGS: Final = "update_settings"
 SERVICE_DELETE_CLIP: Final = "delete_clip"
 SERVICE_RESTART_ENGINE: Final = "restart_engine"
 SERVICE_GET_CLIPS: Final = "get_clips"
@@ -190,6 +197,20 @@ async def _set_alert_policy(call: ServiceCall) -> None:
     await _after_change(call.hass, entry, result["restart_required"])
 
 
+async def _update_settings(call: ServiceCall) -> None:
+    """Retention and the detector's threshold: the engine applies them at once."""
+    entry = _loaded_entry(call.hass)
+    update: SettingsUpdate = {}
+    retention = {k: call.data[k] for k in ("keep_days", "alerted_keep_days", "max_gb")
+                 if k in call.data}
+    if retention:
+        update["retention"] = retention  # type: ignore[typeddict-item]
+    if "min_confidence" in call.data:
+        update["filter"] = {"min_confidence": call.data["min_confidence"]}
+    result = await _call(entry.runtime_data.client.update_settings(update))
+    await _after_change(call.hass, entry, result["restart_required"])
+
+
 def _known_cameras(entry: HomeSecConfigEntry) -> set[str]:
     data = entry.runtime_data.coordinator.data
     return {camera["name"] for camera in data["cameras"]} if data else set()
@@ -258,6 +279,7 @@ _HANDLERS: Final[dict[str, Callable[[ServiceCall], Coroutine[Any, Any, Any]]]] =
     SERVICE_UPDATE_CAMERA: _update_camera,
     SERVICE_REMOVE_CAMERA: _remove_camera,
     SERVICE_SET_ALERT_POLICY: _set_alert_policy,
+    SERVICE_UPDATE_SETTINGS: _update_settings,
     SERVICE_DELETE_CLIP: _delete_clip,
     SERVICE_RESTART_ENGINE: _restart_engine,
 }

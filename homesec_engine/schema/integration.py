@@ -6,7 +6,7 @@ the same way (service bodies are forwarded to the engine's API).
 
 from __future__ import annotations
 
-from .config import ACTIVITY_TYPES, RISK_LEVELS
+from .config import ACTIVITY_TYPES, CONFIG_MODELS, RISK_LEVELS
 from .api import CAMERA, CLIP_QUERY
 from .fields import (
     Decl,
@@ -62,6 +62,14 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                             pattern=r"^[a-z0-9_]{1,64}$",
                             pattern_message="must be a camera name"),
     }),
+    # What the engine applies at once (PATCH /settings); what is not given stays.
+    "ServiceUpdateSettings": derive(
+        CONFIG_MODELS["RetentionConfig"], "homesec.update_settings: retention and the "
+        "detector's confidence threshold, applied at once", only=["keep_days",
+        "alerted_keep_days", "max_gb"], optional=True,
+        add={"min_confidence": derive(CONFIG_MODELS["FilterConfig"], "",
+                                      only=["min_confidence"],
+                                      optional=True)["fields"]["min_confidence"]}),
     "ServiceDeleteClip": model("homesec.delete_clip", {
         "clip_id": str_field("Clip id", required=True, min_len=1, max_len=128,
                              pattern=r"^[A-Za-z0-9_\-]+$",
@@ -93,6 +101,7 @@ SERVICES = {
     "update_camera": "ServiceUpdateCamera",
     "remove_camera": "ServiceRemoveCamera",
     "set_alert_policy": "ServiceSetAlertPolicy",
+    "update_settings": "ServiceUpdateSettings",
     "delete_clip": "ServiceDeleteClip",
     "restart_engine": "ServiceRestartEngine",
     "get_clips": "ServiceGetClips",

@@ -215,6 +215,26 @@ async def test_set_alert_policy_for_one_camera_leaves_the_global_policy(
     assert after["config_version"] > before["config_version"]
 
 
+async def test_update_settings_applies_retention_and_the_threshold_in_the_running_engine(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # When the user shortens the keep time, sets a disk budget and raises the threshold
+    await _call(hass, "update_settings", {"keep_days": 7, "max_gb": 50,
+                                          "min_confidence": 0.7})
+    # Then the running engine uses them at once (no restart asked for), the rest unchanged
+    retention = engine.runtime.retention
+    assert retention is not None
+    assert retention.config["keep_days"] == 7 and retention.config["max_gb"] == 50
+    assert retention.config["alerted_keep_days"] == 90
+    assert engine.runtime.filter_for("front_door").min_confidence == 0.7
+    assert engine.runtime.config_manager.restart_pending is False
+    assert not [i for i in ir.async_get(hass).issues.values() if i.domain == DOMAIN]
+    # And a threshold out of range is refused by HA, naming the field, before the engine
+    with pytest.raises(vol.Invalid, match="min_confidence"):
+        await _call(hass, "update_settings", {"min_confidence": 2})
+    assert engine.runtime.filter_for("front_door").min_confidence == 0.7
+
+
 async def test_set_alert_policy_for_an_unknown_camera_is_refused(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:

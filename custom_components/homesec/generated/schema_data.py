@@ -49,7 +49,8 @@ SERVICES: Final[dict[str, str]] = {'add_camera': 'ServiceAddCamera',
  'restart_engine': 'ServiceRestartEngine',
  'set_alert_policy': 'ServiceSetAlertPolicy',
  'silence_camera': 'ServiceSilenceCamera',
- 'update_camera': 'ServiceUpdateCamera'}
+ 'update_camera': 'ServiceUpdateCamera',
+ 'update_settings': 'ServiceUpdateSettings'}
 MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The homesec_alert event data, also sent as WebSocket `alert`.',
                 'extra': 'allow',
                 'fields': {'activity_type': {'description': 'What happened',
@@ -3115,6 +3116,44 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'required': False,
                                               'type': 'list',
                                               'unique_by': 'name'}}},
+ 'ServiceUpdateSettings': {'description': "homesec.update_settings: retention and the detector's "
+                                          'confidence threshold, applied at once',
+                           'extra': 'forbid',
+                           'fields': {'alerted_keep_days': {'description': 'Days an alerted clip '
+                                                                           'is kept',
+                                                            'max': 3650.0,
+                                                            'min': 0.01,
+                                                            'min_message': 'must be more than 0 (0 '
+                                                                           'would delete every '
+                                                                           'clip at once)',
+                                                            'required': False,
+                                                            'selector': 'number',
+                                                            'type': 'float'},
+                                      'keep_days': {'description': 'Days a clip without an alert '
+                                                                   'is kept',
+                                                    'max': 3650.0,
+                                                    'min': 0.01,
+                                                    'min_message': 'must be more than 0 (0 would '
+                                                                   'delete every clip at once)',
+                                                    'required': False,
+                                                    'selector': 'number',
+                                                    'type': 'float'},
+                                      'max_gb': {'description': 'Most gigabytes the stored clips '
+                                                                'may take (unset: no limit)',
+                                                 'min': 0.001,
+                                                 'min_message': 'must be more than 0 (0 would '
+                                                                'delete every clip at once); leave '
+                                                                'it unset for no limit',
+                                                 'nullable': True,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                                      'min_confidence': {'description': 'Lowest confidence kept',
+                                                         'max': 1.0,
+                                                         'min': 0.0,
+                                                         'required': False,
+                                                         'selector': 'number',
+                                                         'type': 'float'}}},
  'SettingsUpdate': {'description': 'Body of PATCH /settings: retention and object-filter fields.',
                     'extra': 'forbid',
                     'fields': {'config_version': {'description': 'The config_version this change '

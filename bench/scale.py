@@ -1,6 +1,6 @@
 """N cameras with people in view at once: the engine beside decode-only of the same streams.
 
-    .venvs/newest/bin/python bench/scale.py [--cameras 8,16,32,48] [--seconds 40]
+    .venvs/newest/bin/python bench/scale.py [--cameras 8,16,32,48] [--seconds 40] [--sub-width 640]
 
 Each camera is a loopback RTSP server (tests/videotools.py's RtspTestServer, looping) of real
 footage: Debian opencv-doc's pedestrian video (tests/livestream.py) scaled to 1920x1080 at 15 fps,
@@ -115,11 +115,17 @@ def decode_only(urls: list[str], warmup: float, seconds: float) -> dict[str, Any
 
 
 # --- child: engine ------------------------------------------------------------------------------
-async def engine(urls: list[str], warmup: float, seconds: float) -> dict[str, Any]:
+async def engine(urls: list[str], warmup: float, seconds: float,
+                 main_urls: list[str] | None = None) -> dict[str, Any]:
+    """With `main_urls`, `urls` are the cameras' analysis substreams (`analysis_url`) and the
+    main streams are only recorded, as a camera with a substream is set up."""
     from tests.engine_harness import running_engine
 
+    def source_config(i: int, url: str) -> dict[str, str]:
+        return {"url": main_urls[i], "analysis_url": url} if main_urls else {"url": url}
+
     cameras = [{"name": f"cam{i}", "enabled": True, "source_backend": "rtsp",
-                "source_config": {"url": url}} for i, url in enumerate(urls)]
+                "source_config": source_config(i, url)} for i, url in enumerate(urls)]
     started: list[tuple[float, str]] = []
     with tempfile.TemporaryDirectory(prefix="homesec-scale-") as tmp:
         async with running_engine(Path(tmp), cameras=cameras, run_sources=True) as eng:
@@ -152,9 +158,11 @@ async def engine(urls: list[str], warmup: float, seconds: float) -> dict[str, An
 
 
 # --- parent ------------------------------------------------------------------------------------
-def child(phase: str, urls: list[str], warmup: float, seconds: float) -> dict[str, Any]:
+def child(phase: str, urls: list[str], warmup: float, seconds: float,
+          main_urls: list[str] | None = None) -> dict[str, Any]:
     args = [sys.executable, __file__, "--phase", phase, "--urls", ",".join(urls),
-            "--warmup", str(warmup), "--seconds", str(seconds)]
+            "--warmup", str(warmup), "--seconds", str(seconds),
+            *(["--main-urls", ",".join(main_urls)] if main_urls else [])]
     proc = subprocess.run(args, stdout=subprocess.PIPE, text=True, check=True,
                           timeout=warmup + seconds + 180)
     result: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -192,23 +200,31 @@ def first_sight(result: dict[str, Any], logs: list[Path], timing: dict[str, floa
 
 
 def run_n(n: int, path: Path, timing: dict[str, float], warmup: float, seconds: float,
-          tmp: Path) -> None:
-    servers, logs = [], []
+          tmp: Path, sub_path: Path | None = None) -> None:
+    """With `sub_path`, each camera also serves that footage as its analysis substream: the
+    people's timing is read from the substream's plays (what live detection sees), the
+    decode-only baseline decodes the substreams, and the engine records the main streams."""
+    servers, logs, mains = [], [], []
     for i in range(n):
         log = tmp / f"play-{n}-{i}.log"
         log.touch()
         os.environ[PLAY_LOG_ENV] = str(log)
-        server = RtspTestServer(path, loop=True)
+        server = RtspTestServer(sub_path or path, loop=True)
         server.start()
         servers.append(server)
         logs.append(log)
-    os.environ.pop(PLAY_LOG_ENV, None)
+        os.environ.pop(PLAY_LOG_ENV, None)
+        if sub_path is not None:
+            main = RtspTestServer(path, loop=True)
+            main.start()
+            mains.append(main)
     try:
         urls = [s.url for s in servers]
+        main_urls = [m.url for m in mains] or None
         base = child("decode", urls, warmup, seconds)
-        eng = child("engine", urls, warmup, seconds)
+        eng = child("engine", urls, warmup, seconds, main_urls)
     finally:
-        for server in servers:
+        for server in servers + mains:
             server.stop()
     lat, found, total = first_sight(eng, logs, timing)
     if os.environ.get("SCALE_LOG"):
@@ -234,7 +250,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=1920)
     parser.add_argument("--fps", type=int, default=15)
     parser.add_argument("--mbps", type=float, default=4.0)
+    parser.add_argument("--sub-width", type=int, default=0,
+                        help="give each camera an analysis substream of this width (0: none)")
     parser.add_argument("--phase", choices=["decode", "engine"], help=argparse.SUPPRESS)
+    parser.add_argument("--main-urls", help=argparse.SUPPRESS)
     parser.add_argument("--urls", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.phase:
@@ -245,16 +264,20 @@ def main() -> None:
         if args.phase == "decode":
             result = decode_only(urls, args.warmup, args.seconds)
         else:
-            result = asyncio.run(engine(urls, args.warmup, args.seconds))
+            main_urls = args.main_urls.split(",") if args.main_urls else None
+            result = asyncio.run(engine(urls, args.warmup, args.seconds, main_urls))
         print(json.dumps(result))
         return
     path, timing = footage(args.width, args.fps, args.mbps)
+    # A camera's substream: the same footage and timing, smaller and at a substream's bitrate.
+    sub_path = footage(args.sub_width, args.fps, 0.5)[0] if args.sub_width else None
     print(f"footage: {path.name} {args.width} px {args.fps} fps {args.mbps:g} Mbit/s, people "
-          f"at {timing['person_at_s']:g} s of every {timing['period_s']:g} s; "
+          f"at {timing['person_at_s']:g} s of every {timing['period_s']:g} s"
+          f"{f'; analysis substream {args.sub_width} px 0.5 Mbit/s' if sub_path else ''}; "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="homesec-scale-") as tmp:
         for n in (int(x) for x in args.cameras.split(",")):
-            run_n(n, path, timing, args.warmup, args.seconds, Path(tmp))
+            run_n(n, path, timing, args.warmup, args.seconds, Path(tmp), sub_path)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from typing import Any
 
 # Declared once, in the schema package (the API, the config and the integration use them too).
 from .alerts.summary import alert_summary
+from .timefmt import iso_z
 from .schema.api import ClipStatus
 from .schema.config import DETECTION_CLASSES, RISK_LEVELS
 
@@ -183,5 +184,5 @@ class AlertEvent:
 
     def payload(self) -> dict[str, Any]:
         data = asdict(self)
-        data["timestamp"] = self.timestamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        data["timestamp"] = iso_z(self.timestamp)
         return data

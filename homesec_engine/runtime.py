@@ -53,6 +53,7 @@ from .sources.local_folder import DEFAULT_EXTENSIONS as VIDEO_SUFFIXES
 from .sources.local_folder import probe_duration
 from .fsutil import is_partial, remove_partial_files
 from .records import ClipEventRecord, ClipFile, ClipQuery, ClipRecord, ClipStatus, stable_clip_id
+from .timefmt import iso_z
 from .sources.base import ClipSource
 from .sources.recording import clip_id_of, salvage_recording
 from .storage.base import Storage
@@ -92,9 +93,7 @@ class CameraState:
 
 
 def _iso(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return iso_z(value) if value is not None else None
 
 
 class EngineRuntime:

@@ -16,16 +16,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..records import AlertEvent, Analysis
+from ..timefmt import iso_z
 from .summary import alert_summary
 
 if TYPE_CHECKING:
     from ..live.watch import Found
 
 ACTIVE, ENDED, INTERRUPTED = "active", "ended", "interrupted"
-
-
-def iso(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def clip_tier(alerted: bool | None, event: Mapping[str, Any] | None,
@@ -120,8 +117,8 @@ class CameraEvent:
         """The event as the clip's row keeps it (schema LiveEvent)."""
         return {
             "clip_id": self.clip_id, "camera": self.camera, "state": self.state,
-            "started_at": iso(self.started_at),
-            "ended_at": iso(self.ended_at) if self.ended_at else None,
+            "started_at": iso_z(self.started_at),
+            "ended_at": iso_z(self.ended_at) if self.ended_at else None,
             "duration_s": self.duration_s, "detected_objects": list(self.detected_objects),
             "active_classes": list(self.active_classes), "zones": list(self.zones),
             "objects": [dict(o) for o in self.objects], "activity_type": self.activity_type,

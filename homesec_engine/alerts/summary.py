@@ -8,14 +8,10 @@ alerted clip at start, and /status serves what `last_alerts` holds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-
-def _iso(when: datetime | str) -> str:
-    if isinstance(when, str):
-        return when
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+from ..timefmt import iso_z
 
 
 def alert_summary(*, clip_id: str, activity_type: str | None, risk_level: str | None,
@@ -26,7 +22,7 @@ def alert_summary(*, clip_id: str, activity_type: str | None, risk_level: str | 
     return {
         "clip_id": clip_id, "activity_type": activity_type, "risk_level": risk_level,
         "summary": summary, "detected_objects": list(detected_objects),
-        "timestamp": _iso(timestamp), "objects": [dict(o) for o in objects],
+        "timestamp": timestamp if isinstance(timestamp, str) else iso_z(timestamp), "objects": [dict(o) for o in objects],
         "zones": list(zones),
     }
 

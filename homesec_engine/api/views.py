@@ -13,6 +13,7 @@ import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body(
 
 from .. import plugins
 from ..records import ClipRecord
+from ..timefmt import iso_z
 from ..sources import webrtc
 from ..runtime import CameraState
 from ..alerts.event import clip_tier
@@ -21,12 +22,7 @@ from ..clipfiles import view_url
 
 def iso(value: datetime | None) -> str | None:
     """ISO 8601 UTC with a `Z`, as every timestamp in the API."""
-    if value is None:
-        return None
-    if value.tzinfo is not UTC:  # what the state layer returns is UTC already
-        value = value.astimezone(UTC)
-    text = value.isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+    return iso_z(value) if value is not None else None
 
 
 def _default(value: Any) -> Any:

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ..timefmt import iso_z
 from .fence import ClipFence
 from .relay import EventRelay
 from .settings import ClusterSettings
@@ -96,8 +97,7 @@ class ClusterCoordinator:
             self._last_ok is None or time.monotonic() - self._last_ok >= s.lease_s - s.stop_margin_s)
         reason: str | None
         if partitioned:
-            since = self._cut_off_since.isoformat().replace("+00:00", "Z") \
-                if self._cut_off_since else "start"
+            since = iso_z(self._cut_off_since) if self._cut_off_since else "start"
             stopped = ", ".join(self._expired) or "none held"
             state, reason = "partitioned", (
                 f"cannot reach the database since {since} ({self._db_error}); cameras stopped "

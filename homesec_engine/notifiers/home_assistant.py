@@ -8,13 +8,14 @@ out as `homesec_camera_health` events, live events (started/updated/ended/interr
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiohttp
 
 from ..hass_target import HassTargetError, resolve_target
 from ..records import AlertEvent
+from ..timefmt import iso_z
 from ..schema.events import ALERT_EVENT_TYPE, CAMERA_HEALTH_EVENT_TYPE, LIVE_EVENT_TYPE
 from .base import Notifier, NotifierConfigError, NotifierError, PermanentNotifierError
 
@@ -57,8 +58,7 @@ class HomeAssistantNotifier(Notifier):
 
     async def send_health(self, camera: str, healthy: bool,
                           last_heartbeat: datetime | None) -> None:
-        beat = last_heartbeat.astimezone(UTC).isoformat().replace("+00:00", "Z") \
-            if last_heartbeat else None
+        beat = iso_z(last_heartbeat) if last_heartbeat else None
         await self._fire(CAMERA_HEALTH_EVENT_TYPE,
                          {"camera": camera, "healthy": healthy, "last_heartbeat": beat})
 

@@ -9,12 +9,13 @@ import asyncio
 import json
 import os
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import aiomqtt
 
 from ..records import AlertEvent
+from ..timefmt import iso_z
 from .base import Notifier, NotifierError
 
 CONNECT_TIMEOUT_S = 5.0
@@ -55,8 +56,7 @@ class MqttNotifier(Notifier):
 
     async def send_health(self, camera: str, healthy: bool,
                           last_heartbeat: datetime | None) -> None:
-        beat = last_heartbeat.astimezone(UTC).isoformat().replace("+00:00", "Z") \
-            if last_heartbeat else None
+        beat = iso_z(last_heartbeat) if last_heartbeat else None
         await self._publish(self.health_topic(camera),
                             {"camera": camera, "healthy": healthy, "last_heartbeat": beat},
                             retain=True)

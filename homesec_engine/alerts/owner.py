@@ -44,6 +44,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..clipfiles import store_snapshot, view_url
+from ..loops import post
 from ..policy import fallback_analysis
 from ..records import AlertEvent, ClipEventRecord, ClipRecord, ClipStatus, risk_rank, utcnow
 from ..snapshots import annotate, encode_jpeg
@@ -115,22 +116,13 @@ class CameraEvents:
 
     # --- thread-safe entry points (live watch workers) --------------------------------------
     def recording(self, clip_id: str, started_at: datetime) -> None:
-        self._call(self._started_at.__setitem__, clip_id, started_at)
+        post(self._loop, self._started_at.__setitem__, clip_id, started_at)
 
     def found(self, camera: str, found: Found) -> None:
-        self._call(self._queue.put_nowait, ("found", (camera, found)))
+        post(self._loop, self._queue.put_nowait, ("found", (camera, found)))
 
     def closed(self, camera: str, clip_id: str, interrupted: bool) -> None:
-        self._call(self._queue.put_nowait, ("closed", (camera, clip_id, interrupted)))
-
-    def _call(self, fn: Callable[..., Any], *args: Any) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            loop.call_soon_threadsafe(fn, *args)
-        except RuntimeError:  # the loop closed in between
-            pass
+        post(self._loop, self._queue.put_nowait, ("closed", (camera, clip_id, interrupted)))
 
     # --- clip pipeline side ------------------------------------------------------------------
     async def store_clip(self, clip: ClipRecord) -> None:

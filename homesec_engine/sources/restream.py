@@ -34,6 +34,7 @@ from typing import Any, Generic, TypeVar
 
 import av
 
+from ..loops import post
 from .recording import BufferedPacket
 
 _LOGGER = logging.getLogger(__name__)
@@ -337,10 +338,4 @@ class RestreamHub:
             self._post(self._forget_gop)
 
     def _post(self, callback: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed():
-            return
-        try:
-            loop.call_soon_threadsafe(callback, *args)
-        except RuntimeError:  # the loop closed meanwhile
-            pass
+        post(self._loop, callback, *args)

@@ -86,12 +86,13 @@ def _serves_range(request: web.Request, size: int) -> bool:
     if header is None:
         return True
     match = _RANGE.fullmatch(header.strip())
-    start, end = (match.group(1), match.group(2)) if match is not None else ("", "")
-    if not (start or end) or (len(start) <= _MAX_DIGITS and len(end) <= _MAX_DIGITS
-                              and start and end and int(end) < int(start)):
+    if match is None or not any(match.groups()):
         return False
+    start, end = match.groups()
     if len(start) > _MAX_DIGITS or len(end) > _MAX_DIGITS:
         satisfiable = False
+    elif start and end and int(end) < int(start):
+        return False
     elif start:
         satisfiable = int(start) < size
     else:

@@ -23,7 +23,9 @@ INTEGRATION = ROOT / "custom_components" / "homesec"
 TRANSLATION_FILES = [INTEGRATION / "strings.json",
                      *sorted((INTEGRATION / "translations").glob("*.json"))]
 ICU_PARSER = "@formatjs/icu-messageformat-parser@3"
-NPM_CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "homesec" / "npm"
+# The project's cache folder (./scripts/test and tests/conftest.py pin HOMESEC_CACHE_DIR), npm's
+# own download cache and logs included: nothing lands in ~/.npm.
+NPM_CACHE = Path(os.environ.get("HOMESEC_CACHE_DIR") or Path.home() / ".cache" / "homesec") / "npm"
 
 _BRACED = re.compile(r"\{([^{}]*)\}")
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -66,6 +68,7 @@ def icu_parser_dir() -> Path:
     if not (target / "node_modules" / "@formatjs" / "icu-messageformat-parser").is_dir():
         target.mkdir(parents=True, exist_ok=True)
         subprocess.run([npm, "install", "--prefix", str(target), "--no-audit", "--no-fund",
+                        "--cache", str(NPM_CACHE / "_cacache"), "--update-notifier=false",
                         ICU_PARSER], check=True, capture_output=True, timeout=300)
     return target
 

@@ -14,7 +14,7 @@ import itertools
 import json
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -104,11 +104,13 @@ async def until(what: str, check: Callable[[], Awaitable[bool]], timeout: float,
         raise AssertionError(f"not within {timeout:.0f} s: {what}{tail}") from None
 
 
-def _write_config(config_dir: Path, port: int) -> None:
+def _write_config(config_dir: Path, port: int, extra: str, files: Mapping[str, str]) -> None:
     (config_dir / "custom_components").mkdir(parents=True)
     (config_dir / "custom_components" / "homesec").symlink_to(
         REPO / "custom_components" / "homesec", target_is_directory=True)
-    (config_dir / "configuration.yaml").write_text(CONFIGURATION, encoding="utf-8")
+    (config_dir / "configuration.yaml").write_text(CONFIGURATION + extra, encoding="utf-8")
+    for name, text in files.items():
+        (config_dir / name).write_text(text, encoding="utf-8")
     storage = config_dir / ".storage"
     storage.mkdir()
     # The port as a confirmed (stable) HTTP configuration, the form HA itself stores.
@@ -148,10 +150,12 @@ async def _onboard(session: aiohttp.ClientSession, url: str) -> str:
 
 
 @asynccontextmanager
-async def running_hass(tmp_path: Path) -> AsyncIterator[RealHass]:
+async def running_hass(tmp_path: Path, extra_config: str = "",
+                       files: Mapping[str, str] | None = None) -> AsyncIterator[RealHass]:
+    """`extra_config` is added to configuration.yaml; `files` (name: text) go beside it."""
     config_dir = tmp_path / "hass"
     port = free_port()
-    _write_config(config_dir, port)
+    _write_config(config_dir, port, extra_config, files or {})
     log_path = tmp_path / "hass.log"
     url = f"http://127.0.0.1:{port}"
     with log_path.open("wb") as log:

@@ -13,64 +13,21 @@ from __future__ import annotations
 
 import asyncio
 import re
-import importlib.util
-from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-import pytest
 
 from playwright.async_api import Page
 
 from custom_components.homesec.coordinator import camera_device_identifier
 from tests.api.panel_rig import chromium, open_page, shoot
-from tests.e2e.ha_harness import engine_for_ha, entry_data
 from tests.e2e.real_hass import RealHass, running_hass, until
+from tests.e2e.real_hass_rig import (  # noqa: F401 - fixtures
+    CAMERA, SCAN_INTERVAL_S, add_homesec, camera, engine, entity, frontend_installed,
+    loopback, plaza)
 from tests.engine_harness import RunningEngine
-from tests.livestream import PersonStream, person_stream
-from tests.videotools import RtspTestServer
-
-SCAN_INTERVAL_S = 5
-CAMERA = "plaza"
-API_KEY = "e2e-engine-key-5c1d"
-
-
-@pytest.fixture(autouse=True)
-def _loopback(socket_enabled: None) -> None:
-    """HA's pytest plugin blocks sockets; here everything talks over loopback TCP."""
-
-
-@pytest.fixture(autouse=True)
-def _frontend_installed() -> None:
-    """Without its frontend package a real `hass` starts in recovery mode, which loads no
-    custom integration; the lanes pin it in requirements/ha-<lane>.txt."""
-    if importlib.util.find_spec("hass_frontend") is None:
-        pytest.skip("this lane has no home-assistant-frontend: a real hass would start in "
-                    "recovery mode, without custom integrations")
-
-
-@pytest.fixture(scope="module")
-def plaza(tmp_path_factory: pytest.TempPathFactory) -> PersonStream:
-    # A short period: an empty plaza, people walking, the empty plaza again.
-    return person_stream(tmp_path_factory.mktemp("plaza"), empty_s=2.0, person_s=4.0,
-                         after_s=4.0)
-
-
-@pytest.fixture
-def camera(plaza: PersonStream) -> Iterator[RtspTestServer]:
-    with RtspTestServer(plaza.path, loop=True) as server:
-        yield server
-
-
-@pytest.fixture
-async def engine(tmp_path: Path, camera: RtspTestServer) -> AsyncIterator[RunningEngine]:
-    cameras = [{"name": CAMERA, "enabled": True, "source_backend": "rtsp",
-                "source_config": {"url": camera.url, "pre_roll_s": 0.5, "post_roll_s": 1.0,
-                                  "min_motion_s": 0.3, "max_clip_s": 8}}]
-    async with engine_for_ha(tmp_path, cameras=cameras, run_sources=True,
-                             api_key=API_KEY) as running:
-        yield running
+from tests.livestream import PersonStream
 
 
 class EngineApi:
@@ -91,38 +48,6 @@ class EngineApi:
     async def camera(self) -> dict[str, Any]:
         cameras = (await self.get("/status"))["cameras"]
         return next(c for c in cameras if c["name"] == CAMERA)
-
-
-async def _add_homesec(hass: RealHass, engine: RunningEngine) -> str:
-    """The config flow and the options flow, as the UI drives them over REST; the entry id."""
-    form = await hass.rest("POST", "/api/config/config_entries/flow", {"handler": "homesec"})
-    assert form["type"] == "form", form
-    done = await hass.rest("POST", f"/api/config/config_entries/flow/{form['flow_id']}",
-                           entry_data(engine))
-    assert done["type"] == "create_entry", done
-    entry_id = str(done["result"]["entry_id"])
-    options = await hass.rest("POST", "/api/config/config_entries/options/flow",
-                              {"handler": entry_id})
-    saved = await hass.rest(
-        "POST", f"/api/config/config_entries/options/flow/{options['flow_id']}",
-        {"scan_interval": SCAN_INTERVAL_S, "motion_reset_s": 30, "sidebar_panel": False})
-    assert saved["type"] == "create_entry", saved
-    return entry_id
-
-
-async def _entity(hass: RealHass, domain: str, name: str, contains: str = "") -> str:
-    """The entity id, once HA lists it (the entry's platforms load after the flow ends)."""
-    found: list[str] = []
-
-    async def listed() -> bool:
-        try:
-            found.append(await hass.entity_named(domain, name, contains=contains))
-        except AssertionError:
-            return False
-        return True
-
-    await until(f"{domain} '{name}' in HA", listed, 30, hass)
-    return found[-1]
 
 
 async def _number(hass: RealHass, entity_id: str) -> float:
@@ -146,10 +71,10 @@ async def test_a_user_sees_fresh_sensors_a_switch_that_acts_and_repairs_that_cle
     # polling every 5 s, and the engine recording a camera where people keep walking by
     async with running_hass(tmp_path) as hass, aiohttp.ClientSession() as session:
         eng = EngineApi(session, engine)
-        await _add_homesec(hass, engine)
+        await add_homesec(hass, engine)
 
-        clips_today = await _entity(hass, "sensor", "Clips today")
-        switch = await _entity(hass, "switch", "Enabled", CAMERA)
+        clips_today = await entity(hass, "sensor", "Clips today")
+        switch = await entity(hass, "switch", "Enabled", CAMERA)
 
         # When the camera records clip after clip over several poll intervals
         start = await _number(hass, clips_today)
@@ -226,9 +151,9 @@ async def test_a_user_sees_the_live_picture_the_last_alert_and_the_clips_in_has_
     # Given a real Home Assistant with HomeSec added through its config flow, and the engine
     # recording people walking through the plaza until one of them raised an alert
     async with running_hass(tmp_path) as hass:
-        entry_id = await _add_homesec(hass, engine)
-        snapshot = await _entity(hass, "image", "Last alert snapshot", CAMERA)
-        live = await _entity(hass, "camera", "Live view", CAMERA)
+        entry_id = await add_homesec(hass, engine)
+        snapshot = await entity(hass, "image", "Last alert snapshot", CAMERA)
+        live = await entity(hass, "camera", "Live view", CAMERA)
 
         async def alerted() -> bool:
             return (await hass.state(snapshot))["state"] not in ("unknown", "unavailable")

@@ -18,6 +18,7 @@ import yaml
 
 from ..schema import SchemaValidationError, validate
 from .provenance import Layer, locate, yaml_lines
+from .references import policy_reference_errors
 
 
 class ConfigError(Exception):
@@ -106,11 +107,21 @@ def apply_removals(raw: dict[str, Any]) -> dict[str, Any]:
     return raw
 
 
-def validate_config(raw: dict[str, Any], layers: list[Layer] | None = None) -> dict[str, Any]:
-    """The validated config; given the layers it merged from, errors name file and line."""
+def validate_config(raw: dict[str, Any], layers: list[Layer] | None = None, *,
+                    before: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The validated config; given the layers it merged from, errors name file and line.
+
+    Beyond the schema, the alert policy's rules must name cameras and zones that exist
+    (config/references.py); `before`, the config a run-time change starts from, lets the
+    error for a rule the change would orphan say to remove the rule first.
+    """
     raw = apply_removals(raw)
     try:
-        return validate("Config", raw)
+        config = validate("Config", raw)
+        dangling = policy_reference_errors(config, before)
+        if dangling:
+            raise SchemaValidationError(dangling)
+        return config
     except SchemaValidationError as err:
         problems = []
         for item in err.errors:

@@ -1,10 +1,12 @@
 """ConfigManager: run-time config changes, written to the override file.
 
 The override file is the source of truth for everything changed at run time; the base files
-are bootstrap-only. Every change is validated against the whole merged config, written
-atomically (temp file, fsync, rename, with a `.bak` of the previous file) and bumps the
-integer `config_version`. A change made against a stale version is refused. The alert
-policy in the override file replaces the base files' policy whole (PUT semantics).
+are bootstrap-only. Every change is validated against the whole merged config (one that
+would leave an alert-policy rule naming a camera or zone that is gone is refused: see
+references.py), written atomically (temp file, fsync, rename, with a `.bak` of the previous
+file) and bumps the integer `config_version`. A change made against a stale version is
+refused. The alert policy in the override file replaces the base files' policy whole (PUT
+semantics).
 
 A running engine sets `on_change`: it applies each change at once (cameras start, stop and
 take new zones; a new policy judges the next clip) and answers the fields it could not
@@ -264,7 +266,8 @@ class ConfigManager:
             overrides = copy.deepcopy(self._overrides)
             change(overrides)
             overrides["config_version"] = current + 1
-            config = validate_config(merge_overrides(self._base, overrides))
+            config = validate_config(merge_overrides(self._base, overrides),
+                                     before=self._config)
             text = yaml.safe_dump(overrides, sort_keys=True, allow_unicode=True)
             await asyncio.to_thread(
                 atomic_write, self._overrides_path, text, before_rename=self.before_rename

@@ -198,9 +198,10 @@ CONFIG_MODELS: dict[str, Decl] = {
                 "Classes whose events alert here (empty: the global alert_classes)",
                 str_field("Class", choices=DETECTION_CLASSES)),
             "zones": map_field(
-                "Tiers by zone (keys: the camera's zone names): an event in a zone named "
-                "here alerts only on that zone's alert_classes (in several: any of theirs); "
-                "an event in no zone named here follows the camera's alert_classes",
+                "Tiers by zone (keys: zones the camera has; another name is refused): an "
+                "event in a zone named here alerts only on that zone's alert_classes (in "
+                "several: any of theirs); an event in no zone named here follows the "
+                "camera's alert_classes",
                 {"type": "model", "model": "ZonePolicy", "required": False,
                  "description": "The zone's rule"},
                 key_pattern=r"^[^\x00-\x1f]{1,64}$"),
@@ -228,7 +229,8 @@ CONFIG_MODELS: dict[str, Decl] = {
                 "trigger classes is a detection (recorded and reviewable, not notified)",
                 str_field("Class", choices=DETECTION_CLASSES),
                 default=["person", "vehicle"]),
-            "cameras": map_field("Per-camera overrides",
+            "cameras": map_field("Per-camera overrides (keys: cameras that exist; another "
+                                 "name is refused)",
                                  {"type": "model", "model": "CameraPolicy", "required": False,
                                   "description": "Override"},
                                  default={}, key_pattern=r"^[a-z0-9_]{1,64}$"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,3 +132,37 @@ async def test_new_zones_judge_the_next_clip(engine: RunningEngine) -> None:
     await _until(lambda: alerted_since(again))
     newest = [c for c in await _clips(engine, "porch") if c.alerted][0]
     assert newest.zones == ["everywhere"]
+
+
+async def _tiers_after(engine: RunningEngine,
+                       moment: float) -> list[tuple[str, tuple[str, ...]]]:
+    """(tier, zones) of the porch's judged clips recorded after `moment`, as the API lists
+    them."""
+    async with aiohttp.ClientSession() as session:
+        async with session.get(f"{engine.api}/clips",
+                               params={"camera": "porch", "page_size": "100"}) as resp:
+            assert resp.status == 200, await resp.text()
+            page = await resp.json()
+    return [(c["tier"], tuple(c["zones"])) for c in page["clips"]
+            if c["status"] == ClipStatus.DONE and c["tier"] is not None
+            and datetime.fromisoformat(c["created_at"]).timestamp() > moment]
+
+
+async def test_a_zone_rule_judges_the_next_clip(engine: RunningEngine) -> None:
+    # Given the porch camera with one zone over the whole picture, alerting on the person
+    await _change("PUT", engine, "/cameras/porch", {"zones": [EVERYWHERE]})
+    start = time.time() + 1.5
+
+    async def tier_seen(tier: str, moment: float) -> bool:
+        return any(t == tier for t, _ in await _tiers_after(engine, moment))
+    await _until(lambda: tier_seen("alert", start))
+    # When a rule makes everything in that zone a detection (recorded, not notified)
+    await _change("PUT", engine, "/alert-policy", {"alert_policy": {"cameras": {"porch": {
+        "zones": {"everywhere": {"alert_classes": []}}}}}})
+    changed = time.time() + 1.5  # a clip recording at the change may be judged either way
+
+    async def two_judged() -> bool:
+        return len(await _tiers_after(engine, changed)) >= 2
+    await _until(two_judged)
+    # Then the clips recorded after it are detections, in that zone
+    assert set(await _tiers_after(engine, changed)) == {("detection", ("everywhere",))}

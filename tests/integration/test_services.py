@@ -280,6 +280,43 @@ async def test_concurrent_change_makes_set_alert_policy_a_translated_conflict(
     assert view["alert_policy"]["activity_types"] == ["package"]
 
 
+
+async def test_a_zone_or_camera_an_alert_rule_names_is_kept_with_the_rule_named(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # Given front_door with a driveway zone (set through the service) and an alert rule for
+    # people on it
+    driveway = {"name": "driveway", "points": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}
+    await _call(hass, "update_camera", {"name": "front_door", "zones": [driveway]})
+    async with aiohttp.ClientSession() as session:
+        async with session.put(f"{engine.api}/alert-policy", headers=engine.headers, json={
+            "alert_policy": {"cameras": {"front_door": {
+                "zones": {"driveway": {"alert_classes": ["person"]}}}}}}) as resp:
+            assert resp.status == 200, await resp.text()
+    for service, field, advice in (
+        ("update_camera", "alert_policy.cameras.front_door.zones.driveway",
+         "remove the rule"),
+        ("remove_camera", "alert_policy.cameras.front_door", "remove them"),
+    ):
+        # When the user removes the zone, or the camera, through the service
+        data: dict[str, Any] = {"name": "front_door"}
+        if service == "update_camera":
+            data["zones"] = []
+        with pytest.raises(ServiceValidationError) as err:
+            await _call(hass, service, data)
+        # Then the engine's refusal reaches the user, naming the rule's field and saying
+        # to remove the rule first
+        assert err.value.translation_key == "invalid_input"
+        message = str(err.value)
+        assert f"{field}: " in message and advice in message, message
+    # And the engine still has the camera, its zone and the rule
+    _, camera = await _engine_get(engine, "/cameras/front_door")
+    assert [z["name"] for z in camera["zones"]] == ["driveway"]
+    _, view = await _engine_get(engine, "/alert-policy")
+    assert view["alert_policy"]["cameras"]["front_door"]["zones"] == {
+        "driveway": {"alert_classes": ["person"]}}
+
+
 # -- clips ------------------------------------------------------------------------------------
 
 

@@ -170,7 +170,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'required': False,
                                               'type': 'list'},
                             'cameras': {'default': {},
-                                        'description': 'Per-camera overrides',
+                                        'description': 'Per-camera overrides (keys: cameras that '
+                                                       'exist; another name is refused)',
                                         'pattern': '^[a-z0-9_]{1,64}$',
                                         'required': False,
                                         'type': 'map',
@@ -538,12 +539,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                 'required': False,
                                                 'selector': 'select',
                                                 'type': 'str'},
-                             'zones': {'description': "Tiers by zone (keys: the camera's zone "
-                                                      'names): an event in a zone named here '
-                                                      "alerts only on that zone's alert_classes "
-                                                      '(in several: any of theirs); an event in no '
-                                                      "zone named here follows the camera's "
-                                                      'alert_classes',
+                             'zones': {'description': 'Tiers by zone (keys: zones the camera has; '
+                                                      'another name is refused): an event in a '
+                                                      "zone named here alerts only on that zone's "
+                                                      'alert_classes (in several: any of theirs); '
+                                                      'an event in no zone named here follows the '
+                                                      "camera's alert_classes",
                                        'pattern': '^[^\\x00-\\x1f]{1,64}$',
                                        'required': False,
                                        'type': 'map',

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import tempfile
 from collections.abc import Iterable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from .schema.api import route_path
@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SNAPSHOT_SUFFIX = ".jpg"  # a clip's snapshot is stored beside it under its id with this suffix
+
+
+def clip_key(clip_id: str, path: PurePath) -> str:
+    """The key a clip's video is stored under (in storage and in the object store)."""
+    return f"{clip_id}{path.suffix.lower() or '.mp4'}"
 
 
 def snapshot_key(clip_id: str) -> str:

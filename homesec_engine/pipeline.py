@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .analyzers.base import Analyzer
-from .clipfiles import store_snapshot
+from .clipfiles import clip_key, store_snapshot
 from .filters.base import FilterOutput, ObjectFilter
 from .policy import AlertPolicyEngine, fallback_analysis
 from .records import (
@@ -64,10 +64,6 @@ _LOGGER = logging.getLogger(__name__)
 
 _RANK = {ClipStatus.QUEUED_LOCAL: 0, ClipStatus.UPLOADED: 1, ClipStatus.ANALYZED: 2,
          ClipStatus.DONE: 3, ClipStatus.ERROR: 3}
-
-
-def clip_key(clip_id: str, path: Path) -> str:
-    return f"{clip_id}{path.suffix.lower() or '.mp4'}"
 
 
 @dataclass(slots=True)

@@ -89,10 +89,12 @@ async def running_engine(
     api_settings: ApiSettings | None = None,
     server_limits: ServerLimits | None = None,
     port: int = 0,
+    runtime_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[RunningEngine]:
     """A started engine serving its API; `config` is merged over the generated base file.
 
     `port` 0 picks a free one; a given port serves an engine "restarted" where one ran before.
+    `runtime_options` go to EngineRuntime (e.g. the repository's retry backoff).
     """
     data_dir = tmp_path / "engine"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -121,7 +123,7 @@ async def running_engine(
     try:
         manager = ConfigManager([config_path], overrides_path)
         await manager.load()
-        runtime = EngineRuntime(manager)
+        runtime = EngineRuntime(manager, **(runtime_options or {}))
         await runtime.start(run_sources=run_sources)
         app = create_app(runtime, api_settings or ApiSettings(stats_cache_s=0.0,
                                                               probe_interval_s=0.0))

@@ -46,10 +46,21 @@ def not_found(detail: str) -> ApiError:
     return ApiError(404, "NOT_FOUND", detail)
 
 
+RETRY_AFTER_S = 5  # what a 503 tells a client to wait before trying again
+
+
 def db_unavailable() -> ApiError:
     # The reason stays in the log: it may name hosts; the body says what the user can do.
     return ApiError(503, "DB_UNAVAILABLE",
-                    "The state database is unavailable; try again when it is back")
+                    "The state database is unavailable; try again when it is back",
+                    headers={"Retry-After": str(RETRY_AFTER_S)})
+
+
+def store_unavailable() -> ApiError:
+    """Cluster mode: the object store holding the clips did not answer (nothing changed)."""
+    return ApiError(503, "STORE_UNAVAILABLE",
+                    "The object store holding the clips is unavailable; nothing was deleted, "
+                    "try again when it is back", headers={"Retry-After": str(RETRY_AFTER_S)})
 
 
 def error_response(error: ApiError, headers: dict[str, str] | None = None) -> web.Response:

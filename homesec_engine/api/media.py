@@ -20,6 +20,7 @@ from aiohttp.abc import AbstractStreamWriter
 
 from ..clipfiles import live_snapshot_uri, snapshot_uri
 from ..records import ClipRecord, ClipStatus
+from ..state import DatabaseUnavailable
 from .context import ApiContext, context
 from .errors import ApiError, not_found
 from .inputs import clip_id
@@ -124,6 +125,10 @@ async def _serve(request: web.Request, uri: str | None, content_type: str,
         path = await runtime.shared_copy(clip)
     if path is None and snapshot_of is not None:
         path = await runtime.shared_snapshot(snapshot_of)
+    if path is None and runtime.started_repository().pending_writes:
+        # Writes kept through an outage (where the file went, e.g. its copy in the object
+        # store) are still being replayed: a moment later it is served.
+        raise DatabaseUnavailable("writes kept through an outage are still being replayed")
     if path is None:
         raise not_found(f"the clip's {what} is not available")
     size = (await asyncio.to_thread(path.stat)).st_size

@@ -14,10 +14,10 @@ import asyncio
 import hashlib
 import logging
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from ..offsite.target import OffsiteTarget
-from ..clipfiles import snapshot_key
+from ..clipfiles import clip_key, snapshot_key
 from ..records import ClipRecord
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,9 +34,15 @@ class SharedCopies:
     async def path(self, clip: ClipRecord) -> Path | None:
         """A local file with `clip`'s video; None when the object store has none (yet)."""
         target = self._target()
-        key = target.key_of(clip.offsite_uri) if target and clip.offsite_uri else None
-        if target is None or key is None or clip.offsite_state != "done":
+        if target is None:
             return None
+        key = target.key_of(clip.offsite_uri) if clip.offsite_uri else None
+        if key is None or clip.offsite_state != "done":
+            # Its copy may not be recorded yet (kept in the recording engine's outbox through
+            # an outage): the store keeps it under the name it has in storage.
+            key = clip_key(clip.id, PurePosixPath(clip.storage_uri or ".mp4"))
+            if clip.offsite_state == "skipped":  # kept on the recording engine only
+                return None
         return await self._fetch(target, key, self._dir / f"{clip.id}{Path(key).suffix or '.mp4'}")
 
     async def snapshot(self, clip_id: str) -> Path | None:

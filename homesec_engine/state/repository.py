@@ -5,7 +5,8 @@ they go to the outbox (outbox.py) and a background task retries with backoff, th
 them strictly in order. Once anything waits in the outbox, every new write queues behind it,
 so the database always sees the writes in the order they were made. Reads raise
 `DatabaseUnavailable` while the database is down; they are served again as soon as it
-answers (possibly before the outbox has been replayed completely).
+answers (possibly before the outbox has been replayed completely: a clip not found meanwhile
+raises `DatabaseUnavailable` too, as it may be one of the writes still kept).
 
 Whether a failure means "the database is down" is decided by the error (a lost connection, a
 refused connect, a timeout) and, for any other database error, by pinging the database: when
@@ -386,13 +387,19 @@ class ClipRepository:
 
 
     async def get_clip(self, clip_id: str) -> ClipRecord | None:
+        """The clip, or None when there is none. While writes kept through an outage still
+        wait to be replayed, a clip not found yet may be among them: DatabaseUnavailable
+        then (retryable), never a "no such clip" that is not true a moment later."""
         statement = select(*_CLIP_COLUMNS).where(clips.c.id == clip_id)
 
         async def work(session: AsyncConnection) -> ClipRecord | None:
             row = (await session.execute(statement)).first()
             return None if row is None else _clip_record(row)
 
-        return await self._read(work)
+        clip = await self._read(work)
+        if clip is None and len(self._outbox):
+            raise DatabaseUnavailable("writes kept through an outage are still being replayed")
+        return clip
 
     async def list_clips(self, query: ClipQuery) -> tuple[list[ClipRecord], int]:
         """One page of clips, newest first, and how many match in all.

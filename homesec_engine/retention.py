@@ -15,6 +15,13 @@ until the next pass deletes it again, never a file that no pass sees (the disk b
 rows). Files left by an engine from before that order (rows deleted, files kept) are swept
 once at start, when the database answers. The pass also measures what the /status storage
 figures show.
+
+Cluster mode (`shared`, cluster/shared_removal.py): the clips live in the object store, so a
+pass removes their objects there before their local spool files and rows (a store that does
+not answer fails the pass: nothing is marked), one engine of the installation at a time, and
+objects of deleted clips are swept from the store at start and every `SWEEP_INTERVAL_S`. The
+local disk is only a spool there: `min_free_percent` is not a reason to delete shared clips
+(deleting them frees nothing on it); `max_gb` bounds the installation's clips.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, and_, or_
 
@@ -34,9 +41,13 @@ from .clipfiles import clip_file_uris
 from .records import ClipRecord, utcnow
 from .state.tables import clips
 
+if TYPE_CHECKING:
+    from .cluster.shared_removal import SharedRemoval
+
 _LOGGER = logging.getLogger(__name__)
 
 GB = 1_000_000_000
+SWEEP_INTERVAL_S = 3600.0  # cluster mode: how often the object store is swept of deleted clips
 
 
 @dataclass(slots=True)
@@ -84,8 +95,10 @@ def age_condition(config: Mapping[str, Any], now: datetime,
 class Retention:
     def __init__(self, config: Mapping[str, Any], *, repository: Any, storage: Any,
                  storage_root: Path, offsite: Any = None,
-                 on_deleted: Callable[[ClipRecord], Awaitable[None]] | None = None) -> None:
+                 on_deleted: Callable[[ClipRecord], Awaitable[None]] | None = None,
+                 shared: SharedRemoval | None = None) -> None:
         self.config = config
+        self.shared = shared  # cluster mode: the clips' objects in the store go with them
         self.repository = repository
         self.storage = storage
         self.storage_root = storage_root
@@ -97,6 +110,7 @@ class Retention:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._catching_up = False
+        self._swept_at: float | None = None  # cluster mode: the store's last sweep (monotonic)
 
     @property
     def disk_critical(self) -> bool:
@@ -126,9 +140,12 @@ class Retention:
         swept = False
         while not self._stop.is_set():
             try:
-                if not swept:
-                    swept = await self.sweep_deleted_files() is not None
-                result = await self.run_pass()
+                if self.shared is None:
+                    if not swept:
+                        swept = await self.sweep_deleted_files() is not None
+                    result = await self.run_pass()
+                else:
+                    result = await self.run_shared_pass()
                 self.last_error = None
             except Exception as err:  # the database went away mid-pass: try next time
                 self.last_error = f"{type(err).__name__}: {err}"
@@ -147,6 +164,22 @@ class Retention:
             for wait in waits:
                 wait.cancel()
         self._wake.clear()
+
+    async def run_shared_pass(self, now: datetime | None = None) -> PassResult:
+        """Cluster mode: one pass (with the sweeps when due), unless another engine of the
+        installation is running one now."""
+        assert self.shared is not None
+        if not self.repository.available or self.repository.pending_writes:
+            return PassResult(skipped="state writes are waiting for the database")
+        async with self.shared.exclusive() as mine:
+            if not mine:
+                return PassResult(skipped="another engine of the cluster runs retention now")
+            loop = asyncio.get_running_loop()
+            if self._swept_at is None or loop.time() - self._swept_at >= SWEEP_INTERVAL_S:
+                if await self.sweep_deleted_files() is not None:
+                    await self.shared.sweep(self.repository.deleted_among)
+                    self._swept_at = loop.time()
+            return await self.run_pass(now)
 
     async def measure(self) -> StorageFigures:
         """Count the clips kept and their bytes in the database, and read the disk's space."""
@@ -220,6 +253,8 @@ class Retention:
         if self.config.get("max_gb") is not None and figures.disk_used_bytes is not None:
             excess = figures.disk_used_bytes - int(float(self.config["max_gb"]) * GB)
         percent = self.config.get("min_free_percent")
+        if self.shared is not None:
+            percent = None  # the local disk only spools: deleting shared clips frees none of it
         if percent is not None and figures.disk_total_bytes and figures.disk_free_bytes is not None:
             wanted = int(figures.disk_total_bytes * float(percent) / 100)
             excess = max(excess, wanted - figures.disk_free_bytes)
@@ -269,6 +304,8 @@ class Retention:
         if not chosen:
             return
         # Files first: a kill before the rows are marked leaves them to the next pass.
+        if self.shared is not None:  # the store's copies first: StoreUnavailable keeps the rows
+            await self.shared.remove(chosen)
         await self.storage.delete_many([uri for clip in chosen for uri in
                                         clip_file_uris(self.storage, clip.id,
                                                        [clip.storage_uri])])

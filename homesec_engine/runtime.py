@@ -61,6 +61,7 @@ from .storage.base import Storage
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
     from .cluster import ClusterCoordinator
     from .cluster.shared_copies import SharedCopies
+    from .cluster.shared_removal import SharedRemoval
     from .offsite.uploader import OffsiteUploader
     from .retention import Retention
     from .state import ClipRepository
@@ -141,6 +142,7 @@ class EngineRuntime:
         self.live: CameraEvents | None = None  # the one owner of camera events
         self.cluster: ClusterCoordinator | None = None  # cluster mode: leases pick the cameras
         self._shared_copies: SharedCopies | None = None  # cluster mode: other engines' clips
+        self._shared_removal: SharedRemoval | None = None  # cluster mode: deleted clips' objects
         self._policy = AlertPolicyEngine({})
         self._monitor: asyncio.Task[None] | None = None
         self._monitor_stop = asyncio.Event()
@@ -423,10 +425,16 @@ class EngineRuntime:
             await self.offsite.start()
         from .retention import Retention
 
+        if self.cluster is not None:
+            from .cluster.shared_removal import SharedRemoval
+
+            self._shared_removal = SharedRemoval(
+                lambda: self.offsite.target if self.offsite is not None else None,
+                repository.engine)
         self.retention = Retention(
             cfg["retention"], repository=repository, storage=storage,
             storage_root=Path(str(storage_cfg.get("path") or ".")).expanduser().absolute(),
-            offsite=self.offsite, on_deleted=self._on_clip_deleted)
+            offsite=self.offsite, on_deleted=self._on_clip_deleted, shared=self._shared_removal)
 
         self.live = CameraEvents(
             repository=repository, hub=self.events, fanout=self.fanout,
@@ -745,12 +753,22 @@ class EngineRuntime:
             self.last_alerts[camera] = summary
 
     async def _remove_files_of_deleted(self, clip_id: str, stored: list[str]) -> None:
-        """A write to a deleted clip was dropped: what was stored for it since goes too."""
+        """A write to a deleted clip was dropped: what was stored for it since goes too (in
+        cluster mode from the object store as well)."""
         if self.storage is not None:
             removed = await remove_clip_files(self.storage, clip_id, stored)
             if removed:
                 _LOGGER.info("clip %s: removed %d file(s) stored after it was deleted",
                              clip_id, removed)
+        if self._shared_removal is not None:
+            await self._shared_removal.remove_late(clip_id, stored)
+
+    async def remove_shared_objects(self, clip: ClipRecord) -> None:
+        """Cluster mode: remove the clip's objects from the object store (before its row is
+        marked deleted); raises StoreUnavailable when the store does not answer. Nothing to
+        do otherwise."""
+        if self._shared_removal is not None:
+            await self._shared_removal.remove([clip])
 
     async def _on_clip_deleted(self, clip: ClipRecord) -> None:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 import weakref
 from collections import OrderedDict
@@ -12,11 +13,14 @@ from aiohttp import web
 
 from ..clipfiles import remove_clip_files
 from ..records import ClipQuery, ClipStatus
+from ..storage.base import StoreUnavailable
 from .context import ApiContext, context
-from .errors import not_found
+from .errors import not_found, store_unavailable
 from .inputs import clip_id, read_query
 from .media import clip_files
 from .views import clip_view, clips_body, clips_response, json_response
+
+_LOGGER = logging.getLogger(__name__)
 
 # A /clips answer is reused while the repository has written nothing since it was read
 # (exact for the engine's own writes); writes by anything else are seen after this long.
@@ -99,6 +103,11 @@ async def delete_clip(request: web.Request) -> web.Response:
     existing = await repo.get_clip(cid)
     if existing is None or existing.status == ClipStatus.DELETED:
         raise not_found(f"no clip with id {cid!r}")
+    try:  # cluster mode: the object store's copies first, as retention does
+        await ctx.runtime.remove_shared_objects(existing)
+    except StoreUnavailable as err:
+        _LOGGER.warning("clip %s not deleted: the object store did not answer: %s", cid, err)
+        raise store_unavailable() from err
     clip = await repo.delete_clip(cid)
     if clip is None:  # deleted by someone else in between
         raise not_found(f"no clip with id {cid!r}")

@@ -5,6 +5,7 @@ spread.py     the spread rule: each engine's share of the cameras by declared ca
 store.py      engines and camera leases in PostgreSQL (heartbeat, expiry, fencing token)
 fence.py      the fencing token checked on every new clip row, in the write's transaction
 shared_copies.py clips and snapshots fetched from the object store, for any engine to serve
+shared_removal.py deleted clips' objects removed from the object store (retention, DELETE)
 coordinator.py one engine's loop: renew, compare versions, take or give up cameras, and stop
               recording a camera before its lease can run out when the database is gone
 """

@@ -143,3 +143,13 @@ class OffsiteTarget:
         if stored != size:
             raise OSError(f"offsite copy of {key} has {stored} bytes, expected {size}")
         return self.uri(key)
+
+    async def delete(self, key: str) -> None:
+        """Remove `key` (a key that is not there is fine)."""
+        await self._operator.delete(key)
+
+    async def keys(self) -> list[str]:
+        """Every object's key under the root (flat: clips and snapshots are stored by name)."""
+        lister = await self._operator.list("/")
+        return [entry.path async for entry in lister if entry.path and
+                not entry.path.endswith("/")]

@@ -58,7 +58,7 @@ DETECTOR_FAMILIES = ["nanodet", "nanodet_plus", "yolov5", "yolov8", "yolox", "ss
 # Live events (one per recording): their states, message phases and why they end.
 LIVE_EVENT_STATES = ["active", "ended", "interrupted"]
 LIVE_EVENT_PHASES = ["started", "updated", "ended", "interrupted"]
-LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart"]
+LIVE_END_REASONS = ["clip_closed", "stream_lost", "engine_restart", "holder_lost"]
 # What HA's event entity fires for live events (an interrupted event fires `ended` too).
 LIVE_EVENT_FIRED = ["started", "ended"]
 LOG_LEVELS = ["debug", "info", "warning", "error"]

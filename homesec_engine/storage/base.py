@@ -10,6 +10,10 @@ class StorageError(Exception):
     """A key or URI that storage refuses (e.g. one that would escape the storage root)."""
 
 
+class StoreUnavailable(Exception):
+    """Cluster mode: the object store holding the clips did not answer (nothing was deleted)."""
+
+
 class Storage(ABC):
     @abstractmethod
     async def put(self, local_path: Path, key: str) -> str:

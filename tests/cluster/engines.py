@@ -41,7 +41,9 @@ def demo_camera(name: str) -> dict[str, Any]:
 
 def engine_config(engine_id: str, *, database: str, pg_port: int, s3_endpoint: str,
                   bucket: str, credentials: dict[str, str],
-                  cameras: list[str] = CAMERAS, **cluster: Any) -> dict[str, Any]:
+                  cameras: list[str] = CAMERAS, sections: dict[str, Any] | None = None,
+                  **cluster: Any) -> dict[str, Any]:
+    """One engine's config; `sections` adds or replaces top-level sections (retention...)."""
     return {
         "state": {"url": pg_url(database).replace(f":{PG_PORT}/", f":{pg_port}/"),
                   "outbox_path": "./data/outbox"},
@@ -53,6 +55,7 @@ def engine_config(engine_id: str, *, database: str, pg_port: int, s3_endpoint: s
         "cluster": {"enabled": True, "engine_id": engine_id, "lease_s": TEST_LEASE_S,
                     "heartbeat_s": TEST_HEARTBEAT_S, **cluster},
         "cameras": [demo_camera(name) for name in cameras],
+        **(sections or {}),
     }
 
 
@@ -108,6 +111,14 @@ def running_cluster(tmp_path: Path, ids: list[str], *, pg_ports: dict[str, int] 
     finally:
         for engine in engines:
             engine.stop()
+
+
+def held_apart(engines: list[ClusterEngine]) -> dict[str, ClusterEngine] | None:
+    """{camera: engine} once each engine holds one camera."""
+    held = {e: e.held() for e in engines}
+    if all(len(cams) == 1 for cams in held.values()):
+        return {next(iter(cams)): engine for engine, cams in held.items()}
+    return None
 
 
 def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.3) -> Any:

@@ -16,17 +16,9 @@ from tests.engine.lifecycle.conftest import S3Server
 
 from tests.faults.engine_process import http
 
-from .engines import ClusterEngine, running_cluster, wait_for
+from .engines import ClusterEngine, held_apart, running_cluster, wait_for
 
 CAMS = ["front", "back", "yard"]
-
-
-def _held_apart(engines: list[ClusterEngine]) -> dict[str, ClusterEngine] | None:
-    """{camera: engine} once each engine holds one camera."""
-    held = {e: e.held() for e in engines}
-    if all(len(cams) == 1 for cams in held.values()):
-        return {next(iter(cams)): engine for engine, cams in held.items()}
-    return None
 
 
 def _get(url: str) -> tuple[int, bytes]:
@@ -77,7 +69,7 @@ def test_any_engine_serves_any_snapshot_and_a_store_outage_spools_them(
     with running_cluster(tmp_path, ["e1", "e2", "e3"], database=cluster_db, cameras=CAMS,
                          s3_endpoint=s3_server.endpoint, bucket=s3_server.bucket,
                          credentials=s3_env) as engines:
-        holder = wait_for(lambda: _held_apart(engines), 90, "one camera on each engine")
+        holder = wait_for(lambda: held_apart(engines), 90, "one camera on each engine")
         camera, engine_a = next(iter(sorted(holder.items())))
         engine_b = next(e for e in engines if e is not engine_a)
 

@@ -113,6 +113,14 @@ def running_cluster(tmp_path: Path, ids: list[str], *, pg_ports: dict[str, int] 
             engine.stop()
 
 
+def three_engines(tmp_path: Path, database: str, s3: Any, credentials: dict[str, str],
+                  cameras: list[str], **config: Any) -> Any:
+    """running_cluster of e1, e2 and e3 on `database` and `s3`'s bucket (an S3Server)."""
+    return running_cluster(tmp_path, ["e1", "e2", "e3"], database=database, cameras=cameras,
+                           s3_endpoint=s3.endpoint, bucket=s3.bucket, credentials=credentials,
+                           **config)
+
+
 def held_apart(engines: list[ClusterEngine]) -> dict[str, ClusterEngine] | None:
     """{camera: engine} once each engine holds one camera."""
     held = {e: e.held() for e in engines}

@@ -17,7 +17,7 @@ from tests.engine.lifecycle.conftest import S3Server
 from tests.faults.engine_process import http
 from tests.services import pg_url
 
-from .engines import ClusterEngine, clips, running_cluster, wait_for
+from .engines import ClusterEngine, clips, three_engines, wait_for
 
 CAMS = ["front", "back", "yard"]
 PREFIX = "homesec/"
@@ -71,10 +71,7 @@ def _deleted_in_logs(engines: list[ClusterEngine]) -> int:
 def test_retention_and_delete_remove_clips_from_the_object_store(
         tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str]) -> None:
     # Given three engines sharing three cameras, retention passing every second
-    with running_cluster(tmp_path, ["e1", "e2", "e3"], database=cluster_db, cameras=CAMS,
-                         s3_endpoint=s3_server.endpoint, bucket=s3_server.bucket,
-                         credentials=s3_env, sections={"retention": {"interval_s": 1}}
-                         ) as engines:
+    with three_engines(tmp_path, cluster_db, s3_server, s3_env, CAMS, sections={"retention": {"interval_s": 1}}) as engines:
         # And clips whose video and snapshot are in the bucket
         copied = wait_for(lambda: (found := _copied(cluster_db, s3_server)) and
                           len(found) >= 8 and found, 120, "8 clips copied to the store")

@@ -16,7 +16,7 @@ from tests.engine.lifecycle.conftest import S3Server
 
 from tests.faults.engine_process import http
 
-from .engines import ClusterEngine, held_apart, running_cluster, wait_for
+from .engines import ClusterEngine, held_apart, three_engines, wait_for
 
 CAMS = ["front", "back", "yard"]
 
@@ -66,9 +66,7 @@ def _served_as_stored(engine: ClusterEngine, s3: S3Server, clip_id: str) -> bool
 def test_any_engine_serves_any_snapshot_and_a_store_outage_spools_them(
         tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str]) -> None:
     # Given three engines sharing three cameras, one camera each
-    with running_cluster(tmp_path, ["e1", "e2", "e3"], database=cluster_db, cameras=CAMS,
-                         s3_endpoint=s3_server.endpoint, bucket=s3_server.bucket,
-                         credentials=s3_env) as engines:
+    with three_engines(tmp_path, cluster_db, s3_server, s3_env, CAMS) as engines:
         holder = wait_for(lambda: held_apart(engines), 90, "one camera on each engine")
         camera, engine_a = next(iter(sorted(holder.items())))
         engine_b = next(e for e in engines if e is not engine_a)

@@ -332,7 +332,7 @@ class EngineRuntime:
             raise
         await self._restore_last_alerts()
         assert self.live is not None
-        await self.live.recover()
+        await self.live.recover(await self._cameras_held_last())
         self.pipeline_running = True
         await self._recover_leftover_clips()
         self._run_sources = run_sources
@@ -482,7 +482,39 @@ class EngineRuntime:
             start_camera=self.start_camera, stop_camera=self.stop_camera,
             relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s,
                              last_alerts=self.last_alerts),
-            camera_report=self._camera_report)
+            camera_report=self._camera_report, end_left_open=self._end_left_open,
+            remove_camera=self._remove_camera_removed_elsewhere)
+
+    async def _cameras_held_last(self) -> list[str] | None:
+        """Whose events left open this engine ends at start: every camera's (None), or in
+        cluster mode the cameras its leases name (its earlier run's), never another live
+        engine's; none while the database does not answer (a taker ends them then)."""
+        if self.cluster is None:
+            return None
+        try:
+            await self.cluster.store.create_tables()
+            leases = await self.cluster.store.leases()
+        except Exception as err:  # noqa: BLE001 - the database is down at start
+            _LOGGER.info("cluster: open events not recovered at start: %s", err)
+            return []
+        me = self.cluster.settings.engine_id
+        return sorted(lease.camera for lease in leases if lease.engine_id == me)
+
+    async def _remove_camera_removed_elsewhere(self, name: str) -> None:
+        """Cluster mode: a camera removed through another engine's API leaves this config."""
+        from .config import CameraNotFound
+
+        try:
+            await self.config_manager.remove_camera(name)
+        except CameraNotFound:
+            pass  # removed here meanwhile
+
+    async def _end_left_open(self, cameras: list[str]) -> None:
+        if self.live is not None:
+            ended = await self.live.end_left_open(cameras)
+            if ended:
+                _LOGGER.warning("cluster: ended %d event(s) left open by an engine that lost "
+                                "its cameras: %s", len(ended), ", ".join(ended))
 
     def _enabled_cameras(self) -> list[str]:
         return [c["name"] for c in self.config.get("cameras", []) if c.get("enabled", True)]
@@ -578,7 +610,9 @@ class EngineRuntime:
         source settings changed starts again with them; zones and motion masks go to the
         running camera (next frame, next clip); a new policy judges the next clip, new filter
         thresholds the next frame and clip, and a new retention runs a pass at once. In a
-        cluster the leases decide where a camera starts: its next beat reads the new list.
+        cluster the leases decide where a camera starts: its next beat reads the new list; a
+        removed camera is marked removed for the whole installation (its holder stops it,
+        every engine removes it from its config), an added one is cleared of that mark.
         """
         diff = config_diff(before, after)
         self.config = after
@@ -588,6 +622,11 @@ class EngineRuntime:
             await self.stop_camera(name)
             self._camera_states.pop(name, None)
             self.pipeline.set_zones(name, [])
+            if self.cluster is not None:  # no engine of the installation records it again
+                await self.cluster.camera_changed(name, removed=True)
+        if self.cluster is not None:
+            for camera in diff.added:  # added again after a removal: it may be held again
+                await self.cluster.camera_changed(camera["name"], removed=False)
         for camera in diff.added:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),

@@ -27,7 +27,10 @@ From the clip pipeline:
 
 Events a killed engine left open are ended (`engine_restart`) by `recover` at the next start
 (kept for the WebSocket clients that connect in the next 300 s); the judgement of the
-recording salvaged for one completes its stored event without pushing it again.
+recording salvaged for one completes its stored event without pushing it again. In cluster
+mode the engine that takes a camera over from one that lost it (killed, paused, cut off) ends
+that engine's open events of the camera (`holder_lost`, `end_left_open`), also ones such an
+engine writes after it woke up.
 
 Every live message is stored in the clip's history (clip_events `event_<phase>`), the event
 itself on the clip (`event`, `event_state`), published on the EventHub as `event` and handed to
@@ -155,10 +158,11 @@ class CameraEvents:
         self._queue.put_nowait(("judged", (out, clip, done)))
         await done
 
-    async def recover(self) -> None:
-        """End what a killed engine left open (at start, before any source runs)."""
+    async def recover(self, cameras: list[str] | None = None) -> None:
+        """End what a killed engine left open (at start, before any source runs): every
+        camera's events, or (cluster mode) those of `cameras`, the ones it held last."""
         try:
-            open_events = await self.repository.open_events()
+            open_events = await self.repository.open_events(cameras)
         except Exception as err:  # database down: the next start tries again
             _LOGGER.warning("open events not recovered: %s", err)
             return
@@ -170,6 +174,20 @@ class CameraEvents:
             # Published before any client can connect: kept for those that do.
             await self._emit(event, "ended", retain_s=RESTART_END_RETAIN_S)
             self._events[record.id] = event  # its salvaged recording's judgement completes it
+
+    async def end_left_open(self, cameras: list[str]) -> list[str]:
+        """Cluster mode: end the events of `cameras` (taken over from an engine that lost
+        them: killed, paused, cut off) that this engine does not own: their recorder can no
+        longer end them. Pushed like every end (`holder_lost`); the clip ids ended."""
+        ended = []
+        for record in await self.repository.open_events(cameras):
+            if not record.event or record.id in self._events:
+                continue  # this engine's own: it ends it itself
+            event = CameraEvent.from_stored(dict(record.event))
+            event.end(ENDED, "holder_lost", utcnow())
+            await self._emit(event, "ended")
+            ended.append(record.id)
+        return ended
 
     def keep_recovered(self, resumed: set[str]) -> None:
         """Forget the recovered events whose recording is not processed again (at start)."""

@@ -8,6 +8,16 @@ one camera at once while the database answers. When it does not, a watchdog stop
 camera `stop_margin_s` before its lease could run out (measured on this engine's monotonic
 clock from before the last renewal was sent), so the engine that takes it next starts
 after this one stopped.
+
+A camera taken over from an engine that lost it (silent: killed, paused, cut off; or this
+engine's own earlier run) may have events that engine left open and can no longer end, or
+writes later still (a paused engine that wakes up): while it holds such a camera, every beat
+hands it to `end_left_open`, which ends the events this engine does not own.
+
+A camera removed through any engine's API is marked removed in the database
+(`camera_changed`): no engine holds it any more (its holder stops it and gives its lease up at
+its next beat) and every engine still configured with it hands it to `remove_camera`, which
+removes it from that engine's own config. Adding it again through an API clears the mark.
 """
 
 from __future__ import annotations
@@ -32,6 +42,8 @@ from .store import EngineRow, LeaseStore
 _LOGGER = logging.getLogger(__name__)
 
 CameraAction = Callable[[str], Awaitable[bool]]
+EndLeftOpen = Callable[[list[str]], Awaitable[object]]
+RemoveCamera = Callable[[str], Awaitable[object]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +65,9 @@ class ClusterCoordinator:
     def __init__(self, settings: ClusterSettings, engine: AsyncEngine, *, schema_version: int,
                  cameras: Callable[[], list[str]], start_camera: CameraAction,
                  stop_camera: CameraAction, relay: EventRelay | None = None,
-                 camera_report: Callable[[], dict[str, dict[str, Any]]] = dict) -> None:
+                 camera_report: Callable[[], dict[str, dict[str, Any]]] = dict,
+                 end_left_open: EndLeftOpen | None = None,
+                 remove_camera: RemoveCamera | None = None) -> None:
         self.settings = settings
         self._engine = engine
         self.store = LeaseStore(engine, settings, schema_version)
@@ -63,6 +77,12 @@ class ClusterCoordinator:
         self._stop_camera = stop_camera
         self.relay = relay  # every engine's live messages on this one
         self._camera_report = camera_report
+        self._end_left_open = end_left_open
+        self._remove_camera = remove_camera
+        self._removed: set[str] = set()  # removed from the installation, as of the last beat
+        self._marks: dict[str, bool] = {}  # removals (True) and re-adds not written yet
+        self._taken_from: dict[str, str | None] = {}  # held camera -> its previous holder
+        self._adopted: set[str] = set()  # held cameras taken from an engine that lost them
         self._elsewhere: dict[str, Holder] = {}  # cameras other live engines record
         self._held: dict[str, _Held] = {}
         self._tokens: dict[str, int] = {}  # the last token this engine took, per camera
@@ -173,6 +193,8 @@ class ClusterCoordinator:
         try:
             async with self._lock:
                 await self._beat(sent)
+                await self._end_orphans()
+            await self._follow_removals()
         except Exception as err:  # noqa: BLE001 - the database is gone: the watchdog acts
             if self._db_error is None:
                 self._cut_off_since = datetime.now(UTC)
@@ -184,10 +206,29 @@ class ClusterCoordinator:
         self._db_error, self._cut_off_since, self._last_ok = None, None, sent
         self._expired = []
 
+    async def camera_changed(self, camera: str, *, removed: bool) -> None:
+        """A camera was removed from (or added to) this engine's config through its API: the
+        installation follows. Written now, else at the next beats until the database
+        answers."""
+        self._marks[camera] = removed
+        try:
+            await self._write_marks()
+        except Exception as err:  # noqa: BLE001 - the next beat writes it
+            _LOGGER.warning("cluster: %s of camera %s not recorded yet: %s",
+                            "removal" if removed else "addition", camera, err)
+
+    async def _write_marks(self) -> None:
+        for camera, removed in list(self._marks.items()):
+            await self.store.mark_removed(camera, removed)
+            if self._marks.get(camera) == removed:
+                del self._marks[camera]
+
     async def _beat(self, sent: float) -> None:
         s = self.settings
         await self.store.heartbeat(self._camera_report())
         self._joined = True
+        await self._write_marks()
+        self._removed = await self.store.removed_cameras()
         renewed = await self.store.renew({c: h.token for c, h in self._held.items()})
         for camera in list(self._held):
             if camera in renewed:
@@ -200,14 +241,16 @@ class ClusterCoordinator:
         self._engines_down = await self.store.silent_engines()
         self._engines_live = len(engines)
         self._engines = engines
-        leases = [lease for lease in await self.store.leases() if lease.live]
+        every_lease = await self.store.leases()
+        previous = {lease.camera: lease.engine_id for lease in every_lease}
+        leases = [lease for lease in every_lease if lease.live]
         by_id = {e.engine_id: e for e in engines}
         self._elsewhere = {
             lease.camera: Holder(lease.engine_id, by_id[lease.engine_id].url,
                                  by_id[lease.engine_id].cameras.get(lease.camera) or {})
             for lease in leases if lease.engine_id != s.engine_id and lease.engine_id in by_id}
         self._refused = refusal(s.engine_id, engines)
-        wanted = set(self._cameras())
+        wanted = set(self._cameras()) - self._removed
         if self._refused is not None:
             for camera in list(self._held):
                 await self._give_up(camera)
@@ -231,12 +274,48 @@ class ClusterCoordinator:
                 continue  # another engine was quicker
             self._held[camera] = _Held(token, sent + s.lease_s - s.stop_margin_s)
             self._tokens[camera] = token
+            self._taken_from[camera] = previous.get(camera)
             _LOGGER.info("cluster: holding %s (token %d)", camera, token)
             if not await self._start_camera(camera):
                 _LOGGER.warning("cluster: %s did not start; giving it up", camera)
                 await self._give_up(camera)
 
+    async def _follow_removals(self) -> None:
+        """Remove from this engine's config the cameras removed through another engine
+        (outside the beat's lock: the config change stops the camera through it)."""
+        if self._remove_camera is None:
+            return
+        for camera in sorted(self._removed & set(self._cameras())):
+            try:
+                await self._remove_camera(camera)
+                _LOGGER.info("cluster: camera %s was removed through another engine; removed "
+                             "from this engine's config too", camera)
+            except Exception as err:  # noqa: BLE001 - tried again at the next beat
+                _LOGGER.warning("cluster: camera %s not removed from this config: %s",
+                                camera, err)
+
+    async def _end_orphans(self) -> None:
+        """End the events left open on held cameras taken from an engine that lost them.
+
+        Its previous holder counts as lost once it is silent (or was this engine's own
+        earlier run): one that gave the camera up ends its events itself. Once adopted, a
+        camera stays so while held: the engine may wake up and write an event later still."""
+        lost = {self.settings.engine_id, *self._engines_down}
+        for camera, previous in self._taken_from.items():
+            if camera in self._held and previous in lost:
+                self._adopted.add(camera)
+        cameras = sorted(self._adopted & set(self._held))
+        if not cameras or self._end_left_open is None:
+            return
+        try:
+            await self._end_left_open(cameras)
+        except Exception as err:  # noqa: BLE001 - tried again at the next beat
+            _LOGGER.warning("cluster: events left open on %s not ended yet: %s",
+                            ", ".join(cameras), err)
+
     async def _give_up(self, camera: str, *, release: bool = True) -> None:
+        self._taken_from.pop(camera, None)
+        self._adopted.discard(camera)
         held = self._held.pop(camera, None)
         await self._stop_camera(camera)
         if release and held is not None:
@@ -255,6 +334,8 @@ class ClusterCoordinator:
                 continue  # renewed meanwhile
             _LOGGER.warning("cluster: lease of %s not renewed in time; stopping it", camera)
             self._held.pop(camera, None)
+            self._taken_from.pop(camera, None)
+            self._adopted.discard(camera)
             self._expired.append(camera)
             await self._stop_camera(camera)
 

@@ -1,6 +1,8 @@
 """Engines and camera leases in PostgreSQL, timed by the database's clock.
 
 `cluster_engines`: one row per engine (heartbeat_at, capacity, the versions it runs).
+`cluster_removed_cameras`: cameras removed through any engine's API, so no engine records
+them again and each engine removes them from its own config (added again: the row goes).
 `cluster_leases`: one row per camera ever held: holder, fencing token, expires_at. A lease is
 taken only when it has run out (or never existed), and every take bumps the camera's token,
 so a renewal that names an older token (an engine that was paused or cut off while another
@@ -61,6 +63,12 @@ leases_table = Table(
     # When the current token was taken: clips its earlier holders recorded before then are
     # theirs to write (fence.py); added to tables from before it by create_tables.
     Column("taken_at", DateTime(timezone=True), nullable=True),
+)
+removed_table = Table(
+    "cluster_removed_cameras", metadata,
+    Column("camera", String(64), primary_key=True),
+    Column("engine_id", String(64), nullable=False),  # the engine whose API removed it
+    Column("removed_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -189,6 +197,21 @@ class LeaseStore:
             ).values(expires_at=func.now()))
             await conn.execute(engines_table.delete().where(
                 engines_table.c.engine_id == self._settings.engine_id))
+
+    async def removed_cameras(self) -> set[str]:
+        async with self._engine.connect() as conn:
+            return set((await conn.execute(select(removed_table.c.camera))).scalars())
+
+    async def mark_removed(self, camera: str, removed: bool = True) -> None:
+        """`camera` was removed from (or added again to) the installation."""
+        async with self._engine.begin() as conn:
+            if not removed:
+                await conn.execute(removed_table.delete().where(
+                    removed_table.c.camera == camera))
+                return
+            await conn.execute(insert(removed_table).values(
+                camera=camera, engine_id=self._settings.engine_id, removed_at=func.now(),
+            ).on_conflict_do_nothing(index_elements=["camera"]))
 
     async def now(self) -> datetime:
         async with self._engine.connect() as conn:

@@ -451,9 +451,13 @@ class ClipRepository:
 
         return await self._read(work)
 
-    async def open_events(self) -> list[ClipRecord]:
-        """Clips whose live event is still `active` (left open by an engine that was killed)."""
-        statement = select(*_CLIP_COLUMNS).where(clips.c.event_state == "active")
+    async def open_events(self, cameras: list[str] | None = None) -> list[ClipRecord]:
+        """Clips whose live event is still `active` (left open by an engine that was killed),
+        of every camera or of `cameras`."""
+        where = [clips.c.event_state == "active"]
+        if cameras is not None:
+            where.append(clips.c.camera.in_(cameras))
+        statement = select(*_CLIP_COLUMNS).where(*where)
 
         async def work(session: AsyncConnection) -> list[ClipRecord]:
             return [_clip_record(row) for row in (await session.execute(statement)).all()]

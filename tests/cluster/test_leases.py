@@ -12,10 +12,16 @@ from typing import Any
 
 import pytest
 
+from homesec_engine.alerts.event import CameraEvent
+from homesec_engine.alerts.owner import CameraEvents
 from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
 from homesec_engine.cluster.settings import camera_digest
 from homesec_engine.records import ClipEventRecord, ClipRecord, ClipStatus, utcnow
+from homesec_engine.events import EventHub, Subscription
+from homesec_engine.notifiers.fanout import NotifierFanout
+from homesec_engine.policy import AlertPolicyEngine
 from homesec_engine.state import ClipRepository
+from homesec_engine.storage.local import LocalStorage
 from homesec_engine.state.db import create_engine, normalize_url
 from tests.services import pg_url
 
@@ -45,8 +51,8 @@ async def coordinators(cluster_db: str) -> AsyncIterator[Factory]:
     made: list[ClusterCoordinator] = []
 
     def make(engine_id: str, *, schema_version: int = 5, config_version: int = 1,
-             lease_s: float = 30.0, cameras: list[str] = CAMS) -> tuple[ClusterCoordinator,
-                                                                        Cameras]:
+             lease_s: float = 30.0, cameras: list[str] = CAMS,
+             end_left_open: Any = None) -> tuple[ClusterCoordinator, Cameras]:
         settings = ClusterSettings(
             engine_id=engine_id, capacity=16, lease_s=lease_s, heartbeat_s=lease_s / 4,
             advertise_url=f"http://{engine_id}:8080", config_version=config_version,
@@ -55,7 +61,8 @@ async def coordinators(cluster_db: str) -> AsyncIterator[Factory]:
         url = normalize_url(pg_url(cluster_db))
         coordinator = ClusterCoordinator(settings, create_engine(url), schema_version=schema_version,
                                          cameras=lambda: list(cameras),
-                                         start_camera=recorder.start, stop_camera=recorder.stop)
+                                         start_camera=recorder.start, stop_camera=recorder.stop,
+                                         end_left_open=end_left_open)
         made.append(coordinator)
         return coordinator, recorder
 
@@ -151,12 +158,7 @@ async def test_paused_engine_cannot_write_clips_as_the_holder(
         coordinators: Factory, cluster_db: str, tmp_path: Path) -> None:
     # Given engine a holding every camera on short leases, writing clips through its
     # repository (the outbox kept beside it, as an engine does)
-    a, _a_cams = coordinators("a", lease_s=2.0)
-    await a.store.create_tables()
-    await a.beat()
-    repo_a = ClipRepository(pg_url(cluster_db), tmp_path / "a-outbox")
-    repo_a.fence = a.fence
-    await repo_a.start()
+    repo_a = await _holder_writing(coordinators, cluster_db, tmp_path)
     repo_b = ClipRepository(pg_url(cluster_db), tmp_path / "b-outbox")
     try:
         recorded_while_holding = _clip("front", "held")
@@ -199,7 +201,123 @@ async def test_paused_engine_cannot_write_clips_as_the_holder(
         await repo_b.close()
 
 
+async def _holder_writing(coordinators: Factory, cluster_db: str,
+                          tmp_path: Path) -> ClipRepository:
+    """Engine a holding every camera on short leases (2 s), and its repository writing under
+    its fencing tokens (started; the caller closes it)."""
+    a, _a_cams = coordinators("a", lease_s=2.0)
+    await a.store.create_tables()
+    await a.beat()
+    repo_a = ClipRepository(pg_url(cluster_db), tmp_path / "a-outbox")
+    repo_a.fence = a.fence
+    await repo_a.start()
+    return repo_a
+
+
+async def _event_owner(repository: ClipRepository, tmp_path: Path) -> CameraEvents:
+    """An engine's owner of camera events over `repository` (started; the caller closes it)."""
+    events = CameraEvents(repository=repository, hub=EventHub(), fanout=NotifierFanout([]),
+                          policy=lambda: AlertPolicyEngine({}),
+                          storage=LocalStorage({"path": str(tmp_path / "clips")}),
+                          last_alerts={})
+    await events.start()
+    return events
+
+
 def _clip(camera: str, name: str, started: datetime | None = None) -> ClipRecord:
     return ClipRecord(id=f"20261207T000000-{name}", camera=camera,
                       status=ClipStatus.QUEUED_LOCAL, created_at=started or utcnow(),
                       duration_s=1.0)
+
+
+def _open_event(camera: str, name: str, started: datetime) -> ClipRecord:
+    """A clip with its live event open, as an engine's event owner writes it at first sight."""
+    clip_id = f"20261207T000000-{name}"
+    event = CameraEvent(clip_id=clip_id, camera=camera, started_at=started,
+                        snapshot_url=f"/api/v1/clips/{clip_id}/snapshot",
+                        view_url=f"/api/v1/clips/{clip_id}/media",
+                        detected_objects=["person"], tier="detection")
+    return ClipRecord(id=clip_id, camera=camera, status=ClipStatus.QUEUED_LOCAL,
+                      created_at=started, detected_objects=["person"], event=event.stored(),
+                      event_state=event.state)
+
+
+async def _ended_messages(sub: Subscription) -> dict[str, dict[str, Any]]:
+    """{clip id: message} of the `ended` event messages published so far."""
+    out = {}
+    while not sub.queue.empty():
+        message = await sub.get()
+        if message["type"] == "event" and message["data"]["phase"] == "ended":
+            out[message["data"]["clip_id"]] = message["data"]
+    return out
+
+
+async def test_new_holder_ends_the_events_a_paused_engine_left_open(
+        coordinators: Factory, cluster_db: str, tmp_path: Path) -> None:
+    # Given engine a holding every camera on short leases, with a live event open on front
+    # (its row written through a's repository, under a's fencing token)
+    repo_a = await _holder_writing(coordinators, cluster_db, tmp_path)
+    repo_b = ClipRepository(pg_url(cluster_db), tmp_path / "b-outbox")
+    await repo_b.start()
+    events_b = await _event_owner(repo_b, tmp_path)
+    hub = events_b.hub
+    try:
+        recording_started = utcnow()
+        left_open = _open_event("front", "left-open", recording_started)
+        await repo_a.upsert_clip(left_open)
+
+        # When a is paused past its leases and b takes the cameras over
+        await asyncio.sleep(2.2)
+        b, b_cams = coordinators("b", lease_s=2.0, end_left_open=events_b.end_left_open)
+        repo_b.fence = b.fence
+        with hub.subscribe() as sub:
+            await b.beat()
+            assert b_cams.running == set(CAMS)
+            # Then b ends the event a left open (holder_lost), stored and pushed like any end
+            clip = await repo_b.get_clip(left_open.id)
+            assert clip is not None and clip.event_state == "ended"
+            assert clip.event is not None and clip.event["end_reason"] == "holder_lost"
+            pushed = await _ended_messages(sub)
+            assert pushed[left_open.id]["end_reason"] == "holder_lost"
+
+            # When a wakes up and writes an event for the recording it was making when it
+            # was paused (it started before b's take, so the fence lets the row in)
+            late = _open_event("front", "woke-late", recording_started)
+            await repo_a.upsert_clip(late)
+            assert (await repo_b.get_clip(late.id)).event_state == "active"  # type: ignore[union-attr]
+            # Then b's next beat ends that one too, pushed once; the first is not pushed again
+            await b.beat()
+            clip = await repo_b.get_clip(late.id)
+            assert clip is not None and clip.event_state == "ended"
+            assert clip.event is not None and clip.event["end_reason"] == "holder_lost"
+            assert set(await _ended_messages(sub)) == {late.id}
+    finally:
+        await events_b.close()
+        await repo_a.close()
+        await repo_b.close()
+
+
+async def test_events_of_a_camera_given_up_cleanly_are_left_to_their_engine(
+        coordinators: Factory, cluster_db: str, tmp_path: Path) -> None:
+    # Given engine a holding every camera, with a live event open on front
+    a, _a_cams = coordinators("a")
+    await a.store.create_tables()
+    await a.beat()
+    repo = ClipRepository(pg_url(cluster_db), tmp_path / "outbox")
+    await repo.start()
+    events_b = await _event_owner(repo, tmp_path)
+    try:
+        still_judged = _open_event("front", "being-judged", utcnow())
+        await repo.upsert_clip(still_judged)
+        # When a stops cleanly (it gives its leases up, then finishes its last clips) and b
+        # takes the cameras
+        await a.close()
+        b, b_cams = coordinators("b", end_left_open=events_b.end_left_open)
+        await _beats(b, rounds=2)
+        assert b_cams.running == set(CAMS)
+        # Then b leaves the event open: its engine ends it once the clip is judged
+        clip = await repo.get_clip(still_judged.id)
+        assert clip is not None and clip.event_state == "active"
+    finally:
+        await events_b.close()
+        await repo.close()

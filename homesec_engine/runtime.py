@@ -377,8 +377,8 @@ class EngineRuntime:
             repository.fence = self.cluster.fence
         await repository.start()
 
-        filter_cfg = {**cfg["filter"], "tracking": cfg.get("tracking") or {}}
-        self.object_filter = plugins.object_filter(filter_cfg["backend"])(filter_cfg)
+        backend = cfg["filter"]["backend"]
+        self.object_filter = plugins.object_filter(backend)(self._filter_config(backend))
         # Only what an enabled camera uses is loaded now (the detector's model is ~90 MB);
         # the global filter still loads on first use, e.g. for a clip left by a removed camera,
         # and a camera enabled or added later loads its filter as it starts.
@@ -609,10 +609,11 @@ class EngineRuntime:
         Added and enabled cameras start, removed and disabled ones stop, a camera whose
         source settings changed starts again with them; zones and motion masks go to the
         running camera (next frame, next clip); a new policy judges the next clip, new filter
-        thresholds the next frame and clip, and a new retention runs a pass at once. In a
-        cluster the leases decide where a camera starts: its next beat reads the new list; a
-        removed camera is marked removed for the whole installation (its holder stops it,
-        every engine removes it from its config), an added one is cleared of that mark.
+        thresholds and tracking settings the next frame (live trackers too) and clip, and a
+        new retention runs a pass at once. In a cluster the leases decide where a camera
+        starts: its next beat reads the new list; a removed camera is marked removed for the
+        whole installation (its holder stops it, every engine removes it from its config), an
+        added one is cleared of that mark.
         """
         diff = config_diff(before, after)
         self.config = after
@@ -658,11 +659,11 @@ class EngineRuntime:
                 await self.start_camera(name)
         if diff.policy_changed:
             self.apply_alert_policy(after["alert_policy"])
-        if diff.filter_changed:
+        if diff.filter_changed:  # every tracker reads its filter's settings: the next frame
             for object_filter in {id(f): f for f in (self.object_filter,
                                                      *self._camera_filters.values())
                                   if f is not None}.values():
-                object_filter.apply_thresholds(after["filter"])
+                object_filter.apply_settings(self._filter_config(object_filter.name))
         if diff.retention_changed and self.retention is not None:
             self.retention.reconfigure(after["retention"])
         if diff.added or diff.removed or diff.restarted:

@@ -27,15 +27,16 @@ def change_body(ctx: ApiContext, result: ChangeResult) -> dict[str, Any]:
                             "config_version": result.config_version}
     if result.camera is not None:
         body["camera"] = camera_view(result.camera, ctx.runtime.cameras().get(
-            result.camera["name"]))
+            result.camera["name"]), ctx.config())
     return body
 
 
 async def list_cameras(request: web.Request) -> web.Response:
     ctx = context(request)
     states = ctx.runtime.cameras()
-    cameras = [camera_view(c, states.get(c["name"]))
-               for c in ctx.config().get("cameras", [])]
+    config = ctx.config()
+    cameras = [camera_view(c, states.get(c["name"]), config)
+               for c in config.get("cameras", [])]
     return json_response({"cameras": cameras})
 
 
@@ -54,7 +55,7 @@ async def get_camera(request: web.Request) -> web.Response:
     camera = _camera(ctx, name)
     if camera is None:
         raise not_found(f"no camera named {name!r}")
-    return json_response(camera_view(camera, ctx.runtime.cameras().get(name)))
+    return json_response(camera_view(camera, ctx.runtime.cameras().get(name), ctx.config()))
 
 
 async def update_camera(request: web.Request) -> web.Response:

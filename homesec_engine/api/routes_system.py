@@ -103,8 +103,8 @@ async def get_status(request: web.Request) -> web.Response:
     alerts = ctx.runtime.last_alerts
     cameras = []
     for camera in config.get("cameras", []):
-        view = camera_view(camera, states.get(camera["name"]))
-        del view["source_config"]  # the poll needs health, not settings
+        view = camera_view(camera, states.get(camera["name"]), config)
+        del view["source_config"], view["retention"]  # the poll needs health, not settings
         last = alerts.get(camera["name"])
         view["last_alert"] = served(last) if last else None
         cameras.append(view)

@@ -67,8 +67,11 @@ def backend_capabilities(backend: str) -> dict[str, bool]:
     return {**found, "live_webrtc": found["live_stream"] and webrtc.available()}
 
 
-def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, Any]:
-    """CameraView: the configured camera plus its live health (secrets are env-var names)."""
+def camera_view(camera: dict[str, Any], state: CameraState | None,
+                config: dict[str, Any]) -> dict[str, Any]:
+    """CameraView: the configured camera plus its live health (secrets are env-var names) and
+    its own keep times (`retention.cameras` of the merged `config`)."""
+    rules = ((config.get("retention") or {}).get("cameras") or {}).get(camera["name"])
     return {
         "name": camera["name"],
         "enabled": camera.get("enabled", True),
@@ -78,6 +81,7 @@ def camera_view(camera: dict[str, Any], state: CameraState | None) -> dict[str, 
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
         "zones": camera.get("zones", []),
         "motion_masks": camera.get("motion_masks", []),
+        "retention": {k: v for k, v in (rules or {}).items() if v is not None} or None,
         "error": state.error if state is not None else None,
         "degraded": state.degraded if state is not None else None,
         "lag_s": state.lag_s if state is not None else None,

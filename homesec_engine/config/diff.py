@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Sections the running engine applies at once; any other section changed needs a restart.
-# Retention is read by every pass; of the filter, only the thresholds below are live (its
-# model, input size and threads are loaded once: `filter.<field>` waits for the restart).
+# Retention is read by every pass, the tracking settings by every frame; of the filter, only
+# the thresholds below are live (its model, input size and threads are loaded once:
+# `filter.<field>` waits for the restart).
 LIVE_SECTIONS = frozenset({"cameras", "alert_policy", "removed_cameras", "config_version",
-                           "retention", "filter"})
+                           "retention", "filter", "tracking"})
 LIVE_FILTER_FIELDS = frozenset({"min_confidence", "class_min_confidence", "min_box_size",
                                 "nms_iou", "min_hits", "sample_fps", "on_model_error"})
 # Camera fields whose change means starting the camera's source again (seconds, not a
@@ -27,7 +28,7 @@ class ConfigDiff:
     masks: list[dict[str, Any]] = field(default_factory=list)  # motion masks changed
     policy_changed: bool = False
     retention_changed: bool = False
-    filter_changed: bool = False  # a threshold (LIVE_FILTER_FIELDS)
+    filter_changed: bool = False  # a threshold (LIVE_FILTER_FIELDS) or the tracking section
     restart_fields: list[str] = field(default_factory=list)
 
 
@@ -58,8 +59,8 @@ def config_diff(before: dict[str, Any], after: dict[str, Any]) -> ConfigDiff:
     diff.policy_changed = before.get("alert_policy") != after.get("alert_policy")
     diff.retention_changed = before.get("retention") != after.get("retention")
     filter_before, filter_after = before.get("filter") or {}, after.get("filter") or {}
-    diff.filter_changed = any(filter_before.get(f) != filter_after.get(f)
-                              for f in LIVE_FILTER_FIELDS)
+    diff.filter_changed = before.get("tracking") != after.get("tracking") or any(
+        filter_before.get(f) != filter_after.get(f) for f in LIVE_FILTER_FIELDS)
     diff.restart_fields = sorted([
         *changed_sections(before, after, LIVE_SECTIONS),
         *(f"filter.{name}" for name in changed_sections(filter_before, filter_after,

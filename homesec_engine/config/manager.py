@@ -29,6 +29,7 @@ import yaml
 
 from ..fsutil import fsync_dir
 from ..schema import validate
+from ..schema.config import CONFIG_MODELS
 from .diff import changed_sections
 from .loader import ConfigError, merge_all, read_layer, validate_config
 from .provenance import Layer
@@ -99,7 +100,7 @@ def atomic_write(path: Path, text: str, *, before_rename: Callable[[], None] | N
 
 
 # The sections PATCH /settings changes field by field.
-SETTINGS_SECTIONS = ("retention", "filter")
+SETTINGS_SECTIONS = ("retention", "filter", "tracking")
 
 # Keys a run-time change sets as a whole: the override file's value replaces the base
 # files' (a deep merge would keep the base's list items and per-camera entries, so a new
@@ -122,6 +123,16 @@ def _as_merged(base: list[Layer], override: Layer) -> list[Layer]:
         base = [Layer(layer.source, {k: v for k, v in layer.data.items() if k not in replaced},
                       layer.lines) for layer in base]
     return [*base, override]
+
+
+def _set_camera_rules(overrides: dict[str, Any], camera: str,
+                      rules: dict[str, Any] | None) -> None:
+    """A camera's own keep times in the override file: the fields given replace the old ones
+    (None: the global value again, also over a base file's); `rules` None: every field."""
+    retention = overrides.setdefault("retention", {})
+    cameras = retention.setdefault("cameras", {})
+    given = dict.fromkeys(CONFIG_MODELS["RetentionRules"]["fields"]) if rules is None else rules
+    cameras[camera] = {**(cameras.get(camera) or {}), **given}
 
 
 class ConfigManager:
@@ -192,13 +203,21 @@ class ConfigManager:
 
     async def update_camera(self, name: str, changes: dict[str, Any],
                             expected_version: int | None = None) -> ChangeResult:
+        """Change the fields sent; `retention` (the camera's own keep times) goes to
+        `retention.cameras`, where retention reads it (at once: the next pass)."""
         changes = validate("CameraUpdate", changes, partial=True)
         changes.pop("config_version", None)
+        has_rules = "retention" in changes
+        rules = changes.pop("retention", None)
 
         def change(overrides: dict[str, Any]) -> None:
             current = self._camera(name)
             if current is None:
                 raise CameraNotFound(name)
+            if has_rules:
+                _set_camera_rules(overrides, name, rules)
+                if not changes:
+                    return
             updated = {**current, **changes}
             updated = validate("Camera", updated, prefix="camera")
             overrides["cameras"] = [
@@ -236,9 +255,10 @@ class ConfigManager:
 
     async def update_settings(self, settings: dict[str, Any],
                               expected_version: int | None = None) -> ChangeResult:
-        """Change fields of `retention` and `filter` (what is not sent stays): the running
-        engine applies retention and the filter's thresholds at once; the change result
-        names the fields that wait for a restart (`filter.model_path`, ...)."""
+        """Change fields of `retention`, `filter` and `tracking` (what is not sent stays): the
+        running engine applies retention, the filter's thresholds and the tracking settings
+        at once; the change result names the fields that wait for a restart
+        (`filter.model_path`, ...)."""
         sections = {name: dict(values) for name, values in settings.items()
                     if name in SETTINGS_SECTIONS and values}
 

@@ -16,7 +16,7 @@ import asyncio
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -55,28 +55,39 @@ class ObjectFilter(ABC):
     name: ClassVar[str] = "filter"
     needs_whole_clip: ClassVar[bool] = False  # True: prepare() sees every sampled frame first
 
+    # min_hits when the config does not say (the detector's own is higher: one look is noise)
+    default_min_hits: ClassVar[int] = 1
+
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.trigger_classes = frozenset(config.get("trigger_classes") or ())
-        self.apply_thresholds(config)
         self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
         self.started = False
         self._starting: asyncio.Future[None] | None = None
-        # The `tracking` section (the runtime passes it in); refused here naming the field.
-        self.tracking = TrackerSettings.from_config(config.get("tracking"))
+        self.apply_settings(config)
 
-    def apply_thresholds(self, config: dict[str, Any]) -> None:
-        """Take the thresholds of a FilterConfig (config.diff.LIVE_FILTER_FIELDS): the next
-        frame and clip are judged with them, without starting the filter again."""
+    def apply_settings(self, config: dict[str, Any]) -> None:
+        """Take the settings of a FilterConfig that apply live (config.diff.
+        LIVE_FILTER_FIELDS) and its `tracking` section (the runtime passes it in; refused here
+        naming the field): the next frame and clip are judged with them, without starting
+        the filter again. This filter is their one owner: its trackers read them here."""
         self.sample_fps = float(config.get("sample_fps", 2.0))
         self.min_confidence = float(config.get("min_confidence", 0.5))
         self.class_min_confidence: dict[str, float] = {
             str(k): float(v) for k, v in (config.get("class_min_confidence") or {}).items()}
-        self.min_hits = max(1, int(config.get("min_hits", 1)))
+        self.tracking = TrackerSettings.from_config(
+            config.get("tracking"), min_hits=int(config.get("min_hits", self.default_min_hits)))
+
+    @property
+    def min_hits(self) -> int:
+        """Looks a track needs to be confirmed (the tracking settings carry it)."""
+        return self.tracking.min_hits
 
     def tracker(self) -> Tracker:
-        """A new tracker with this filter's `min_hits` (one per clip, or per live camera)."""
-        return Tracker(replace(self.tracking, min_hits=self.min_hits))
+        """A new tracker (one per clip, or per live camera) that reads this filter's settings
+        at every frame: a change of `min_hits` or of the tracking section applies to it at
+        once, as the thresholds do."""
+        return Tracker(lambda: self.tracking)
 
     def threshold(self, label: str) -> float:
         """The lowest confidence kept for `label`."""
@@ -148,7 +159,7 @@ class ObjectFilter(ABC):
             for track in update.seen:
                 seen.setdefault(track.id, track)
         clip.tracks = [t for t in seen.values() if t.confirmed]
-        if len(sampled) < self.min_hits:
+        if len(sampled) < tracker.settings.min_hits:
             # A clip shorter than min_hits looks (a still picture): what every look saw counts.
             clip.tracks = [t for t in seen.values() if t.hits == len(sampled)]
             for track in clip.tracks:

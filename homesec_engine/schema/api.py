@@ -232,6 +232,8 @@ API_MODELS: dict[str, Decl] = {
         "healthy": bool_field("Streaming now", required=True),
         "last_heartbeat": datetime_field("Last frame or file seen", required=True,
                                          nullable=True),
+        "retention": model_field("This camera's own keep times (retention.cameras; unset "
+                                 "fields: the global ones)", "RetentionRules", nullable=True),
         **_CAMERA_LIVE,
         **_LIVE_FIELDS,
     }),
@@ -240,7 +242,14 @@ API_MODELS: dict[str, Decl] = {
                            add={"config_version": _version_field()}),
     "CameraUpdate": derive(CAMERA, "Body of PUT /cameras/{name}: what is sent replaces the old "
                            "value, what is not stays.", drop=["name", "source_backend"],
-                           optional=True, add={"config_version": _version_field()}),
+                           optional=True, add={
+        "config_version": _version_field(),
+        # Kept in retention.cameras (its one place); the next retention pass uses it, at once.
+        "retention": model_field("This camera's own keep times: the fields sent replace the "
+                                 "old ones (null: the global one again); null as a whole: "
+                                 "the global keep times again", "RetentionRules",
+                                 nullable=True),
+    }),
     "VersionOnly": model("Optional body of DELETE requests.", {
         "config_version": _version_field(),
     }),
@@ -253,10 +262,15 @@ API_MODELS: dict[str, Decl] = {
                            "class_min_confidence, min_box_size, nms_iou, min_hits, sample_fps, "
                            "on_model_error) judge the next frame and clip; the others wait "
                            "for a restart and are named in restart_fields.", optional=True),
-    "SettingsUpdate": model("Body of PATCH /settings: retention and object-filter fields.", {
+    "TrackingUpdate": derive(CONFIG_MODELS["TrackingConfig"], "Tracking fields to change "
+                             "(what is not sent stays); the next frame is judged with them, "
+                             "live trackers included.", optional=True),
+    "SettingsUpdate": model("Body of PATCH /settings: retention, object-filter and tracking "
+                            "fields.", {
         "config_version": _version_field(),
         "retention": model_field("Retention fields to change", "RetentionUpdate"),
         "filter": model_field("Object-filter fields to change", "FilterUpdate"),
+        "tracking": model_field("Tracking fields to change", "TrackingUpdate"),
     }),
     "ChangeResult": model("Result of a config change.", {
         "restart_required": bool_field("The engine must restart to apply it", required=True),
@@ -500,8 +514,8 @@ ROUTES: list[Decl] = [
      "summary": "Replace the alert policy", "body": "AlertPolicyView",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "PATCH", "path": "/settings", "operation_id": "update_settings", "state": False,
-     "summary": "Change retention and object-filter fields (applied at once where the engine "
-                "can; restart_fields names the rest)", "body": "SettingsUpdate",
+     "summary": "Change retention, object-filter and tracking fields (applied at once "
+                "where the engine can; restart_fields names the rest)", "body": "SettingsUpdate",
      "responses": {"200": "ChangeResult"}, "errors": ["400", "409"]},
     {"method": "GET", "path": "/clips", "operation_id": "list_clips", "query": "ClipQuery",
      "summary": "List clips", "responses": {"200": "ClipList"}, "errors": ["400"]},

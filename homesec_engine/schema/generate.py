@@ -99,7 +99,7 @@ def _py_type(decl: dict[str, Any]) -> str:
 def render_api_models() -> str:
     names = [*API_MODELS, *EVENT_MODELS]
     # Referenced config models come first so names resolve.
-    deps = ["ZonePolicy", "CameraPolicy", "AlertPolicy", "Zone", "MotionMask"]
+    deps = ["ZonePolicy", "CameraPolicy", "AlertPolicy", "Zone", "MotionMask", "RetentionRules"]
     lines = [HEADER.format(doc="Typed shapes of the engine's API responses and events."),
              "from typing import Any, NotRequired, TypedDict", ""]
     for name in [*deps, *names]:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import median
 
@@ -111,10 +111,17 @@ class TrackUpdate:
 
 
 class Tracker:
-    """One camera's tracks (not thread-safe: one worker feeds it)."""
+    """One camera's tracks (not thread-safe: one worker feeds it).
 
-    def __init__(self, settings: TrackerSettings | None = None) -> None:
-        self.settings = settings or TrackerSettings.from_config()
+    `settings` are fixed settings, or where the current ones are read (the object filter's,
+    which a run-time change replaces): then every frame is judged with the settings of the
+    moment, e.g. a raised `min_hits` confirms the next track later, without a new tracker."""
+
+    def __init__(self, settings: TrackerSettings | Callable[[], TrackerSettings] | None = None
+                 ) -> None:
+        fixed = settings or TrackerSettings.from_config()
+        self._settings_of: Callable[[], TrackerSettings] = (
+            (lambda: fixed) if isinstance(fixed, TrackerSettings) else fixed)
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
         self._started: float | None = None
@@ -123,6 +130,11 @@ class Tracker:
         self.ended_count = 0
 
     # --- reading ---------------------------------------------------------------------------
+    @property
+    def settings(self) -> TrackerSettings:
+        """The settings in force now."""
+        return self._settings_of()
+
     @property
     def tracks(self) -> list[Track]:
         """Confirmed tracks, oldest first."""

@@ -1,7 +1,9 @@
-"""Retention and the object filter's thresholds changed through PATCH /settings take effect in
-the running engine without a restart, seen in what it does: the next clip of real footage is
-judged with the new threshold, and a retention pass with the new keep time runs at once. What
-cannot apply live (the model's threads) is named in the change's `restart_fields`."""
+"""Retention, the object filter's thresholds and the tracking settings changed through PATCH
+/settings take effect in the running engine without a restart, seen in what it does: the next
+clip of real footage is judged with the new threshold, the live event of a real RTSP camera
+follows a new min_hits from its next frame, and a retention pass with the new keep time runs
+at once. What cannot apply live (the model's threads) is named in the change's
+`restart_fields`."""
 
 from __future__ import annotations
 
@@ -15,9 +17,11 @@ from typing import Any
 import aiohttp
 import pytest
 
-from homesec_engine.records import ClipFile, ClipQuery
+from homesec_engine.events import Subscription
+from homesec_engine.records import ClipFile, ClipQuery, ClipStatus
 from tests.engine_harness import RunningEngine, running_engine
 from tests.livestream import PersonStream, person_stream
+from tests.videotools import RtspTestServer
 
 CAMERA = "plaza"
 
@@ -128,3 +132,128 @@ async def test_what_waits_for_a_restart_is_named_and_bad_values_are_refused(
     assert "filter.min_confidence" in str(result)
     assert engine.runtime.filter_for(CAMERA).min_confidence == 0.6
 
+
+
+async def _next_clip_done(engine: RunningEngine, after: set[str]) -> str:
+    """The id of the next clip of the plaza camera, once it is judged and stored."""
+    repository = engine.runtime.started_repository()
+    async with asyncio.timeout(90):
+        while True:
+            clips, _ = await repository.list_clips(ClipQuery(camera=CAMERA, limit=50))
+            done = [c for c in clips if c.id not in after and c.status == ClipStatus.DONE]
+            if done:
+                return done[-1].id
+            await asyncio.sleep(0.2)
+
+
+async def _started_events(live: Subscription, seen: list[dict[str, Any]]) -> set[str]:
+    """The clips whose live event started, from what was pushed so far."""
+    while not live.queue.empty():
+        seen.append(live.queue.get_nowait())
+    return {m["data"]["clip_id"] for m in seen
+            if m["type"] == "event" and m["data"]["phase"] == "started"}
+
+
+@pytest.fixture(scope="module")
+def passing_people(tmp_path_factory: pytest.TempPathFactory) -> PersonStream:
+    # Real footage, looped by the camera: 3 s of the empty plaza, people walking for 3 s
+    # (about 15 live looks at 5 frames a second), 6 s empty again.
+    return person_stream(tmp_path_factory.mktemp("passing"), empty_s=3.0, person_s=3.0,
+                         after_s=6.0)
+
+
+async def test_a_new_min_hits_applies_to_the_live_camera_from_its_next_frame(
+    tmp_path: Path, passing_people: PersonStream
+) -> None:
+    # Given a real RTSP camera looping people walking across the plaza, live events at the
+    # default min_hits
+    plaza = passing_people
+    with RtspTestServer(plaza.path, loop=True) as server:
+        cameras = [{"name": CAMERA, "source_backend": "rtsp", "source_config": {
+            "url": server.url, "pre_roll_s": 1, "post_roll_s": 1, "min_motion_s": 0.3,
+            "live_fps": 5}}]
+        async with running_engine(tmp_path, cameras=cameras, run_sources=True) as engine:
+            seen: list[dict[str, Any]] = []
+            with engine.runtime.events.subscribe() as live:
+                first = await _next_clip_done(engine, set())
+                assert first in await _started_events(live, seen)
+                # When a person must be seen in 30 looks before it counts, through the API
+                status, result = await _patch(engine, {"filter": {"min_hits": 30}})
+                assert status == 200 and result["restart_fields"] == [], result
+                # Then the camera's next pass of people, recorded as usual, starts no live
+                # event (its tracker is the one it had; no restart)
+                known = {first}
+                strict = await _next_clip_done(engine, known)
+                known.add(strict)
+                if strict in await _started_events(live, seen):  # recording at the change
+                    strict = await _next_clip_done(engine, known)
+                    known.add(strict)
+                assert strict not in await _started_events(live, seen)
+                clip = await engine.runtime.started_repository().get_clip(strict)
+                assert clip is not None and (clip.duration_s or 0) > plaza.person_s / 2
+                # When two looks are enough again Then the next people start a live event
+                status, result = await _patch(engine, {"filter": {"min_hits": 2}})
+                assert status == 200 and result["restart_fields"] == [], result
+                again = await _next_clip_done(engine, known)
+                known.add(again)
+                if again not in await _started_events(live, seen):  # recording at the change
+                    again = await _next_clip_done(engine, known)
+                assert again in await _started_events(live, seen)
+
+
+async def test_a_cameras_own_keep_time_changed_through_the_camera_api_applies_at_once(
+    tmp_path: Path, plaza: PersonStream
+) -> None:
+    # Given two cameras with clips recorded three days ago and today, every clip kept 30 days
+    cameras = [{"name": name, "enabled": False, "source_backend": "demo",
+                "source_config": {"interval_s": 3600}, "filter_backend": "detector"}
+               for name in (CAMERA, "yard")]
+    async with running_engine(tmp_path, cameras=cameras,
+                              config={"retention": {"interval_s": 3600}}) as engine:
+        pipeline = engine.runtime.pipeline
+        assert pipeline is not None
+        now = datetime.now(UTC)
+        for camera in (CAMERA, "yard"):
+            for name, when in (("old", now - timedelta(days=3)),
+                               ("today", now - timedelta(minutes=5))):
+                work = tmp_path / f"{camera}-{name}.mp4"
+                shutil.copy(plaza.path, work)
+                await pipeline.process(ClipFile(camera, work, when,
+                                                when + timedelta(seconds=plaza.period_s)))
+        repository = engine.runtime.started_repository()
+
+        async def kept(camera: str) -> list[str]:
+            found, _ = await repository.list_clips(ClipQuery(camera=camera, limit=10))
+            return sorted(c.created_at.date().isoformat() for c in found)
+
+        assert len(await kept(CAMERA)) == 2 and len(await kept("yard")) == 2
+        # When the plaza camera alone is to keep its clips one day, through the camera API
+        async with aiohttp.ClientSession() as session:
+            async with session.put(f"{engine.api}/cameras/{CAMERA}", json={
+                    "retention": {"keep_days": 1.0, "alerted_keep_days": 1.0}}) as resp:
+                status, result = resp.status, await resp.json()
+        # Then nothing waits for a restart, and the camera shows its own keep times
+        assert status == 200, result
+        assert result["restart_required"] is False and result["restart_fields"] == []
+        assert result["camera"]["retention"] == {"keep_days": 1.0, "alerted_keep_days": 1.0}
+        # And a retention pass runs at once (the next regular one is an hour away): the
+        # plaza's old clip goes, the yard keeps both of its clips
+        for _ in range(100):
+            if len(await kept(CAMERA)) == 1:
+                break
+            await asyncio.sleep(0.1)
+        assert await kept(CAMERA) == [(now - timedelta(minutes=5)).date().isoformat()]
+        assert len(await kept("yard")) == 2
+        # When the camera's own keep times are dropped (null) Then it follows the global ones
+        async with aiohttp.ClientSession() as session:
+            async with session.put(f"{engine.api}/cameras/{CAMERA}",
+                                   json={"retention": None}) as resp:
+                assert resp.status == 200
+                assert (await resp.json())["camera"]["retention"] is None
+        # When a keep time is out of range Then the answer names the field, nothing changes
+        async with aiohttp.ClientSession() as session:
+            async with session.put(f"{engine.api}/cameras/yard",
+                                   json={"retention": {"keep_days": 0}}) as resp:
+                assert resp.status == 400
+                assert "retention.keep_days" in await resp.text()
+        assert len(await kept("yard")) == 2

@@ -47,6 +47,13 @@ class MotionMask(TypedDict):
     points: list[list[float]]
 
 
+class RetentionRules(TypedDict):
+    """Per-camera retention override; unset fields inherit the global retention."""
+
+    keep_days: NotRequired[float | None]
+    alerted_keep_days: NotRequired[float | None]
+
+
 class ErrorItem(TypedDict):
     """One validation problem."""
 
@@ -155,6 +162,7 @@ class CameraView(TypedDict):
     filter_backend: NotRequired[str | None]
     healthy: bool
     last_heartbeat: str | None
+    retention: NotRequired[RetentionRules | None]
     error: NotRequired[str | None]
     degraded: NotRequired[str | None]
     lag_s: NotRequired[float | None]
@@ -195,6 +203,7 @@ class CameraUpdate(TypedDict):
     motion_masks: NotRequired[list[MotionMask]]
     filter_backend: NotRequired[str | None]
     config_version: NotRequired[int | None]
+    retention: NotRequired[RetentionRules | None]
 
 
 class VersionOnly(TypedDict):
@@ -235,12 +244,27 @@ class FilterUpdate(TypedDict):
     trigger_classes: NotRequired[list[str]]
 
 
+class TrackingUpdate(TypedDict):
+    """Tracking fields to change (what is not sent stays); the next frame is judged with them, live trackers included."""
+
+    iou_min: NotRequired[float]
+    max_distance: NotRequired[float]
+    max_missing_s: NotRequired[float]
+    stationary_keep_s: NotRequired[float]
+    stationary_s: NotRequired[float]
+    class_stationary_s: NotRequired[dict[str, float]]
+    stationary_move: NotRequired[float]
+    max_tracks: NotRequired[int]
+    activity_priority: NotRequired[list[str]]
+
+
 class SettingsUpdate(TypedDict):
-    """Body of PATCH /settings: retention and object-filter fields."""
+    """Body of PATCH /settings: retention, object-filter and tracking fields."""
 
     config_version: NotRequired[int | None]
     retention: NotRequired[RetentionUpdate]
     filter: NotRequired[FilterUpdate]
+    tracking: NotRequired[TrackingUpdate]
 
 
 class ChangeResult(TypedDict):

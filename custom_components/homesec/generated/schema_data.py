@@ -712,6 +712,14 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'required': False,
                                               'type': 'list',
                                               'unique_by': 'name'},
+                             'retention': {'description': "This camera's own keep times: the "
+                                                          'fields sent replace the old ones (null: '
+                                                          'the global one again); null as a whole: '
+                                                          'the global keep times again',
+                                           'model': 'RetentionRules',
+                                           'nullable': True,
+                                           'required': False,
+                                           'type': 'model'},
                              'source_config': {'description': 'Backend-specific settings',
                                                'required': False,
                                                'type': 'object'},
@@ -832,6 +840,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                     'required': True,
                                     'selector': 'text',
                                     'type': 'str'},
+                           'retention': {'description': "This camera's own keep times "
+                                                        '(retention.cameras; unset fields: the '
+                                                        'global ones)',
+                                         'model': 'RetentionRules',
+                                         'nullable': True,
+                                         'required': False,
+                                         'type': 'model'},
                            'source_backend': {'backend_kind': 'source',
                                               'choices': ['rtsp', 'local_folder', 'demo'],
                                               'description': 'Clip source backend',
@@ -3157,7 +3172,8 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'required': False,
                                                          'selector': 'number',
                                                          'type': 'float'}}},
- 'SettingsUpdate': {'description': 'Body of PATCH /settings: retention and object-filter fields.',
+ 'SettingsUpdate': {'description': 'Body of PATCH /settings: retention, object-filter and tracking '
+                                   'fields.',
                     'extra': 'forbid',
                     'fields': {'config_version': {'description': 'The config_version this change '
                                                                  'was made against; stale -> 409',
@@ -3173,7 +3189,11 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                'retention': {'description': 'Retention fields to change',
                                              'model': 'RetentionUpdate',
                                              'required': False,
-                                             'type': 'model'}}},
+                                             'type': 'model'},
+                               'tracking': {'description': 'Tracking fields to change',
+                                            'model': 'TrackingUpdate',
+                                            'required': False,
+                                            'type': 'model'}}},
  'SnapshotQuery': {'description': 'Query parameters of GET /cameras/{name}/snapshot.',
                    'extra': 'forbid',
                    'fields': {'height': {'description': 'Height of the JPEG in pixels (alone: the '
@@ -3445,6 +3465,95 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                    'type': 'float'},
                                'stationary_s': {'default': 10.0,
                                                 'description': 'Seconds an object must stay within '
+                                                               'stationary_move of where it was to '
+                                                               'count as stationary',
+                                                'max': 3600.0,
+                                                'min': 0.5,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'}}},
+ 'TrackingUpdate': {'description': 'Tracking fields to change (what is not sent stays); the next '
+                                   'frame is judged with them, live trackers included.',
+                    'extra': 'forbid',
+                    'fields': {'activity_priority': {'description': "Which class names a clip's "
+                                                                    'activity when several moved, '
+                                                                    'most important first',
+                                                     'items': {'choices': ['person',
+                                                                           'vehicle',
+                                                                           'animal',
+                                                                           'package',
+                                                                           'object',
+                                                                           'unknown'],
+                                                               'description': 'Class',
+                                                               'required': False,
+                                                               'selector': 'select',
+                                                               'type': 'str'},
+                                                     'required': False,
+                                                     'type': 'list'},
+                               'class_stationary_s': {'description': 'stationary_s per class (0: '
+                                                                     'never stationary)',
+                                                      'pattern': '^(person|vehicle|animal|package|object|unknown)$',
+                                                      'required': False,
+                                                      'type': 'map',
+                                                      'values': {'description': 'Seconds',
+                                                                 'max': 86400.0,
+                                                                 'min': 0.0,
+                                                                 'required': False,
+                                                                 'selector': 'number',
+                                                                 'type': 'float'}},
+                               'iou_min': {'description': "Least overlap between a track's last "
+                                                          'box and a detection for the detection '
+                                                          'to continue the track',
+                                           'max': 0.95,
+                                           'min': 0.01,
+                                           'required': False,
+                                           'selector': 'number',
+                                           'type': 'float'},
+                               'max_distance': {'description': "Farthest a track's centre may be "
+                                                               'from where it was heading, as a '
+                                                               'fraction of the frame, for a '
+                                                               'detection that does not overlap it '
+                                                               'to continue it',
+                                                'max': 1.0,
+                                                'min': 0.01,
+                                                'required': False,
+                                                'selector': 'number',
+                                                'type': 'float'},
+                               'max_missing_s': {'description': 'Seconds a moving object may go '
+                                                                'unseen before its track ends',
+                                                 'max': 120.0,
+                                                 'min': 0.1,
+                                                 'required': False,
+                                                 'selector': 'number',
+                                                 'type': 'float'},
+                               'max_tracks': {'description': 'Most objects followed at once per '
+                                                             'camera (a crowd beyond it is not '
+                                                             'followed one by one; diagnostics '
+                                                             'count what was left out)',
+                                              'max': 500,
+                                              'min': 1,
+                                              'required': False,
+                                              'selector': 'number',
+                                              'type': 'int'},
+                               'stationary_keep_s': {'description': 'Seconds a stationary object '
+                                                                    'is remembered while unseen (a '
+                                                                    'parked car hidden by a '
+                                                                    'passer-by is still parked '
+                                                                    'when it shows again)',
+                                                     'max': 86400.0,
+                                                     'min': 0.0,
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
+                               'stationary_move': {'description': 'How far an object may move and '
+                                                                  'still count as standing still, '
+                                                                  'as a fraction of the frame',
+                                                   'max': 0.5,
+                                                   'min': 0.001,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'float'},
+                               'stationary_s': {'description': 'Seconds an object must stay within '
                                                                'stationary_move of where it was to '
                                                                'count as stationary',
                                                 'max': 3600.0,

@@ -47,6 +47,7 @@ Candidates = tuple[np.ndarray, np.ndarray, list[str]]  # boxes (x, y, w, h fract
 
 class DetectorFilter(ObjectFilter):
     name: ClassVar[str] = "detector"
+    default_min_hits: ClassVar[int] = 2
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__(config)
@@ -60,12 +61,11 @@ class DetectorFilter(ObjectFilter):
         self._keyed: dict[str, _Stream] = {}  # per live camera (see stream())
         self.error: str | None = None
 
-    def apply_thresholds(self, config: dict[str, Any]) -> None:
-        super().apply_thresholds(config)
+    def apply_settings(self, config: dict[str, Any]) -> None:
+        super().apply_settings(config)
         self.min_box_size = float(config.get("min_box_size", 0.0))
         self.nms_iou = float(config.get("nms_iou", 0.5))
         self.on_model_error: str = config.get("on_model_error", "motion")
-        self.min_hits = max(1, int(config.get("min_hits", 2)))
         # Decoding floor: the lowest threshold of any class, so per-class settings still work.
         self._floor = min([self.min_confidence, *self.class_min_confidence.values(),
                            LOOK_AGAIN])

@@ -35,7 +35,7 @@ from .generated.api_models import (
     Status,
     WsMessage,
 )
-from .generated.schema_data import MODELS, ROUTES
+from .generated.schema_data import ENGINE_SETTINGS_SECTIONS, MODELS, ROUTES
 from .generated.vol_render import error_items, model_validator
 
 IDEMPOTENT_METHODS: Final = frozenset({"GET", "PUT", "DELETE"})
@@ -77,6 +77,13 @@ class HomeSecDataValidationError(HomeSecError):
     def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
         super().__init__(message)
         self.errors: list[dict[str, str]] = errors or []
+
+    @property
+    def reasons(self) -> str:
+        """What was refused and why, for the user (`filter.min_hits: expected an integer`)."""
+        return "; ".join(
+            f"{item.get('path') or 'body'}: {item.get('message', '')}" for item in self.errors
+        ) or str(self)
 
 
 class HomeSecConflictError(HomeSecError):
@@ -420,6 +427,23 @@ class HomeSecClient:
         """Change retention and object-filter fields (what is not sent stays)."""
         data = await self._request("update_settings", body=dict(update))
         return cast(ChangeResult, _CHANGE(data))
+
+    async def get_engine_settings(self) -> dict[str, Any]:
+        """The engine's current values of the settings users tune most, as one flat form
+        (model EngineSettings; ENGINE_SETTINGS_SECTIONS says where each lives)."""
+        config = (await self.get_config())["config"]
+        return {name: (config.get(section) or {}).get(name)
+                for section, names in ENGINE_SETTINGS_SECTIONS.items() for name in names}
+
+    async def update_engine_settings(self, values: Mapping[str, Any]) -> ChangeResult:
+        """Change some of them (what is not given stays): each field goes to the config
+        section that declares it, through update_settings. A refused field raises
+        HomeSecDataValidationError with its path (`filter.min_hits`)."""
+        update: dict[str, dict[str, Any]] = {}
+        for section, names in ENGINE_SETTINGS_SECTIONS.items():
+            if part := {name: values[name] for name in names if name in values}:
+                update[section] = part
+        return await self.update_settings(cast(SettingsUpdate, update))
 
     async def list_clips(self, query: ClipQuery | None = None) -> ClipList:
         params = {k: _query_value(v) for k, v in (query or {}).items() if v is not None}

@@ -8,6 +8,7 @@ from typing import Any
 
 from homeassistant.config_entries import (
     SOURCE_USER,
+    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
     OptionsFlowWithReload,
@@ -21,6 +22,7 @@ from .api import (
     HomeSecAuthenticationError,
     HomeSecClient,
     HomeSecConnectionError,
+    HomeSecDataValidationError,
     HomeSecError,
 )
 from .const import (
@@ -33,11 +35,14 @@ from .const import (
 )
 from .coordinator import HomeSecConfigEntry
 from .form import form_schema, validate_form
+from .generated.schema_data import MODELS
 from .panel import CONF_SIDEBAR_PANEL, sidebar_panel_wanted
+from .repairs import async_after_change
 
 TITLE = "HomeSec"
 USER_FIELDS = (CONF_HOST, CONF_PORT, CONF_API_KEY, CONF_VERIFY_SSL, CONF_SSL)
 RECONFIGURE_FIELDS = (CONF_HOST, CONF_PORT, CONF_SSL, CONF_VERIFY_SSL)
+OPTIONS_MENU = ["integration", "engine"]
 
 
 async def async_check_connection(hass: HomeAssistant, data: Mapping[str, Any]) -> str | None:
@@ -81,7 +86,7 @@ class HomeSecConfigFlow(ConfigFlow, domain=DOMAIN):
     @staticmethod
     @callback
     def async_get_options_flow(config_entry: HomeSecConfigEntry) -> HomeSecOptionsFlow:
-        """Options: scan interval, motion reset time, sidebar panel."""
+        """Options: this integration's, and the engine's settings users tune most."""
         return HomeSecOptionsFlow()
 
     # -- manual --------------------------------------------------------------------------
@@ -206,9 +211,18 @@ class HomeSecConfigFlow(ConfigFlow, domain=DOMAIN):
 
 
 class HomeSecOptionsFlow(OptionsFlowWithReload):
-    """Scan interval, motion reset seconds and the sidebar panel; a change reloads the entry."""
+    """A menu: this integration's options (scan interval, motion reset seconds, the sidebar
+    panel; a change reloads the entry), or the engine's settings users tune most (retention,
+    detection thresholds: the engine applies them at once, the entry is not reloaded)."""
+
+    _engine_values: dict[str, Any]
 
     async def async_step_init(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        return self.async_show_menu(step_id="init", menu_options=OPTIONS_MENU)
+
+    async def async_step_integration(
         self, user_input: dict[str, Any] | None = None
     ) -> ConfigFlowResult:
         errors: dict[str, str] = {}
@@ -217,12 +231,72 @@ class HomeSecOptionsFlow(OptionsFlowWithReload):
             if not errors:
                 return self.async_create_entry(data=data)
         return self.async_show_form(
-            step_id="init",
+            step_id="integration",
             data_schema=form_schema("Options", None, user_input or {
                 CONF_SIDEBAR_PANEL: sidebar_panel_wanted(self.config_entry),
                 **self.config_entry.options}),
             errors=errors,
         )
+
+    async def async_step_engine(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """The engine's current values as defaults; what the user changed goes to the engine
+        (PATCH /settings, as homesec.update_settings); a value it refuses is shown at its
+        field with the engine's reason."""
+        entry = self.config_entry
+        if entry.state is not ConfigEntryState.LOADED:
+            return self.async_abort(reason="not_loaded")
+        client = entry.runtime_data.client
+        errors: dict[str, str] = {}
+        reason = ""
+        if user_input is None:
+            try:
+                self._engine_values = await client.get_engine_settings()
+            except HomeSecError:
+                return self.async_abort(reason="cannot_connect")
+        else:
+            try:
+                result = await client.update_engine_settings(
+                    changed_settings(self._engine_values, user_input))
+            except HomeSecDataValidationError as err:
+                errors, reason = refused_fields(err)
+            except HomeSecConnectionError:
+                errors["base"] = "cannot_connect"
+            except HomeSecError as err:  # e.g. a concurrent change (409): its own words
+                errors["base"], reason = "engine_refused", str(err)
+            else:
+                await async_after_change(self.hass, entry, result["restart_required"])
+                return self.async_create_entry(data=dict(entry.options))  # unchanged: no reload
+        return self.async_show_form(
+            step_id="engine",
+            data_schema=form_schema("EngineSettings", None, user_input or self._engine_values),
+            errors=errors,
+            description_placeholders={"reason": reason},
+        )
+
+
+def changed_settings(current: Mapping[str, Any], submitted: Mapping[str, Any]
+                     ) -> dict[str, Any]:
+    """The engine settings the user changed. A field left empty stays as it is, except one
+    that may be unset (max_gb: no disk budget), which is unset."""
+    changed: dict[str, Any] = {}
+    for name, decl in MODELS["EngineSettings"]["fields"].items():
+        value = submitted.get(name)
+        if (value is not None or decl.get("nullable")) and value != current.get(name):
+            changed[name] = value
+    return changed
+
+
+def refused_fields(err: HomeSecDataValidationError) -> tuple[dict[str, str], str]:
+    """The form's errors for what the engine refused (each at its field, `filter.min_hits`
+    at min_hits) and the engine's reasons, for the `reason` placeholder."""
+    fields = MODELS["EngineSettings"]["fields"]
+    errors: dict[str, str] = {}
+    for item in err.errors:
+        field = str(item.get("path") or "").rsplit(".", 1)[-1]
+        errors[field if field in fields else "base"] = "engine_refused"
+    return errors or {"base": "engine_refused"}, err.reasons
 
 
 __all__ = ["HomeSecConfigFlow", "HomeSecOptionsFlow", "async_check_connection"]

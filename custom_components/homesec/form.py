@@ -72,6 +72,8 @@ def form_schema(
             marker: vol.Marker = vol.Required(
                 key, description={"suggested_value": values.get(key)}
             )
+        elif decl.get("nullable"):  # a suggestion: emptied, the field is unset
+            marker = vol.Optional(key, description={"suggested_value": default})
         elif default is not None:
             marker = vol.Optional(key, default=default)
         else:

@@ -55,6 +55,17 @@ def async_update_restart_issue(
     )
 
 
+async def async_after_change(
+    hass: HomeAssistant, entry: ConfigEntry[Any], restart_required: bool
+) -> None:
+    """After a change the engine accepted (a service, the options flow): show a restart it
+    needs at once; then poll, so entities catch up and the issue follows the engine's own
+    pending-restart flag (an earlier change may still wait)."""
+    if restart_required:
+        async_update_restart_issue(hass, entry, True)
+    await entry.runtime_data.coordinator.async_request_refresh()
+
+
 @callback
 def async_update_storage_issues(
     hass: HomeAssistant, entry: ConfigEntry[Any], storage: dict[str, Any] | None

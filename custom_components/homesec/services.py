@@ -38,11 +38,11 @@ from .generated.api_models import (
     CameraCreate,
     CameraUpdate,
     ClipQuery,
-    SettingsUpdate,
+    RetentionRules,
 )
 from .generated.schema_data import MODELS, SERVICES
 from .generated.vol_render import model_validator
-from .repairs import async_update_restart_issue
+from .repairs import async_after_change
 from .views import async_signed_alert_urls
 
 SERVICE_ADD_CAMERA: Final = "add_camera"
@@ -73,13 +73,10 @@ def _loaded_entry(hass: HomeAssistant) -> HomeSecConfigEntry:
 def _translate(err: HomeSecError, subject: str, not_found_key: str) -> HomeAssistantError:
     """An engine error -> the translated error the user sees."""
     if isinstance(err, HomeSecDataValidationError):
-        problems = "; ".join(
-            f"{item.get('path') or 'body'}: {item.get('message', '')}" for item in err.errors
-        )
         return ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="invalid_input",
-            translation_placeholders={"errors": problems or str(err)},
+            translation_placeholders={"errors": err.reasons},
         )
     if isinstance(err, HomeSecConflictError):
         if err.error_code == "CAMERA_EXISTS":
@@ -117,16 +114,6 @@ async def _call[T](
         raise _translate(err, subject, not_found_key) from err
 
 
-async def _after_change(
-    hass: HomeAssistant, entry: HomeSecConfigEntry, restart_required: bool
-) -> None:
-    """Show a restart this change needs at once; then poll, so entities catch up and the
-    issue follows the engine's own pending-restart flag (an earlier change may still wait)."""
-    if restart_required:
-        async_update_restart_issue(hass, entry, True)
-    await entry.runtime_data.coordinator.async_request_refresh()
-
-
 async def _add_camera(call: ServiceCall) -> None:
     entry = _loaded_entry(call.hass)
     body: CameraCreate = {
@@ -138,7 +125,7 @@ async def _add_camera(call: ServiceCall) -> None:
         "motion_masks": call.data["motion_masks"],
     }
     result = await _call(entry.runtime_data.client.create_camera(body), body["name"])
-    await _after_change(call.hass, entry, result["restart_required"])
+    await async_after_change(call.hass, entry, result["restart_required"])
 
 
 async def _update_camera(call: ServiceCall) -> None:
@@ -153,15 +140,17 @@ async def _update_camera(call: ServiceCall) -> None:
         update["zones"] = call.data["zones"]
     if "motion_masks" in call.data:
         update["motion_masks"] = call.data["motion_masks"]
+    if rules := {k: call.data[k] for k in MODELS["RetentionRules"]["fields"] if k in call.data}:
+        update["retention"] = cast(RetentionRules, rules)
     result = await _call(entry.runtime_data.client.update_camera(name, update), name)
-    await _after_change(call.hass, entry, result["restart_required"])
+    await async_after_change(call.hass, entry, result["restart_required"])
 
 
 async def _remove_camera(call: ServiceCall) -> None:
     entry = _loaded_entry(call.hass)
     name: str = call.data["name"]
     result = await _call(entry.runtime_data.client.delete_camera(name), name)
-    await _after_change(call.hass, entry, result["restart_required"])
+    await async_after_change(call.hass, entry, result["restart_required"])
 
 
 async def _set_alert_policy(call: ServiceCall) -> None:
@@ -194,21 +183,14 @@ async def _set_alert_policy(call: ServiceCall) -> None:
     update: AlertPolicyView = {"config_version": current["config_version"],
                                "alert_policy": policy}
     result = await _call(client.set_alert_policy(update), camera or "")
-    await _after_change(call.hass, entry, result["restart_required"])
+    await async_after_change(call.hass, entry, result["restart_required"])
 
 
 async def _update_settings(call: ServiceCall) -> None:
-    """Retention and the detector's threshold: the engine applies them at once."""
+    """Retention and the detector's thresholds: the engine applies them at once."""
     entry = _loaded_entry(call.hass)
-    update: SettingsUpdate = {}
-    retention = {k: call.data[k] for k in ("keep_days", "alerted_keep_days", "max_gb")
-                 if k in call.data}
-    if retention:
-        update["retention"] = retention  # type: ignore[typeddict-item]
-    if "min_confidence" in call.data:
-        update["filter"] = {"min_confidence": call.data["min_confidence"]}
-    result = await _call(entry.runtime_data.client.update_settings(update))
-    await _after_change(call.hass, entry, result["restart_required"])
+    result = await _call(entry.runtime_data.client.update_engine_settings(call.data))
+    await async_after_change(call.hass, entry, result["restart_required"])
 
 
 def _known_cameras(entry: HomeSecConfigEntry) -> set[str]:

@@ -29,6 +29,7 @@ from .integration import (
     DEFAULT_MOTION_RESET_S,
     DEFAULT_PORT,
     DEFAULT_SCAN_INTERVAL_S,
+    ENGINE_SETTINGS_SECTIONS,
     INTEGRATION_MODELS,
     SERVICE_FIELD_EXAMPLES,
     SERVICES,
@@ -66,6 +67,7 @@ def render_schema_data() -> str:
         "WS_MESSAGE_TYPES": WS_MESSAGE_TYPES, "DEFAULT_PORT": DEFAULT_PORT,
         "DEFAULT_SCAN_INTERVAL_S": DEFAULT_SCAN_INTERVAL_S,
         "DEFAULT_MOTION_RESET_S": DEFAULT_MOTION_RESET_S,
+        "ENGINE_SETTINGS_SECTIONS": ENGINE_SETTINGS_SECTIONS,
     }
     lines = [HEADER.format(doc="The shared schema's declarations, as plain data."),
              "from typing import Any, Final", ""]

@@ -24,6 +24,18 @@ DEFAULT_SCAN_INTERVAL_S = 30
 DEFAULT_MOTION_RESET_S = 30
 SILENCE_MAX_S = 7 * 24 * 3600
 
+# The engine settings users tune most, as one flat form: the options flow and the
+# homesec.update_settings service. What the engine applies at once (PATCH /settings, each field
+# into the config section that declares it); what is not given stays.
+ENGINE_SETTINGS_SECTIONS = {"retention": ["keep_days", "alerted_keep_days", "max_gb"],
+                            "filter": ["min_confidence", "min_hits"]}
+_SECTION_MODELS = {"retention": "RetentionConfig", "filter": "FilterConfig"}
+ENGINE_SETTINGS = model("The engine settings users tune most.", {
+    name: decl
+    for section, names in ENGINE_SETTINGS_SECTIONS.items()
+    for name, decl in derive(CONFIG_MODELS[_SECTION_MODELS[section]], "", only=names,
+                             optional=True)["fields"].items()})
+
 INTEGRATION_MODELS: dict[str, Decl] = {
     "Connection": model("How Home Assistant reaches the engine.", {
         "host": str_field("Host name or IP address of the engine", required=True,
@@ -48,7 +60,9 @@ INTEGRATION_MODELS: dict[str, Decl] = {
     "ServiceAddCamera": derive(CAMERA, "homesec.add_camera"),
     "ServiceUpdateCamera": derive(CAMERA, "homesec.update_camera: what is given replaces the "
                                   "old value", drop=["source_backend"],
-                                  optional=[n for n in CAMERA["fields"] if n != "name"]),
+                                  optional=[n for n in CAMERA["fields"] if n != "name"],
+                                  # the camera's own keep times (its `retention` update)
+                                  add=CONFIG_MODELS["RetentionRules"]["fields"]),
     "ServiceRemoveCamera": model("homesec.remove_camera", {
         "name": slug_field("Camera name"),
     }),
@@ -62,14 +76,11 @@ INTEGRATION_MODELS: dict[str, Decl] = {
                             pattern=r"^[a-z0-9_]{1,64}$",
                             pattern_message="must be a camera name"),
     }),
-    # What the engine applies at once (PATCH /settings); what is not given stays.
-    "ServiceUpdateSettings": derive(
-        CONFIG_MODELS["RetentionConfig"], "homesec.update_settings: retention and the "
-        "detector's confidence threshold, applied at once", only=["keep_days",
-        "alerted_keep_days", "max_gb"], optional=True,
-        add={"min_confidence": derive(CONFIG_MODELS["FilterConfig"], "",
-                                      only=["min_confidence"],
-                                      optional=True)["fields"]["min_confidence"]}),
+    # The options flow's engine form (its current values as defaults).
+    "EngineSettings": derive(ENGINE_SETTINGS, "Options: the engine's retention and detection "
+                             "thresholds, applied at once"),
+    "ServiceUpdateSettings": derive(ENGINE_SETTINGS, "homesec.update_settings: retention and "
+                                    "the detector's thresholds, applied at once"),
     "ServiceDeleteClip": model("homesec.delete_clip", {
         "clip_id": str_field("Clip id", required=True, min_len=1, max_len=128,
                              pattern=r"^[A-Za-z0-9_\-]+$",

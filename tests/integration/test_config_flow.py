@@ -17,7 +17,7 @@ from custom_components.homesec.const import (
     CONF_VERIFY_SSL,
     DOMAIN,
 )
-from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER
+from homeassistant.config_entries import SOURCE_HASSIO, SOURCE_USER, ConfigEntryState
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import AbortFlow, FlowResultType, InvalidData
@@ -283,12 +283,33 @@ async def test_reconfigure_moves_the_entry(
     await hass.config_entries.async_unload(entry.entry_id)
 
 
+async def _options_step(
+    hass: HomeAssistant, entry: MockConfigEntry, step: str
+) -> dict[str, Any]:
+    """The options flow's menu, then one of its items."""
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    assert result["type"] is FlowResultType.MENU
+    assert result["menu_options"] == ["integration", "engine"]
+    return dict(await hass.config_entries.options.async_configure(
+        result["flow_id"], {"next_step_id": step}))
+
+
+def _suggested(result: dict[str, Any]) -> dict[str, Any]:
+    """What the form shows in each field (its default or suggested value)."""
+    shown: dict[str, Any] = {}
+    for marker in result["data_schema"].schema:
+        suggested = (marker.description or {}).get("suggested_value")
+        default = marker.default() if callable(marker.default) else None
+        shown[str(marker)] = default if default is not None else suggested
+    return shown
+
+
 async def test_options_flow_reloads_with_new_interval(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     # Given a loaded entry polling every 30 s
     assert loaded_entry.runtime_data.coordinator.update_interval.total_seconds() == 30
-    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await _options_step(hass, loaded_entry, "integration")
     assert result["type"] is FlowResultType.FORM
     # When the user sets 60 s polling and a 5 s motion reset
     result = await hass.config_entries.options.async_configure(
@@ -307,7 +328,7 @@ async def test_options_flow_rejects_out_of_range(
     hass: HomeAssistant, loaded_entry: MockConfigEntry
 ) -> None:
     # Given the options form
-    result = await hass.config_entries.options.async_init(loaded_entry.entry_id)
+    result = await _options_step(hass, loaded_entry, "integration")
     # When a value outside the declared range is submitted (the number selector's range
     # comes from the declaration, so HA refuses it before the step runs)
     with pytest.raises(InvalidData, match="scan_interval"):
@@ -316,3 +337,56 @@ async def test_options_flow_rejects_out_of_range(
         )
     # Then the options are unchanged
     assert loaded_entry.options[CONF_SCAN_INTERVAL] == 30
+
+
+async def test_engine_options_show_the_engines_values_and_apply_at_once(
+    hass: HomeAssistant, engine: RunningEngine, loaded_entry: MockConfigEntry
+) -> None:
+    # Given the engine keeps clips 7 days and has a 40 GB disk budget (set elsewhere)
+    await engine.runtime.config_manager.update_settings(
+        {"retention": {"keep_days": 7.0, "max_gb": 40.0}})
+    coordinator = loaded_entry.runtime_data.coordinator
+    # When the user opens the engine's settings in the options
+    result = await _options_step(hass, loaded_entry, "engine")
+    # Then the form shows the engine's current values
+    assert result["type"] is FlowResultType.FORM and result["step_id"] == "engine"
+    assert _suggested(result) == {"keep_days": 7.0, "alerted_keep_days": 90.0, "max_gb": 40.0,
+                                  "min_hits": 2, "min_confidence": 0.5}
+    # When they keep alerted clips 60 days, need 3 looks, raise the confidence, and empty the
+    # disk budget
+    result = dict(await hass.config_entries.options.async_configure(result["flow_id"], {
+        "keep_days": 7.0, "alerted_keep_days": 60, "min_hits": 3, "min_confidence": 0.6}))
+    await hass.async_block_till_done()
+    # Then the running engine uses them at once, with no disk budget and no restart asked for
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    retention = engine.runtime.retention
+    assert retention is not None
+    assert retention.config["alerted_keep_days"] == 60 and retention.config["keep_days"] == 7
+    assert retention.config["max_gb"] is None
+    detector = engine.runtime.filter_for("front_door")
+    assert detector.min_hits == 3 and detector.min_confidence == 0.6
+    assert engine.runtime.config_manager.restart_pending is False
+    # And the entry's own options are untouched and it was not reloaded
+    assert loaded_entry.options == {CONF_SCAN_INTERVAL: 30, CONF_MOTION_RESET: 30}
+    assert loaded_entry.state is ConfigEntryState.LOADED
+    assert loaded_entry.runtime_data.coordinator is coordinator
+    # And the form shows the new values next time
+    again = await _options_step(hass, loaded_entry, "engine")
+    assert _suggested(again)["min_hits"] == 3 and _suggested(again)["max_gb"] is None
+
+
+async def test_engine_options_show_what_the_engine_refuses_at_its_field(
+    hass: HomeAssistant, engine: RunningEngine, loaded_entry: MockConfigEntry
+) -> None:
+    # Given the engine's settings in the options
+    result = await _options_step(hass, loaded_entry, "engine")
+    # When a number of looks that is not a whole number is sent (the form's number box lets
+    # it through: the engine decides)
+    result = dict(await hass.config_entries.options.async_configure(result["flow_id"], {
+        "keep_days": 30, "alerted_keep_days": 90, "min_hits": 2.5, "min_confidence": 0.5}))
+    # Then the form comes back with the engine's reason at that field
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"min_hits": "engine_refused"}
+    assert "filter.min_hits" in result["description_placeholders"]["reason"]
+    # And nothing changed in the engine
+    assert engine.runtime.filter_for("front_door").min_hits == 2

@@ -235,6 +235,23 @@ async def test_update_settings_applies_retention_and_the_threshold_in_the_runnin
     assert engine.runtime.filter_for("front_door").min_confidence == 0.7
 
 
+async def test_update_camera_gives_one_camera_its_own_keep_time_in_the_running_engine(
+    hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
+) -> None:
+    # When the user keeps the front door's clips 5 days (alerted ones 10)
+    await _call(hass, "update_camera", {"name": "front_door", "keep_days": 5,
+                                        "alerted_keep_days": 10})
+    # Then the running engine's retention uses them for that camera alone, no restart asked
+    retention = engine.runtime.retention
+    assert retention is not None
+    assert retention.config["cameras"] == {"front_door": {"keep_days": 5,
+                                                          "alerted_keep_days": 10}}
+    assert retention.config["keep_days"] == 30
+    assert engine.runtime.config_manager.restart_pending is False
+    _, camera = await _engine_get(engine, "/cameras/front_door")
+    assert camera["retention"] == {"keep_days": 5, "alerted_keep_days": 10}
+
+
 async def test_set_alert_policy_for_an_unknown_camera_is_refused(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:

@@ -17,6 +17,8 @@ WS_MESSAGE_TYPES: Final = ['alert', 'event', 'camera_health', 'heartbeat']
 DEFAULT_PORT: Final = 8080
 DEFAULT_SCAN_INTERVAL_S: Final = 30
 DEFAULT_MOTION_RESET_S: Final = 30
+ENGINE_SETTINGS_SECTIONS: Final = {'filter': ['min_confidence', 'min_hits'],
+ 'retention': ['keep_days', 'alerted_keep_days', 'max_gb']}
 ROUTES: Final[dict[str, tuple[str, str]]] = {'create_camera': ('POST', '/api/v1/cameras'),
  'delete_camera': ('DELETE', '/api/v1/cameras/{name}'),
  'delete_clip': ('DELETE', '/api/v1/clips/{clip_id}'),
@@ -1639,6 +1641,48 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': True,
                                         'selector': 'text',
                                         'type': 'str'}}},
+ 'EngineSettings': {'description': "Options: the engine's retention and detection thresholds, "
+                                   'applied at once',
+                    'extra': 'forbid',
+                    'fields': {'alerted_keep_days': {'description': 'Days an alerted clip is kept',
+                                                     'max': 3650.0,
+                                                     'min': 0.01,
+                                                     'min_message': 'must be more than 0 (0 would '
+                                                                    'delete every clip at once)',
+                                                     'required': False,
+                                                     'selector': 'number',
+                                                     'type': 'float'},
+                               'keep_days': {'description': 'Days a clip without an alert is kept',
+                                             'max': 3650.0,
+                                             'min': 0.01,
+                                             'min_message': 'must be more than 0 (0 would delete '
+                                                            'every clip at once)',
+                                             'required': False,
+                                             'selector': 'number',
+                                             'type': 'float'},
+                               'max_gb': {'description': 'Most gigabytes the stored clips may take '
+                                                         '(unset: no limit)',
+                                          'min': 0.001,
+                                          'min_message': 'must be more than 0 (0 would delete '
+                                                         'every clip at once); leave it unset for '
+                                                         'no limit',
+                                          'nullable': True,
+                                          'required': False,
+                                          'selector': 'number',
+                                          'type': 'float'},
+                               'min_confidence': {'description': 'Lowest confidence kept',
+                                                  'max': 1.0,
+                                                  'min': 0.0,
+                                                  'required': False,
+                                                  'selector': 'number',
+                                                  'type': 'float'},
+                               'min_hits': {'description': 'Consecutive sampled frames a class '
+                                                           'must be seen in',
+                                            'max': 30,
+                                            'min': 1,
+                                            'required': False,
+                                            'selector': 'number',
+                                            'type': 'int'}}},
  'Error': {'description': 'Every error body.',
            'extra': 'allow',
            'fields': {'current_version': {'description': 'The current config_version (on 409)',
@@ -3083,7 +3127,18 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
  'ServiceUpdateCamera': {'description': 'homesec.update_camera: what is given replaces the old '
                                         'value',
                          'extra': 'forbid',
-                         'fields': {'enabled': {'description': 'Whether the camera is started',
+                         'fields': {'alerted_keep_days': {'description': 'Days an alerted clip is '
+                                                                         'kept',
+                                                          'max': 3650.0,
+                                                          'min': 0.01,
+                                                          'min_message': 'must be more than 0 (0 '
+                                                                         'would delete every clip '
+                                                                         'at once)',
+                                                          'nullable': True,
+                                                          'required': False,
+                                                          'selector': 'number',
+                                                          'type': 'float'},
+                                    'enabled': {'description': 'Whether the camera is started',
                                                 'required': False,
                                                 'selector': 'boolean',
                                                 'type': 'bool'},
@@ -3101,6 +3156,16 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                        'required': False,
                                                        'selector': 'select',
                                                        'type': 'str'},
+                                    'keep_days': {'description': 'Days a clip without an alert is '
+                                                                 'kept',
+                                                  'max': 3650.0,
+                                                  'min': 0.01,
+                                                  'min_message': 'must be more than 0 (0 would '
+                                                                 'delete every clip at once)',
+                                                  'nullable': True,
+                                                  'required': False,
+                                                  'selector': 'number',
+                                                  'type': 'float'},
                                     'motion_masks': {'description': 'Areas motion detection '
                                                                     'ignores (a tree in the wind, '
                                                                     'a timestamp)',
@@ -3135,7 +3200,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'type': 'list',
                                               'unique_by': 'name'}}},
  'ServiceUpdateSettings': {'description': "homesec.update_settings: retention and the detector's "
-                                          'confidence threshold, applied at once',
+                                          'thresholds, applied at once',
                            'extra': 'forbid',
                            'fields': {'alerted_keep_days': {'description': 'Days an alerted clip '
                                                                            'is kept',
@@ -3171,7 +3236,14 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                                          'min': 0.0,
                                                          'required': False,
                                                          'selector': 'number',
-                                                         'type': 'float'}}},
+                                                         'type': 'float'},
+                                      'min_hits': {'description': 'Consecutive sampled frames a '
+                                                                  'class must be seen in',
+                                                   'max': 30,
+                                                   'min': 1,
+                                                   'required': False,
+                                                   'selector': 'number',
+                                                   'type': 'int'}}},
  'SettingsUpdate': {'description': 'Body of PATCH /settings: retention, object-filter and tracking '
                                    'fields.',
                     'extra': 'forbid',

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from homesec_engine.events import Subscription
-from homesec_engine.records import ClipFile, ClipQuery, ClipStatus
+from homesec_engine.records import ClipFile, ClipQuery, ClipStatus, Detection
 from tests.engine_harness import RunningEngine, running_engine
 from tests.livestream import PersonStream, person_stream
 from tests.videotools import RtspTestServer
@@ -113,6 +113,27 @@ async def test_a_shorter_keep_time_deletes_old_clips_at_once_without_a_restart(
     assert await kept() == [(now - timedelta(minutes=5)).date().isoformat()]
     assert engine.runtime.retention is not None
     assert engine.runtime.retention.config["keep_days"] == 1.0
+
+
+async def test_new_tracking_settings_reach_a_tracker_made_before_the_change(
+    engine: RunningEngine,
+) -> None:
+    # Given a camera's tracker, made by its filter before the change (as a live camera's is)
+    tracker = engine.runtime.filter_for(CAMERA).tracker()
+    # When at most one object is to be followed per camera, through the API
+    status, result = await _patch(engine, {"tracking": {"max_tracks": 1}})
+    # Then it applies at once
+    assert status == 200 and result["restart_fields"] == [], result
+    # And that tracker follows one of two people in its next frame, the other counted as
+    # left out
+    people = [Detection("person", 0.9, box=(0.1, 0.2, 0.1, 0.3)),
+              Detection("person", 0.9, box=(0.6, 0.2, 0.1, 0.3))]
+    tracker.update(people, 0.0)
+    assert tracker.status()["dropped_detections"] == 1
+    # When a tracking value is out of range Then the answer names the field
+    status, result = await _patch(engine, {"tracking": {"max_tracks": 0}})
+    assert status == 400 and "tracking.max_tracks" in str(result)
+    assert tracker.settings.max_tracks == 1
 
 
 async def test_what_waits_for_a_restart_is_named_and_bad_values_are_refused(

@@ -282,7 +282,8 @@ class CameraEvents:
                 done.set_result(sent)
 
     async def _on_judged(self, out: Judged, clip: ClipFile, done: asyncio.Future[None]) -> None:
-        event = self._events.pop(out.clip_id, None)
+        # Owned until its end is stored: `end_left_open` never takes it for another engine's.
+        event = self._events.get(out.clip_id)
         try:
             if event is None:
                 return
@@ -296,6 +297,7 @@ class CameraEvents:
                 await self._write(self.repository.update_clip, out.clip_id,
                                   event=event.stored(), event_state=event.state)
         finally:
+            self._events.pop(out.clip_id, None)
             if not done.done():
                 done.set_result(None)
 

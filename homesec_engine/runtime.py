@@ -500,14 +500,18 @@ class EngineRuntime:
         me = self.cluster.settings.engine_id
         return sorted(lease.camera for lease in leases if lease.engine_id == me)
 
-    async def _remove_camera_removed_elsewhere(self, name: str) -> None:
-        """Cluster mode: a camera removed through another engine's API leaves this config."""
+    async def _remove_camera_removed_elsewhere(self, name: str) -> bool:
+        """Cluster mode: a camera removed through another engine's API leaves this config
+        (enabled or not); False when it is not in it."""
         from .config import CameraNotFound
 
+        if name not in self._camera_states:
+            return False
         try:
             await self.config_manager.remove_camera(name)
         except CameraNotFound:
-            pass  # removed here meanwhile
+            return False  # removed here meanwhile
+        return True
 
     async def _end_left_open(self, cameras: list[str]) -> None:
         if self.live is not None:

@@ -43,7 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CameraAction = Callable[[str], Awaitable[bool]]
 EndLeftOpen = Callable[[list[str]], Awaitable[object]]
-RemoveCamera = Callable[[str], Awaitable[object]]
+RemoveCamera = Callable[[str], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,11 +285,11 @@ class ClusterCoordinator:
         (outside the beat's lock: the config change stops the camera through it)."""
         if self._remove_camera is None:
             return
-        for camera in sorted(self._removed & set(self._cameras())):
+        for camera in sorted(self._removed):
             try:
-                await self._remove_camera(camera)
-                _LOGGER.info("cluster: camera %s was removed through another engine; removed "
-                             "from this engine's config too", camera)
+                if await self._remove_camera(camera):  # False: not (or no longer) configured
+                    _LOGGER.info("cluster: camera %s was removed through another engine; "
+                                 "removed from this engine's config too", camera)
             except Exception as err:  # noqa: BLE001 - tried again at the next beat
                 _LOGGER.warning("cluster: camera %s not removed from this config: %s",
                                 camera, err)

@@ -65,19 +65,22 @@ async def engine(tmp_path: Path, camera: RtspTestServer) -> AsyncIterator[Runnin
 
 async def add_homesec(hass: RealHass, engine: RunningEngine, *,
                       sidebar_panel: bool = False) -> str:
-    """The config flow and the options flow, as the UI drives them over REST; the entry id."""
+    """The config flow and the options flow (its "Home Assistant side"), as the UI drives them
+    over REST; the entry id."""
     form = await hass.rest("POST", "/api/config/config_entries/flow", {"handler": "homesec"})
     assert form["type"] == "form", form
     done = await hass.rest("POST", f"/api/config/config_entries/flow/{form['flow_id']}",
                            entry_data(engine))
     assert done["type"] == "create_entry", done
     entry_id = str(done["result"]["entry_id"])
-    options = await hass.rest("POST", "/api/config/config_entries/options/flow",
-                              {"handler": entry_id})
-    saved = await hass.rest(
-        "POST", f"/api/config/config_entries/options/flow/{options['flow_id']}",
-        {"scan_interval": SCAN_INTERVAL_S, "motion_reset_s": 30,
-         "sidebar_panel": sidebar_panel})
+    menu = await hass.rest("POST", "/api/config/config_entries/options/flow",
+                           {"handler": entry_id})
+    assert menu["type"] == "menu", menu
+    step = f"/api/config/config_entries/options/flow/{menu['flow_id']}"
+    form = await hass.rest("POST", step, {"next_step_id": "integration"})
+    assert form["type"] == "form", form
+    saved = await hass.rest("POST", step, {"scan_interval": SCAN_INTERVAL_S,
+                                           "motion_reset_s": 30, "sidebar_panel": sidebar_panel})
     assert saved["type"] == "create_entry", saved
     return entry_id
 

@@ -129,6 +129,40 @@ def held_apart(engines: list[ClusterEngine]) -> dict[str, ClusterEngine] | None:
     return None
 
 
+PREFIX = "homesec/"  # the engines' offsite root in the bucket
+
+
+def bucket_keys(s3: Any) -> set[str]:
+    """The bucket's objects, listed with the S3 client (not through the engines)."""
+    client, keys, token = s3.client(), set(), None
+    while True:
+        page = client.list_objects_v2(Bucket=s3.bucket, Prefix=PREFIX,
+                                      **({"ContinuationToken": token} if token else {}))
+        keys |= {o["Key"].removeprefix(PREFIX) for o in page.get("Contents", [])}
+        if not page.get("IsTruncated"):
+            return keys
+        token = page["NextContinuationToken"]
+
+
+def sql(database: str, statement: str, *args: object) -> list[asyncpg.Record]:
+    """The rows `statement` answers in the cluster's database (or none: an update)."""
+    async def run() -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(pg_url(database))
+        try:
+            return list(await conn.fetch(statement, *args))
+        finally:
+            await conn.close()
+    return asyncio.run(run())
+
+
+def copied_clips(database: str, s3: Any) -> list[str]:
+    """Finished clips whose video and snapshot are both in the store, oldest first."""
+    keys = bucket_keys(s3)
+    rows = sql(database, "SELECT id FROM clips WHERE status = 'done' AND offsite_state = "
+                          "'done' ORDER BY created_at, id")
+    return [r["id"] for r in rows if {f"{r['id']}.mp4", f"{r['id']}.jpg"} <= keys]
+
+
 def wait_for(predicate: Any, timeout: float, what: str, step: float = 0.3) -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

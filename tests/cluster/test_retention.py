@@ -7,58 +7,32 @@ video; an object left for a deleted clip is swept when an engine starts.
 
 from __future__ import annotations
 
-import asyncio
 import re
 from pathlib import Path
 
-import asyncpg
-
 from tests.engine.lifecycle.conftest import S3Server
 from tests.faults.engine_process import http
-from tests.services import pg_url
 
-from .engines import ClusterEngine, clips, three_engines, wait_for
+from .engines import (
+    PREFIX,
+    ClusterEngine,
+    bucket_keys,
+    clips,
+    copied_clips,
+    sql,
+    three_engines,
+    wait_for,
+)
 
 CAMS = ["front", "back", "yard"]
-PREFIX = "homesec/"
-
-
-def _keys(s3: S3Server) -> set[str]:
-    """The bucket's objects, listed with the S3 client (not through the engines)."""
-    client, keys, token = s3.client(), set(), None
-    while True:
-        page = client.list_objects_v2(Bucket=s3.bucket, Prefix=PREFIX,
-                                      **({"ContinuationToken": token} if token else {}))
-        keys |= {o["Key"].removeprefix(PREFIX) for o in page.get("Contents", [])}
-        if not page.get("IsTruncated"):
-            return keys
-        token = page["NextContinuationToken"]
 
 
 def _of(keys: set[str], clip_id: str) -> set[str]:
     return {k for k in keys if k.split(".", 1)[0] == clip_id}
 
 
-def _sql(database: str, statement: str, *args: object) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        conn = await asyncpg.connect(pg_url(database))
-        try:
-            return list(await conn.fetch(statement, *args))
-        finally:
-            await conn.close()
-    return asyncio.run(run())
-
-
-def _copied(database: str, s3: S3Server) -> list[str]:
-    """Finished clips whose video and snapshot are both in the store, oldest first."""
-    keys = _keys(s3)
-    rows = _sql(database, "SELECT id FROM clips WHERE status = 'done' AND offsite_state = "
-                          "'done' ORDER BY created_at, id")
-    return [r["id"] for r in rows if {f"{r['id']}.mp4", f"{r['id']}.jpg"} <= keys]
-
-
 def _status(database: str, ids: list[str]) -> dict[str, str]:
-    rows = _sql(database, "SELECT id, status FROM clips WHERE id = ANY($1)", ids)
+    rows = sql(database, "SELECT id, status FROM clips WHERE id = ANY($1)", ids)
     return {r["id"]: r["status"] for r in rows}
 
 
@@ -73,27 +47,27 @@ def test_retention_and_delete_remove_clips_from_the_object_store(
     # Given three engines sharing three cameras, retention passing every second
     with three_engines(tmp_path, cluster_db, s3_server, s3_env, CAMS, sections={"retention": {"interval_s": 1}}) as engines:
         # And clips whose video and snapshot are in the bucket
-        copied = wait_for(lambda: (found := _copied(cluster_db, s3_server)) and
+        copied = wait_for(lambda: (found := copied_clips(cluster_db, s3_server)) and
                           len(found) >= 8 and found, 120, "8 clips copied to the store")
         old, kept = copied[:5], copied[5:]
 
         # When five of them are past their keep time (alerted ones too: 100 days old)
-        _sql(cluster_db, "UPDATE clips SET created_at = created_at - interval '100 days' "
+        sql(cluster_db, "UPDATE clips SET created_at = created_at - interval '100 days' "
                          "WHERE id = ANY($1)", old)
 
         # Then retention deletes them, and their objects leave the bucket
         wait_for(lambda: set(_status(cluster_db, old).values()) == {"deleted"}, 60,
                  "the old clips deleted")
-        wait_for(lambda: not any(_of(_keys(s3_server), c) for c in old), 30,
+        wait_for(lambda: not any(_of(bucket_keys(s3_server), c) for c in old), 30,
                  "the old clips' objects gone from the bucket")
-        reasons = _sql(cluster_db, "SELECT DISTINCT deleted_reason FROM clips WHERE "
+        reasons = sql(cluster_db, "SELECT DISTINCT deleted_reason FROM clips WHERE "
                                    "id = ANY($1)", old)
         assert [r["deleted_reason"] for r in reasons] == ["age"]
         # And no clip was deleted by two engines (one engine runs each pass)
         assert _deleted_in_logs(engines) == len(old), [e.tail() for e in engines]
 
         # And every clip still listed keeps its video in the store, served by any engine
-        keys = _keys(s3_server)
+        keys = bucket_keys(s3_server)
         listed = [c for c in clips(cluster_db) if c.status != "deleted" and
                   c.offsite_state == "done"]
         assert {c.id for c in listed} >= set(kept)
@@ -108,12 +82,12 @@ def test_retention_and_delete_remove_clips_from_the_object_store(
         status, body = http("DELETE", f"{engines[1].url}/clips/{victim}", timeout=15)
         assert status == 200, body
         # Then its video and snapshot are gone from the bucket, and no engine serves it
-        assert not _of(_keys(s3_server), victim)
+        assert not _of(bucket_keys(s3_server), victim)
         for engine in engines:
             status, _body = http("GET", f"{engine.url}/clips/{victim}/media", timeout=15)
             assert status == 404
         # While the other clips keep theirs
-        assert all(f"{c}.mp4" in _keys(s3_server) for c in kept[1:])
+        assert all(f"{c}.mp4" in bucket_keys(s3_server) for c in kept[1:])
 
         # When an object of a deleted clip is still in the bucket (a copy finished after the
         # deletion, whose removal failed) and an engine starts
@@ -123,6 +97,6 @@ def test_retention_and_delete_remove_clips_from_the_object_store(
         engines[2].start()
         engines[2].wait_healthy(90)
         # Then the sweep removes it, and only it
-        wait_for(lambda: not _of(_keys(s3_server), old[0]), 60,
+        wait_for(lambda: not _of(bucket_keys(s3_server), old[0]), 60,
                  "the late copy of a deleted clip swept from the bucket")
-        assert all(f"{c}.mp4" in _keys(s3_server) for c in kept[1:])
+        assert all(f"{c}.mp4" in bucket_keys(s3_server) for c in kept[1:])

@@ -16,7 +16,15 @@ from tests.engine.lifecycle.conftest import S3Server
 
 from tests.faults.engine_process import http
 
-from .engines import ClusterEngine, held_apart, three_engines, wait_for
+from .engines import (
+    PREFIX,
+    ClusterEngine,
+    copied_clips,
+    held_apart,
+    sql,
+    three_engines,
+    wait_for,
+)
 
 CAMS = ["front", "back", "yard"]
 
@@ -110,3 +118,26 @@ def test_any_engine_serves_any_snapshot_and_a_store_outage_spools_them(
                  f"e2 serving the snapshot of {waiting} after the outage")
         wait_for(lambda: not any(p.suffix == ".jpg" for p in _local_files(engine_a, waiting)),
                  30, f"{waiting}'s snapshot gone from {engine_a.workdir.name}'s disk")
+
+
+def test_a_copy_not_yet_recorded_as_copied_is_served_from_the_store_by_every_engine(
+        tmp_path: Path, cluster_db: str, s3_server: S3Server, s3_env: dict[str, str]) -> None:
+    # Given three engines sharing three cameras, and a clip copied to the store whose
+    # recording engine no longer keeps it on its disk
+    with three_engines(tmp_path, cluster_db, s3_server, s3_env, CAMS) as engines:
+        def spooled_out() -> str | None:
+            for clip_id in copied_clips(cluster_db, s3_server):
+                if not any(_local_files(e, clip_id) for e in engines):
+                    return clip_id
+            return None
+
+        clip_id = wait_for(spooled_out, 120, "a clip copied and gone from the spool")
+        # When its row does not say so yet, as after a database outage while its engine
+        # still replays the write that records the copy
+        sql(cluster_db, "UPDATE clips SET offsite_state = 'pending', offsite_uri = NULL "
+                        "WHERE id = $1", clip_id)
+        # Then every engine serves its video from the store, byte for byte (never a 404)
+        stored = s3_server.objects()[f"{PREFIX}{clip_id}.mp4"]
+        for engine in engines:
+            status, video = _get(f"{engine.url}/clips/{clip_id}/media")
+            assert status == 200 and video == stored, (engine.workdir.name, status)

@@ -8,9 +8,10 @@ From the live watch (worker threads reach it through `recording`, `found` and `c
 queue onto one consumer task, so an event's messages are handled in order):
 
 - `started`: the first trigger class confirmed on a live frame (in a zone, when the camera has
-  zones). The clip's row is written now with the event, the frame becomes the clip's snapshot
-  (stored before the message goes out, so its link answers from the first message on), and the
-  policy decides with what is known (the detected classes): an alert goes out at once.
+  zones). The frame becomes the clip's snapshot (stored before the message goes out, so its
+  link answers from the first message on), the policy decides with what is known (the detected
+  classes), then the clip's row is written with the event (listed from then on, with its
+  thumbnail and tier) and an alert goes out at once.
 - `updated`: the trigger classes of the active tracks changed: a further class (the policy may
   alert now if it did not yet), or one whose objects all parked or left (`active_classes`
   drops it: HA's class sensor goes off while the event goes on).
@@ -219,14 +220,9 @@ class CameraEvents:
         event = self._events.get(found.clip_id)
         first = event is None
         if event is None:
-            started_at = self._started_at.pop(found.clip_id, utcnow())
             event = self._events[found.clip_id] = CameraEvent.from_live(
                 camera, found, at=utcnow(), snapshot_url=self._link(found.clip_id, "snapshot"),
                 view_url=self._link(found.clip_id, "media"))
-            await self._write(self.repository.upsert_clip, ClipRecord(
-                id=found.clip_id, camera=camera, status=ClipStatus.QUEUED_LOCAL,
-                created_at=started_at, detected_objects=found.classes, objects=found.objects,
-                zones=found.zones, event=event.stored(), event_state=ACTIVE))
         elif event.state != ACTIVE:
             return
         else:
@@ -240,6 +236,14 @@ class CameraEvents:
             decision = self.policy().decide(camera, analysis, triggered=True,
                                             classes=found.classes, zones=found.zones)
             event.tier = decision.tier
+        if first:
+            # The clip is listed (the media browser's "· recording" item) from this write on:
+            # its thumbnail and tier are there already.
+            await self._write(self.repository.upsert_clip, ClipRecord(
+                id=found.clip_id, camera=camera, status=ClipStatus.QUEUED_LOCAL,
+                created_at=self._started_at.pop(found.clip_id, event.started_at),
+                detected_objects=found.classes, objects=found.objects, zones=found.zones,
+                event=event.stored(), event_state=ACTIVE))
         await self._emit(event, "started" if first else "updated")
         if decision is not None and decision.alert:
             await self._alert(event)

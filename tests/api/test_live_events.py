@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
+
+import pytest
 
 from homesec_engine.records import ClipRecord, utcnow
 from tests.engine_harness import RunningEngine
@@ -83,3 +86,48 @@ async def test_the_pictures_link_answers_from_the_events_first_message(
     assert body[:2] == b"\xff\xd8"
     clip = await runtime.repository.get_clip("rec-pic")
     assert clip is not None and clip.storage_uri is None
+
+
+async def test_a_clip_is_listed_while_recording_only_with_its_thumbnail_and_tier(
+    api: Api, engine: RunningEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a recording on which the live detector confirms a person, and a look at the clip
+    # list at the moment its picture is being stored
+    import asyncio
+
+    from homesec_engine.live.watch import Found
+    from tests import realdata
+
+    runtime = engine.runtime
+    assert runtime.live is not None
+    storage_put = runtime.storage.put
+    listed_while_storing: list[list[str]] = []
+
+    async def clip_ids() -> list[str]:
+        _, page, _ = await api.call("GET", "/clips", params={"camera": "front_door"})
+        return [clip["id"] for clip in page["clips"]]
+
+    async def put_looking_at_the_list(source: Any, key: str) -> Any:
+        if key.startswith("rec-thumb"):
+            listed_while_storing.append(await clip_ids())
+        return await storage_put(source, key)
+
+    monkeypatch.setattr(runtime.storage, "put", put_looking_at_the_list)
+    with runtime.events.subscribe() as sub:
+        runtime.live.recording("rec-thumb", utcnow())
+        runtime.live.found("front_door", Found(
+            "rec-thumb", ["person"], ["person"], [], [], [],
+            realdata.skimage_photo("astronaut.png")))
+        # When the event starts
+        while True:
+            message = await asyncio.wait_for(sub.get(), timeout=10)
+            if message["type"] == "event" and message["data"]["clip_id"] == "rec-thumb":
+                break
+    # Then the clip was not listed before its picture was stored (the media browser would
+    # show a "recording" item with a broken thumbnail, titled as the wrong tier)
+    assert listed_while_storing == [[]]
+    # And once listed it is a recording with its tier, and its thumbnail answers
+    status, clip, _ = await api.call("GET", "/clips/rec-thumb")
+    assert status == 200 and clip["event"]["state"] == "active" and clip["tier"] == "alert"
+    status, _, resp = await api.call("GET", "/clips/rec-thumb/snapshot")
+    assert status == 200 and resp.headers["Content-Type"] == "image/jpeg"

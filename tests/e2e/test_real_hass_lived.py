@@ -6,7 +6,8 @@ real footage (people walking through a plaza, again and again), so there is acti
 time. Over several 5 s poll intervals: polled sensors move, the camera's Enabled switch stops
 and restarts the engine's recording, and a repair clears once its cause is gone. In headless
 Chromium, logged in as the owner, HA's own frontend shows the camera's device page with its
-live picture and last-alert snapshot, and the media browser lists its clips with thumbnails.
+live picture and last-alert snapshot, and the media browser lists its clips with thumbnails,
+titled with their tier (alert or detection); a clip still recording shows its event's snapshot.
 """
 
 from __future__ import annotations
@@ -181,14 +182,9 @@ async def test_a_user_sees_the_live_picture_the_last_alert_and_the_clips_in_has_
             await shoot(page, "ha-device-page")
 
             # When the owner opens HomeSec in the media browser, then the camera, then today
-            await page.goto(f"{hass.url}/media-browser/browser")
-            await page.locator("div.title", has_text="HomeSec").first.click()
-            await page.locator("div.title", has_text="Plaza").first.click()
-            today = page.locator("div.title", has_text=re.compile(r"\d{4}-\d\d-\d\d \(\d+\)"))
-            await today.first.click()
+            await _open_today(page, hass)
             # Then the day lists the camera's clips, each judged one (titled by its time and
-            # what was seen; the one still recording has no snapshot yet) with a thumbnail
-            # that loads
+            # what was seen) with a thumbnail that loads
             clips = page.locator("div.title", has_text=re.compile(r"^\s*\d\d:\d\d:\d\d \w"))
             thumbnails: list[dict[str, Any]] = []
 
@@ -200,6 +196,60 @@ async def test_a_user_sees_the_live_picture_the_last_alert_and_the_clips_in_has_
             await until("every clip listed with a thumbnail that loads", thumbnails_loaded,
                         45, hass)
             await shoot(page, "ha-media-browser")
+            # And each title carries the clip's tier: people crossed the plaza and a person
+            # alerts by default, so there is a "person (alert)"; every tier named is one of
+            # the two, and a clip still recording has its live event's tier
+            cards = await _clip_cards(page)
+            titles = [card["title"] for card in cards]
+            assert any(re.fullmatch(r"\d\d:\d\d:\d\d person \(alert\)( · recording)?", t)
+                       for t in titles), titles
+            for title in titles:
+                assert CAPTION.fullmatch(title), title
+            # And a clip still recording shows the snapshot of its event, loaded (a recording
+            # lasts a few seconds of each pass through the footage: the day is opened again a
+            # few times to meet one; none met is no failure)
+            await _recording_clip_shows_its_snapshot(page, hass, cards)
+
+
+# A clip's media-browser caption: time, what was seen, its tier when it has one (a live event
+# always has one), and whether it is still being recorded.
+CAPTION = re.compile(r"\d\d:\d\d:\d\d \w+(?: \((?:alert|detection)\))?"
+                     r"|\d\d:\d\d:\d\d \w+ \((?:alert|detection)\) · recording")
+
+
+async def _open_today(page: Page, hass: RealHass) -> None:
+    """HA's media browser: HomeSec, then the plaza camera, then today's clips."""
+    await page.goto(f"{hass.url}/media-browser/browser")
+    await page.locator("div.title", has_text="HomeSec").first.click()
+    await page.locator("div.title", has_text="Plaza").first.click()
+    today = page.locator("div.title", has_text=re.compile(r"\d{4}-\d\d-\d\d \(\d+\)"))
+    await today.first.click()
+
+
+async def _recording_clip_shows_its_snapshot(page: Page, hass: RealHass,
+                                             cards: list[dict[str, Any]]) -> None:
+    for attempt in range(4):
+        if attempt:
+            await asyncio.sleep(3)
+            await _open_today(page, hass)
+            await page.locator("div.title", has_text=re.compile(r"^\s*\d\d:\d\d:\d\d \w")
+                               ).first.wait_for(timeout=15000)
+            cards = await _clip_cards(page)
+        recording = [c for c in cards if c["title"].endswith("· recording")]
+        if not recording:
+            continue
+        title = recording[0]["title"]
+        seen: list[dict[str, Any]] = []
+
+        async def thumbnail_loaded() -> bool:
+            seen[:] = [c for c in await _clip_cards(page) if c["title"] == title]
+            return bool(seen) and any(w > 0 for w in seen[0]["widths"])
+
+        # (the frontend fetches each thumbnail once, as the card is drawn)
+        await until(f"the recording clip's thumbnail loaded: {seen}", thumbnail_loaded, 15,
+                    hass)
+        await shoot(page, "ha-media-browser-recording")
+        return
 
 
 def _loaded(pictures: dict[str, int], part: str) -> bool:
@@ -207,31 +257,60 @@ def _loaded(pictures: dict[str, int], part: str) -> bool:
     return any(part in src and width > 0 for src, width in pictures.items())
 
 
-# Every picture the page shows, through the frontend's shadow roots: <img> elements and the
+# Every picture under a node, through the frontend's shadow roots: <img> elements and the
 # background images HA's state badges and media tiles use (one entry per element: clips of
-# looping footage can have byte-identical thumbnails), each loaded again in the page to see
-# whether it loads (a broken picture has naturalWidth 0).
-PICTURES_JS = """async () => {
-  const found = [];
-  const walk = root => {
-    for (const el of root.querySelectorAll('*')) {
-      if (el.tagName === 'IMG' && el.src) found.push(el.src);
-      const bg = el.style && el.style.backgroundImage;
-      const m = bg && bg.match(/url\\(["']?([^"')]+)["']?\\)/);
-      if (m) found.push(new URL(m[1], location.href).href);
-      if (el.shadowRoot) walk(el.shadowRoot);
-    }
+# looping footage can have byte-identical thumbnails), and `width`, which loads one again in
+# the page to see whether it loads (a broken picture has naturalWidth 0).
+_PICTURES_IN = """
+  const picturesIn = root => {
+    const found = [];
+    const walk = node => {
+      for (const el of node.querySelectorAll('*')) {
+        if (el.tagName === 'IMG' && el.src) found.push(el.src);
+        const bg = el.style && el.style.backgroundImage;
+        const m = bg && bg.match(/url\\(["']?([^"')]+)["']?\\)/);
+        if (m) found.push(new URL(m[1], location.href).href);
+        if (el.shadowRoot) walk(el.shadowRoot);
+      }
+    };
+    walk(root);
+    return found;
   };
-  walk(document);
   const width = src => new Promise(done => {
     const img = new Image();
     img.onload = () => done(img.naturalWidth);
     img.onerror = () => done(0);
     img.src = src;
   });
-  return Promise.all(found.map(async src => ({src, width: await width(src)})));
-}"""
+"""
+PICTURES_JS = ("async () => {" + _PICTURES_IN + """
+  return Promise.all(picturesIn(document).map(async src => ({src, width: await width(src)})));
+}""")
+# Each card of the media browser's grid (`.child`): its title (the title element's own text:
+# a tooltip beside it repeats it) and the widths of its pictures (its thumbnail).
+CARDS_JS = ("async () => {" + _PICTURES_IN + """
+  const cards = [];
+  const walk = node => {
+    for (const el of node.querySelectorAll('*')) {
+      if (el.classList.contains('child')) cards.push(el);
+      if (el.shadowRoot) walk(el.shadowRoot);
+    }
+  };
+  walk(document);
+  return Promise.all(cards.map(async card => {
+    const title = card.querySelector('.title');
+    const text = title ? [...title.childNodes].filter(n => n.nodeType === Node.TEXT_NODE)
+      .map(n => n.textContent).join('').trim() : '';
+    return {title: text, widths: await Promise.all(picturesIn(card).map(width))};
+  }));
+}""")
 
 
 async def _pictures(page: Page) -> list[dict[str, Any]]:
     return list(await page.evaluate(PICTURES_JS))
+
+
+async def _clip_cards(page: Page) -> list[dict[str, Any]]:
+    """The media browser's clip cards (titled by a time), as {title, widths}."""
+    cards = await page.evaluate(CARDS_JS)
+    return [c for c in cards if re.match(r"\d\d:\d\d:\d\d ", c["title"])]

@@ -63,13 +63,18 @@ function policyFromForm() {
   }
   for (const [name, entry] of Object.entries(cameras)) {
     const meaningful = entry.min_risk_level || entry.enabled === true || entry.enabled === false
-      || (entry.activity_types && entry.activity_types.length);
+      || (entry.activity_types && entry.activity_types.length)
+      || (entry.alert_classes && entry.alert_classes.length)
+      || (entry.zones && Object.keys(entry.zones).length);
     if (!meaningful) delete cameras[name];
   }
-  // The shape GET /alert-policy returned, edited: PUT takes the same one.
+  // The shape GET /alert-policy returned, edited: PUT takes the same one (PUT replaces the
+  // policy whole, so what this form does not show, the tiers' alert_classes, is sent back
+  // as it was read).
   return {
     config_version: policyState.version,
     alert_policy: {
+      ...policyState.policy,
       min_risk_level: $("policy-min-risk").value,
       activity_types: [...$("policy-activities").querySelectorAll("input:checked")].map((i) => i.value),
       cameras,

@@ -131,3 +131,38 @@ async def test_panel_asks_for_the_key_outside_ingress(tmp_path: Path) -> None:
         thumb = page.locator("#clips tbody tr").first.locator(".thumb img")
         await expect(thumb).to_be_visible()
         assert await thumb.evaluate("i => i.naturalWidth") > 0
+
+
+async def test_saving_the_policy_form_keeps_the_tier_rules_it_does_not_show(
+    tmp_path: Path
+) -> None:
+    # Given a policy with tier rules the panel's form does not show: animals alert too, and
+    # on front_door's driveway only vehicles do
+    driveway = {"name": "driveway", "points": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}
+    tiers = {"alert_classes": ["person", "vehicle", "animal"],
+             "cameras": {"front_door": {"zones": {"driveway": {"alert_classes": ["vehicle"]}}}}}
+    async with running_engine(tmp_path, api_key=API_KEY) as engine, \
+            aiohttp.ClientSession() as http, chromium() as browser:
+        api = Api(http, engine)
+        status, body, _ = await api.call("PUT", "/cameras/front_door",
+                                         json_body={"zones": [driveway]})
+        assert status == 200, body
+        status, body, _ = await api.call("PUT", "/alert-policy", json_body={"alert_policy": tiers})
+        assert status == 200, body
+        page = await open_page(browser, [])
+        await page.goto(engine.url + "/")
+        await page.fill("#key-input", API_KEY)
+        await page.click("#key-form button[type=submit]")
+        # When the owner raises the lowest risk in the panel and saves
+        await page.select_option("#policy-min-risk", "high")
+        await page.click("#policy-save")
+        await expect(page.locator("#policy-message")).to_have_text("Saved")
+        # Then the risk changed, and the tier rules are still there as they were
+        _, view, _ = await api.call("GET", "/alert-policy")
+        policy = view["alert_policy"]
+        assert policy["min_risk_level"] == "high"
+        assert policy["alert_classes"] == tiers["alert_classes"]
+        assert policy["cameras"]["front_door"]["zones"] == {
+            "driveway": {"alert_classes": ["vehicle"]}}
+        assert engine.runtime.policy.effective("front_door")["zones"] == {
+            "driveway": ["vehicle"]}

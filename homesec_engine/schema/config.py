@@ -397,7 +397,10 @@ CONFIG_MODELS: dict[str, Decl] = {
                                       default=1920, min=0, max=7680),
             "class_min_confidence": map_field(
                 "Lowest confidence kept per class (others: min_confidence)",
-                float_field("Confidence", min=0.0, max=1.0), default={},
+                float_field("Confidence", min=0.0, max=1.0),
+                # Calibrated on bench/detect.py (README, Object detection): the shipped model
+                # scores vehicles and animals lower than people for the same certainty.
+                default={"animal": 0.45},
                 key_pattern="^(" + "|".join(DETECTION_CLASSES) + ")$"),
             "nms_iou": float_field("Overlap above which boxes of a class are merged",
                                    default=0.5, min=0.05, max=0.95),

@@ -1736,7 +1736,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'select',
                                          'type': 'str'},
-                             'class_min_confidence': {'default': {},
+                             'class_min_confidence': {'default': {'animal': 0.45},
                                                       'description': 'Lowest confidence kept per '
                                                                      'class (others: '
                                                                      'min_confidence)',

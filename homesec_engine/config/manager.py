@@ -135,6 +135,21 @@ def _set_camera_rules(overrides: dict[str, Any], camera: str,
     cameras[camera] = {**(cameras.get(camera) or {}), **given}
 
 
+def _drop_camera_rules(overrides: dict[str, Any], camera: str) -> None:
+    """A removed camera's own rules set at run time (its alert-policy override, its keep
+    times) go with it: the user removed the camera, and an HA user could not remove them
+    first. Rules in the base config file stay; validation then refuses the removal, naming
+    them (config/references.py)."""
+    policy = overrides.get("alert_policy")
+    if policy and camera in (policy.get("cameras") or {}):
+        cameras = {k: v for k, v in policy["cameras"].items() if k != camera}
+        overrides["alert_policy"] = {**policy, "cameras": cameras}
+    retention = overrides.get("retention") or {}
+    if camera in (retention.get("cameras") or {}):
+        cameras = {k: v for k, v in retention["cameras"].items() if k != camera}
+        overrides["retention"] = {**retention, "cameras": cameras}
+
+
 class ConfigManager:
     """Owns the merged config and every run-time change to it."""
 
@@ -240,6 +255,7 @@ class ConfigManager:
                 overrides["removed_cameras"] = sorted(
                     set(overrides.get("removed_cameras", [])) | {name}
                 )
+            _drop_camera_rules(overrides, name)
 
         return await self._mutate(change, expected_version, restart_required=True)
 

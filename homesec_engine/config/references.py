@@ -5,9 +5,10 @@ what another owns: `alert_policy.cameras.<camera>` names a camera and
 `alert_policy.cameras.<camera>.zones.<zone>` one of that camera's zones. A rule naming
 something that is not there would never apply, silently, so it is refused naming the field.
 
-A run-time change that would leave a rule pointing at nothing (removing a camera that has
-rules, removing or renaming a zone that a rule names) is refused the same way, and says to
-remove the rule first: the user's rule is never dropped behind their back.
+A run-time change that would leave a rule pointing at nothing (removing or renaming a zone
+that a rule names; removing a camera whose rules are in the config file) is refused the same
+way, and says to remove the rule first: the user's rule is never dropped behind their back.
+A camera removed at run time takes its own run-time rules with it (config/manager.py).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def policy_reference_errors(config: dict[str, Any],
         path = f"alert_policy.cameras.{name}"
         if name not in cameras:
             if name in had:
-                message = (f"camera {name} has rules here: remove them from {_WHERE} first, "
-                           f"then remove the camera")
+                message = (f"camera {name} has rules in the config file's alert_policy: "
+                           f"remove them there first, then remove the camera")
             else:
                 message = (f'no camera named "{name}" '
                            f"(cameras: {_listing(sorted(cameras), 'none')})")

@@ -1,7 +1,8 @@
 """Alert-policy rules name cameras and zones that exist, on every live change through the API:
 a rule for a missing zone or camera is a 400 naming the field; removing or renaming a zone a
-rule names, or removing a camera that has rules, is a 400 that says to remove the rule first.
-Nothing is changed or dropped by a refused change."""
+rule names, or removing a camera whose rules are in the config file, is a 400 that says to
+remove the rule first. Nothing is changed or dropped by a refused change. A camera removed at
+run time takes its own run-time rules with it."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ async def test_a_rule_for_a_zone_or_camera_that_is_not_there_is_refused(
     assert engine.runtime.policy.cameras == {}
 
 
-async def test_a_zone_or_camera_a_rule_names_cannot_go_until_the_rule_does(
+async def test_a_zone_a_rule_names_cannot_go_until_the_rule_does(
     api: Api, engine: RunningEngine
 ) -> None:
     # Given a rule for people on plaza's driveway
@@ -85,11 +86,6 @@ async def test_a_zone_or_camera_a_rule_names_cannot_go_until_the_rule_does(
     message = _refused(status, body, "alert_policy.cameras.plaza.zones.driveway")
     assert 'names zone "driveway" of camera plaza: remove the rule' in message, message
     assert "then remove or rename the zone" in message
-    # When the camera is removed
-    status, body, _ = await api.call("DELETE", "/cameras/plaza")
-    # Then that is a 400 too, naming its rules
-    message = _refused(status, body, "alert_policy.cameras.plaza")
-    assert "camera plaza has rules here: remove them" in message, message
     # And the camera, its zones and the rule are all still there, in the running engine too
     assert await _state(api) == before
     pipeline = engine.runtime.pipeline
@@ -99,11 +95,49 @@ async def test_a_zone_or_camera_a_rule_names_cannot_go_until_the_rule_does(
     # When the user removes the rule first
     status, body, _ = await api.call("PUT", "/alert-policy", json_body={"alert_policy": {}})
     assert status == 200, body
-    # Then the zone can be renamed and the camera removed
+    # Then the zone can be renamed
     status, body, _ = await api.call("PUT", "/cameras/plaza", json_body={"zones": renamed})
     assert status == 200, body
-    status, body, _ = await api.call("DELETE", "/cameras/plaza")
+
+
+async def test_a_removed_camera_takes_its_own_rules_with_it(api: Api) -> None:
+    # Given plaza with an alert rule on its driveway and its own keep times, both set
+    # through the API
+    status, body, _ = await api.call("PUT", "/alert-policy", json_body={"alert_policy": {
+        "min_risk_level": "medium", **RULE}})
     assert status == 200, body
+    status, body, _ = await api.call("PUT", "/cameras/plaza",
+                                     json_body={"retention": {"keep_days": 3}})
+    assert status == 200, body
+    # When the camera is removed
+    status, body, _ = await api.call("DELETE", "/cameras/plaza")
+    # Then it is removed, its rules with it, and the rest of the policy stays
+    assert status == 200, body
+    _, policy, _ = await api.call("GET", "/alert-policy")
+    assert policy["alert_policy"]["cameras"] == {}
+    assert policy["alert_policy"]["min_risk_level"] == "medium"
+    # And a camera added again under that name starts with none of them
+    status, body, _ = await api.call("POST", "/cameras", json_body=PLAZA)
+    assert status == 201, body
+    _, camera, _ = await api.call("GET", "/cameras/plaza")
+    assert camera["retention"] is None, camera
+
+
+async def test_a_camera_whose_rules_are_in_the_config_file_stays_until_they_go(
+    tmp_path: Path,
+) -> None:
+    # Given the config file gives plaza a rule for its driveway
+    async with running_engine(tmp_path, cameras=[PLAZA], config={"alert_policy": RULE}) as engine:
+        async with aiohttp.ClientSession() as session:
+            api = Api(session, engine)
+            # When the camera is removed through the API
+            status, body, _ = await api.call("DELETE", "/cameras/plaza")
+            # Then it is a 400 naming the rule and saying to remove it from the file first
+            message = _refused(status, body, "alert_policy.cameras.plaza")
+            assert "in the config file's alert_policy: remove them there first" in message
+            # And the camera is still there
+            status, _, _ = await api.call("GET", "/cameras/plaza")
+            assert status == 200
 
 
 async def test_a_new_camera_takes_rules_once_it_exists(api: Api) -> None:

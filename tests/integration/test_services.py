@@ -298,7 +298,7 @@ async def test_concurrent_change_makes_set_alert_policy_a_translated_conflict(
 
 
 
-async def test_a_zone_or_camera_an_alert_rule_names_is_kept_with_the_rule_named(
+async def test_a_zone_an_alert_rule_names_is_kept_and_a_removed_camera_takes_its_rules(
     hass: HomeAssistant, engine: RunningEngine, entry: MockConfigEntry
 ) -> None:
     # Given front_door with a driveway zone (set through the service) and an alert rule for
@@ -310,28 +310,26 @@ async def test_a_zone_or_camera_an_alert_rule_names_is_kept_with_the_rule_named(
             "alert_policy": {"cameras": {"front_door": {
                 "zones": {"driveway": {"alert_classes": ["person"]}}}}}}) as resp:
             assert resp.status == 200, await resp.text()
-    for service, field, advice in (
-        ("update_camera", "alert_policy.cameras.front_door.zones.driveway",
-         "remove the rule"),
-        ("remove_camera", "alert_policy.cameras.front_door", "remove them"),
-    ):
-        # When the user removes the zone, or the camera, through the service
-        data: dict[str, Any] = {"name": "front_door"}
-        if service == "update_camera":
-            data["zones"] = []
-        with pytest.raises(ServiceValidationError) as err:
-            await _call(hass, service, data)
-        # Then the engine's refusal reaches the user, naming the rule's field and saying
-        # to remove the rule first
-        assert err.value.translation_key == "invalid_input"
-        message = str(err.value)
-        assert f"{field}: " in message and advice in message, message
+    # When the user removes the zone through the service
+    with pytest.raises(ServiceValidationError) as err:
+        await _call(hass, "update_camera", {"name": "front_door", "zones": []})
+    # Then the engine's refusal reaches the user, naming the rule's field and saying to
+    # remove the rule first
+    assert err.value.translation_key == "invalid_input"
+    message = str(err.value)
+    assert "alert_policy.cameras.front_door.zones.driveway: " in message, message
+    assert "remove the rule" in message, message
     # And the engine still has the camera, its zone and the rule
     _, camera = await _engine_get(engine, "/cameras/front_door")
     assert [z["name"] for z in camera["zones"]] == ["driveway"]
     _, view = await _engine_get(engine, "/alert-policy")
     assert view["alert_policy"]["cameras"]["front_door"]["zones"] == {
         "driveway": {"alert_classes": ["person"]}}
+    # When the user removes the whole camera through the service
+    await _call(hass, "remove_camera", {"name": "front_door"})
+    # Then it goes, and its rule with it (HA has no action that removes the rule first)
+    _, view = await _engine_get(engine, "/alert-policy")
+    assert "front_door" not in view["alert_policy"]["cameras"]
 
 
 # -- clips ------------------------------------------------------------------------------------

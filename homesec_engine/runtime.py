@@ -483,7 +483,7 @@ class EngineRuntime:
             relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s,
                              last_alerts=self.last_alerts),
             camera_report=self._camera_report, end_left_open=self._end_left_open,
-            remove_camera=self._remove_camera_removed_elsewhere)
+            apply_camera=self._apply_installation_camera)
 
     async def _cameras_held_last(self) -> list[str] | None:
         """Whose events left open this engine ends at start: every camera's (None), or in
@@ -500,17 +500,25 @@ class EngineRuntime:
         me = self.cluster.settings.engine_id
         return sorted(lease.camera for lease in leases if lease.engine_id == me)
 
-    async def _remove_camera_removed_elsewhere(self, name: str) -> bool:
-        """Cluster mode: a camera removed through another engine's API leaves this config
-        (enabled or not); False when it is not in it."""
+    async def _apply_installation_camera(self, name: str,
+                                         camera: dict[str, Any] | None) -> bool:
+        """Cluster mode: a camera added, updated (`camera`) or removed (None) through another
+        engine's API, brought into this config (a removed one leaves it, enabled or not);
+        False when this config has it so already."""
         from .config import CameraNotFound
 
-        if name not in self._camera_states:
+        current = next((c for c in self.config.get("cameras", []) if c["name"] == name), None)
+        if camera is None:
+            if current is None:
+                return False
+            try:
+                await self.config_manager.remove_camera(name)
+            except CameraNotFound:
+                return False  # removed here meanwhile
+            return True
+        if current == camera:
             return False
-        try:
-            await self.config_manager.remove_camera(name)
-        except CameraNotFound:
-            return False  # removed here meanwhile
+        await self.config_manager.put_camera(camera)
         return True
 
     async def _end_left_open(self, cameras: list[str]) -> None:
@@ -615,9 +623,9 @@ class EngineRuntime:
         running camera (next frame, next clip); a new policy judges the next clip, new filter
         thresholds and tracking settings the next frame (live trackers too) and clip, and a
         new retention runs a pass at once. In a cluster the leases decide where a camera
-        starts: its next beat reads the new list; a removed camera is marked removed for the
-        whole installation (its holder stops it, every engine removes it from its config), an
-        added one is cleared of that mark.
+        starts: its next beat reads the new list, and every camera added, changed or removed
+        is recorded for the whole installation (every engine's config follows; a removed one
+        is stopped by its holder).
         """
         diff = config_diff(before, after)
         self.config = after
@@ -628,10 +636,12 @@ class EngineRuntime:
             self._camera_states.pop(name, None)
             self.pipeline.set_zones(name, [])
             if self.cluster is not None:  # no engine of the installation records it again
-                await self.cluster.camera_changed(name, removed=True)
-        if self.cluster is not None:
-            for camera in diff.added:  # added again after a removal: it may be held again
-                await self.cluster.camera_changed(camera["name"], removed=False)
+                await self.cluster.camera_changed(name, "remove", None)
+        if self.cluster is not None:  # every engine of the installation has it so
+            for camera in diff.added:
+                await self.cluster.camera_changed(camera["name"], "add", camera)
+            for camera in diff.changed:
+                await self.cluster.camera_changed(camera["name"], "update", camera)
         for camera in diff.added:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),

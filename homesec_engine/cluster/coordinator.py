@@ -14,10 +14,16 @@ engine's own earlier run) may have events that engine left open and can no longe
 writes later still (a paused engine that wakes up): while it holds such a camera, every beat
 hands it to `end_left_open`, which ends the events this engine does not own.
 
-A camera removed through any engine's API is marked removed in the database
-(`camera_changed`): no engine holds it any more (its holder stops it and gives its lease up at
-its next beat) and every engine still configured with it hands it to `remove_camera`, which
-removes it from that engine's own config. Adding it again through an API clears the mark.
+A camera added, updated or removed through any engine's API is recorded in the database with
+its definition (`camera_changed`; none when removed) and a version that grows with every
+change: at each beat, every engine hands the changes newer than the ones it has seen to
+`apply_camera`, which brings its own config to that definition (adds or updates the camera,
+or removes it). The leases then give an added camera to exactly one engine, and any engine
+can take it over when its holder dies; a removed one is held by no engine (its holder stops
+it and gives its lease up at its next beat). Adding it again through an API records it
+again. An engine applying a change records nothing new (the table already says so), and
+every engine applies each change once, through its config, so they end on the same
+config_version.
 """
 
 from __future__ import annotations
@@ -37,13 +43,14 @@ from .fence import ClipFence
 from .relay import EventRelay
 from .settings import ClusterSettings
 from .spread import shares
-from .store import EngineRow, LeaseStore
+from .store import CameraChange, EngineRow, LeaseStore
 
 _LOGGER = logging.getLogger(__name__)
 
 CameraAction = Callable[[str], Awaitable[bool]]
 EndLeftOpen = Callable[[list[str]], Awaitable[object]]
-RemoveCamera = Callable[[str], Awaitable[bool]]
+# (camera, its definition or None: removed) -> whether this engine's config changed
+ApplyCamera = Callable[[str, dict[str, Any] | None], Awaitable[bool]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +74,7 @@ class ClusterCoordinator:
                  stop_camera: CameraAction, relay: EventRelay | None = None,
                  camera_report: Callable[[], dict[str, dict[str, Any]]] = dict,
                  end_left_open: EndLeftOpen | None = None,
-                 remove_camera: RemoveCamera | None = None) -> None:
+                 apply_camera: ApplyCamera | None = None) -> None:
         self.settings = settings
         self._engine = engine
         self.store = LeaseStore(engine, settings, schema_version)
@@ -78,9 +85,10 @@ class ClusterCoordinator:
         self.relay = relay  # every engine's live messages on this one
         self._camera_report = camera_report
         self._end_left_open = end_left_open
-        self._remove_camera = remove_camera
-        self._removed: set[str] = set()  # removed from the installation, as of the last beat
-        self._marks: dict[str, bool] = {}  # removals (True) and re-adds not written yet
+        self._apply_camera = apply_camera
+        self._changes: dict[str, CameraChange] = {}  # the installation's, as of the last beat
+        self._applied: dict[str, int] = {}  # camera -> version of the last change applied here
+        self._unwritten: dict[str, tuple[str, dict[str, Any] | None]] = {}  # kind, definition
         self._taken_from: dict[str, str | None] = {}  # held camera -> its previous holder
         self._adopted: set[str] = set()  # held cameras taken from an engine that lost them
         self._elsewhere: dict[str, Holder] = {}  # cameras other live engines record
@@ -194,7 +202,7 @@ class ClusterCoordinator:
             async with self._lock:
                 await self._beat(sent)
                 await self._end_orphans()
-            await self._follow_removals()
+            await self._follow_changes()
         except Exception as err:  # noqa: BLE001 - the database is gone: the watchdog acts
             if self._db_error is None:
                 self._cut_off_since = datetime.now(UTC)
@@ -206,29 +214,31 @@ class ClusterCoordinator:
         self._db_error, self._cut_off_since, self._last_ok = None, None, sent
         self._expired = []
 
-    async def camera_changed(self, camera: str, *, removed: bool) -> None:
-        """A camera was removed from (or added to) this engine's config through its API: the
-        installation follows. Written now, else at the next beats until the database
-        answers."""
-        self._marks[camera] = removed
+    async def camera_changed(self, camera: str, kind: str,
+                             definition: dict[str, Any] | None) -> None:
+        """A camera was added, updated (`definition`: as configured now) or removed (None)
+        in this engine's config: the installation follows. Written now, else at the next
+        beats until the database answers."""
+        self._unwritten[camera] = (kind, definition)
         try:
-            await self._write_marks()
+            await self._write_changes()
         except Exception as err:  # noqa: BLE001 - the next beat writes it
-            _LOGGER.warning("cluster: %s of camera %s not recorded yet: %s",
-                            "removal" if removed else "addition", camera, err)
+            _LOGGER.warning("cluster: %s of camera %s not recorded yet: %s", kind, camera, err)
 
-    async def _write_marks(self) -> None:
-        for camera, removed in list(self._marks.items()):
-            await self.store.mark_removed(camera, removed)
-            if self._marks.get(camera) == removed:
-                del self._marks[camera]
+    async def _write_changes(self) -> None:
+        for camera, change in list(self._unwritten.items()):
+            version = await self.store.record_change(camera, *change)
+            if version is not None:  # this engine's config has it already
+                self._applied[camera] = max(version, self._applied.get(camera, 0))
+            if self._unwritten.get(camera) == change:
+                del self._unwritten[camera]
 
     async def _beat(self, sent: float) -> None:
         s = self.settings
         await self.store.heartbeat(self._camera_report())
         self._joined = True
-        await self._write_marks()
-        self._removed = await self.store.removed_cameras()
+        await self._write_changes()
+        self._changes = await self.store.camera_changes()
         renewed = await self.store.renew({c: h.token for c, h in self._held.items()})
         for camera in list(self._held):
             if camera in renewed:
@@ -250,7 +260,9 @@ class ClusterCoordinator:
                                  by_id[lease.engine_id].cameras.get(lease.camera) or {})
             for lease in leases if lease.engine_id != s.engine_id and lease.engine_id in by_id}
         self._refused = refusal(s.engine_id, engines)
-        wanted = set(self._cameras()) - self._removed
+        removed = {camera for camera, change in self._changes.items()
+                   if change.definition is None}
+        wanted = set(self._cameras()) - removed
         if self._refused is not None:
             for camera in list(self._held):
                 await self._give_up(camera)
@@ -280,19 +292,24 @@ class ClusterCoordinator:
                 _LOGGER.warning("cluster: %s did not start; giving it up", camera)
                 await self._give_up(camera)
 
-    async def _follow_removals(self) -> None:
-        """Remove from this engine's config the cameras removed through another engine
-        (outside the beat's lock: the config change stops the camera through it)."""
-        if self._remove_camera is None:
+    async def _follow_changes(self) -> None:
+        """Apply to this engine's config the camera changes made through the installation
+        since the last ones seen here (outside the beat's lock: a config change starts and
+        stops cameras through it). One that fails is tried again at the next beat."""
+        if self._apply_camera is None:
             return
-        for camera in sorted(self._removed):
+        for camera, change in sorted(self._changes.items()):
+            if change.version <= self._applied.get(camera, 0) or camera in self._unwritten:
+                continue  # seen, or changed here since (written first, at the next beat)
             try:
-                if await self._remove_camera(camera):  # False: not (or no longer) configured
-                    _LOGGER.info("cluster: camera %s was removed through another engine; "
-                                 "removed from this engine's config too", camera)
+                if await self._apply_camera(camera, change.definition):
+                    _LOGGER.info("cluster: camera %s was %sd through another engine; "
+                                 "this engine's config follows", camera, change.kind)
             except Exception as err:  # noqa: BLE001 - tried again at the next beat
-                _LOGGER.warning("cluster: camera %s not removed from this config: %s",
-                                camera, err)
+                _LOGGER.warning("cluster: %s of camera %s not applied to this config: %s",
+                                change.kind, camera, err)
+                continue
+            self._applied[camera] = max(change.version, self._applied.get(camera, 0))
 
     async def _end_orphans(self) -> None:
         """End the events left open on held cameras taken from an engine that lost them.

@@ -1,8 +1,13 @@
 """Engines and camera leases in PostgreSQL, timed by the database's clock.
 
 `cluster_engines`: one row per engine (heartbeat_at, capacity, the versions it runs).
-`cluster_removed_cameras`: cameras removed through any engine's API, so no engine records
-them again and each engine removes them from its own config (added again: the row goes).
+`cluster_camera_changes`: the installation's camera changes, one row per camera changed
+through any engine's API: its definition as added or updated (kind add/update), or none when
+removed (remove), and a version that grows with every change. Each engine applies to its own
+config the rows newer than it has seen (coordinator.py); a removed camera is recorded by no
+engine. A definition holds what the config file holds: stream credentials are only ever
+env-var names there (the schema refuses a URL with them). It replaced
+`cluster_removed_cameras` (its rows are moved over as removals by create_tables).
 `cluster_leases`: one row per camera ever held: holder, fencing token, expires_at. A lease is
 taken only when it has run out (or never existed), and every take bumps the camera's token,
 so a renewal that names an older token (an engine that was paused or cut off while another
@@ -25,6 +30,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     JSON,
+    Sequence,
     String,
     Table,
     and_,
@@ -34,7 +40,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .settings import ClusterSettings
@@ -64,11 +70,15 @@ leases_table = Table(
     # theirs to write (fence.py); added to tables from before it by create_tables.
     Column("taken_at", DateTime(timezone=True), nullable=True),
 )
-removed_table = Table(
-    "cluster_removed_cameras", metadata,
+change_version = Sequence("cluster_camera_change_version", metadata=metadata)
+changes_table = Table(
+    "cluster_camera_changes", metadata,
     Column("camera", String(64), primary_key=True),
-    Column("engine_id", String(64), nullable=False),  # the engine whose API removed it
-    Column("removed_at", DateTime(timezone=True), nullable=False),
+    Column("kind", String(8), nullable=False),  # add, update or remove
+    Column("definition", JSONB(none_as_null=True), nullable=True),  # the camera as configured; None: removed
+    Column("version", BigInteger, nullable=False),  # from change_version: grows per change
+    Column("engine_id", String(64), nullable=False),  # the engine whose API changed it
+    Column("changed_at", DateTime(timezone=True), nullable=False),
 )
 
 
@@ -85,6 +95,13 @@ class EngineRow:
     @property
     def versions(self) -> tuple[int, int, str]:
         return (self.schema_version, self.config_version, self.config_digest)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraChange:
+    kind: str  # add, update or remove
+    definition: dict[str, Any] | None  # None: removed
+    version: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +126,13 @@ class LeaseStore:
             await conn.run_sync(metadata.create_all)
             await conn.execute(text("ALTER TABLE cluster_leases ADD COLUMN IF NOT EXISTS "
                                     "taken_at TIMESTAMP WITH TIME ZONE"))
+            if await conn.scalar(text("SELECT to_regclass('cluster_removed_cameras')")):
+                await conn.execute(text(
+                    "INSERT INTO cluster_camera_changes (camera, kind, version, engine_id, "
+                    "changed_at) SELECT camera, 'remove', "
+                    "nextval('cluster_camera_change_version'), engine_id, removed_at "
+                    "FROM cluster_removed_cameras ON CONFLICT (camera) DO NOTHING"))
+                await conn.execute(text("DROP TABLE cluster_removed_cameras"))
 
     async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
         """This engine's row, renewed: it counts as live for one lease period; `cameras`
@@ -198,20 +222,30 @@ class LeaseStore:
             await conn.execute(engines_table.delete().where(
                 engines_table.c.engine_id == self._settings.engine_id))
 
-    async def removed_cameras(self) -> set[str]:
+    async def camera_changes(self) -> dict[str, CameraChange]:
+        """The installation's camera changes, by camera."""
+        table = changes_table
+        query = select(table.c.camera, table.c.kind, table.c.definition, table.c.version)
         async with self._engine.connect() as conn:
-            return set((await conn.execute(select(removed_table.c.camera))).scalars())
+            rows = (await conn.execute(query)).all()
+        return {r.camera: CameraChange(r.kind, r.definition, int(r.version)) for r in rows}
 
-    async def mark_removed(self, camera: str, removed: bool = True) -> None:
-        """`camera` was removed from (or added again to) the installation."""
+    async def record_change(self, camera: str, kind: str,
+                            definition: dict[str, Any] | None) -> int | None:
+        """`camera` was added, updated (`definition`: as configured now) or removed (None)
+        through this engine's API; the change's version, or None when the table already said
+        so (an engine applying a change it read there records nothing new)."""
+        table = changes_table
+        values = {"kind": kind, "definition": definition, "engine_id": self._settings.engine_id,
+                  "changed_at": func.now(), "version": change_version.next_value()}
+        new = insert(table).values(camera=camera, **values)
+        stmt = new.on_conflict_do_update(
+            index_elements=["camera"], set_=values,
+            where=table.c.definition.is_distinct_from(new.excluded.definition),
+        ).returning(table.c.version)
         async with self._engine.begin() as conn:
-            if not removed:
-                await conn.execute(removed_table.delete().where(
-                    removed_table.c.camera == camera))
-                return
-            await conn.execute(insert(removed_table).values(
-                camera=camera, engine_id=self._settings.engine_id, removed_at=func.now(),
-            ).on_conflict_do_nothing(index_elements=["camera"]))
+            version = (await conn.execute(stmt)).scalar()
+        return None if version is None else int(version)
 
     async def now(self) -> datetime:
         async with self._engine.connect() as conn:

@@ -26,6 +26,7 @@ class ConfigDiff:
     restarted: list[dict[str, Any]] = field(default_factory=list)  # source settings changed
     zones: list[dict[str, Any]] = field(default_factory=list)  # zones changed
     masks: list[dict[str, Any]] = field(default_factory=list)  # motion masks changed
+    changed: list[dict[str, Any]] = field(default_factory=list)  # any field changed
     policy_changed: bool = False
     retention_changed: bool = False
     filter_changed: bool = False  # a threshold (LIVE_FILTER_FIELDS) or the tracking section
@@ -50,6 +51,8 @@ def config_diff(before: dict[str, Any], after: dict[str, Any]) -> ConfigDiff:
         if previous is None:
             diff.added.append(camera)
             continue
+        if previous != camera:
+            diff.changed.append(camera)
         if any(previous.get(f) != camera.get(f) for f in SOURCE_FIELDS):
             diff.restarted.append(camera)
         if (previous.get("zones") or []) != (camera.get("zones") or []):

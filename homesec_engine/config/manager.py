@@ -150,6 +150,15 @@ def _drop_camera_rules(overrides: dict[str, Any], camera: str) -> None:
         overrides["retention"] = {**retention, "cameras": cameras}
 
 
+def _put_camera(overrides: dict[str, Any], camera: dict[str, Any]) -> None:
+    """`camera` whole in the override file (replacing one of its name), not removed."""
+    overrides["cameras"] = [
+        c for c in overrides.get("cameras", []) if c.get("name") != camera["name"]
+    ] + [camera]
+    overrides["removed_cameras"] = [
+        n for n in overrides.get("removed_cameras", []) if n != camera["name"]]
+
+
 class ConfigManager:
     """Owns the merged config and every run-time change to it."""
 
@@ -206,11 +215,7 @@ class ConfigManager:
         def change(overrides: dict[str, Any]) -> None:
             if any(c["name"] == camera["name"] for c in self._config["cameras"]):
                 raise CameraExists(camera["name"])
-            overrides["cameras"] = [
-                c for c in overrides.get("cameras", []) if c.get("name") != camera["name"]
-            ] + [camera]
-            removed = [n for n in overrides.get("removed_cameras", []) if n != camera["name"]]
-            overrides["removed_cameras"] = removed
+            _put_camera(overrides, camera)
 
         result = await self._mutate(change, expected_version, restart_required=True)
         result.camera = self._camera(camera["name"])
@@ -241,6 +246,18 @@ class ConfigManager:
 
         result = await self._mutate(change, expected_version, restart_required=True)
         result.camera = self._camera(name)
+        return result
+
+    async def put_camera(self, camera: dict[str, Any]) -> ChangeResult:
+        """The camera as a whole, added or replacing the one of its name (cluster mode: as
+        another engine's API left it)."""
+        camera = validate("Camera", camera, prefix="camera")
+
+        def change(overrides: dict[str, Any]) -> None:
+            _put_camera(overrides, camera)
+
+        result = await self._mutate(change, None, restart_required=True)
+        result.camera = self._camera(camera["name"])
         return result
 
     async def remove_camera(self, name: str, expected_version: int | None = None

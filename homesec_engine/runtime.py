@@ -459,7 +459,7 @@ class EngineRuntime:
         from .cluster import ClusterConfigError, ClusterCoordinator, cluster_settings
 
         try:
-            settings = cluster_settings(self.config, url)
+            settings = cluster_settings(self.config, url, self.config_manager.files_config())
         except ClusterConfigError as err:
             raise StartupError(str(err)) from err
         if settings is None:

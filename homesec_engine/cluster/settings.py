@@ -28,8 +28,10 @@ class ClusterSettings:
     lease_s: float
     heartbeat_s: float
     advertise_url: str
+    # Of the config files, without run-time changes (which cameras the installation shares
+    # through PostgreSQL): engines given other files refuse.
     config_version: int
-    config_digest: str  # the enabled cameras: engines that disagree on them refuse
+    config_digest: str  # the enabled cameras
 
     @property
     def stop_margin_s(self) -> float:
@@ -49,8 +51,12 @@ def camera_digest(cameras: list[Mapping[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(names).encode()).hexdigest()[:16]
 
 
-def cluster_settings(config: Mapping[str, Any], database_url: str) -> ClusterSettings | None:
-    """The settings of an enabled cluster; None when cluster mode is off.
+def cluster_settings(config: Mapping[str, Any], database_url: str,
+                     files: Mapping[str, Any] | None = None) -> ClusterSettings | None:
+    """The settings of an enabled cluster; None when cluster mode is off. The versions its
+    engines compare are those of `files`, the config files without run-time changes
+    (default: `config`): a camera added, changed or removed through an API reaches every
+    engine through PostgreSQL, and an engine restarted since must not differ by it.
 
     Raises ClusterConfigError naming the field when the rest of the config cannot carry it.
     """
@@ -82,5 +88,5 @@ def cluster_settings(config: Mapping[str, Any], database_url: str) -> ClusterSet
         engine_id=section.get("engine_id") or _default_engine_id(port),
         capacity=int(section["capacity"]), lease_s=lease_s, heartbeat_s=heartbeat_s,
         advertise_url=str(advertise).rstrip("/"),
-        config_version=int(config.get("config_version") or 1),
-        config_digest=camera_digest(config.get("cameras") or []))
+        config_version=int((config if files is None else files).get("config_version") or 1),
+        config_digest=camera_digest((config if files is None else files).get("cameras") or []))

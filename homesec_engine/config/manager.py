@@ -188,6 +188,10 @@ class ConfigManager:
     def config_version(self) -> int:
         return int(self._config.get("config_version", 1))
 
+    def files_config(self) -> dict[str, Any]:
+        """The config files merged, without the run-time changes (a copy, not validated)."""
+        return copy.deepcopy(self._base)
+
     def get_config(self) -> dict[str, Any]:
         """The validated, merged config (a copy: callers cannot change it by accident)."""
         return copy.deepcopy(self._config)

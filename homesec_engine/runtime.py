@@ -38,7 +38,7 @@ from . import __version__, plugins
 from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .clipfiles import remove_clip_files
-from .config.diff import config_diff
+from .config.diff import camera_definition, config_diff
 from .config.manager import ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
@@ -502,9 +502,9 @@ class EngineRuntime:
 
     async def _apply_installation_camera(self, name: str,
                                          camera: dict[str, Any] | None) -> bool:
-        """Cluster mode: a camera added, updated (`camera`) or removed (None) through another
-        engine's API, brought into this config (a removed one leaves it, enabled or not);
-        False when this config has it so already."""
+        """Cluster mode: a camera added, updated (`camera`: its camera_definition) or removed
+        (None) through another engine's API, brought into this config (a removed one leaves
+        it, enabled or not); False when this config has it so already."""
         from .config import CameraNotFound
 
         current = next((c for c in self.config.get("cameras", []) if c["name"] == name), None)
@@ -516,7 +516,7 @@ class EngineRuntime:
             except CameraNotFound:
                 return False  # removed here meanwhile
             return True
-        if current == camera:
+        if current is not None and camera_definition(self.config, current) == camera:
             return False
         await self.config_manager.put_camera(camera)
         return True
@@ -638,10 +638,10 @@ class EngineRuntime:
             if self.cluster is not None:  # no engine of the installation records it again
                 await self.cluster.camera_changed(name, "remove", None)
         if self.cluster is not None:  # every engine of the installation has it so
-            for camera in diff.added:
-                await self.cluster.camera_changed(camera["name"], "add", camera)
-            for camera in diff.changed:
-                await self.cluster.camera_changed(camera["name"], "update", camera)
+            for kind, cameras in (("add", diff.added), ("update", diff.changed)):
+                for camera in cameras:
+                    await self.cluster.camera_changed(camera["name"], kind,
+                                                      camera_definition(after, camera))
         for camera in diff.added:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),

@@ -12,6 +12,7 @@ from aiohttp import web
 import orjson  # ~9x faster than json.dumps for a page of clips; see clips_body()
 
 from .. import plugins
+from ..config.diff import camera_rules
 from ..records import ClipRecord
 from ..timefmt import iso_z
 from ..sources import webrtc
@@ -71,7 +72,6 @@ def camera_view(camera: dict[str, Any], state: CameraState | None,
                 config: dict[str, Any]) -> dict[str, Any]:
     """CameraView: the configured camera plus its live health (secrets are env-var names) and
     its own keep times (`retention.cameras` of the merged `config`)."""
-    rules = ((config.get("retention") or {}).get("cameras") or {}).get(camera["name"])
     return {
         "name": camera["name"],
         "enabled": camera.get("enabled", True),
@@ -81,7 +81,7 @@ def camera_view(camera: dict[str, Any], state: CameraState | None,
         "last_heartbeat": iso(state.last_heartbeat) if state is not None else None,
         "zones": camera.get("zones", []),
         "motion_masks": camera.get("motion_masks", []),
-        "retention": {k: v for k, v in (rules or {}).items() if v is not None} or None,
+        "retention": camera_rules(config, camera["name"]),
         "error": state.error if state is not None else None,
         "degraded": state.degraded if state is not None else None,
         "lag_s": state.lag_s if state is not None else None,

@@ -26,11 +26,23 @@ class ConfigDiff:
     restarted: list[dict[str, Any]] = field(default_factory=list)  # source settings changed
     zones: list[dict[str, Any]] = field(default_factory=list)  # zones changed
     masks: list[dict[str, Any]] = field(default_factory=list)  # motion masks changed
-    changed: list[dict[str, Any]] = field(default_factory=list)  # any field changed
+    changed: list[dict[str, Any]] = field(default_factory=list)  # camera_definition changed
     policy_changed: bool = False
     retention_changed: bool = False
     filter_changed: bool = False  # a threshold (LIVE_FILTER_FIELDS) or the tracking section
     restart_fields: list[str] = field(default_factory=list)
+
+
+def camera_rules(config: dict[str, Any], name: str) -> dict[str, Any] | None:
+    """A camera's own keep times (`retention.cameras`): the fields set; None when none is."""
+    rules = ((config.get("retention") or {}).get("cameras") or {}).get(name)
+    return {k: v for k, v in (rules or {}).items() if v is not None} or None
+
+
+def camera_definition(config: dict[str, Any], camera: dict[str, Any]) -> dict[str, Any]:
+    """All a user sets of a camera through its API: the camera and its own keep times
+    (`retention`, as PUT /cameras/{name} takes them)."""
+    return {**camera, "retention": camera_rules(config, camera["name"])}
 
 
 def changed_sections(before: dict[str, Any], after: dict[str, Any],
@@ -51,7 +63,7 @@ def config_diff(before: dict[str, Any], after: dict[str, Any]) -> ConfigDiff:
         if previous is None:
             diff.added.append(camera)
             continue
-        if previous != camera:
+        if camera_definition(before, previous) != camera_definition(after, camera):
             diff.changed.append(camera)
         if any(previous.get(f) != camera.get(f) for f in SOURCE_FIELDS):
             diff.restarted.append(camera)

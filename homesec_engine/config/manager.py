@@ -252,13 +252,18 @@ class ConfigManager:
         result.camera = self._camera(name)
         return result
 
-    async def put_camera(self, camera: dict[str, Any]) -> ChangeResult:
-        """The camera as a whole, added or replacing the one of its name (cluster mode: as
-        another engine's API left it)."""
-        camera = validate("Camera", camera, prefix="camera")
+    async def put_camera(self, definition: dict[str, Any]) -> ChangeResult:
+        """The camera as a whole (diff.camera_definition: its own keep times under
+        `retention`), added or replacing the one of its name (cluster mode: as another
+        engine's API left it)."""
+        definition = dict(definition)
+        rules = definition.pop("retention", None)
+        camera = validate("Camera", definition, prefix="camera")
+        fields = dict.fromkeys(CONFIG_MODELS["RetentionRules"]["fields"])
 
         def change(overrides: dict[str, Any]) -> None:
             _put_camera(overrides, camera)
+            _set_camera_rules(overrides, camera["name"], {**fields, **(rules or {})})
 
         result = await self._mutate(change, None, restart_required=True)
         result.camera = self._camera(camera["name"])

@@ -2,9 +2,9 @@
 server.
 
 A camera added through one engine's API reaches every engine's config, is recorded by exactly
-one of them, moves to another when its holder is killed, and takes new zones sent through yet
-another engine's API on every engine; the engines still agree on their config versions, also
-once one of them is restarted.
+one of them, moves to another when its holder is killed, and takes new zones and keep times
+sent through yet another engine's API on every engine; the engines still agree on their
+config versions, also once one of them is restarted.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def test_a_camera_added_through_one_engine_reaches_every_engine_and_can_move(
         assert [r["kind"] for r in rows] == ["add"], rows
         status, config = http("GET", f"{adder.url}/config", timeout=10)
         configured = next(c for c in config["config"]["cameras"] if c["name"] == NEW)
-        assert json.loads(rows[0]["definition"]) == configured
+        assert json.loads(rows[0]["definition"]) == {**configured, "retention": None}
 
         # When its holder is killed with SIGKILL
         holder.kill()
@@ -110,18 +110,20 @@ def test_a_camera_added_through_one_engine_reaches_every_engine_and_can_move(
                  f"{NEW} recording on {taker.workdir.name}")
         assert _holders(survivors, NEW) == [taker]
 
-        # When a user changes its zones through another engine's API (update_camera)
+        # When a user changes its zones and its own keep times through another engine's API
+        # (update_camera)
         changer = next((e for e in survivors if e is not adder), survivors[0])
         zones = [{"name": "steps", "points": [[0, 0.5], [1, 0.5], [1, 1], [0, 1]]}]
-        status, body = http("PUT", f"{changer.url}/cameras/{NEW}", {"zones": zones},
-                            timeout=15)
+        status, body = http("PUT", f"{changer.url}/cameras/{NEW}",
+                            {"zones": zones, "retention": {"keep_days": 3}}, timeout=15)
         assert status == 200, body
 
-        # Then every engine shows the new zones
-        def zones_everywhere() -> bool:
-            return all([z["name"] for z in (_camera(e, NEW) or {}).get("zones") or []]
-                       == ["steps"] for e in survivors)
-        wait_for(zones_everywhere, FOLLOW_S, "the new zones on every engine")
+        # Then every engine shows the new zones and keep times
+        def changed_everywhere() -> bool:
+            seen = [_camera(e, NEW) or {} for e in survivors]
+            return all([z["name"] for z in c.get("zones") or []] == ["steps"]
+                       and c.get("retention") == {"keep_days": 3} for c in seen)
+        wait_for(changed_everywhere, FOLLOW_S, "the new zones and keep times on every engine")
         # And the engines still agree: each applied both changes once, none refuses cameras
         wait_for(lambda: len({_config_version(e) for e in survivors}) == 1, FOLLOW_S,
                  "one config_version")
@@ -141,8 +143,10 @@ def test_a_camera_added_through_one_engine_reaches_every_engine_and_can_move(
             return (_states(survivors) == {"holding"} and all(len(h) == 2 for h in held)
                     and sorted(c for h in held for c in h) == sorted([*CAMS, NEW]))
         wait_for(shared, MOVE_S, "two cameras on each engine, none refused")
-        # And the restarted engine kept the camera with its new zones
-        assert [z["name"] for z in (_camera(restarted, NEW) or {})["zones"]] == ["steps"]
+        # And the restarted engine kept the camera with its new zones and keep times
+        kept = _camera(restarted, NEW) or {}
+        assert [z["name"] for z in kept["zones"]] == ["steps"]
+        assert kept["retention"] == {"keep_days": 3}
 
 
 async def test_cameras_removed_before_the_upgrade_stay_removed(cluster_db: str) -> None:

@@ -700,6 +700,7 @@ class EngineRuntime:
         if queue is None:
             queue = self._inference_queues[id(object_filter)] = InferenceQueue(
                 object_filter.name)
+            object_filter.clip_turn = queue.clip_turn  # clips take turns with live frames
         source.set_live(LiveWatch(
             source.camera, object_filter, self.pipeline.zones_of(source.camera), fps, self.live,
             queue=queue, follow_fps=float(getattr(source, "live_follow_fps", fps))))

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import asyncio
 from abc import ABC, abstractmethod
-from contextlib import contextmanager
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -64,6 +64,9 @@ class ObjectFilter(ABC):
         self.frame_width = ANALYSIS_WIDTH  # a trained detector asks for its input size
         self.started = False
         self._starting: asyncio.Future[None] | None = None
+        # Around each inference of a clip's judgement: the live inference queue's turn once
+        # cameras detect live with this filter (live/inference_queue.py), else nothing.
+        self.clip_turn: Callable[[], AbstractContextManager[None]] = nullcontext
         self.apply_settings(config)
 
     def apply_settings(self, config: dict[str, Any]) -> None:
@@ -153,7 +156,9 @@ class ObjectFilter(ABC):
         seen: dict[int, Any] = {}  # track id -> track, every one the clip had
         for frame in frames:
             sampled.append((frame.rgb, frame.time_s))
-            found = [d for d in self.detect_frame(frame) if d.confidence >= self.threshold(d.label)]
+            with self.clip_turn():
+                detected = self.detect_frame(frame)
+            found = [d for d in detected if d.confidence >= self.threshold(d.label)]
             update = tracker.update(found, frame.time_s, frame.rgb)
             clip.add_looks(update.seen, counts)
             for track in update.seen:

@@ -14,6 +14,13 @@ fighting over them, and lets the queue choose what runs next:
 A camera never has more than one frame waiting, so a burst on one camera cannot starve another:
 each pick takes the most urgent head across cameras, and a camera whose frame ran goes behind
 the others that wait.
+
+The clip filter's inferences (judging each finished clip, in the pipeline's threads) use the
+same model: each takes its turn here (`clip_turn`), after the first sights and clip ends that
+are due (waiting at most CLIP_YIELD_S, so clips are still judged while first sights keep
+coming) and never at the same time as another inference. Judging finished clips is the larger
+share of the detector's work on busy cameras; without the turn it split the cores with the
+live worker and a person appearing on another camera waited behind it.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ _LOGGER = logging.getLogger(__name__)
 
 END, FIRST_SIGHT, FOLLOW_UP = 0, 1, 2  # urgency classes, most urgent first
 FOLLOW_UP_DEADLINE_S = 2.0  # a follow-up waiting longer than this is stale: dropped
+CLIP_YIELD_S = 1.0  # a clip's frame waits at most this long for live first sights
 
 
 class Queued(Protocol):
@@ -52,7 +60,10 @@ class InferenceQueue:
         self._cond = threading.Condition(threading.RLock())
         self._thread: threading.Thread | None = None
         self._stopping = False
+        self._model = threading.Lock()  # one inference at a time: live worker and clip turns
         self.picks = 0
+        self.clip_turns = 0
+        self.clip_turns_yielded = 0  # clip frames that waited for live first sights
 
     def join(self, member: Queued) -> None:
         with self._cond:
@@ -115,6 +126,28 @@ class InferenceQueue:
             stale = urgency == FOLLOW_UP and now - queued_at > FOLLOW_UP_DEADLINE_S
             self.picks += 1
             try:
-                member.run_head(now, stale)
+                with self._model:
+                    member.run_head(now, stale)
             except Exception:  # one camera's failure never stops the others' detection
                 _LOGGER.exception("camera %s: live detection step failed", member.camera)
+            with self._cond:  # a clip turn waiting for first sights looks again
+                self._cond.notify_all()
+
+    def _live_due(self) -> bool:
+        """A first sight or a clip end is waiting (called with the condition held)."""
+        chosen = self.pick()
+        return chosen is not None and chosen[2] != FOLLOW_UP
+
+    @contextmanager
+    def clip_turn(self) -> Iterator[None]:
+        """One inference of the clip filter: after the live work that is due (see the module
+        doc), holding the model so no other inference runs meanwhile."""
+        self.clip_turns += 1
+        deadline = time.monotonic() + CLIP_YIELD_S
+        with self._cond:
+            if self._live_due():
+                self.clip_turns_yielded += 1
+            while self._live_due() and (remaining := deadline - time.monotonic()) > 0:
+                self._cond.wait(remaining)
+        with self._model:
+            yield

@@ -1,17 +1,21 @@
 """The detector's shared inference queue, on real footage with the shipped model: a camera whose
 person is not yet confirmed goes before another camera's follow-up frames, whoever waited longer,
-and each camera says how fast it is analysed and how long its frames wait."""
+and before the frames of a finished clip being judged; each camera says how fast it is analysed
+and how long its frames wait."""
 
 from __future__ import annotations
 
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.filters.frames import SampledFrame  # noqa: E402
 from homesec_engine.live.inference_queue import (  # noqa: E402
     FIRST_SIGHT,
     FOLLOW_UP,
@@ -86,6 +90,68 @@ async def test_first_sight_goes_before_another_cameras_follow_ups(
     # And each clip's close was reported once its frames were done
     assert busy_sink.calls[-1] == ("closed", "busy-clip")
     assert quiet_sink.calls[-1] == ("closed", "quiet-clip")
+
+
+async def test_a_first_sight_goes_before_the_frames_of_a_clip_being_judged(
+    detector: DetectorFilter, plaza: PersonStream  # noqa: F811
+) -> None:
+    frames = people_frames(plaza, 4)
+    queue = InferenceQueue("test")
+    sink = Sink()
+    watch = LiveWatch("porch", detector, CameraZones([], TRIGGERS), 5.0, sink, queue=queue)
+    detector.clip_turn = queue.clip_turn  # as the runtime does once a camera detects live
+    order: list[str] = []
+    detect_frame = detector.detect_frame
+
+    def recorded(frame: SampledFrame) -> list[Any]:
+        live = threading.current_thread().name.startswith("homesec-inference")
+        order.append("live" if live else "clip")
+        return detect_frame(frame)
+
+    detector.detect_frame = recorded  # type: ignore[method-assign]
+    judged: list[Any] = []
+    clip = threading.Thread(target=lambda: judged.append(detector.run_sync(plaza.path)))
+    try:
+        # Given a camera whose person appeared: its first-sight frame is waiting
+        watch.begin("porch-clip", utcnow())
+        with queue.paused():
+            assert watch.offer("porch-clip", frames[0][0], frames[0][1])
+            # When a finished clip of another camera starts being judged at the same moment
+            clip.start()
+        clip.join(timeout=120)
+        wait_for(lambda: watch.frames_detected == 1)
+        # Then the camera's first sight ran before any frame of the clip
+        assert order[0] == "live", order
+        assert order.count("clip") == judged[0].result.frames_sampled > 1, order
+        # And the clip was still judged in full: the people in it were found
+        assert "person" in {d.label for d in judged[0].result.detections}
+    finally:
+        watch.end("porch-clip", interrupted=False)
+        watch.stop()
+        queue.stop()
+
+
+class _EndlessFirstSights:
+    """A member that always has a first sight due and never gets served (no worker runs)."""
+
+    camera = "busy"
+
+    def head(self) -> tuple[int, float] | None:
+        return (FIRST_SIGHT, time.monotonic())
+
+    def run_head(self, now: float, drop_stale: bool) -> None:
+        raise AssertionError("no worker runs in this test")
+
+
+def test_a_clip_is_still_judged_while_first_sights_never_stop() -> None:
+    # Given a queue whose live side always has a first sight due
+    queue = InferenceQueue("test")
+    queue.join(_EndlessFirstSights())
+    # When a clip's frame asks for its turn
+    with queue.clip_turn():
+        ran = True
+    # Then it gets it after waiting its bounded time, and counts as having yielded
+    assert ran and queue.clip_turns == queue.clip_turns_yielded == 1
 
 
 async def test_a_follow_up_that_waited_past_the_deadline_is_dropped_and_shown(

@@ -38,8 +38,8 @@ from . import __version__, plugins
 from .alerts.summary import alert_summary
 from .analyzers.base import Analyzer
 from .clipfiles import remove_clip_files
-from .config.diff import camera_definition, config_diff
-from .config.manager import ConfigManager
+from .config.diff import camera_definition, config_diff, settings_changes
+from .config.manager import SETTINGS_SECTIONS, ConfigManager
 from .events import EventHub
 from .filters.base import FilterError, ObjectFilter
 from .alerts.owner import CameraEvents
@@ -60,6 +60,7 @@ from .storage.base import Storage
 
 if TYPE_CHECKING:  # imported late at run time: heavy (SQLAlchemy, OpenDAL)
     from .cluster import ClusterCoordinator
+    from .cluster.store import ConfigChange
     from .cluster.shared_copies import SharedCopies
     from .cluster.shared_removal import SharedRemoval
     from .offsite.uploader import OffsiteUploader
@@ -483,7 +484,7 @@ class EngineRuntime:
             relay=EventRelay(settings.engine_id, database, self.events, timeout_s=timeout_s,
                              last_alerts=self.last_alerts),
             camera_report=self._camera_report, end_left_open=self._end_left_open,
-            apply_camera=self._apply_installation_camera)
+            apply_change=self._apply_installation_change)
 
     async def _cameras_held_last(self) -> list[str] | None:
         """Whose events left open this engine ends at start: every camera's (None), or in
@@ -499,6 +500,25 @@ class EngineRuntime:
             return []
         me = self.cluster.settings.engine_id
         return sorted(lease.camera for lease in leases if lease.engine_id == me)
+
+    async def _apply_installation_change(self, change: ConfigChange) -> bool:
+        """Cluster mode: a change made through another engine's API (a camera added,
+        updated or removed; the alert policy; a settings field), brought into this config;
+        False when this config has it so already."""
+        definition = change.definition
+        if change.kind == "policy":
+            if definition is None or self.config.get("alert_policy") == definition:
+                return False
+            await self.config_manager.set_alert_policy(definition)
+            return True
+        if change.kind == "settings":
+            if definition is None or all(
+                    (self.config.get(section) or {}).get(name) == value
+                    for section, values in definition.items() for name, value in values.items()):
+                return False
+            await self.config_manager.update_settings(definition)
+            return True
+        return await self._apply_installation_camera(change.camera or "", definition)
 
     async def _apply_installation_camera(self, name: str,
                                          camera: dict[str, Any] | None) -> bool:
@@ -623,9 +643,10 @@ class EngineRuntime:
         running camera (next frame, next clip); a new policy judges the next clip, new filter
         thresholds and tracking settings the next frame (live trackers too) and clip, and a
         new retention runs a pass at once. In a cluster the leases decide where a camera
-        starts: its next beat reads the new list, and every camera added, changed or removed
-        is recorded for the whole installation (every engine's config follows; a removed one
-        is stopped by its holder).
+        starts: its next beat reads the new list, and every camera added, changed or removed,
+        a new alert policy and every settings field changed is recorded for the whole
+        installation (every engine's config follows; a removed camera is stopped by its
+        holder).
         """
         diff = config_diff(before, after)
         self.config = after
@@ -635,13 +656,14 @@ class EngineRuntime:
             await self.stop_camera(name)
             self._camera_states.pop(name, None)
             self.pipeline.set_zones(name, [])
-            if self.cluster is not None:  # no engine of the installation records it again
-                await self.cluster.camera_changed(name, "remove", None)
         if self.cluster is not None:  # every engine of the installation has it so
-            for kind, cameras in (("add", diff.added), ("update", diff.changed)):
-                for camera in cameras:
-                    await self.cluster.camera_changed(camera["name"], kind,
-                                                      camera_definition(after, camera))
+            await self.cluster.config_changed(
+                cameras=[*((name, "remove", None) for name in diff.removed),
+                         *((camera["name"], kind, camera_definition(after, camera))
+                           for kind, cameras in (("add", diff.added), ("update", diff.changed))
+                           for camera in cameras)],
+                policy=after["alert_policy"] if diff.policy_changed else None,
+                settings=settings_changes(before, after, SETTINGS_SECTIONS))
         for camera in diff.added:
             self._camera_states[camera["name"]] = CameraState(
                 name=camera["name"], enabled=bool(camera.get("enabled", True)),

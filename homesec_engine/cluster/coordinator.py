@@ -14,16 +14,19 @@ engine's own earlier run) may have events that engine left open and can no longe
 writes later still (a paused engine that wakes up): while it holds such a camera, every beat
 hands it to `end_left_open`, which ends the events this engine does not own.
 
-A camera added, updated or removed through any engine's API is recorded in the database with
-its definition (`camera_changed`; none when removed) and a version that grows with every
-change: at each beat, every engine hands the changes newer than the ones it has seen to
-`apply_camera`, which brings its own config to that definition (adds or updates the camera,
-or removes it). The leases then give an added camera to exactly one engine, and any engine
-can take it over when its holder dies; a removed one is held by no engine (its holder stops
-it and gives its lease up at its next beat). Adding it again through an API records it
-again. An engine applying a change records nothing new (the table already says so), and
-every engine applies each change once, through its config, so they end on the same
-config_version.
+The installation's run-time config changes are recorded in the database (`config_changed`):
+a camera added, updated or removed through any engine's API with its definition (none when
+removed), the alert policy whole, a settings field with its value, each with a version that
+grows with every change, the latest change of a subject winning. At each beat, every engine
+hands the changes newer than the ones it has seen, oldest first, to `apply_change`, which
+brings its own config to them (adds, updates or removes the camera; sets the policy; sets
+the field). The leases then give an added camera to exactly one engine, and any engine can
+take it over when its holder dies; a removed one is held by no engine (its holder stops it
+and gives its lease up at its next beat). Adding it again through an API records it again.
+An engine applying a change records nothing (`config_changed` ignores what the changes it
+applies change in its config, so an older change applied late never overwrites a newer one),
+and every engine applies each change once, through its config, so they end on the same
+config_version and a restarted engine keeps them (its override file has them).
 """
 
 from __future__ import annotations
@@ -31,7 +34,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -43,14 +47,23 @@ from .fence import ClipFence
 from .relay import EventRelay
 from .settings import ClusterSettings
 from .spread import shares
-from .store import CameraChange, EngineRow, LeaseStore
+from .store import (
+    POLICY_SUBJECT,
+    ConfigChange,
+    EngineRow,
+    LeaseStore,
+    camera_subject,
+    setting_subject,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
 CameraAction = Callable[[str], Awaitable[bool]]
 EndLeftOpen = Callable[[list[str]], Awaitable[object]]
-# (camera, its definition or None: removed) -> whether this engine's config changed
-ApplyCamera = Callable[[str, dict[str, Any] | None], Awaitable[bool]]
+# An installation's change -> whether this engine's config changed
+ApplyChange = Callable[[ConfigChange], Awaitable[bool]]
+# Set while this engine applies the installation's changes: what they change is not recorded
+_following: ContextVar[bool] = ContextVar("homesec_cluster_following", default=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +87,7 @@ class ClusterCoordinator:
                  stop_camera: CameraAction, relay: EventRelay | None = None,
                  camera_report: Callable[[], dict[str, dict[str, Any]]] = dict,
                  end_left_open: EndLeftOpen | None = None,
-                 apply_camera: ApplyCamera | None = None) -> None:
+                 apply_change: ApplyChange | None = None) -> None:
         self.settings = settings
         self._engine = engine
         self.store = LeaseStore(engine, settings, schema_version)
@@ -85,9 +98,9 @@ class ClusterCoordinator:
         self.relay = relay  # every engine's live messages on this one
         self._camera_report = camera_report
         self._end_left_open = end_left_open
-        self._apply_camera = apply_camera
-        self._changes: dict[str, CameraChange] = {}  # the installation's, as of the last beat
-        self._applied: dict[str, int] = {}  # camera -> version of the last change applied here
+        self._apply_change = apply_change
+        self._changes: dict[str, ConfigChange] = {}  # the installation's, as of the last beat
+        self._applied: dict[str, int] = {}  # subject -> version of the last change applied here
         self._unwritten: dict[str, tuple[str, dict[str, Any] | None]] = {}  # kind, definition
         self._taken_from: dict[str, str | None] = {}  # held camera -> its previous holder
         self._adopted: set[str] = set()  # held cameras taken from an engine that lost them
@@ -214,31 +227,49 @@ class ClusterCoordinator:
         self._db_error, self._cut_off_since, self._last_ok = None, None, sent
         self._expired = []
 
-    async def camera_changed(self, camera: str, kind: str,
-                             definition: dict[str, Any] | None) -> None:
-        """A camera was added, updated (`definition`: as configured now) or removed (None)
-        in this engine's config: the installation follows. Written now, else at the next
-        beats until the database answers."""
-        self._unwritten[camera] = (kind, definition)
+    async def config_changed(
+            self, *, cameras: Sequence[tuple[str, str, dict[str, Any] | None]] = (),
+            policy: dict[str, Any] | None = None,
+            settings: Mapping[tuple[str, str], Any] | None = None) -> None:
+        """What one change of this engine's config changed: `cameras` (name, kind add, update
+        or remove, definition: as configured now, None when removed), the alert `policy`
+        (whole), `settings` fields ({(section, field): value}). The installation follows:
+        written now (together), else at the next beats until the database answers. Nothing
+        is recorded while this engine applies the installation's own changes."""
+        if _following.get():
+            return
+        changes = {camera_subject(name): (kind, definition)
+                   for name, kind, definition in cameras}
+        if policy is not None:
+            changes[POLICY_SUBJECT] = ("policy", policy)
+        for (section, name), value in (settings or {}).items():
+            changes[setting_subject(section, name)] = ("settings", {section: {name: value}})
+        if not changes:
+            return
+        self._unwritten.update(changes)
         try:
             await self._write_changes()
         except Exception as err:  # noqa: BLE001 - the next beat writes it
-            _LOGGER.warning("cluster: %s of camera %s not recorded yet: %s", kind, camera, err)
+            _LOGGER.warning("cluster: change of %s not recorded yet: %s",
+                            ", ".join(sorted(changes)), err)
 
     async def _write_changes(self) -> None:
-        for camera, change in list(self._unwritten.items()):
-            version = await self.store.record_change(camera, *change)
+        if not self._unwritten:
+            return
+        written = dict(self._unwritten)
+        versions = await self.store.record_changes(written)
+        for subject, version in versions.items():
             if version is not None:  # this engine's config has it already
-                self._applied[camera] = max(version, self._applied.get(camera, 0))
-            if self._unwritten.get(camera) == change:
-                del self._unwritten[camera]
+                self._applied[subject] = max(version, self._applied.get(subject, 0))
+            if self._unwritten.get(subject) == written[subject]:
+                del self._unwritten[subject]
 
     async def _beat(self, sent: float) -> None:
         s = self.settings
         await self.store.heartbeat(self._camera_report())
         self._joined = True
         await self._write_changes()
-        self._changes = await self.store.camera_changes()
+        self._changes = await self.store.config_changes()
         renewed = await self.store.renew({c: h.token for c, h in self._held.items()})
         for camera in list(self._held):
             if camera in renewed:
@@ -260,8 +291,8 @@ class ClusterCoordinator:
                                  by_id[lease.engine_id].cameras.get(lease.camera) or {})
             for lease in leases if lease.engine_id != s.engine_id and lease.engine_id in by_id}
         self._refused = refusal(s.engine_id, engines)
-        removed = {camera for camera, change in self._changes.items()
-                   if change.definition is None}
+        removed = {change.camera for change in self._changes.values()
+                   if change.kind == "remove"}
         wanted = set(self._cameras()) - removed
         if self._refused is not None:
             for camera in list(self._held):
@@ -293,23 +324,35 @@ class ClusterCoordinator:
                 await self._give_up(camera)
 
     async def _follow_changes(self) -> None:
-        """Apply to this engine's config the camera changes made through the installation
-        since the last ones seen here (outside the beat's lock: a config change starts and
-        stops cameras through it). One that fails is tried again at the next beat."""
-        if self._apply_camera is None:
+        """Apply to this engine's config the installation's changes made since the last ones
+        seen here, oldest first, the settings fields together as one change (outside the
+        beat's lock: a config change starts and stops cameras through it). One that fails is
+        tried again at the next beat."""
+        if self._apply_change is None:
             return
-        for camera, change in sorted(self._changes.items()):
-            if change.version <= self._applied.get(camera, 0) or camera in self._unwritten:
-                continue  # seen, or changed here since (written first, at the next beat)
+        new = sorted((c for c in self._changes.values()
+                      if c.version > self._applied.get(c.subject, 0)
+                      and c.subject not in self._unwritten),  # changed here: written first
+                     key=lambda c: c.version)
+        batches = [[c] for c in new if c.kind != "settings"]
+        if settings := [c for c in new if c.kind == "settings"]:
+            batches.append(settings)
+        for batch in batches:
+            change = batch[0] if len(batch) == 1 else merged_settings(batch)
+            following = _following.set(True)
             try:
-                if await self._apply_camera(camera, change.definition):
-                    _LOGGER.info("cluster: camera %s was %sd through another engine; "
-                                 "this engine's config follows", camera, change.kind)
+                if await self._apply_change(change):
+                    _LOGGER.info("cluster: %s (%s) was changed through another engine; this "
+                                 "engine's config follows", change.subject, change.kind)
             except Exception as err:  # noqa: BLE001 - tried again at the next beat
-                _LOGGER.warning("cluster: %s of camera %s not applied to this config: %s",
-                                change.kind, camera, err)
+                _LOGGER.warning("cluster: %s change of %s not applied to this config: %s",
+                                change.kind, change.subject, err)
                 continue
-            self._applied[camera] = max(change.version, self._applied.get(camera, 0))
+            finally:
+                _following.reset(following)
+            for applied in batch:
+                self._applied[applied.subject] = max(applied.version,
+                                                     self._applied.get(applied.subject, 0))
 
     async def _end_orphans(self) -> None:
         """End the events left open on held cameras taken from an engine that lost them.
@@ -355,6 +398,16 @@ class ClusterCoordinator:
             self._adopted.discard(camera)
             self._expired.append(camera)
             await self._stop_camera(camera)
+
+
+def merged_settings(changes: list[ConfigChange]) -> ConfigChange:
+    """Settings fields changed through the installation, as one change (oldest first: a later
+    value of a field wins)."""
+    definition: dict[str, Any] = {}
+    for change in changes:
+        for section, values in (change.definition or {}).items():
+            definition.setdefault(section, {}).update(values)
+    return ConfigChange("settings", "settings", definition, changes[-1].version)
 
 
 def refusal(engine_id: str, engines: list[EngineRow]) -> str | None:

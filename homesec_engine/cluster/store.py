@@ -1,13 +1,17 @@
 """Engines and camera leases in PostgreSQL, timed by the database's clock.
 
 `cluster_engines`: one row per engine (heartbeat_at, capacity, the versions it runs).
-`cluster_camera_changes`: the installation's camera changes, one row per camera changed
-through any engine's API: its definition as added or updated (kind add/update), or none when
-removed (remove), and a version that grows with every change. Each engine applies to its own
-config the rows newer than it has seen (coordinator.py); a removed camera is recorded by no
-engine. A definition holds what the config file holds: stream credentials are only ever
-env-var names there (the schema refuses a URL with them). It replaced
-`cluster_removed_cameras` (its rows are moved over as removals by create_tables).
+`cluster_config_changes`: the installation's run-time config changes, one row per subject
+changed through any engine's API, the latest change winning: a camera (`camera:<name>`) with
+its definition as added or updated (kind add/update) or none when removed (remove); the alert
+policy (`alert_policy`, kind policy) as a whole document; one field of a settings section
+(`settings:<section>.<field>`, kind settings) as PATCH /settings takes it. Each row has a
+version that grows with every change. Each engine applies to its own config the rows newer
+than it has seen (coordinator.py); a removed camera is recorded by no engine. A definition
+holds what the config file holds: stream credentials are only ever env-var names there (the
+schema refuses a URL with them). It replaced `cluster_camera_changes` (renamed, its rows
+kept as camera subjects) and, before it, `cluster_removed_cameras` (its rows moved over as
+removals), both by create_tables.
 `cluster_leases`: one row per camera ever held: holder, fencing token, expires_at. A lease is
 taken only when it has run out (or never existed), and every take bumps the camera's token,
 so a renewal that names an older token (an engine that was paused or cut off while another
@@ -70,12 +74,13 @@ leases_table = Table(
     # theirs to write (fence.py); added to tables from before it by create_tables.
     Column("taken_at", DateTime(timezone=True), nullable=True),
 )
-change_version = Sequence("cluster_camera_change_version", metadata=metadata)
+change_version = Sequence("cluster_config_change_version", metadata=metadata)
 changes_table = Table(
-    "cluster_camera_changes", metadata,
-    Column("camera", String(64), primary_key=True),
-    Column("kind", String(8), nullable=False),  # add, update or remove
-    Column("definition", JSONB(none_as_null=True), nullable=True),  # the camera as configured; None: removed
+    "cluster_config_changes", metadata,
+    Column("subject", String(160), primary_key=True),  # camera:<name>, alert_policy, settings:..
+    Column("kind", String(16), nullable=False),  # add, update, remove, policy or settings
+    # What to apply: the camera as configured (None: removed), the policy, {section: {field}}
+    Column("definition", JSONB(none_as_null=True), nullable=True),
     Column("version", BigInteger, nullable=False),  # from change_version: grows per change
     Column("engine_id", String(64), nullable=False),  # the engine whose API changed it
     Column("changed_at", DateTime(timezone=True), nullable=False),
@@ -97,11 +102,32 @@ class EngineRow:
         return (self.schema_version, self.config_version, self.config_digest)
 
 
+CAMERA_KINDS = ("add", "update", "remove")
+POLICY_SUBJECT = "alert_policy"
+_CAMERA = "camera:"
+
+
+def camera_subject(name: str) -> str:
+    return _CAMERA + name
+
+
+def setting_subject(section: str, field: str) -> str:
+    return f"settings:{section}.{field}"
+
+
 @dataclass(frozen=True, slots=True)
-class CameraChange:
-    kind: str  # add, update or remove
-    definition: dict[str, Any] | None  # None: removed
+class ConfigChange:
+    """One of the installation's run-time config changes, as the table keeps it."""
+
+    subject: str
+    kind: str  # add, update, remove (a camera), policy or settings
+    definition: dict[str, Any] | None  # what to apply; None: the camera was removed
     version: int
+
+    @property
+    def camera(self) -> str | None:
+        """The camera it changes; None for the policy or a setting."""
+        return self.subject.removeprefix(_CAMERA) if self.kind in CAMERA_KINDS else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +136,17 @@ class LeaseRow:
     engine_id: str
     token: int
     live: bool  # not run out yet
+
+
+# cluster_camera_changes (cameras only) becomes cluster_config_changes, its rows kept.
+_CAMERA_CHANGES_MOVED = (
+    "ALTER TABLE cluster_camera_changes RENAME TO cluster_config_changes",
+    "ALTER TABLE cluster_config_changes RENAME COLUMN camera TO subject",
+    "ALTER TABLE cluster_config_changes ALTER COLUMN subject TYPE VARCHAR(160), "
+    "ALTER COLUMN kind TYPE VARCHAR(16)",
+    "UPDATE cluster_config_changes SET subject = 'camera:' || subject",
+    "ALTER SEQUENCE cluster_camera_change_version RENAME TO cluster_config_change_version",
+)
 
 
 class LeaseStore:
@@ -123,15 +160,19 @@ class LeaseStore:
     async def create_tables(self) -> None:
         async with self._engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+            if (await conn.scalar(text("SELECT to_regclass('cluster_camera_changes')"))
+                    and not await conn.scalar(text("SELECT to_regclass('cluster_config_changes')"))):
+                for statement in _CAMERA_CHANGES_MOVED:
+                    await conn.execute(text(statement))
             await conn.run_sync(metadata.create_all)
             await conn.execute(text("ALTER TABLE cluster_leases ADD COLUMN IF NOT EXISTS "
                                     "taken_at TIMESTAMP WITH TIME ZONE"))
             if await conn.scalar(text("SELECT to_regclass('cluster_removed_cameras')")):
                 await conn.execute(text(
-                    "INSERT INTO cluster_camera_changes (camera, kind, version, engine_id, "
-                    "changed_at) SELECT camera, 'remove', "
-                    "nextval('cluster_camera_change_version'), engine_id, removed_at "
-                    "FROM cluster_removed_cameras ON CONFLICT (camera) DO NOTHING"))
+                    "INSERT INTO cluster_config_changes (subject, kind, version, engine_id, "
+                    "changed_at) SELECT 'camera:' || camera, 'remove', "
+                    "nextval('cluster_config_change_version'), engine_id, removed_at "
+                    "FROM cluster_removed_cameras ON CONFLICT (subject) DO NOTHING"))
                 await conn.execute(text("DROP TABLE cluster_removed_cameras"))
 
     async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
@@ -222,30 +263,35 @@ class LeaseStore:
             await conn.execute(engines_table.delete().where(
                 engines_table.c.engine_id == self._settings.engine_id))
 
-    async def camera_changes(self) -> dict[str, CameraChange]:
-        """The installation's camera changes, by camera."""
+    async def config_changes(self) -> dict[str, ConfigChange]:
+        """The installation's run-time config changes, by subject."""
         table = changes_table
-        query = select(table.c.camera, table.c.kind, table.c.definition, table.c.version)
+        query = select(table.c.subject, table.c.kind, table.c.definition, table.c.version)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).all()
-        return {r.camera: CameraChange(r.kind, r.definition, int(r.version)) for r in rows}
+        return {r.subject: ConfigChange(r.subject, r.kind, r.definition, int(r.version))
+                for r in rows}
 
-    async def record_change(self, camera: str, kind: str,
-                            definition: dict[str, Any] | None) -> int | None:
-        """`camera` was added, updated (`definition`: as configured now) or removed (None)
-        through this engine's API; the change's version, or None when the table already said
-        so (an engine applying a change it read there records nothing new)."""
+    async def record_changes(self, changes: Mapping[str, tuple[str, dict[str, Any] | None]]
+                             ) -> dict[str, int | None]:
+        """Subjects changed through this engine's API, {subject: (kind, definition)} (a
+        camera removed: None), written at once (an engine reads all of them or none); {subject:
+        the change's version, or None when the table already said so}."""
         table = changes_table
-        values = {"kind": kind, "definition": definition, "engine_id": self._settings.engine_id,
-                  "changed_at": func.now(), "version": change_version.next_value()}
-        new = insert(table).values(camera=camera, **values)
-        stmt = new.on_conflict_do_update(
-            index_elements=["camera"], set_=values,
-            where=table.c.definition.is_distinct_from(new.excluded.definition),
-        ).returning(table.c.version)
+        versions: dict[str, int | None] = {}
         async with self._engine.begin() as conn:
-            version = (await conn.execute(stmt)).scalar()
-        return None if version is None else int(version)
+            for subject, (kind, definition) in changes.items():
+                values = {"kind": kind, "definition": definition,
+                          "engine_id": self._settings.engine_id, "changed_at": func.now(),
+                          "version": change_version.next_value()}
+                new = insert(table).values(subject=subject, **values)
+                stmt = new.on_conflict_do_update(
+                    index_elements=["subject"], set_=values,
+                    where=table.c.definition.is_distinct_from(new.excluded.definition),
+                ).returning(table.c.version)
+                version = (await conn.execute(stmt)).scalar()
+                versions[subject] = None if version is None else int(version)
+        return versions
 
     async def now(self) -> datetime:
         async with self._engine.connect() as conn:

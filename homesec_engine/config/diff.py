@@ -45,6 +45,19 @@ def camera_definition(config: dict[str, Any], camera: dict[str, Any]) -> dict[st
     return {**camera, "retention": camera_rules(config, camera["name"])}
 
 
+def settings_changes(before: dict[str, Any], after: dict[str, Any],
+                     sections: tuple[str, ...]) -> dict[tuple[str, str], Any]:
+    """{(section, field): its value after} of the fields of `sections` that differ, except a
+    camera's own keep times (`retention.cameras`: part of the camera's definition)."""
+    changes = {}
+    for section in sections:
+        old, new = before.get(section) or {}, after.get(section) or {}
+        for name in sorted(set(old) | set(new)):
+            if old.get(name) != new.get(name) and (section, name) != ("retention", "cameras"):
+                changes[(section, name)] = new.get(name)
+    return changes
+
+
 def changed_sections(before: dict[str, Any], after: dict[str, Any],
                      ignore: frozenset[str] = frozenset({"config_version"})) -> list[str]:
     """The top-level config keys whose values differ, except `ignore`."""

@@ -15,8 +15,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
-from homesec_engine.cluster.settings import camera_digest
+from homesec_engine.cluster.store import ConfigChange
 from homesec_engine.state.db import create_engine, normalize_url
 from tests.engine.lifecycle.conftest import S3Server
 from tests.faults.engine_process import http
@@ -29,6 +28,7 @@ from .engines import (
     clips,
     demo_camera,
     held_apart,
+    lone_coordinator,
     sql,
     three_engines,
     wait_for,
@@ -91,8 +91,8 @@ def test_a_camera_added_through_one_engine_reaches_every_engine_and_can_move(
         assert _holders(engines, NEW) == [holder]
         # And what PostgreSQL keeps of it is the camera as the config file has it (where a
         # stream's credentials are only ever an env-var name), nothing more
-        rows = sql(cluster_db, "SELECT kind, definition FROM cluster_camera_changes "
-                               "WHERE camera = $1", NEW)
+        rows = sql(cluster_db, "SELECT kind, definition FROM cluster_config_changes "
+                               "WHERE subject = $1", f"camera:{NEW}")
         assert [r["kind"] for r in rows] == ["add"], rows
         status, config = http("GET", f"{adder.url}/config", timeout=10)
         configured = next(c for c in config["config"]["cameras"] if c["name"] == NEW)
@@ -160,21 +160,8 @@ async def test_cameras_removed_before_the_upgrade_stay_removed(cluster_db: str) 
         await conn.execute(text("INSERT INTO cluster_removed_cameras VALUES "
                                 "('yard', 'e0', now())"))
     await old.dispose()
-    applied: list[tuple[str, dict[str, Any] | None]] = []
-
-    async def apply(name: str, camera: dict[str, Any] | None) -> bool:
-        applied.append((name, camera))
-        return True
-
-    async def start(name: str) -> bool:
-        return True
-
-    settings = ClusterSettings(engine_id="e1", capacity=16, lease_s=30.0, heartbeat_s=7.5,
-                               advertise_url="http://e1:8080", config_version=1,
-                               config_digest=camera_digest([{"name": c} for c in CAMS]))
-    coordinator = ClusterCoordinator(settings, create_engine(url), schema_version=5,
-                                     cameras=lambda: list(CAMS), start_camera=start,
-                                     stop_camera=start, apply_camera=apply)
+    applied: list[ConfigChange] = []
+    coordinator = lone_coordinator(cluster_db, CAMS, applied)
     try:
         # When an engine of this version starts and beats, still configured with the camera
         await coordinator.store.create_tables()
@@ -182,9 +169,10 @@ async def test_cameras_removed_before_the_upgrade_stay_removed(cluster_db: str) 
 
         # Then it does not record the camera, and removes it from its config
         assert coordinator.held() == ["back", "front"]
-        assert applied == [("yard", None)]
+        assert [(c.camera, c.definition) for c in applied] == [("yard", None)]
         # And the removal is kept as one of the installation's camera changes
-        changes = await coordinator.store.camera_changes()
-        assert {name: change.kind for name, change in changes.items()} == {"yard": "remove"}
+        changes = await coordinator.store.config_changes()
+        assert {name: change.kind for name, change in changes.items()} == {
+            "camera:yard": "remove"}
     finally:
         await coordinator.close()

@@ -395,6 +395,9 @@ CONFIG_MODELS: dict[str, Decl] = {
                                       "boxes at its own resolution, so distant subjects are "
                                       "seen (0: whole frame only)",
                                       default=1920, min=0, max=7680),
+            "low_light": bool_field("A dark picture (night) is brightened, after a light blur "
+                                    "against its noise, before the model looks at it",
+                                    default=True),
             "class_min_confidence": map_field(
                 "Lowest confidence kept per class (others: min_confidence)",
                 float_field("Confidence", min=0.0, max=1.0),

@@ -236,6 +236,7 @@ class FilterUpdate(TypedDict):
     min_hits: NotRequired[int]
     min_box_size: NotRequired[float]
     region_width: NotRequired[int]
+    low_light: NotRequired[bool]
     class_min_confidence: NotRequired[dict[str, float]]
     nms_iou: NotRequired[float]
     on_model_error: NotRequired[str]

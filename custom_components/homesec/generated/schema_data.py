@@ -1775,6 +1775,13 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'max_len': 2,
                                             'required': False,
                                             'type': 'list'},
+                             'low_light': {'default': True,
+                                           'description': 'A dark picture (night) is brightened, '
+                                                          'after a light blur against its noise, '
+                                                          'before the model looks at it',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'min_box_size': {'default': 0.02,
                                               'description': 'Smallest box side kept, as a '
                                                              'fraction of the picture the model '
@@ -1916,6 +1923,12 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                             'max_len': 2,
                                             'required': False,
                                             'type': 'list'},
+                             'low_light': {'description': 'A dark picture (night) is brightened, '
+                                                          'after a light blur against its noise, '
+                                                          'before the model looks at it',
+                                           'required': False,
+                                           'selector': 'boolean',
+                                           'type': 'bool'},
                              'min_box_size': {'description': 'Smallest box side kept, as a '
                                                              'fraction of the picture the model '
                                                              'saw (the frame, or a region around '

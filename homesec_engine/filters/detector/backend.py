@@ -34,7 +34,7 @@ from .coco import CLASS_BY_INDEX
 from .decoders import DECODERS
 from .model import LoadedModel, load_model
 from .nms import nms
-from .preprocess import letterbox, to_tensor
+from .preprocess import brighten_dark, letterbox, to_tensor
 from .regions import Box, RegionPlanner, crop, to_frame
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class DetectorFilter(ObjectFilter):
         self.input_size: list[int] | None = config.get("input_size")
         self.threads = int(config.get("threads", 0))
         self.region_width = int(config.get("region_width", 1920))
+        self.low_light = bool(config.get("low_light", True))
         self.model: LoadedModel | None = None
         self._streams = threading.local()  # per thread: the RegionPlanner of its stream
         self._keyed: dict[str, _Stream] = {}  # per live camera (see stream())
@@ -181,6 +182,8 @@ class DetectorFilter(ObjectFilter):
         if model is None:
             raise FilterError(self.error or "the detector model is not loaded")
         canvas, box = letterbox(rgb, model.width, model.height, model.family)
+        if self.low_light:
+            canvas = brighten_dark(canvas, box)
         outputs = model.run(to_tensor(canvas, model.family, model.nhwc, model.dtype))
         boxes, scores, classes = DECODERS[model.family](
             [o.astype(np.float32) for o in outputs], model.layout, model.height, model.width,

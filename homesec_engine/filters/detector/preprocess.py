@@ -70,6 +70,37 @@ def letterbox(rgb: np.ndarray, width: int, height: int, family: str
     return canvas, Letterbox(scale, pad_x, pad_y, frame_w, frame_h)
 
 
+# The brightest part of a picture (its 99.5th percentile of brightness) below this: a dark
+# scene, e.g. a camera at night (dim, often greyscale from infrared, noisy).
+DARK_BELOW = 150
+_DARK_TARGET = 220  # where the stretch puts the brightest part
+_DARK_MAX_GAIN = 4.0  # beyond this the picture is mostly amplified noise
+
+
+def brighten_dark(canvas: np.ndarray, box: Letterbox) -> np.ndarray:
+    """A dark picture stretched to the brightness the model was trained on, after a 3x3 box
+    blur so its sensor noise is not stretched with it; any other picture as it is.
+
+    Measured on bench/detect.py's night clips: 11 of 16 subjects found instead of 9, with no
+    new report on an empty scene (night noise included).
+    """
+    new_w = round(box.frame_w * box.scale)
+    new_h = round(box.frame_h * box.scale)
+    content = canvas[box.pad_y:box.pad_y + new_h, box.pad_x:box.pad_x + new_w]
+    luma = content[::4, ::4].mean(axis=2)
+    low, high = np.percentile(luma, (1, 99.5))
+    if high >= DARK_BELOW or high - low < 8:  # bright enough, or a flat picture (nothing to see)
+        return canvas
+    gain = min(_DARK_MAX_GAIN, _DARK_TARGET / (high - low))
+    h, w = content.shape[:2]
+    padded = np.pad(content.astype(np.float32), ((1, 1), (1, 1), (0, 0)), mode="edge")
+    blurred = sum(padded[dy:dy + h, dx:dx + w] for dy in range(3) for dx in range(3)) / 9
+    out = canvas.copy()
+    out[box.pad_y:box.pad_y + new_h, box.pad_x:box.pad_x + new_w] = np.clip(
+        (blurred - low) * gain, 0, 255).astype(np.uint8)
+    return out
+
+
 def to_tensor(canvas: np.ndarray, family: str, nhwc: bool, dtype: str) -> np.ndarray:
     """The letterboxed RGB canvas as the batch-of-one input tensor the family expects."""
     if dtype in ("uint8", "int32"):  # e.g. TF OD API SSDs, MoveNet: normalised in the graph

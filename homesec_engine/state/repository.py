@@ -747,6 +747,8 @@ class ClipRepository:
         """Whether `exc` means the database cannot be reached (rather than a bad statement)."""
         if isinstance(exc, (OSError, TimeoutError)) or _lost_connection(exc):
             return True
+        if _sqlstate(exc)[:2] in _OUTAGE_SQLSTATE_CLASSES:
+            return True  # e.g. shutting down: a ping on a pooled connection may still answer
         if isinstance(exc, SQLAlchemyError):
             return not await self._ping_raw()
         return False
@@ -954,6 +956,20 @@ def _event_record(row: Row[Any]) -> ClipEventRecord:
         created_at=row.created_at,
         data=dict(row.data or {}),
     )
+
+
+# PostgreSQL error classes that mean the server cannot take work now, whatever a ping on an
+# existing connection says: 08 connection exception, 57 operator intervention (shutting down,
+# starting up, in recovery).
+_OUTAGE_SQLSTATE_CLASSES = ("08", "57")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL SQLSTATE of a database error, wrapped by SQLAlchemy or raw from the
+    driver (asyncpg raises a refused connection, e.g. "shutting down", unwrapped); "" for
+    others (SQLite's)."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return str(getattr(orig, "sqlstate", None) or "")
 
 
 def _lost_connection(exc: BaseException) -> bool:

@@ -310,3 +310,47 @@ async def test_drain_returns_only_once_the_spill_file_is_gone(
         assert not (outbox_dir / SPILL_FILE_NAME).exists()
     finally:
         await repo.close()
+
+
+async def test_a_write_while_the_database_shuts_down_is_kept_and_replayed(
+    pg_cluster: PgCluster, tmp_path: Path
+) -> None:
+    import asyncio
+
+    import asyncpg
+
+    # Given a repository that has written a clip, and the database beginning a shutdown that
+    # waits for an open session (new connections are refused: "the database system is
+    # shutting down"), the repository's own connections cut
+    repo = ClipRepository(pg_cluster.url, tmp_path / "outbox", **FAST_RETRY)
+    await repo.start()
+    holder = await asyncpg.connect(pg_cluster.url)
+    stopping = asyncio.ensure_future(pg_cluster.stop("smart"))
+    try:
+        writer = Writer(repo)
+        await writer.clip_life(0)
+        deadline = time.monotonic() + 30
+        while True:  # until the shutdown refuses new connections
+            try:
+                await (await asyncpg.connect(pg_cluster.url)).close()
+            except asyncpg.CannotConnectNowError:
+                break
+            assert time.monotonic() < deadline, "the database never began shutting down"
+            await asyncio.sleep(0.1)
+        await holder.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                             "WHERE pid <> pg_backend_pid() AND datname = current_database()")
+        # When the next clip is recorded
+        await writer.clip_life(1)
+        # Then none of its writes raised or was lost: they are kept until the database is back
+        assert not repo.available and repo.pending_writes == 5
+        await holder.close()
+        await stopping
+        await pg_cluster.start()
+        assert await repo.drain(timeout=REPLAY_TIMEOUT)
+        # And once it is, both clips and every event are there, in order
+        await writer.verify(repo)
+    finally:
+        if not holder.is_closed():
+            await holder.close()
+        await stopping
+        await repo.close()

@@ -9,9 +9,7 @@ policy (`alert_policy`, kind policy) as a whole document; one field of a setting
 version that grows with every change. Each engine applies to its own config the rows newer
 than it has seen (coordinator.py); a removed camera is recorded by no engine. A definition
 holds what the config file holds: stream credentials are only ever env-var names there (the
-schema refuses a URL with them). It replaced `cluster_camera_changes` (renamed, its rows
-kept as camera subjects) and, before it, `cluster_removed_cameras` (its rows moved over as
-removals), both by create_tables.
+schema refuses a URL with them).
 `cluster_leases`: one row per camera ever held: holder, fencing token, expires_at. A lease is
 taken only when it has run out (or never existed), and every take bumps the camera's token,
 so a renewal that names an older token (an engine that was paused or cut off while another
@@ -139,16 +137,6 @@ class LeaseRow:
 
 
 # cluster_camera_changes (cameras only) becomes cluster_config_changes, its rows kept.
-_CAMERA_CHANGES_MOVED = (
-    "ALTER TABLE cluster_camera_changes RENAME TO cluster_config_changes",
-    "ALTER TABLE cluster_config_changes RENAME COLUMN camera TO subject",
-    "ALTER TABLE cluster_config_changes ALTER COLUMN subject TYPE VARCHAR(160), "
-    "ALTER COLUMN kind TYPE VARCHAR(16)",
-    "UPDATE cluster_config_changes SET subject = 'camera:' || subject",
-    "ALTER SEQUENCE cluster_camera_change_version RENAME TO cluster_config_change_version",
-)
-
-
 class LeaseStore:
     def __init__(self, engine: AsyncEngine, settings: ClusterSettings,
                  schema_version: int) -> None:
@@ -156,24 +144,19 @@ class LeaseStore:
         self._settings = settings
         self._schema_version = schema_version
         self._lease = timedelta(seconds=settings.lease_s)
+        self._tables_ready = False
 
     async def create_tables(self) -> None:
+        """The cluster's tables, made or brought up to date once per engine run (the runtime
+        needs them before the coordinator starts: the leases say whose open events to end)."""
+        if self._tables_ready:
+            return
         async with self._engine.begin() as conn:
             await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
-            if (await conn.scalar(text("SELECT to_regclass('cluster_camera_changes')"))
-                    and not await conn.scalar(text("SELECT to_regclass('cluster_config_changes')"))):
-                for statement in _CAMERA_CHANGES_MOVED:
-                    await conn.execute(text(statement))
             await conn.run_sync(metadata.create_all)
             await conn.execute(text("ALTER TABLE cluster_leases ADD COLUMN IF NOT EXISTS "
                                     "taken_at TIMESTAMP WITH TIME ZONE"))
-            if await conn.scalar(text("SELECT to_regclass('cluster_removed_cameras')")):
-                await conn.execute(text(
-                    "INSERT INTO cluster_config_changes (subject, kind, version, engine_id, "
-                    "changed_at) SELECT 'camera:' || camera, 'remove', "
-                    "nextval('cluster_config_change_version'), engine_id, removed_at "
-                    "FROM cluster_removed_cameras ON CONFLICT (subject) DO NOTHING"))
-                await conn.execute(text("DROP TABLE cluster_removed_cameras"))
+        self._tables_ready = True
 
     async def heartbeat(self, cameras: dict[str, dict[str, Any]]) -> None:
         """This engine's row, renewed: it counts as live for one lease period; `cameras`

@@ -23,10 +23,6 @@ from urllib.parse import urlsplit
 
 import asyncpg
 
-from homesec_engine.cluster import ClusterCoordinator, ClusterSettings
-from homesec_engine.cluster.settings import camera_digest
-from homesec_engine.cluster.store import ConfigChange
-from homesec_engine.state.db import create_engine, normalize_url
 from tests.faults.engine_process import EngineProcess, http
 from tests.services import PG_URL, pg_url
 
@@ -214,22 +210,3 @@ def overlapping(found: list[Clip], slack_s: float = 0.5) -> list[tuple[str, str]
             if after.started < before.ended - timedelta(seconds=slack_s):
                 pairs.append((before.id, after.id))
     return pairs
-
-
-def lone_coordinator(database: str, cameras: list[str],
-                     applied: list[ConfigChange]) -> ClusterCoordinator:
-    """Engine e1's coordinator alone, in this process, configured with `cameras`: a camera
-    starts and stops at once, and each installation change it follows goes to `applied`."""
-    async def apply(change: ConfigChange) -> bool:
-        applied.append(change)
-        return True
-
-    async def start(name: str) -> bool:
-        return True
-
-    settings = ClusterSettings(engine_id="e1", capacity=16, lease_s=30.0, heartbeat_s=7.5,
-                               advertise_url="http://e1:8080", config_version=1,
-                               config_digest=camera_digest([{"name": c} for c in cameras]))
-    return ClusterCoordinator(settings, create_engine(normalize_url(pg_url(database))),
-                              schema_version=5, cameras=lambda: list(cameras),
-                              start_camera=start, stop_camera=start, apply_change=apply)

@@ -13,13 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
-
-from homesec_engine.cluster.store import ConfigChange
-from homesec_engine.state.db import create_engine, normalize_url
 from tests.engine.lifecycle.conftest import S3Server
 from tests.faults.engine_process import http
-from tests.services import pg_url
 
 from .engines import (
     TEST_HEARTBEAT_S,
@@ -28,7 +23,6 @@ from .engines import (
     clips,
     demo_camera,
     held_apart,
-    lone_coordinator,
     sql,
     three_engines,
     wait_for,
@@ -147,32 +141,3 @@ def test_a_camera_added_through_one_engine_reaches_every_engine_and_can_move(
         kept = _camera(restarted, NEW) or {}
         assert [z["name"] for z in kept["zones"]] == ["steps"]
         assert kept["retention"] == {"keep_days": 3}
-
-
-async def test_cameras_removed_before_the_upgrade_stay_removed(cluster_db: str) -> None:
-    # Given an installation whose engines recorded a removal in the table of earlier versions
-    url = normalize_url(pg_url(cluster_db))
-    old = create_engine(url)
-    async with old.begin() as conn:
-        await conn.execute(text("CREATE TABLE cluster_removed_cameras (camera VARCHAR(64) "
-                                "PRIMARY KEY, engine_id VARCHAR(64) NOT NULL, removed_at "
-                                "TIMESTAMP WITH TIME ZONE NOT NULL)"))
-        await conn.execute(text("INSERT INTO cluster_removed_cameras VALUES "
-                                "('yard', 'e0', now())"))
-    await old.dispose()
-    applied: list[ConfigChange] = []
-    coordinator = lone_coordinator(cluster_db, CAMS, applied)
-    try:
-        # When an engine of this version starts and beats, still configured with the camera
-        await coordinator.store.create_tables()
-        await coordinator.beat()
-
-        # Then it does not record the camera, and removes it from its config
-        assert coordinator.held() == ["back", "front"]
-        assert [(c.camera, c.definition) for c in applied] == [("yard", None)]
-        # And the removal is kept as one of the installation's camera changes
-        changes = await coordinator.store.config_changes()
-        assert {name: change.kind for name, change in changes.items()} == {
-            "camera:yard": "remove"}
-    finally:
-        await coordinator.close()

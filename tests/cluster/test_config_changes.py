@@ -4,8 +4,7 @@ database, one S3 server.
 A policy set through one engine's API (HA's set_alert_policy talks to one engine) reaches
 every engine and is applied by the engine recording the camera it names; settings changed
 through another engine's API (HA's update_settings, the options flow) reach every engine; a
-restarted engine keeps both and none refuses to hold cameras. Cameras' changes written by an
-earlier version (cluster_camera_changes) are kept.
+restarted engine keeps both and none refuses to hold cameras.
 """
 
 from __future__ import annotations
@@ -14,20 +13,15 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import text
 
-from homesec_engine.cluster.store import ConfigChange
-from homesec_engine.state.db import create_engine, normalize_url
 from tests.engine.lifecycle.conftest import S3Server
 from tests.faults.engine_process import http
-from tests.services import pg_url
 
 from .engines import (
     TEST_HEARTBEAT_S,
     TEST_LEASE_S,
     ClusterEngine,
     held_apart,
-    lone_coordinator,
     sql,
     three_engines,
     wait_for,
@@ -139,38 +133,3 @@ def test_policy_and_settings_changed_through_one_engine_apply_on_every_engine(
                     and sorted(c for h in held for c in h) == sorted(CAMS))
         wait_for(shared, SHARE_S, "one camera on each engine, none refused")
         assert all(_silenced(e, camera) and _settings_applied(e) for e in engines)
-
-
-async def test_camera_changes_of_the_earlier_version_are_kept(cluster_db: str) -> None:
-    # Given an installation whose engines recorded a camera's removal in the table of the
-    # previous version (cameras only)
-    url = normalize_url(pg_url(cluster_db))
-    old = create_engine(url)
-    async with old.begin() as conn:
-        await conn.execute(text("CREATE SEQUENCE cluster_camera_change_version"))
-        await conn.execute(text(
-            "CREATE TABLE cluster_camera_changes (camera VARCHAR(64) PRIMARY KEY, kind "
-            "VARCHAR(8) NOT NULL, definition JSONB, version BIGINT NOT NULL, engine_id "
-            "VARCHAR(64) NOT NULL, changed_at TIMESTAMP WITH TIME ZONE NOT NULL)"))
-        await conn.execute(text(
-            "INSERT INTO cluster_camera_changes VALUES ('yard', 'remove', NULL, "
-            "nextval('cluster_camera_change_version'), 'e0', now())"))
-    await old.dispose()
-    applied: list[ConfigChange] = []
-    coordinator = lone_coordinator(cluster_db, CAMS, applied)
-    try:
-        # When an engine of this version starts, beats, and records a new alert policy
-        await coordinator.store.create_tables()
-        await coordinator.beat()
-        await coordinator.config_changed(policy={"min_risk_level": "high"})
-
-        # Then the camera stays removed: not recorded, and removed from its config
-        assert coordinator.held() == ["back", "front"]
-        assert [(c.camera, c.kind) for c in applied] == [("yard", "remove")]
-        # And the installation's changes hold both, the newer with the higher version
-        changes = await coordinator.store.config_changes()
-        assert {s: c.kind for s, c in changes.items()} == {"camera:yard": "remove",
-                                                           "alert_policy": "policy"}
-        assert changes["alert_policy"].version > changes["camera:yard"].version
-    finally:
-        await coordinator.close()

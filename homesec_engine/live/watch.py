@@ -15,7 +15,8 @@ class (the event starts or grows), or one whose objects all stood still or left 
 parked goes quiet). A stationary object (a parked car) never starts an event. Then the clip's
 close. The tracker is the camera's, not the clip's: a car parked during one clip is still
 parked in the next.
-Until the clip's event starts, frames are taken at `fps` and go first (first sight); after it,
+Until the clip's event starts, frames are taken at `fps` and go first (first sight; sooner when
+the last look saw a subject that one more look confirms); after it,
 at `follow_fps` (to follow it and catch a new class), slower still while everything it follows
 stands still (the tracker's stationary tracks), and they are dropped when the queue is late.
 `stats()` says how fast this camera is analysed and how long its frames wait.
@@ -40,7 +41,7 @@ from ..records import Detection
 from ..sources.live import convert
 from ..tracking import Track, Tracker
 from ..zones import CameraZones
-from .inference_queue import END, FIRST_SIGHT, FOLLOW_UP, InferenceQueue
+from .inference_queue import CONFIRM_HEAD_START_S, END, FIRST_SIGHT, FOLLOW_UP, InferenceQueue
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -111,6 +112,9 @@ class LiveWatch:
         self.queue = queue or InferenceQueue(camera)
         self.queue.join(self)
         self.tracker: Tracker = object_filter.tracker()  # fed by the queue's worker alone
+        # The last look saw a trigger-class subject not confirmed yet (set by the worker, read
+        # by the queue's picks): its next frame may start the event.
+        self._confirming = False
         self.frames_detected = 0
         self.frames_offered = 0
         self.frames_replaced = 0  # a newer frame came before this one was looked at
@@ -200,7 +204,11 @@ class LiveWatch:
             if kind == "end":
                 return END, queued_at
             clip = self._clips.get(item[0])
-            return (FOLLOW_UP if clip is not None and clip.classes else FIRST_SIGHT), queued_at
+            if clip is not None and clip.classes:
+                return FOLLOW_UP, queued_at
+            if self._confirming:
+                return FIRST_SIGHT, queued_at - CONFIRM_HEAD_START_S
+            return FIRST_SIGHT, queued_at
 
     def run_head(self, now: float, drop_stale: bool) -> None:
         with self._cond:
@@ -267,6 +275,8 @@ class LiveWatch:
         triggers = self.filter.trigger_classes
         update = self.tracker.update(found, time.monotonic(), rgb)
         counting = [t for t in update.active if t.label in triggers and _counts(self.zones, t)]
+        self._confirming = any(not t.confirmed and t.label in triggers and _counts(self.zones, t)
+                               for t in update.seen)
         active = {t.label for t in counting}
         here = [t.last_detection for t in counting
                 if t.last_detection is not None and t.last_seen == update.timestamp]

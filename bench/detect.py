@@ -24,7 +24,8 @@ night-time noise, synthetic textures and the tree-in-wind video.
   clips, one inference thread, for every configuration in the same run.
 
 Every clip goes through `DetectorFilter.run` as the pipeline runs it. Configurations compared:
-`--model PATH` adds models (the default compares the shipped model with and without regions).
+`--model PATH` adds models (the default compares the shipped model with and without regions,
+and fed a square canvas as earlier releases did against a canvas fitted to the frame's shape).
 Prints figures and Markdown tables; asserts nothing.
 
     python bench/detect.py [--model PATH ...] [--frames 40] [--cpu-only] [--quick]
@@ -34,6 +35,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import statistics
 import sys
 import time
@@ -59,6 +61,8 @@ CLIPS_VERSION = "1"  # raise when make_clips changes (the cache is keyed by it a
 # The shipped defaults the pipeline runs with (the schema owns them), per configuration
 # overridable; the bench judges the three trigger classes a COCO model reports.
 DEFAULTS: dict[str, Any] = {**model_defaults("FilterConfig"), "trigger_classes": TRIGGERS}
+# Bench-only setting: the model is fed the whole square canvas whatever the frame's shape.
+SQUARE = "square canvas"
 # The thresholds before per-class calibration (one min_confidence for every class).
 ONE_THRESHOLD: dict[str, Any] = {"class_min_confidence": {}}
 # On an empty scene a class of these is a false alert (a phone notification); any other is a
@@ -174,9 +178,20 @@ def never(_detection: object) -> bool:
     return False
 
 
-async def judge(config: dict[str, Any], clips: list[Clip]) -> dict[str, Any]:
-    detector = DetectorFilter({**DEFAULTS, **config})
+async def started(config: dict[str, Any]) -> DetectorFilter:
+    """A started detector of the shipped defaults with `config` over them. SQUARE (bench only)
+    feeds the model the whole square canvas, as releases before the fitted canvas did."""
+    settings = {**DEFAULTS, **config}
+    square = settings.pop(SQUARE, False)
+    detector = DetectorFilter(settings)
     await detector.start()
+    if square and detector.model is not None:
+        detector.model = dataclasses.replace(detector.model, flexible=False)
+    return detector
+
+
+async def judge(config: dict[str, Any], clips: list[Clip]) -> dict[str, Any]:
+    detector = await started(config)
     shown: Counter[str] = Counter()
     found: Counter[str] = Counter()
     by_treatment: Counter[tuple[str, str]] = Counter()
@@ -213,9 +228,8 @@ async def judge(config: dict[str, Any], clips: list[Clip]) -> dict[str, Any]:
 async def frame_scores(config: dict[str, Any], clips: list[Clip]
                        ) -> list[list[list[tuple[str, float]]]]:
     """Per clip, per sampled frame: (class, score) of every candidate at or above 0.25."""
-    detector = DetectorFilter({**DEFAULTS, **config, "min_confidence": 0.25,
-                               "class_min_confidence": {}, "min_hits": 1})
-    await detector.start()
+    detector = await started({**config, "min_confidence": 0.25, "class_min_confidence": {},
+                              "min_hits": 1})
     out = []
     for clip in clips:
         frames: list[list[tuple[str, float]]] = []
@@ -265,8 +279,7 @@ def calibrate(clips: list[Clip], scores: list[list[list[tuple[str, float]]]]) ->
 
 def cpu_per_frame(config: dict[str, Any], frames: list[np.ndarray]) -> tuple[float, float]:
     """p50 / p99 process ms of one detect_frame (a stream of consecutive sampled frames)."""
-    detector = DetectorFilter({**DEFAULTS, **config, "threads": 1})
-    asyncio.run(detector.start())
+    detector = asyncio.run(started({**config, "threads": 1}))
     detector.detect_frame(SampledFrame(0, 0.0, frames[0]))  # warm-up (first run allocates)
     samples = []
     for i, frame in enumerate(frames):
@@ -279,9 +292,11 @@ def cpu_per_frame(config: dict[str, Any], frames: list[np.ndarray]) -> tuple[flo
 
 def configurations(models: list[str]) -> dict[str, dict[str, Any]]:
     configs: dict[str, dict[str, Any]] = {
-        "nanodet-m 416, whole frame, one threshold": {"region_width": 0, **ONE_THRESHOLD},
-        "nanodet-m 416 + regions, one threshold (before)": ONE_THRESHOLD,
-        "nanodet-m 416 + regions + per-class thresholds (default)": {},
+        "nanodet-m 416, whole frame, one threshold, square": {
+            "region_width": 0, **ONE_THRESHOLD, SQUARE: True},
+        "nanodet-m 416 + regions, one threshold, square": {**ONE_THRESHOLD, SQUARE: True},
+        "nanodet-m 416 + regions + per-class thresholds, square (before)": {SQUARE: True},
+        "nanodet-m 416 + regions + per-class thresholds, fitted canvas (default)": {},
     }
     for spec in models:  # PATH or PATH@WxH (a model with a dynamic input size)
         model, _, size = spec.partition("@")

@@ -378,8 +378,8 @@ CONFIG_MODELS: dict[str, Decl] = {
                                     nullable=True),
             "family": str_field("Model family (unset: recognised from the model's outputs)",
                                 nullable=True, choices=DETECTOR_FAMILIES),
-            "input_size": list_field("Model input [width, height], only for models with a "
-                                     "dynamic input size",
+            "input_size": list_field("Model input [width, height] of a model whose input "
+                                     "size is open (the shipped one: 416x416 unless set)",
                                      int_field("Pixels", min=32, max=4096), default=[],
                                      max_len=2),
             "threads": int_field("Inference threads (0: one per core)", default=0, min=0,

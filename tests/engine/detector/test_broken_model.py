@@ -39,8 +39,9 @@ def corrupt(path: Path) -> Path:
      "not a loadable ONNX model"),
     ("no family", lambda p: {"model_path": str(no_family(p / "cls.onnx"))},
      "filter.model_path", "match no supported family"),
-    ("wrong input size", lambda p: {"input_size": [320, 320]}, "filter.input_size",
-     "takes 416x416"),
+    ("wrong input size", lambda p: {"model_path": str(no_family(p / "fixed.onnx")),
+                                    "input_size": [320, 320]}, "filter.input_size",
+     "takes 96x64"),
     ("dynamic size unset", lambda p: {"model_path": str(graphs.save_graph(
         p / "dyn.onnx", {"scores": __import__("numpy").zeros((1, 7))},
         input_shape=[1, 3, "h", "w"]))}, "filter.input_size", "dynamic input size"),

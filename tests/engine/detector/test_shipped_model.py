@@ -6,6 +6,7 @@ opencv-doc samples); clips are encoded with PyAV and filtered the way the pipeli
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +45,37 @@ async def test_the_shipped_model_finds_the_subject_of_real_photos(
     # Then its subject is found as the HomeSec class, with a box over a good part of the frame
     best = max((d for d in found if d.label == label), key=lambda d: d.confidence)
     assert best.box is not None and best.box[2] * best.box[3] > 0.2
+
+
+def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    ix = max(0.0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter)
+
+
+async def test_a_wide_camera_is_looked_at_without_the_square_padding_and_finds_the_same_people(
+    detector: DetectorFilter,
+) -> None:
+    # Given a 16:9 camera picture of Debian's real pedestrian video (the plaza cut to 16:9)
+    samples = realdata.opencv_samples()
+    frame = next(iter(realdata.video_frames(samples / "vtest.avi", width=768)))
+    wide = frame[: frame.shape[1] * 9 // 16]  # 768 x 432
+    model = detector.model
+    assert model is not None and model.flexible
+    # When the detector looks at it
+    canvas = model.canvas_size(wide.shape[1], wide.shape[0])
+    found = [d for d in detector.detect(wide) if d.confidence >= 0.5]
+    # Then the model is fed a picture of the camera's shape, not a padded square
+    assert canvas == (416, 256)
+    # And it finds the people a square canvas finds, in the same places
+    detector.model = dataclasses.replace(model, flexible=False)
+    square = [d for d in detector.detect(wide) if d.confidence >= 0.5]
+    detector.model = model
+    assert len(square) >= 3 and abs(len(found) - len(square)) <= 1
+    matched = [d for d in square
+               if any(f.label == d.label and _iou(f.box, d.box) > 0.7 for f in found)]  # type: ignore[arg-type]
+    assert len(matched) >= len(square) - 1
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

@@ -25,6 +25,7 @@ import numpy as np
 from ..records import Detection, FilterResult
 from ..tracking import Tracker, TrackerSettings
 from ..tracking.judgement import ClipTracks
+from .background import run_below_live
 from .frames import ANALYSIS_WIDTH, SampledFrame, sample_frames
 
 
@@ -134,7 +135,8 @@ class ObjectFilter(ABC):
 
     async def run(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         await self.ensure_started()
-        return await asyncio.to_thread(self.run_sync, path, counts)
+        # Below live detection's CPU priority (background.py).
+        return await run_below_live(self.run_sync, path, counts)
 
     def run_sync(self, path: Path, counts: Counts | None = None) -> FilterOutput:
         try:

@@ -6,6 +6,8 @@ fast it is analysed and how long its frames wait."""
 
 from __future__ import annotations
 
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -171,6 +173,37 @@ async def test_a_camera_one_look_from_its_event_goes_before_cameras_that_saw_not
             watch.end(clip, interrupted=False)
             watch.stop()
         queue.stop()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="per-thread priority is Linux's")
+async def test_finished_clips_are_judged_below_live_detections_cpu_priority(
+    detector: DetectorFilter, plaza: PersonStream  # noqa: F811
+) -> None:
+    frames = people_frames(plaza, 1)
+    watch = LiveWatch("porch", detector, CameraZones([], TRIGGERS), 5.0, Sink())
+    niceness: dict[str, int] = {}
+    detect_frame = detector.detect_frame
+
+    def recorded(frame: SampledFrame) -> list[Any]:
+        where = "live" if threading.current_thread().name.startswith("homesec-inference") \
+            else "clip"
+        niceness[where] = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+        return detect_frame(frame)
+
+    detector.detect_frame = recorded  # type: ignore[method-assign]
+    try:
+        # Given a camera detecting live while a finished clip of people is judged
+        watch.begin("clip", utcnow())
+        assert watch.offer("clip", frames[0][0], frames[0][1])
+        judged = await detector.run(plaza.path)
+        wait_for(lambda: watch.frames_detected == 1)
+        # Then the clip was judged in full, at a lower CPU priority than the live look, so a
+        # person appearing on a camera gets the cores before the backlog of finished clips
+        assert "person" in judged.classes
+        assert niceness["clip"] > niceness["live"], niceness
+    finally:
+        watch.end("clip", interrupted=False)
+        watch.stop()
 
 
 class _Waiting:

@@ -7,9 +7,8 @@ the shared loop in ..base confirms them over `min_hits` frames.
 
 With `region_width` set (the default), frames are decoded up to that width and, besides the
 whole-frame pass, the model also looks at one crop at its own resolution around what moved
-since the previous sampled frame (less the motion of subjects the whole frame found surely)
-and around what the previous frame was unsure of (regions.py), so a subject far from the
-camera is not lost in the letterbox.
+since the previous sampled frame and around what the previous frame showed (regions.py), so a
+subject far from the camera is not lost in the letterbox.
 
 A model that cannot be used (missing, corrupt, no known family, wrong input size) does not stop
 the engine: the filter reports `degraded` with the error naming the field, and clips go on
@@ -138,16 +137,9 @@ class DetectorFilter(ObjectFilter):
 
     def detect_frame(self, frame: SampledFrame) -> list[Detection]:
         stream = self._stream()
-        whole = self._candidates(frame.rgb)
-        regions: list[Box] = []
-        if self.region_width:
-            # Motion around what the whole frame found surely, now or in the previous frame,
-            # is that subject's: only the rest gets a second look (regions.py).
-            sure = self._sure(whole, frame.rgb)
-            regions = stream.planner.regions(frame.rgb, stream.unsure, [*sure, *stream.sure])
-        detections, stream.unsure = self._combine(frame.rgb, frame.index, whole, regions)
-        height, width = frame.rgb.shape[:2]
-        stream.sure = [_pixels(d.box, width, height) for d in detections if d.box is not None]
+        regions = [] if not self.region_width else \
+            stream.planner.regions(frame.rgb, stream.unsure)
+        detections, stream.unsure = self._detect(frame.rgb, frame.index, regions)
         return detections
 
     def detect(self, rgb: np.ndarray, frame_index: int = 0, regions: Sequence[Box] = ()
@@ -157,22 +149,13 @@ class DetectorFilter(ObjectFilter):
         `regions` (x, y, w, h in frame pixels, e.g. from regions.RegionPlanner) are looked at
         too, each at the model's resolution; what they find joins the whole frame's boxes.
         """
-        return self._combine(rgb, frame_index, self._candidates(rgb), regions)[0]
+        return self._detect(rgb, frame_index, regions)[0]
 
-    def _sure(self, candidates: Candidates, rgb: np.ndarray) -> list[Box]:
-        """Frame-pixel boxes of the candidates at or above their class's threshold."""
-        height, width = rgb.shape[:2]
-        boxes, scores, labels = candidates
-        return [_pixels(tuple(box), width, height)
-                for box, score, label in zip(boxes.tolist(), scores.tolist(), labels, strict=True)
-                if score >= self.threshold(label)]
-
-    def _combine(self, rgb: np.ndarray, frame_index: int, whole: Candidates,
-                 regions: Sequence[Box]) -> tuple[list[Detection], list[Box]]:
-        """Detections of the whole-frame pass and of a pass over each region, and the boxes
-        (frame pixels) of unsure candidates to look at again."""
+    def _detect(self, rgb: np.ndarray, frame_index: int, regions: Sequence[Box]
+                ) -> tuple[list[Detection], list[Box]]:
+        """Detections, and the boxes (frame pixels) of unsure candidates to look at again."""
         frame_h, frame_w = rgb.shape[:2]
-        parts = [whole]
+        parts = [self._candidates(rgb)]
         for region in regions:
             boxes, scores, labels = self._candidates(crop(rgb, region))
             parts.append((to_frame(boxes, region, frame_w, frame_h), scores, labels))
@@ -218,23 +201,15 @@ class DetectorFilter(ObjectFilter):
             [str(labels[i]) for i in rows]
 
 
-def _pixels(box: Sequence[float], width: int, height: int) -> Box:
-    """A box in frame fractions (x, y, w, h) in frame pixels."""
-    return (box[0] * width, box[1] * height, box[2] * width, box[3] * height)
-
-
 class _Stream:
-    """What one stream's next frame needs: its region planner, the boxes the last frame was
-    unsure of and those it found surely (frame pixels)."""
+    """What one stream's next frame needs: its region planner and the last unsure boxes."""
 
-    __slots__ = ("planner", "sure", "unsure")
+    __slots__ = ("planner", "unsure")
 
     def __init__(self, planner: RegionPlanner) -> None:
         self.planner = planner
         self.unsure: list[Box] = []
-        self.sure: list[Box] = []
 
     def reset(self) -> None:
         self.planner.reset()
         self.unsure = []
-        self.sure = []

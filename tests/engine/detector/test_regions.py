@@ -16,7 +16,6 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
-from homesec_engine.filters.frames import sample_frames  # noqa: E402
 from homesec_engine.filters.detector.regions import (  # noqa: E402
     RegionPlanner,
     motion_boxes,
@@ -53,72 +52,6 @@ def test_motion_is_boxed_where_it_happens_and_not_for_a_change_of_the_whole_view
     assert x <= 600 and y <= 300 and x + w >= 680 and y + h >= 420 and w * h < 6 * 120 * 80
     assert motion_boxes(scene, noisy) == []
     assert motion_boxes(scene, brighter) == []
-
-
-def test_motion_of_a_subject_found_surely_needs_no_second_look_unlike_motion_by_a_parked_car(
-) -> None:
-    # Given a grass scene where a brick patch (a subject the whole frame found surely) moved
-    # from one place to the next, and a large parked "car" (a box over a still stretch of the
-    # scene) in front of which a small patch moved
-    scene = realdata.fit_width(realdata.skimage_photo("grass.png"), 1280)
-    brick = realdata.skimage_photo("brick.png")
-    before, after = scene.copy(), scene.copy()
-    before[300:420, 560:640] = brick[:120, :80]
-    after[300:420, 600:680] = brick[:120, :80]
-    subject_then, subject_now = (560.0, 300.0, 80.0, 120.0), (600.0, 300.0, 80.0, 120.0)
-    after[100:132, 200:216] = brick[:32, :16]
-    parked_car = (100.0, 40.0, 400.0, 200.0)
-    # When motion is looked for with the subject's boxes (then and now) and the car's box as
-    # what the whole frame found
-    boxes = motion_boxes(before, after, explained=[subject_then, subject_now, parked_car])
-    # Then the subject's own motion gives no box, and the small thing by the car still does
-    assert len(boxes) == 1
-    x, y, w, h = boxes[0]
-    assert x <= 200 and y <= 100 and x + w >= 216 and y + h >= 132 and x + w < 560
-    # And without the subject's boxes its motion is boxed as before
-    assert len(motion_boxes(before, after, explained=[parked_car])) == 2
-
-
-async def test_a_person_found_in_the_whole_frame_costs_one_pass_a_distant_one_two(
-    detector: DetectorFilter, tmp_path: Path
-) -> None:
-    lane = realdata.opencv_photo("leuvenA.jpg")
-    photo = realdata.skimage_photo("astronaut.png")
-    # The person cut out of the photo (a walker's motion is the walker, not a picture frame)
-    box = max(detector.detect(photo), key=lambda d: d.confidence).box
-    assert box is not None
-    ph, pw = photo.shape[:2]
-    person = photo[int(box[1] * ph):int((box[1] + box[3]) * ph),
-                   int(box[0] * pw):int((box[0] + box[2]) * pw)]
-    passes: list[int] = []
-    candidates = detector._candidates
-
-    def counted(rgb: np.ndarray) -> object:
-        passes[-1] += 1
-        return candidates(rgb)
-
-    detector._candidates = counted  # type: ignore[method-assign]
-    for height, expect_second_looks in ((600, False), (160, True)):
-        # Given a 1080p clip of a person walking across a lane, near (600 px tall) or far
-        frames = realdata.small_in_scene(person, lane, 30, height=height)
-        clip = realdata.write_clip(tmp_path / f"walk-{height}.mp4", frames)
-        # When the clip is judged
-        passes.clear()
-        found: list[str] = []
-        for frame in sample_frames(clip, 2.0, detector.frame_width):
-            passes.append(0)
-            found += [d.label for d in detector.detect_frame(frame)
-                      if d.confidence >= detector.threshold(d.label)]
-        # Then the person is found either way
-        assert "person" in found
-        # And the near person's motion, explained by the person found in the whole frame,
-        # gets no second look after the first frames, while the far one keeps its crop
-        later = passes[2:]
-        assert len(later) >= 3
-        if expect_second_looks:
-            assert min(later) == 2, passes
-        else:  # (a second look where the model was unsure of something is still allowed)
-            assert sum(later) <= len(later) + 1, passes
 
 
 def test_regions_are_model_sized_inside_the_frame_and_merged() -> None:

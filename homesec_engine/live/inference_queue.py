@@ -29,7 +29,8 @@ the others that wait.
 The clip filter's inferences (judging each finished clip, in the pipeline's threads) use the
 same model: each takes its turn here (`clip_turn`), after the first sights and clip ends that
 are due (waiting at most CLIP_YIELD_S, so clips are still judged while first sights keep
-coming), as one of the WORKERS inferences in flight. Judging finished clips is the larger
+coming), as one of the WORKERS inferences in flight, never all of them: live detection always
+keeps one. Judging finished clips is the larger
 share of the detector's work on busy cameras; without the turn it split the cores with the
 live worker and a person appearing on another camera waited behind it.
 """
@@ -76,8 +77,12 @@ class InferenceQueue:
         self._cond = threading.Condition(threading.RLock())
         self._threads: list[threading.Thread] = []
         self._stopping = False
-        # At most `workers` inferences at once, live workers and clip turns together.
+        # At most `workers` inferences at once, live workers and clip turns together; clip
+        # turns hold at most workers - 1 of them, so live detection always has one (a clip's
+        # thread runs at a lower CPU priority: holding every slot, it kept live detection
+        # waiting on it while it ran slowly).
         self._model = threading.BoundedSemaphore(self.workers)
+        self._clip_slots = threading.BoundedSemaphore(max(1, self.workers - 1))
         self.picks = 0
         self.clip_turns = 0
         self.clip_turns_yielded = 0  # clip frames that waited for live first sights
@@ -178,5 +183,5 @@ class InferenceQueue:
                 self.clip_turns_yielded += 1
             while self._live_due() and (remaining := deadline - time.monotonic()) > 0:
                 self._cond.wait(remaining)
-        with self._model:
+        with self._clip_slots, self._model:
             yield

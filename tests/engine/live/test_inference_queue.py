@@ -247,6 +247,58 @@ async def test_the_head_start_is_bounded_a_camera_that_waited_longer_still_goes_
         queue.stop()
 
 
+class _OneFirstSight:
+    """A member with one first-sight frame; running it records that it ran."""
+
+    camera = "porch"
+
+    def __init__(self) -> None:
+        self.waiting = True
+        self.ran = threading.Event()
+
+    def head(self) -> tuple[int, float] | None:
+        return (FIRST_SIGHT, time.monotonic()) if self.waiting else None
+
+    def run_head(self, now: float, drop_stale: bool) -> None:
+        self.waiting = False
+        self.ran.set()
+
+
+def test_clips_being_judged_never_take_every_inference_slot_from_live_detection() -> None:
+    # Given a queue of two inferences in flight and two clips being judged at once (their
+    # threads run at a low CPU priority, so a slot they hold may be held long)
+    queue = InferenceQueue("test", workers=2)
+    inside, most, lock = 0, 0, threading.Lock()
+    release = threading.Event()
+
+    def judge() -> None:
+        nonlocal inside, most
+        with queue.clip_turn():
+            with lock:
+                inside += 1
+                most = max(most, inside)
+            release.wait(10)
+            with lock:
+                inside -= 1
+
+    clips = [threading.Thread(target=judge) for _ in range(2)]
+    for clip in clips:
+        clip.start()
+    time.sleep(0.2)
+    # When a camera's first sight arrives meanwhile
+    live = _OneFirstSight()
+    queue.join(live)
+    queue.wake()
+    # Then it runs at once, beside the one clip frame allowed in flight
+    assert live.ran.wait(5)
+    assert most == 1
+    release.set()
+    for clip in clips:
+        clip.join(10)
+    queue.leave(live)
+    queue.stop()
+
+
 class _EndlessFirstSights:
     """A member that always has a first sight due and never gets served (no worker runs)."""
 

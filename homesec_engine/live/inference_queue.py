@@ -15,9 +15,9 @@ What runs next, most urgent first:
    except that a camera whose subject was seen once and needs one more look to be confirmed
    (`min_hits`) is served as if it had waited CONFIRM_HEAD_START_S longer. When many cameras
    see people at once, finishing the cameras that are one look from an event before starting
-   the others halves the median wait for an event and leaves the last one where it was
-   (everyone advancing in step made every camera wait for all of them); the head start is
-   bounded, so a camera that has seen nothing yet still waits at most that much longer;
+   the others gets most of them their event sooner (everyone advancing in step made every
+   camera wait for all the others' first looks); the head start is bounded, so a camera that
+   has seen nothing yet still waits at most that much longer;
 3. a follow-up frame (the event started; looked at to follow it and catch a new class), the
    camera waiting longest first. A follow-up still waiting after its deadline is dropped,
    counted, and the camera reports it: at saturation follow-ups degrade, first sight does not.

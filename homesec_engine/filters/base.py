@@ -125,8 +125,8 @@ class ObjectFilter(ABC):
     @contextmanager
     def stream(self, key: str) -> Iterator[None]:
         """Frames detected in this block belong to stream `key` (a live camera): a backend that
-        keeps state from one frame of a stream to the next keeps it per key, since one worker
-        detects for every camera."""
+        keeps state from one frame of a stream to the next keeps it per key, since the live
+        queue's workers detect for every camera."""
         yield
 
     @abstractmethod

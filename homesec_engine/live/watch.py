@@ -6,8 +6,8 @@ under the id the clip will get), before the motion is confirmed and the clip ope
 confirmed meanwhile is held and reported the moment the clip opens (`begin`), or dropped with
 the motion run when it never confirms (`discard`), so unconfirmed motion never raises an event.
 
-The detector's InferenceQueue (inference_queue.py, one worker for every camera) takes this
-camera's items in order and runs them here: it converts the frame, runs the camera's filter
+The detector's InferenceQueue (inference_queue.py, two workers for every camera, never both on
+one camera) takes this camera's items in order and runs them here: it converts the frame, runs the camera's filter
 backend on it with the clip filter's thresholds and zones, follows what it finds with the
 camera's tracker (tracking/: confirmed over `min_hits` looks, moving or stationary), and reports
 to its sink (alerts.owner.CameraEvents) whenever the trigger classes of the *active* tracks change: a new

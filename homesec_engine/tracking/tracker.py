@@ -111,7 +111,7 @@ class TrackUpdate:
 
 
 class Tracker:
-    """One camera's tracks (not thread-safe: one worker feeds it).
+    """One camera's tracks (not thread-safe: one worker at a time feeds it).
 
     `settings` are fixed settings, or where the current ones are read (the object filter's,
     which a run-time change replaces): then every frame is judged with the settings of the

@@ -21,7 +21,8 @@ if not (height and width):
     sys.exit(f"{sys.argv[1]}: the picture size is already open")
 dims[h_axis].dim_param, dims[w_axis].dim_param = "height", "width"
 for output in graph.output:
-    if output.type.tensor_type.shape.dim[1].dim_value:
+    out_dims = output.type.tensor_type.shape.dim
+    if len(out_dims) > 1 and out_dims[1].dim_value:
         sys.exit(f"{sys.argv[1]}: output {output.name} has a fixed size; its export is not "
                  "size-independent")
 del graph.value_info[:]

@@ -104,8 +104,8 @@ class DetectorFilter(ObjectFilter):
 
     @contextmanager
     def stream(self, key: str) -> Iterator[None]:
-        """The region planner of stream `key` for this block (the live queue's one worker
-        detects for every camera: per thread would compare one camera's frame to another's)."""
+        """The region planner of stream `key` for this block (the live queue's workers
+        detect for every camera: per thread would compare one camera's frame to another's)."""
         outer = getattr(self._streams, "state", None)
         state = self._keyed.get(key)
         if state is None and self.model is not None:

@@ -36,10 +36,13 @@ async def _check_panel(page: Page, engine: RunningEngine, http: aiohttp.ClientSe
                        panel_url: str) -> None:
     requests: list[str] = []
     page.on("request", lambda req: requests.append(req.url))
-    # (and an hour earlier a fox crossed: a detection, recorded, not notified)
+    # (and earlier the same day a fox crossed: a detection, recorded, not notified; the
+    # panel lists today's clips, so the fox stays on today's UTC day even just after midnight)
+    now = utcnow()
+    since_midnight = now - now.replace(hour=0, minute=0, second=0, microsecond=0)
     await engine.runtime.repository.upsert_clip(ClipRecord(
         id=new_clip_id(), camera="front_door", status="done",
-        created_at=utcnow() - timedelta(hours=1), activity_type="animal", risk_level="low",
+        created_at=now - min(timedelta(hours=1), since_midnight / 2), activity_type="animal", risk_level="low",
         summary="A fox crosses", detected_objects=["animal"], alerted=False,
         objects=[{"class": "animal", "count": 1, "confidence": 0.8, "boxes": []}]))
     await page.goto(panel_url)

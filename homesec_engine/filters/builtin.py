@@ -18,7 +18,8 @@ How it sees (on small RGB frames sampled from the clip):
    - small, compact, square-ish box in the lower half              -> package
    - anything else of reasonable size                              -> object
    A blob cut by the left or right edge of the picture is only partly visible: its shape says
-   little, so its confidence is capped below the usual threshold.
+   little, so it is not reported until it is wholly in view (whatever the thresholds, which
+   are calibrated for the trained detector).
 
 It is a heuristic, not a trained model: it recognises the demo camera's subjects and similar
 clean scenes. Users with real cameras point the `model_file` backend at a model of their own.
@@ -40,7 +41,6 @@ CELL = 4  # px; the foreground grid's cell size
 PIXEL_DELTA = 35  # colour distance from the background that counts as foreground
 CELL_FILL = 0.4  # share of foreground pixels for a cell to count
 MIN_AREA = 0.003  # blobs smaller than this share of the frame are noise
-EDGE_CONFIDENCE_CAP = 0.4
 
 
 class BuiltinDetector(ObjectFilter):
@@ -183,9 +183,9 @@ def classify_blob(blob: tuple[int, int, int, int, int], shape: tuple[int, ...],
     aspect = h / max(1, w)  # >1: taller than wide
     fill = pixels / float(max(1, w * h))
     bottom = (y + h) / frame_h
-    label, confidence = _label_for(aspect, area, fill, bottom)
     if x <= 1 or x + w >= frame_w - 1:  # cut by the picture's side: shape unreliable
-        confidence = min(confidence, EDGE_CONFIDENCE_CAP)
+        return None
+    label, confidence = _label_for(aspect, area, fill, bottom)
     box = (round(x / frame_w, 4), round(y / frame_h, 4), round(w / frame_w, 4),
            round(h / frame_h, 4))
     return Detection(label=label, confidence=round(confidence, 3), box=box)

@@ -374,7 +374,8 @@ CONFIG_MODELS: dict[str, Decl] = {
             "backend": backend_field("filter", "Detector: a trained COCO model (detector) or "
                                      "the classical blob heuristic (builtin)",
                                      default="detector"),
-            "model_path": str_field("ONNX model file (unset: the shipped NanoDet-m 416)",
+            "model_path": str_field("ONNX model file (unset: the shipped CenterNet "
+                                    "MobileNet-v3 416)",
                                     nullable=True),
             "family": str_field("Model family (unset: recognised from the model's outputs)",
                                 nullable=True, choices=DETECTOR_FAMILIES),
@@ -403,7 +404,7 @@ CONFIG_MODELS: dict[str, Decl] = {
                 float_field("Confidence", min=0.0, max=1.0),
                 # Calibrated on bench/detect.py (README, Object detection): the shipped model
                 # scores vehicles and animals lower than people for the same certainty.
-                default={"animal": 0.45},
+                default={"vehicle": 0.25, "animal": 0.25},
                 key_pattern="^(" + "|".join(DETECTION_CLASSES) + ")$"),
             "nms_iou": float_field("Overlap above which boxes of a class are merged",
                                    default=0.5, min=0.05, max=0.95),
@@ -412,7 +413,9 @@ CONFIG_MODELS: dict[str, Decl] = {
                                         default="motion", choices=["motion", "hold"]),
             "sample_fps": float_field("Frames analysed per second", default=2.0,
                                       min=0.1, max=30.0),
-            "min_confidence": float_field("Lowest confidence kept", default=0.5,
+            # The shipped model's calibration (bench/detect.py: 0.3 keeps every empty scene
+            # silent; its scores run lower than NanoDet's, whose default was 0.5).
+            "min_confidence": float_field("Lowest confidence kept", default=0.3,
                                           min=0.0, max=1.0),
             "trigger_classes": list_field("Classes that trigger the analyzer",
                                           str_field("Class", choices=DETECTION_CLASSES),

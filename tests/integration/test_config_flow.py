@@ -351,7 +351,7 @@ async def test_engine_options_show_the_engines_values_and_apply_at_once(
     # Then the form shows the engine's current values
     assert result["type"] is FlowResultType.FORM and result["step_id"] == "engine"
     assert _suggested(result) == {"keep_days": 7.0, "alerted_keep_days": 90.0, "max_gb": 40.0,
-                                  "min_hits": 2, "min_confidence": 0.5}
+                                  "min_hits": 2, "min_confidence": 0.3}
     # When they keep alerted clips 60 days, need 3 looks, raise the confidence, and empty the
     # disk budget
     result = dict(await hass.config_entries.options.async_configure(result["flow_id"], {

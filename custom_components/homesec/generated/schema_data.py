@@ -1736,7 +1736,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                          'required': False,
                                          'selector': 'select',
                                          'type': 'str'},
-                             'class_min_confidence': {'default': {'animal': 0.45},
+                             'class_min_confidence': {'default': {'animal': 0.25, 'vehicle': 0.25},
                                                       'description': 'Lowest confidence kept per '
                                                                      'class (others: '
                                                                      'min_confidence)',
@@ -1793,7 +1793,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                               'required': False,
                                               'selector': 'number',
                                               'type': 'float'},
-                             'min_confidence': {'default': 0.5,
+                             'min_confidence': {'default': 0.3,
                                                 'description': 'Lowest confidence kept',
                                                 'max': 1.0,
                                                 'min': 0.0,
@@ -1809,7 +1809,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'selector': 'number',
                                           'type': 'int'},
                              'model_path': {'description': 'ONNX model file (unset: the shipped '
-                                                           'NanoDet-m 416)',
+                                                           'CenterNet MobileNet-v3 416)',
                                             'nullable': True,
                                             'required': False,
                                             'selector': 'text',
@@ -1954,7 +1954,7 @@ MODELS: Final[dict[str, dict[str, Any]]] = {'AlertEvent': {'description': 'The h
                                           'selector': 'number',
                                           'type': 'int'},
                              'model_path': {'description': 'ONNX model file (unset: the shipped '
-                                                           'NanoDet-m 416)',
+                                                           'CenterNet MobileNet-v3 416)',
                                             'nullable': True,
                                             'required': False,
                                             'selector': 'text',

@@ -189,16 +189,21 @@ class DetectorFilter(ObjectFilter):
         outputs = model.run(to_tensor(canvas, model.family, model.nhwc, model.dtype))
         boxes, scores, classes = DECODERS[model.family](
             [o.astype(np.float32) for o in outputs], model.layout, height, width, self._floor)
-        keep = nms(boxes, scores, classes, self.nms_iou) if len(scores) else \
-            np.zeros(0, dtype=np.int64)
+        # Suppressed per HomeSec class, not per COCO class: a model that scores one van as
+        # both car and truck (CenterNet's per-class peaks) reports one vehicle.
+        mapped = [CLASS_BY_INDEX[int(i)] for i in classes.tolist()]
+        ours = [i for i, label in enumerate(mapped) if label is not None]
+        ids = {label: n for n, label in enumerate(sorted({str(mapped[i]) for i in ours}))}
+        boxes, scores = boxes[ours], scores[ours]
+        labels = [str(mapped[i]) for i in ours]
+        keep = nms(boxes, scores, np.array([ids[label] for label in labels], dtype=np.int64),
+                   self.nms_iou) if len(scores) else np.zeros(0, dtype=np.int64)
         fractions = box.to_fractions(boxes[keep]) if len(keep) else np.zeros((0, 4))
-        labels = [CLASS_BY_INDEX[int(i)] for i in classes[keep].tolist()]
         # The smallest box is judged in the picture the model saw (frame or region): it is
         # about what the model can resolve, not about the camera's resolution.
-        rows = [i for i, label in enumerate(labels)
-                if label is not None and min(fractions[i, 2:]) >= self.min_box_size]
+        rows = [n for n in range(len(keep)) if min(fractions[n, 2:]) >= self.min_box_size]
         return fractions[rows].reshape(-1, 4), scores[keep][rows], \
-            [str(labels[i]) for i in rows]
+            [labels[keep[n]] for n in rows]
 
 
 class _Stream:

@@ -135,11 +135,35 @@ def decode_ssd(outputs: list[np.ndarray], layout: OutputLayout, height: int, wid
     return xyxy, scores[keep], classes[keep]
 
 
+CENTERNET_TOP_K = 100  # peaks kept per picture, as CenterNet's own top-K
+
+
 def decode_centernet(outputs: list[np.ndarray], layout: OutputLayout, height: int, width: int,
                      floor: float) -> Candidates:
+    if layout.heads is not None:
+        return _centernet_peaks(outputs[layout.heads[0]], outputs[layout.heads[1]], height,
+                                floor)
     rows = outputs[layout.single].reshape(-1, 6).astype(np.float32)
     keep = rows[:, 4] >= floor
     return rows[keep, :4], rows[keep, 4], rows[keep, 5].astype(np.int64)
+
+
+def _centernet_peaks(heat: np.ndarray, edges: np.ndarray, height: int, floor: float
+                     ) -> Candidates:
+    """The best peaks of a heat map cut at CenterNet's heads: what its top-K does in the
+    full graph (a cell's box spans its edge distances around the cell's corner)."""
+    grid_h, grid_w, classes = heat.shape[1:]
+    stride = height / grid_h
+    scores = heat.reshape(-1)
+    picked = np.flatnonzero(scores >= floor)
+    if len(picked) > CENTERNET_TOP_K:
+        picked = picked[np.argpartition(-scores[picked], CENTERNET_TOP_K)[:CENTERNET_TOP_K]]
+    cell = picked // classes
+    x = (cell % grid_w).astype(np.float32) * stride
+    y = (cell // grid_w).astype(np.float32) * stride
+    d = edges.reshape(-1, 4)[cell].astype(np.float32)
+    boxes = np.stack([x - d[:, 0], y - d[:, 1], x + d[:, 2], y + d[:, 3]], axis=1)
+    return boxes, scores[picked].astype(np.float32), (picked % classes).astype(np.int64)
 
 
 def decode_movenet(outputs: list[np.ndarray], layout: OutputLayout, height: int, width: int,

@@ -12,7 +12,10 @@ ceil(H/s) * ceil(W/s), summed over the strides):
 - `ssd`: boxes [1, K, 4] (ymin, xmin, ymax, xmax fractions), scores [1, K], classes [1, K]
   (COCO ids 1..90), optionally num_detections [1] (TensorFlow Object Detection API exports).
 - `centernet` (CenterNet with its top-K in the graph): detections [1, K, 6] (x1, y1, x2, y2 in
-  input pixels, score, COCO-80 index), beside its heat-map outputs.
+  input pixels, score, COCO-80 index), beside its heat-map outputs; or, cut at its heads so the
+  picture size can be open (scripts/models/centernet-heads.py), exactly two outputs per
+  stride-4 cell (NHWC): peak-masked class scores [1, H/4, W/4, C] and the distances to the
+  box's edges [1, H/4, W/4, 4] (left, top, right, bottom in input pixels).
 - `movenet` (MoveNet multipose, people only): [1, P, 56] per person 17 keypoints (y, x, score)
   then ymin, xmin, ymax, xmax (fractions) and the person's score.
 """
@@ -44,6 +47,7 @@ class OutputLayout:
     transposed: bool = False  # yolov8 [1, 4 + C, cells]
     reg_max: int = 0
     ssd: dict[str, int] = field(default_factory=dict)
+    heads: tuple[int, int] | None = None  # centernet cut at its heads: (heat, wh) indices
 
 
 Shape = Sequence[int | str | None]
@@ -101,6 +105,17 @@ def _single(shape: tuple[int, ...], h: int, w: int) -> OutputLayout | None:
     return None
 
 
+def _centernet_heads(shapes: list[tuple[int, ...]], h: int, w: int) -> OutputLayout | None:
+    """CenterNet cut at its heads: a stride-4 grid of class scores and one of box edges."""
+    grid = (1, math.ceil(h / 4), math.ceil(w / 4))
+    if len(shapes) != 2 or any(len(s) != 4 or s[:3] != grid for s in shapes):
+        return None
+    channels = [s[3] for s in shapes]
+    if sorted(channels) != [4, NUM_CLASSES]:
+        return None
+    return OutputLayout("centernet", (4,), heads=(channels.index(NUM_CLASSES), channels.index(4)))
+
+
 def _ssd(names: list[str], shapes: list[tuple[int, ...]]) -> OutputLayout | None:
     roles: dict[str, int] = {}
     for i, (name, shape) in enumerate(zip(names, shapes, strict=True)):
@@ -140,6 +155,7 @@ def recognise(names: list[str], shapes: list[Shape], height: int, width: int,
         candidates.append(_nanodet(full, height, width))
         if len(full) == 1:
             candidates.append(_single(full[0], height, width))
+        candidates.append(_centernet_heads(full, height, width))
     ssd_shapes = [tuple(d if isinstance(d, int) else -1 for d in s) for s in shapes]
     candidates.append(_ssd(names, ssd_shapes))
     candidates.append(_top_k(names, ssd_shapes))

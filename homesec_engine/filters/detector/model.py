@@ -24,7 +24,7 @@ from ..base import FilterError
 from .families import FamilyMismatch, OutputLayout, recognise
 
 # The model shipped with the engine (package data; converted by scripts/models/).
-SHIPPED_MODEL = "nanodet-m-416.onnx"
+SHIPPED_MODEL = "centernet-mbv3-416.onnx"
 INPUT_SIZE_KEY = "homesec.input_size"  # model metadata: nominal "WIDTHxHEIGHT" of a flexible graph
 GRID = 32  # detector grids need picture sides in multiples of this
 _ONNX_DTYPES = {"tensor(float)": "float32", "tensor(float16)": "float16",

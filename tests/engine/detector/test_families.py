@@ -1,7 +1,7 @@
 """Each detector family's decoder, on small real ONNX graphs shaped like that family's exports.
 
 The graphs come from graphs.py (no model of these families installs offline); the shipped
-NanoDet-m itself is exercised on real photos in test_shipped_model.py.
+CenterNet itself is exercised on real photos in test_shipped_model.py.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ async def started(path: Path, **config: object) -> DetectorFilter:
     ("yolox", graphs.yolox, "person"),
     ("ssd", graphs.ssd, "vehicle"),
     ("centernet", graphs.centernet, "vehicle"),
+    ("centernet", graphs.centernet_heads, "vehicle"),
     ("movenet", graphs.movenet, "person"),
 ])
 async def test_each_family_is_recognised_and_its_box_decoded(

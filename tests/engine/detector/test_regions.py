@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.schema.validate import model_defaults  # noqa: E402
 from homesec_engine.filters.detector.regions import (  # noqa: E402
     RegionPlanner,
     motion_boxes,
@@ -29,8 +30,7 @@ TRIGGERS = ["person", "vehicle", "animal"]
 @pytest.fixture
 async def detector() -> DetectorFilter:
     # The schema's defaults (regions on, frames decoded up to 1920 wide).
-    detector = DetectorFilter({"trigger_classes": TRIGGERS, "min_confidence": 0.5,
-                               "min_hits": 2, "min_box_size": 0.02, "sample_fps": 2.0})
+    detector = DetectorFilter({**model_defaults("FilterConfig"), "trigger_classes": TRIGGERS})
     await detector.start()
     return detector
 

@@ -16,6 +16,7 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.schema.validate import model_defaults  # noqa: E402
 from tests import realdata  # noqa: E402
 
 TRIGGERS = ["person", "vehicle", "animal", "package"]
@@ -24,8 +25,7 @@ TRIGGERS = ["person", "vehicle", "animal", "package"]
 @pytest.fixture
 async def detector() -> DetectorFilter:
     # The defaults a fresh install gets (the schema's FilterConfig defaults).
-    detector = DetectorFilter({"trigger_classes": TRIGGERS, "min_confidence": 0.5,
-                               "min_hits": 2, "min_box_size": 0.02, "sample_fps": 2.0})
+    detector = DetectorFilter({**model_defaults("FilterConfig"), "trigger_classes": TRIGGERS})
     await detector.start()
     assert detector.status()["status"] == "ok", detector.status()
     return detector
@@ -45,6 +45,21 @@ async def test_the_shipped_model_finds_the_subject_of_real_photos(
     # Then its subject is found as the HomeSec class, with a box over a good part of the frame
     best = max((d for d in found if d.label == label), key=lambda d: d.confidence)
     assert best.box is not None and best.box[2] * best.box[3] > 0.2
+
+
+async def test_small_birds_in_the_sky_are_animals_and_the_building_nothing(
+    detector: DetectorFilter,
+) -> None:
+    # Given a real photo of a palace with birds flying in the sky, each under 40 px across
+    image = realdata.opencv_photo("home.jpg")
+    # When the detector looks at it
+    found = detector.detect(image)
+    # Then several birds are found as animals, high in the picture (the sky), and nothing on it
+    # is taken for a person or a vehicle
+    birds = [d for d in found if d.label == "animal"]
+    assert len(birds) >= 3
+    assert all(d.box is not None and d.box[1] < 0.5 and d.box[2] < 0.1 for d in birds)
+    assert not {d.label for d in found} & {"person", "vehicle"}
 
 
 def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
@@ -125,14 +140,14 @@ async def test_pedestrians_in_real_video_are_found(
 
 
 @pytest.mark.parametrize("scene", [
-    "coffee-noise", "brick-shake", "grass-ramp", "gravel-still", "night-noise", "room-shake",
+    "coffee-noise", "brick-shake", "grass-ramp", "gravel-still", "night-noise", "floor-shake",
     "tree-in-wind",
 ])
 async def test_empty_scenes_textures_and_lighting_changes_stay_silent(
     detector: DetectorFilter, tmp_path: Path, scene: str
 ) -> None:
     # Given a clip with nobody in it: a still table, textures, a lighting ramp, night noise,
-    # an empty room on a shaking camera, or a real tree in wind
+    # two books on a floor seen by a shaking camera, or a real tree in wind
     if scene == "coffee-noise":
         frames = realdata.still_clip(realdata.skimage_photo("coffee.png"), 30, noise=6)
     elif scene == "brick-shake":
@@ -143,8 +158,8 @@ async def test_empty_scenes_textures_and_lighting_changes_stay_silent(
         frames = realdata.still_clip(realdata.skimage_photo("gravel.png"), 30)
     elif scene == "night-noise":
         frames = realdata.noise_frames(640, 360, 30)
-    elif scene == "room-shake":
-        frames = realdata.camera_shake(realdata.opencv_photo("home.jpg"), 30)
+    elif scene == "floor-shake":
+        frames = realdata.camera_shake(realdata.opencv_photo("left.jpg"), 30)
     else:
         frames = list(realdata.video_frames(realdata.opencv_samples() / "tree.avi"))[:60]
     clip = realdata.write_clip(tmp_path / f"{scene}.mp4", frames, fps=10)
@@ -158,9 +173,9 @@ async def test_empty_scenes_textures_and_lighting_changes_stay_silent(
 async def test_a_one_frame_flicker_is_not_confirmed(
     detector: DetectorFilter, tmp_path: Path
 ) -> None:
-    # Given an empty room where a person shows in one sampled frame only (a reflection, a
+    # Given an empty lane where a person shows in one sampled frame only (a reflection, a
     # glitch): frames 0-4 and 6-9 empty, frame 5 (2 fps sampling at 10 fps: sampled) a person
-    room = realdata.opencv_photo("home.jpg")
+    room = realdata.opencv_photo("leuvenA.jpg")
     person = realdata.skimage_photo("astronaut.png")
     canvas = room.copy()
     canvas[:, :] = np.asarray(

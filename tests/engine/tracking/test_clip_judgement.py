@@ -18,6 +18,7 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.schema.validate import model_defaults  # noqa: E402
 from homesec_engine.records import ClipFile  # noqa: E402
 from tests import realdata  # noqa: E402
 
@@ -26,8 +27,8 @@ TRIGGERS = ["person", "vehicle", "animal", "package"]
 
 @pytest.fixture(scope="module")
 def detector() -> Iterator[DetectorFilter]:
-    detector = DetectorFilter({"trigger_classes": TRIGGERS, "min_confidence": 0.5,
-                               "min_hits": 2, "min_box_size": 0.02, "sample_fps": 2.0})
+    # The defaults a fresh install gets (the schema's FilterConfig defaults).
+    detector = DetectorFilter({**model_defaults("FilterConfig"), "trigger_classes": TRIGGERS})
     asyncio.run(detector.start())
     yield detector
 

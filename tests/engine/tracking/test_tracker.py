@@ -17,6 +17,7 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
+from homesec_engine.schema.validate import model_defaults  # noqa: E402
 from homesec_engine.records import Detection  # noqa: E402
 from homesec_engine.schema.validate import SchemaValidationError  # noqa: E402
 from homesec_engine.tracking import Tracker, TrackerSettings, TrackUpdate  # noqa: E402
@@ -30,8 +31,8 @@ STEP_S = 0.5  # frames are looked at twice a second, as the clip filter's defaul
 def detector() -> Iterator[DetectorFilter]:
     import asyncio
 
-    detector = DetectorFilter({"trigger_classes": TRIGGERS, "min_confidence": 0.5,
-                               "min_hits": 2, "min_box_size": 0.02})
+    # The defaults a fresh install gets (the schema's FilterConfig defaults).
+    detector = DetectorFilter({**model_defaults("FilterConfig"), "trigger_classes": TRIGGERS})
     asyncio.run(detector.start())
     assert detector.status()["status"] == "ok", detector.status()
     yield detector

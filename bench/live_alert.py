@@ -5,7 +5,7 @@
 A real RTSP stream on loopback (tests/videotools.py's server, looping the file) built from
 real footage (tests/livestream.py: Debian opencv-doc's pedestrian video vtest.avi: the empty
 plaza, then people walking in at a known time, then the empty plaza again), the real engine
-(rtsp source, motion, live detection with the shipped NanoDet model, SQLite) and a real Home
+(rtsp source, motion, live detection with the shipped model, SQLite) and a real Home
 Assistant core with the HomeSec integration (bench/ha_latency.py's harness). Measures:
 
 - latency: from the wall time the server sent the people's first frame (its play time, logged

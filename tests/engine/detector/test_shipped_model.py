@@ -1,4 +1,4 @@
-"""The shipped NanoDet-m on real photos and real video: subjects found, empty scenes silent.
+"""The shipped CenterNet on real photos and real video: subjects found, empty scenes silent.
 
 Pictures and video come from tests/realdata.py (scikit-image's bundled photos, Debian's
 opencv-doc samples); clips are encoded with PyAV and filtered the way the pipeline does.

@@ -14,9 +14,12 @@ Moving or stationary, per class (`stationary_after`): a track's position is the 
 of its last three looks (one jittery box moves nothing). Once it is `stationary_move` of the
 frame away from its anchor, it moved: the anchor follows and the clock restarts. A track that
 has not moved for `stationary_s` is stationary; one that moves again is moving again.
-An object already there when the tracker started watching (its first look) and not seen to
-move is stationary from the start: a parked car does not become news because a person walked
-past. An object that appears later arrived: it is moving until it stays put for the time.
+An object of a class that can stand still (`stationary_after`) is stationary from its first
+look until it is seen to move: already there when the tracker started watching, or first made
+out later without moving (a parked car a passer-by uncovered, or one the detector only now
+scores high enough), it is not news; a car that drives in moves from look to look and is
+active from the look that shows it. A class that never stands still (people, by default) is
+moving from its first look.
 
 A moving track unseen for `max_missing_s` ends; a stationary one is kept `stationary_keep_s`
 (a passer-by hides the parked car; it is still parked when it shows again).
@@ -35,7 +38,6 @@ from .settings import TrackerSettings
 
 MOVING, STATIONARY = "moving", "stationary"
 PATH_POINTS = 240  # most path points kept per track (older ones are thinned out)
-FIRST_LOOK_S = 1.0  # objects first seen this soon after watching began were already there
 
 
 @dataclass(slots=True)
@@ -46,7 +48,6 @@ class Track:
     last_seen: float
     box: tuple[float, float, float, float]
     confidence: float
-    present_at_start: bool  # there when watching began (not an arrival)
     state: str = MOVING
     hits: int = 1
     confirmed: bool = False
@@ -124,7 +125,6 @@ class Tracker:
             (lambda: fixed) if isinstance(fixed, TrackerSettings) else fixed)
         self._tracks: list[Track] = []
         self._ids = itertools.count(1)
-        self._started: float | None = None
         self._last_time: float | None = None
         self.dropped = 0  # detections not followed because max_tracks were
         self.ended_count = 0
@@ -160,10 +160,6 @@ class Tracker:
         `frame_ref` is kept with a track's best look (e.g. the frame, or its time), so the
         caller can find that picture again.
         """
-        if (self._started is None or self._last_time is None or timestamp < self._last_time
-                or timestamp - self._last_time > self.settings.max_missing_s):
-            # Watching (re)starts: what is in view in its first second was already there.
-            self._started = timestamp
         previous = self._last_time
         dt = 0.0 if previous is None else max(0.0, timestamp - previous)
         self._last_time = timestamp
@@ -247,17 +243,16 @@ class Tracker:
         if len(self._tracks) >= self.settings.max_tracks:
             self.dropped += 1
             return
-        assert det.box is not None and self._started is not None
-        at_start = timestamp - self._started <= FIRST_LOOK_S
+        assert det.box is not None
         track = Track(id=next(self._ids), label=det.label, first_seen=timestamp,
                       last_seen=timestamp, box=det.box, confidence=det.confidence,
-                      present_at_start=at_start, last_detection=det)
+                      last_detection=det)
         track._anchor = track.centre
         track._anchor_area = det.box[2] * det.box[3]
         track._still_since = timestamp
         track.path.append((timestamp, *track.centre))
-        # Already there and a class that can stand still: stationary until it moves.
-        if at_start and self.settings.stationary_after(det.label) is not None:
+        # A class that can stand still: stationary until it is seen to move.
+        if self.settings.stationary_after(det.label) is not None:
             track.state = STATIONARY
         self._remember_best(track, det, timestamp, frame_ref)
         self._tracks.append(track)

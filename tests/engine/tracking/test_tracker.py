@@ -17,9 +17,8 @@ pytest.importorskip("onnxruntime", reason="the detector runs on onnxruntime")
 pytest.importorskip("skimage", reason="scikit-image's bundled photos are the test pictures")
 
 from homesec_engine.filters import DetectorFilter  # noqa: E402
-from homesec_engine.schema.validate import model_defaults  # noqa: E402
 from homesec_engine.records import Detection  # noqa: E402
-from homesec_engine.schema.validate import SchemaValidationError  # noqa: E402
+from homesec_engine.schema.validate import SchemaValidationError, model_defaults  # noqa: E402
 from homesec_engine.tracking import Tracker, TrackerSettings, TrackUpdate  # noqa: E402
 from tests import realdata  # noqa: E402
 
@@ -77,6 +76,25 @@ def test_parked_vehicles_in_a_plaza_stay_stationary_while_people_crossing_are_ac
     # ... and each track keeps a best look, with the time it was seen
     assert all(t.best is not None and t.first_seen <= t.best_time <= t.last_seen
                for t in tracker.tracks)
+
+
+def test_parked_vehicles_first_made_out_mid_watch_never_become_active(
+    plaza: list[list[Detection]],
+) -> None:
+    # Given the real plaza, but its parked vehicles made out only from the 7th second on (a
+    # passer-by hid them until then, or the detector only then scored them high enough)
+    late = [[d for d in found if d.label != "vehicle"] if i < 14 else found
+            for i, found in enumerate(plaza)]
+    assert any(d.label == "vehicle" for d in late[14])
+    tracker = Tracker(_settings())
+    # When the tracker follows it
+    updates = _feed(tracker, late)
+    # Then the vehicles are followed, stationary, and never active: they did not drive in
+    assert any(t.label == "vehicle" for t in tracker.tracks)
+    assert all(t.stationary for t in tracker.tracks if t.label == "vehicle")
+    assert not any(t.label == "vehicle" for u in updates for t in u.became_active)
+    # ... while the people walking are active as before
+    assert any(t.label == "person" for u in updates for t in u.became_active)
 
 
 def test_people_keep_their_tracks_at_a_lower_detection_rate(

@@ -81,13 +81,15 @@ def test_a_frame_at_the_models_size_needs_no_region() -> None:
     assert planner.regions(second) == []
 
 
+@pytest.mark.parametrize("height", [160, 40])
 @pytest.mark.parametrize("photo", ["astronaut.png", "camera.png"])
 async def test_a_distant_person_walking_in_1080p_is_found(
-    detector: DetectorFilter, tmp_path: Path, photo: str
+    detector: DetectorFilter, tmp_path: Path, photo: str, height: int
 ) -> None:
-    # Given a 1080p clip of a person 160 px tall walking across a wide empty lane
+    # Given a 1080p clip of a person 160 or only 40 px tall walking across a wide empty lane
+    # (40 px: under 10 model pixels in the whole frame letterboxed to 416)
     lane = realdata.opencv_photo("leuvenA.jpg")
-    frames = realdata.small_in_scene(realdata.skimage_photo(photo), lane, 30, height=160)
+    frames = realdata.small_in_scene(realdata.skimage_photo(photo), lane, 30, height=height)
     clip = realdata.write_clip(tmp_path / "far.mp4", frames)
     # When the clip is filtered with the defaults
     out = await detector.run(clip)

@@ -68,7 +68,8 @@ SQUARE = "square canvas"
 # The detector shipped before CenterNet (scripts/models/convert-nanodet.sh writes it into the
 # cache) and the thresholds it was calibrated with.
 NANODET = realdata.CACHE / "models" / "nanodet-m-416.onnx"
-NANODET_THRESHOLDS: dict[str, Any] = {"min_confidence": 0.5, "class_min_confidence": {"animal": 0.45}}
+NANODET_THRESHOLDS: dict[str, Any] = {"min_confidence": 0.5,
+                                      "class_min_confidence": {"animal": 0.45}}
 # On an empty scene a class of these is a false alert (a phone notification); any other is a
 # false detection (recorded for review, not notified): the policy's default tiers.
 ALERT_CLASSES = frozenset(model_defaults("AlertPolicy")["alert_classes"])

@@ -7,13 +7,13 @@ confirmed meanwhile is held and reported the moment the clip opens (`begin`), or
 the motion run when it never confirms (`discard`), so unconfirmed motion never raises an event.
 
 The detector's InferenceQueue (inference_queue.py, two workers for every camera, never both on
-one camera) takes this camera's items in order and runs them here: it converts the frame, runs the camera's filter
-backend on it with the clip filter's thresholds and zones, follows what it finds with the
-camera's tracker (tracking/: confirmed over `min_hits` looks, moving or stationary), and reports
-to its sink (alerts.owner.CameraEvents) whenever the trigger classes of the *active* tracks change: a new
-class (the event starts or grows), or one whose objects all stood still or left (a car that
-parked goes quiet). A stationary object (a parked car) never starts an event. Then the clip's
-close. The tracker is the camera's, not the clip's: a car parked during one clip is still
+one camera) takes this camera's items in order and runs them here: it converts the frame, runs
+the camera's filter backend on it with the clip filter's thresholds and zones, follows what it
+finds with the camera's tracker (tracking/: confirmed over `min_hits` looks, moving or
+stationary), and reports to its sink (alerts.owner.CameraEvents) whenever the trigger classes
+of the *active* tracks change: a new class (the event starts or grows), or one whose objects
+all stood still or left (a car that parked goes quiet). A stationary object (a parked car)
+never starts an event. Then the clip's close. The tracker is the camera's, not the clip's: a car parked during one clip is still
 parked in the next.
 Until the clip's event starts, frames are taken at `fps` and go first (first sight; sooner when
 the last look saw a subject that one more look confirms); after it,

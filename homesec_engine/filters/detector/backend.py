@@ -2,8 +2,8 @@
 
 Frames are decoded at the model's own input width, letterboxed to its input size (a model whose
 size is open gets a canvas of the frame's shape: model.py), run, decoded per family
-(decoders.py), suppressed (nms.py), mapped onto HomeSec's classes (coco.py) and thresholded;
-the shared loop in ..base confirms them over `min_hits` frames.
+(decoders.py), mapped onto HomeSec's classes (coco.py), suppressed per class (nms.py) and
+thresholded; the shared loop in ..base confirms them over `min_hits` frames.
 
 With `region_width` set (the default), frames are decoded up to that width and, besides the
 whole-frame pass, the model also looks at one crop at its own resolution around what moved
@@ -34,7 +34,7 @@ from ..frames import SampledFrame, pick_frames
 from .coco import CLASS_BY_INDEX
 from .decoders import DECODERS
 from .model import LoadedModel, load_model
-from .nms import nms
+from .nms import nms_by_label
 from .preprocess import brighten_dark, letterbox, to_tensor
 from .regions import Box, RegionPlanner, crop, to_frame
 
@@ -163,9 +163,8 @@ class DetectorFilter(ObjectFilter):
         scores = np.concatenate([p[1] for p in parts])
         labels = [label for p in parts for label in p[2]]
         if len(parts) > 1 and len(scores):  # one box per subject seen by several passes
-            ids = {label: i for i, label in enumerate(sorted(set(labels)))}
             xyxy = np.concatenate([boxes[:, :2], boxes[:, :2] + boxes[:, 2:]], axis=1)
-            keep = nms(xyxy, scores, np.array([ids[label] for label in labels]), self.nms_iou)
+            keep = nms_by_label(xyxy, scores, labels, self.nms_iou)
             boxes, scores, labels = boxes[keep], scores[keep], [labels[i] for i in keep]
         detections, unsure = [], []
         for (x, y, w, h), score, label in zip(boxes.tolist(), scores.tolist(), labels,
@@ -193,11 +192,9 @@ class DetectorFilter(ObjectFilter):
         # both car and truck (CenterNet's per-class peaks) reports one vehicle.
         mapped = [CLASS_BY_INDEX[int(i)] for i in classes.tolist()]
         ours = [i for i, label in enumerate(mapped) if label is not None]
-        ids = {label: n for n, label in enumerate(sorted({str(mapped[i]) for i in ours}))}
         boxes, scores = boxes[ours], scores[ours]
         labels = [str(mapped[i]) for i in ours]
-        keep = nms(boxes, scores, np.array([ids[label] for label in labels], dtype=np.int64),
-                   self.nms_iou) if len(scores) else np.zeros(0, dtype=np.int64)
+        keep = nms_by_label(boxes, scores, labels, self.nms_iou)
         fractions = box.to_fractions(boxes[keep]) if len(keep) else np.zeros((0, 4))
         # The smallest box is judged in the picture the model saw (frame or region): it is
         # about what the model can resolve, not about the camera's resolution.

@@ -31,3 +31,14 @@ def nms(boxes: np.ndarray, scores: np.ndarray, classes: np.ndarray, iou_threshol
         overlap = iou(boxes[best], boxes[rest]) > iou_threshold
         order = rest[~(same & overlap)]
     return np.asarray(keep, dtype=np.int64)
+
+
+def nms_by_label(boxes: np.ndarray, scores: np.ndarray, labels: list[str],
+                 iou_threshold: float) -> np.ndarray:
+    """`nms` with classes given as names (HomeSec's): boxes of one name suppress each other
+    whatever model class they came from."""
+    if not len(scores):
+        return np.zeros(0, dtype=np.int64)
+    ids = {label: i for i, label in enumerate(sorted(set(labels)))}
+    return nms(boxes, scores, np.array([ids[label] for label in labels], dtype=np.int64),
+               iou_threshold)

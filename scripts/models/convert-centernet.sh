@@ -8,6 +8,6 @@
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")/../.." && pwd)"
 # fp16 weights: half the package size, the same detections (scores within 0.0001). Nominal
-# 416: on the benchmark it finds more than at its trained 512 and costs 0.64x (README).
+# 416: on the benchmark it finds more than at its trained 512 and costs 0.56-0.62x (README).
 exec "$HERE/scripts/models/convert-human-model.sh" centernet \
   "${1:-$HERE/homesec_engine/models/centernet-mbv3-416.onnx}" --fp16 --flexible=416x416
